@@ -1,0 +1,29 @@
+//! The error every server function returns.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// The input breaks a rule; the message says which.
+    #[error("{0}")]
+    Invalid(String),
+    #[error("Your session has ended. Please sign in again.")]
+    Unauthorized,
+    #[error("{0} not found.")]
+    NotFound(String),
+    /// Details are in the server log under this operation id.
+    #[error("Something went wrong on the server (operation {0}).")]
+    Internal(String),
+    #[error("The request could not be completed: {0}")]
+    ServerFn(ServerFnErrorErr),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::ServerFn(value)
+    }
+}

@@ -1,0 +1,89 @@
+// Starts a real hsmseed server (HTTPS on a free port, a fresh data directory)
+// and a headless Debian Chromium for the end-to-end tests.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
+
+export const ADMIN_PASSWORD = 'e2e correct horse battery';
+
+export async function startServer(extraEnv = {}) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'hsmseed-e2e-'));
+  const bin = process.env.HSMSEED_BIN || join(targetDir, 'debug', 'hsmseed');
+  const child = spawn(bin, ['serve'], {
+    env: {
+      ...process.env,
+      HSMSEED_DATA_DIR: dataDir,
+      HSMSEED_LISTEN: '127.0.0.1:0',
+      HSMSEED_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      HSMSEED_SITE_DIR: join(targetDir, 'site'),
+      HSMSEED_LOG: 'warn',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const url = await new Promise((resolveUrl, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${stderr}`)), 30000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/serving (https?:\/\/127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(timer); resolveUrl(m[1]); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited ${code}:\n${out}\n${stderr}`)); });
+  });
+  return {
+    url,
+    dataDir,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+// A browser context that accepts the appliance's self-signed certificate and
+// records every page error and console error (CSP violations among them).
+export async function newContext(browser, options = {}) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, ...options });
+  const problems = [];
+  context.on('page', (page) => watch(page, problems));
+  context.problems = problems;
+  return context;
+}
+
+function watch(page, problems) {
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+}
+
+export async function signIn(page, url, user = 'admin', password = ADMIN_PASSWORD) {
+  await page.goto(`${url}/login`);
+  await page.fill('#username', user);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+}
+
+export async function hydrated(page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20000 });
+}

@@ -1,0 +1,113 @@
+//! argon2id hashing with explicit parameters, off the async runtime.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+
+/// Shortest password accepted for an administrator.
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+/// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
+fn argon2() -> Result<Argon2<'static>> {
+    let params = Params::new(19 * 1024, 2, 1, None)
+        .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+pub(crate) fn check_policy(password: &SecretString) -> Result<()> {
+    if password.expose_secret().chars().count() < MIN_PASSWORD_LEN {
+        return Err(Error::Invalid(format!(
+            "a password has at least {MIN_PASSWORD_LEN} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn hash_blocking(password: &SecretString) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(argon2()?
+        .hash_password(password.expose_secret().as_bytes(), &salt)
+        .map_err(|e| Error::Internal(format!("hashing failed: {e}")))?
+        .to_string())
+}
+
+/// Hashes a password with argon2id (PHC string).
+pub async fn hash_password(password: SecretString) -> Result<String> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(|| hash_blocking(&password))).await?
+}
+
+/// A hash of a random password, checked against when the user is unknown so
+/// that the answer takes as long as for a known user.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash_blocking(&super::random_password()).unwrap_or_else(|_| {
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into()
+        })
+    })
+}
+
+/// Verifies `password` against `hash`; with no hash, verifies against a
+/// dummy and answers false.
+pub async fn verify_password(hash: Option<String>, password: SecretString) -> Result<bool> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || {
+        span.in_scope(|| {
+            let known = hash.is_some();
+            let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
+            let Ok(parsed) = PasswordHash::new(&hash) else {
+                return Ok(false);
+            };
+            let ok = argon2()?
+                .verify_password(password.expose_secret().as_bytes(), &parsed)
+                .is_ok();
+            Ok(known && ok)
+        })
+    })
+    .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_is_argon2id_with_the_chosen_parameters_and_verifies() {
+        let h = hash_password(SecretString::from("a long enough password".to_string()))
+            .await
+            .unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password(
+            Some(h.clone()),
+            SecretString::from("a long enough password".to_string())
+        )
+        .await
+        .unwrap());
+        assert!(
+            !verify_password(Some(h), SecretString::from("another password".to_string()))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_user_never_verifies() {
+        assert!(
+            !verify_password(None, SecretString::from("anything at all".to_string()))
+                .await
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn policy_requires_length() {
+        assert!(check_policy(&SecretString::from("short".to_string())).is_err());
+        assert!(check_policy(&SecretString::from("twelve chars".to_string())).is_ok());
+    }
+}

@@ -1,0 +1,451 @@
+//! Settings: defaults, then the TOML file, then `HSMSEED_*` environment
+//! variables. Unknown keys in the file are refused; unknown `HSMSEED_*`
+//! variables are reported as warnings. Secrets may also come from a file
+//! named by `HSMSEED_<KEY>_FILE`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The prefix of every environment variable hsmseed reads.
+pub const ENV_PREFIX: &str = "HSMSEED_";
+
+/// Environment variables that are not settings keys but are still ours.
+const OTHER_ENV: &[&str] = &["HSMSEED_CONFIG", "HSMSEED_LOG"];
+
+/// One settings key: its name in the file, whether it is a secret (then
+/// `HSMSEED_<KEY>_FILE` may name a file holding it), and what it means.
+pub struct KeyDoc {
+    pub key: &'static str,
+    pub secret: bool,
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+/// The reference of every key, for `hsmseed serve --help` and the README.
+pub const KEYS: &[KeyDoc] = &[
+    KeyDoc { key: "data_dir", secret: false, default: "./data", doc: "Directory of the database, the TLS certificate and the keys (created 0700)." },
+    KeyDoc { key: "listen", secret: false, default: "127.0.0.1:8443", doc: "Address and port to serve on (port 0 picks a free port)." },
+    KeyDoc { key: "tls", secret: false, default: "on", doc: "`on` serves HTTPS; `off` serves plain HTTP for local development (cookies lose `Secure`)." },
+    KeyDoc { key: "tls_cert", secret: false, default: "(generated)", doc: "PEM certificate chain to serve; default: a self-signed one created in data_dir/tls on first start." },
+    KeyDoc { key: "tls_key", secret: false, default: "(generated)", doc: "PEM private key for tls_cert." },
+    KeyDoc { key: "pkcs11_module", secret: false, default: "(none)", doc: "Path of the PKCS#11 library (libsofthsm2.so, libCryptoki2_64.so)." },
+    KeyDoc { key: "entropy_source", secret: false, default: "os", doc: "`os` (kernel CSPRNG) or `device:PATH` (raw bytes from a character device such as /dev/qrandom0)." },
+    KeyDoc { key: "admin_password", secret: true, default: "(random)", doc: "Password of the first admin `admin`, used only when that user is created." },
+    KeyDoc { key: "site_dir", secret: false, default: "(beside the binary)", doc: "Directory of the built web assets (pkg/ with WASM, JS and CSS)." },
+    KeyDoc { key: "session_idle_minutes", secret: false, default: "30", doc: "A session ends after this many minutes without a request." },
+    KeyDoc { key: "session_absolute_hours", secret: false, default: "12", doc: "A session ends this many hours after login, whatever its use." },
+    KeyDoc { key: "request_timeout_secs", secret: false, default: "30", doc: "A request that takes longer is answered 408." },
+    KeyDoc { key: "log_format", secret: false, default: "text", doc: "`text` or `json` (structured logs)." },
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where entropy comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntropySourceKind {
+    /// The kernel CSPRNG (getrandom).
+    Os,
+    /// Raw bytes from a device or file.
+    Device(PathBuf),
+}
+
+impl std::str::FromStr for EntropySourceKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.split_once(':') {
+            None if s == "os" => Ok(Self::Os),
+            Some(("device", path)) if !path.is_empty() => Ok(Self::Device(PathBuf::from(path))),
+            _ => Err(Error::Config(format!(
+                "entropy_source `{s}` is not `os` or `device:PATH`"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for EntropySourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Os => f.write_str("os"),
+            Self::Device(p) => write!(f, "device:{}", p.display()),
+        }
+    }
+}
+
+/// The validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub tls: TlsMode,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub pkcs11_module: Option<PathBuf>,
+    pub entropy_source: EntropySourceKind,
+    pub admin_password: Option<SecretString>,
+    pub site_dir: Option<PathBuf>,
+    pub session_idle_minutes: u32,
+    pub session_absolute_hours: u32,
+    pub request_timeout_secs: u32,
+    pub log_format: LogFormat,
+}
+
+/// The file as written: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    data_dir: Option<String>,
+    listen: Option<String>,
+    tls: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    pkcs11_module: Option<String>,
+    entropy_source: Option<String>,
+    admin_password: Option<String>,
+    admin_password_file: Option<String>,
+    site_dir: Option<String>,
+    session_idle_minutes: Option<u32>,
+    session_absolute_hours: Option<u32>,
+    request_timeout_secs: Option<u32>,
+    log_format: Option<String>,
+}
+
+/// What loading found besides the settings: things to tell the operator.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    pub file: Option<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+impl Settings {
+    /// Loads the settings: defaults, then `file` (or `hsmseed.toml` in the
+    /// current directory when it exists and no file is named), then `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Settings, LoadReport)> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut report = LoadReport::default();
+        let named = file
+            .map(Path::to_path_buf)
+            .or_else(|| env_value(&env, "HSMSEED_CONFIG").map(PathBuf::from));
+        let path = match named {
+            Some(p) => Some(p),
+            None => Some(PathBuf::from("hsmseed.toml")).filter(|p| p.is_file()),
+        };
+        let mut raw = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| Error::io("reading", p, e))?;
+                parse_file(&text).map_err(|e| Error::Config(format!("{}: {e}", p.display())))?
+            }
+            None => RawSettings::default(),
+        };
+        report.file = path;
+        apply_env(&mut raw, &env, &mut report.warnings)?;
+        let settings = raw.validate()?;
+        Ok((settings, report))
+    }
+
+    /// Settings for tests: every default, a given data directory, plain HTTP
+    /// on a free port.
+    pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Settings {
+        Settings {
+            data_dir: data_dir.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: TlsMode::Off,
+            tls_cert: None,
+            tls_key: None,
+            pkcs11_module: None,
+            entropy_source: EntropySourceKind::Os,
+            admin_password: None,
+            site_dir: None,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            request_timeout_secs: 30,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+fn parse_file(text: &str) -> std::result::Result<RawSettings, String> {
+    toml::from_str::<RawSettings>(text).map_err(|e| e.message().to_string())
+}
+
+fn env_value<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+}
+
+fn apply_env(
+    raw: &mut RawSettings,
+    env: &[(String, String)],
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if OTHER_ENV.contains(&name.as_str()) {
+            continue;
+        }
+        let lower = rest.to_ascii_lowercase();
+        let (key, from_file) = match lower.strip_suffix("_file") {
+            Some(k) if KEYS.iter().any(|d| d.key == k && d.secret) => (k.to_string(), true),
+            _ => (lower.clone(), false),
+        };
+        if !KEYS.iter().any(|d| d.key == key) {
+            warnings.push(format!("unknown environment variable {name} is ignored"));
+            continue;
+        }
+        let value = if from_file {
+            let text =
+                std::fs::read_to_string(value).map_err(|e| Error::io("reading", value, e))?;
+            text.trim_end_matches(['\r', '\n']).to_string()
+        } else {
+            value.clone()
+        };
+        set_key(raw, &key, value).map_err(|e| Error::Config(format!("{name}: {e}")))?;
+    }
+    Ok(())
+}
+
+fn parse_u32(v: &str) -> std::result::Result<u32, String> {
+    v.trim()
+        .parse::<u32>()
+        .map_err(|_| format!("`{v}` is not a whole number"))
+}
+
+fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(), String> {
+    match key {
+        "data_dir" => raw.data_dir = Some(v),
+        "listen" => raw.listen = Some(v),
+        "tls" => raw.tls = Some(v),
+        "tls_cert" => raw.tls_cert = Some(v),
+        "tls_key" => raw.tls_key = Some(v),
+        "pkcs11_module" => raw.pkcs11_module = Some(v),
+        "entropy_source" => raw.entropy_source = Some(v),
+        "admin_password" => raw.admin_password = Some(v),
+        "site_dir" => raw.site_dir = Some(v),
+        "session_idle_minutes" => raw.session_idle_minutes = Some(parse_u32(&v)?),
+        "session_absolute_hours" => raw.session_absolute_hours = Some(parse_u32(&v)?),
+        "request_timeout_secs" => raw.request_timeout_secs = Some(parse_u32(&v)?),
+        "log_format" => raw.log_format = Some(v),
+        other => return Err(format!("unknown key `{other}`")),
+    }
+    Ok(())
+}
+
+fn non_empty_path(v: Option<String>) -> Option<PathBuf> {
+    v.filter(|s| !s.trim().is_empty()).map(PathBuf::from)
+}
+
+impl RawSettings {
+    fn validate(self) -> Result<Settings> {
+        let defaults = Settings::for_data_dir("./data");
+        let listen = match self.listen {
+            None => SocketAddr::from(([127, 0, 0, 1], 8443)),
+            Some(s) => s.trim().parse::<SocketAddr>().map_err(|_| {
+                Error::Config(format!(
+                    "listen `{s}` is not an address:port such as 127.0.0.1:8443"
+                ))
+            })?,
+        };
+        let tls = match self.tls.as_deref().map(str::trim) {
+            None | Some("on") => TlsMode::On,
+            Some("off") => TlsMode::Off,
+            Some(other) => {
+                return Err(Error::Config(format!("tls `{other}` is not `on` or `off`")))
+            }
+        };
+        let log_format = match self.log_format.as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "log_format `{other}` is not `text` or `json`"
+                )))
+            }
+        };
+        let admin_password = match (self.admin_password, self.admin_password_file) {
+            (Some(p), _) => Some(p),
+            (None, Some(f)) => {
+                let text = std::fs::read_to_string(&f).map_err(|e| Error::io("reading", &f, e))?;
+                Some(text.trim_end_matches(['\r', '\n']).to_string())
+            }
+            (None, None) => None,
+        };
+        let tls_cert = non_empty_path(self.tls_cert);
+        let tls_key = non_empty_path(self.tls_key);
+        if tls_cert.is_some() != tls_key.is_some() {
+            return Err(Error::Config(
+                "tls_cert and tls_key must be given together".into(),
+            ));
+        }
+        let positive = |name: &str, v: Option<u32>, d: u32| -> Result<u32> {
+            match v.unwrap_or(d) {
+                0 => Err(Error::Config(format!("{name} must be at least 1"))),
+                n => Ok(n),
+            }
+        };
+        Ok(Settings {
+            data_dir: non_empty_path(self.data_dir).unwrap_or(defaults.data_dir),
+            listen,
+            tls,
+            tls_cert,
+            tls_key,
+            pkcs11_module: non_empty_path(self.pkcs11_module),
+            entropy_source: self
+                .entropy_source
+                .as_deref()
+                .unwrap_or("os")
+                .trim()
+                .parse()?,
+            admin_password: admin_password
+                .filter(|p| !p.is_empty())
+                .map(SecretString::from),
+            site_dir: non_empty_path(self.site_dir),
+            session_idle_minutes: positive("session_idle_minutes", self.session_idle_minutes, 30)?,
+            session_absolute_hours: positive(
+                "session_absolute_hours",
+                self.session_absolute_hours,
+                12,
+            )?,
+            request_timeout_secs: positive("request_timeout_secs", self.request_timeout_secs, 30)?,
+            log_format,
+        })
+    }
+}
+
+/// The reference text printed by `hsmseed serve --help`.
+pub fn reference() -> String {
+    let mut out = String::from(
+        "Settings (defaults, then hsmseed.toml or --config FILE, then environment):\n",
+    );
+    for d in KEYS {
+        let env = env_name(d.key);
+        let file = if d.secret {
+            format!(" (or {env}_FILE)")
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "  {:<24} {env}{file}\n      {} Default: {}\n",
+            d.key, d.doc, d.default
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load_text(text: &str, e: &[(&str, &str)]) -> Result<(Settings, LoadReport)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hsmseed.toml");
+        std::fs::write(&path, text).unwrap();
+        Settings::load(Some(&path), env(e))
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_env() {
+        let (s, _) = load_text("", &[]).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:8443".parse().unwrap());
+        assert_eq!(s.tls, TlsMode::On);
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert_eq!(s.entropy_source, EntropySourceKind::Os);
+        assert_eq!(s.session_idle_minutes, 30);
+        assert!(s.admin_password.is_none());
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let (s, _) = load_text(
+            "listen = \"127.0.0.1:9000\"\ntls = \"on\"\n",
+            &[("HSMSEED_LISTEN", "127.0.0.1:9001"), ("HSMSEED_TLS", "off")],
+        )
+        .unwrap();
+        assert_eq!(s.listen.port(), 9001);
+        assert_eq!(s.tls, TlsMode::Off);
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused_by_name() {
+        let err = load_text("lisen = \"x\"\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn unknown_env_variable_is_a_warning() {
+        let (_, report) = load_text("", &[("HSMSEED_LISTN", "x"), ("PATH", "/bin")]).unwrap();
+        assert_eq!(report.warnings.len(), 1);
+        assert!(report.warnings[0].contains("HSMSEED_LISTN"));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(load_text("", &[("HSMSEED_TLS", "maybe")]).is_err());
+        assert!(load_text("", &[("HSMSEED_LISTEN", "nowhere")]).is_err());
+        assert!(load_text("", &[("HSMSEED_ENTROPY_SOURCE", "device:")]).is_err());
+        assert!(load_text("", &[("HSMSEED_SESSION_IDLE_MINUTES", "ten")]).is_err());
+        assert!(load_text("session_idle_minutes = 0\n", &[]).is_err());
+        assert!(load_text("tls_cert = \"/a.pem\"\n", &[]).is_err());
+    }
+
+    #[test]
+    fn secret_can_come_from_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "s3cret-from-file\n").unwrap();
+        let (s, report) =
+            load_text("", &[("HSMSEED_ADMIN_PASSWORD_FILE", f.to_str().unwrap())]).unwrap();
+        assert_eq!(
+            s.admin_password.unwrap().expose_secret(),
+            "s3cret-from-file"
+        );
+        assert!(report.warnings.is_empty());
+    }
+
+    #[test]
+    fn entropy_source_parses() {
+        assert_eq!(
+            "device:/dev/qrandom0".parse::<EntropySourceKind>().unwrap(),
+            EntropySourceKind::Device(PathBuf::from("/dev/qrandom0"))
+        );
+        assert!("remote".parse::<EntropySourceKind>().is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_the_admin_password() {
+        let (s, _) = load_text("", &[("HSMSEED_ADMIN_PASSWORD", "hunter2-very-secret")]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,16 @@
+//! The hsmseed engine: everything that must never reach the WASM build.
+//!
+//! Every door (web pages, REST API, CLI) calls into [`Engine`]; none of them
+//! holds SQL or PKCS#11 calls of its own.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod store;
+pub mod tls;
+
+mod engine;
+
+pub use engine::{Engine, Readiness};
+pub use error::{Error, Result};

@@ -1,0 +1,132 @@
+//! The appliance's HTTPS certificate: supplied, or self-signed on first start.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::store::{ensure_private_dir, readable_by_others, write_private_file};
+
+/// The certificate chain and key the server presents.
+pub struct ServerIdentity {
+    pub cert_pem: String,
+    pub key_pem: zeroize::Zeroizing<String>,
+    pub cert_path: PathBuf,
+    /// SHA-256 of the leaf certificate (DER), as `AB:CD:...`.
+    pub fingerprint: String,
+    /// Set when the certificate was created by this call.
+    pub generated: bool,
+    pub warnings: Vec<String>,
+}
+
+/// Colon-separated upper-case hex, as browsers and openssl show fingerprints.
+pub fn colon_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// SHA-256 fingerprint of the first certificate in a PEM text.
+pub fn pem_fingerprint(pem: &str) -> Result<String> {
+    let mut reader = std::io::BufReader::new(pem.as_bytes());
+    let der = rustls_pemfile::certs(&mut reader)
+        .next()
+        .ok_or_else(|| Error::Certificate("no certificate in PEM".into()))?
+        .map_err(|e| Error::Certificate(format!("unreadable PEM: {e}")))?;
+    Ok(colon_hex(&Sha256::digest(der.as_ref())))
+}
+
+/// Loads the configured certificate and key, or the generated pair in
+/// `data_dir/tls`, generating it (SAN `localhost`, `127.0.0.1` and the listen
+/// host) when it does not exist yet.
+pub fn server_identity(
+    data_dir: &Path,
+    configured: Option<(&Path, &Path)>,
+    extra_names: &[String],
+) -> Result<ServerIdentity> {
+    let mut warnings = Vec::new();
+    let (cert_path, key_path, generated) = match configured {
+        Some((c, k)) => (c.to_path_buf(), k.to_path_buf(), false),
+        None => {
+            let dir = ensure_private_dir(&data_dir.join("tls"))?;
+            let cert = dir.join("server.pem");
+            let key = dir.join("server.key");
+            let generated = if cert.is_file() && key.is_file() {
+                false
+            } else {
+                generate(&cert, &key, extra_names)?;
+                true
+            };
+            (cert, key, generated)
+        }
+    };
+    let cert_pem =
+        std::fs::read_to_string(&cert_path).map_err(|e| Error::io("reading", &cert_path, e))?;
+    let key_pem = zeroize::Zeroizing::new(
+        std::fs::read_to_string(&key_path).map_err(|e| Error::io("reading", &key_path, e))?,
+    );
+    if readable_by_others(&key_path) {
+        warnings.push(format!(
+            "TLS key {} is readable by other users; run chmod 600 on it",
+            key_path.display()
+        ));
+    }
+    let fingerprint = pem_fingerprint(&cert_pem)?;
+    Ok(ServerIdentity {
+        cert_pem,
+        key_pem,
+        cert_path,
+        fingerprint,
+        generated,
+        warnings,
+    })
+}
+
+fn generate(cert_path: &Path, key_path: &Path, extra_names: &[String]) -> Result<()> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    for n in extra_names {
+        if !n.is_empty() && !names.contains(n) && n != "0.0.0.0" && n != "::" {
+            names.push(n.clone());
+        }
+    }
+    let mut params =
+        rcgen::CertificateParams::new(names).map_err(|e| Error::Certificate(e.to_string()))?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "hsmseed appliance");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "hsmseed");
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::minutes(5);
+    params.not_after = now + time::Duration::days(825);
+    let key = rcgen::KeyPair::generate().map_err(|e| Error::Certificate(e.to_string()))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| Error::Certificate(e.to_string()))?;
+    write_private_file(key_path, key.serialize_pem().as_bytes())?;
+    write_private_file(cert_path, cert.pem().as_bytes())?;
+    tracing::info!(path = %cert_path.display(), "generated a self-signed TLS certificate");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_once_then_reuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = server_identity(dir.path(), None, &[]).unwrap();
+        assert!(a.generated);
+        assert!(a.cert_pem.contains("BEGIN CERTIFICATE"));
+        assert_eq!(a.fingerprint.len(), 32 * 3 - 1);
+        assert!(a.warnings.is_empty());
+        let b = server_identity(dir.path(), None, &[]).unwrap();
+        assert!(!b.generated);
+        assert_eq!(a.fingerprint, b.fingerprint);
+        assert!(!readable_by_others(&dir.path().join("tls/server.key")));
+    }
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs what hsmseed needs and is missing; safe to run again (each step is
+# skipped when already done).
+#   scripts/deps.sh run    what `make run` / `make build` need
+#   scripts/deps.sh test   that, plus Chromium and the end-to-end test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-run}"
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+say() { echo "deps: $*" >&2; }
+
+# Debian packages: SoftHSM2 (demo and test token), OpenSC (pkcs11-tool and
+# pkcs11-spy), openssl (certificate checks), node (build tools and tests).
+pkgs=()
+command -v softhsm2-util >/dev/null || pkgs+=(softhsm2)
+[ -e /usr/lib/x86_64-linux-gnu/pkcs11-spy.so ] || [ -e /usr/lib/aarch64-linux-gnu/pkcs11-spy.so ] || pkgs+=(opensc)
+command -v openssl >/dev/null || pkgs+=(openssl)
+command -v npm >/dev/null || pkgs+=(nodejs npm)
+command -v cc >/dev/null || pkgs+=(gcc)
+if [ "$mode" = test ]; then
+  command -v chromium >/dev/null || pkgs+=(chromium)
+fi
+if [ ${#pkgs[@]} -gt 0 ]; then
+  say "installing ${pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  say "cargo is missing: install the Rust toolchain with rustup first"
+  exit 1
+fi
+
+# The WASM target (rustup's).
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli at exactly the version of wasm-bindgen in Cargo.lock.
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  say "installing wasm-bindgen-cli $want (was: ${have:-none}); takes a few minutes"
+  cargo install wasm-bindgen-cli --version "$want" --locked \
+    || cargo install wasm-bindgen-cli --version "$want"
+fi
+
+# npm packages: binaryen (wasm-opt) for the build, playwright-core for tests.
+# Debian's chromium is the browser; playwright never downloads one.
+if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/playwright-core ] \
+   || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+  say "installing npm packages (end2end/)"
+  (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+fi

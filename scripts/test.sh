@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, checks formatting and lints (server
+# and WASM builds), runs the unit and integration tests, then the end-to-end
+# suite in headless Chromium against the real binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+step() { echo; echo "== $*"; }
+
+step "dependencies"
+scripts/deps.sh test
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (server build)"
+cargo clippy --locked -p engine -p app -p server --all-targets -- -D warnings
+step "clippy (WASM build)"
+cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "unit and integration tests"
+cargo test --locked -p engine -p app -p server
+
+step "build for the end-to-end tests"
+cargo build --locked -p server
+scripts/build-site.sh
+
+step "end-to-end tests (headless Chromium)"
+cd end2end
+HSMSEED_BIN="$TARGET_DIR/debug/hsmseed" CARGO_TARGET_DIR="$TARGET_DIR" \
+  node --test --test-concurrency=1 tests/

@@ -1,0 +1,25 @@
+//! Deletes expired sessions from the session store every few minutes.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions_sqlx_store::SqliteStore;
+
+pub const PERIOD: Duration = Duration::from_secs(300);
+
+pub async fn run(store: SqliteStore, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(PERIOD);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = store.delete_expired().await {
+                    tracing::warn!(error = %e, "deleting expired sessions failed");
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! Builds the application: the engine, the first admin, the TLS identity,
+//! the router with its layers, the listener (port 0 works).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use app::{shell, App, OUTPUT_NAME};
+use axum::extract::FromRef;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use engine::auth::FirstAdmin;
+use engine::config::{Settings, TlsMode};
+use engine::Engine;
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceBuilder;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::timeout::TimeoutLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::middleware::security_headers::CspNonce;
+use crate::{api, jobs, middleware, serve, web};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos_options.clone()
+    }
+}
+
+/// A built application, bound to its address, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    session_store: SqliteStore,
+    pub engine: Engine,
+    /// SHA-256 fingerprint of the served TLS certificate.
+    pub fingerprint: Option<String>,
+    /// Set on the first start only.
+    pub first_admin: Option<FirstAdmin>,
+    pub warnings: Vec<String>,
+}
+
+/// The built web assets: the setting, else `site/` beside the binary's
+/// directory (`target/site` for `target/release/hsmseed`), else `target/site`.
+fn site_dir(configured: Option<&Path>) -> PathBuf {
+    if let Some(p) = configured {
+        return p.to_path_buf();
+    }
+    let beside_binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().and_then(Path::parent).map(|d| d.join("site")));
+    match beside_binary {
+        Some(p) if p.join("pkg").is_dir() => p,
+        _ => PathBuf::from("target/site"),
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let engine = Engine::open(settings)
+            .await
+            .context("opening the data directory")?;
+        Self::build_with_engine(engine).await
+    }
+
+    pub async fn build_with_engine(engine: Engine) -> anyhow::Result<Application> {
+        let settings = engine.settings().clone();
+        let mut warnings = Vec::new();
+        let first_admin = engine
+            .ensure_first_admin(settings.admin_password.as_ref())
+            .await
+            .context("creating the first administrator")?;
+
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
+        let local_addr = listener.local_addr()?;
+
+        let (tls, fingerprint) = match settings.tls {
+            TlsMode::Off => (None, None),
+            TlsMode::On => {
+                let configured = settings
+                    .tls_cert
+                    .as_deref()
+                    .zip(settings.tls_key.as_deref());
+                let id = engine::tls::server_identity(
+                    &settings.data_dir,
+                    configured,
+                    &[local_addr.ip().to_string()],
+                )
+                .context("loading the TLS certificate")?;
+                warnings.extend(id.warnings.iter().cloned());
+                let acceptor = serve::tls_acceptor(&id.cert_pem, &id.key_pem)?;
+                (Some(acceptor), Some(id.fingerprint))
+            }
+        };
+
+        let session_store = SqliteStore::new(engine.store().pool().clone())
+            .with_table_name("sessions")
+            .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
+        session_store
+            .migrate()
+            .await
+            .context("creating the session table")?;
+
+        let site = site_dir(settings.site_dir.as_deref());
+        if !site.join("pkg").is_dir() {
+            warnings.push(format!(
+                "web assets not found in {} (run `make build`); pages work without JavaScript",
+                site.display()
+            ));
+        }
+        let leptos_options = LeptosOptions::builder()
+            .output_name(OUTPUT_NAME)
+            .site_root(site.to_string_lossy().to_string())
+            .site_pkg_dir("pkg")
+            .env(Env::PROD)
+            .site_addr(local_addr)
+            .build();
+        let state = AppState {
+            engine: engine.clone(),
+            leptos_options,
+        };
+        let router = router(state, session_store.clone(), &settings, site);
+        Ok(Application {
+            listener,
+            local_addr,
+            router,
+            tls,
+            session_store,
+            engine,
+            fingerprint,
+            first_admin,
+            warnings,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The address to open in a browser.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// Serves until `shutdown` completes, then lets requests under way end
+    /// and stops the background jobs.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let cleanup = tokio::spawn(jobs::session_cleanup::run(
+            self.session_store.clone(),
+            stop_rx,
+        ));
+        serve::serve(self.listener, self.router, self.tls, shutdown).await;
+        let _ = stop_tx.send(true);
+        match cleanup.await {
+            Ok(()) => tracing::info!("session cleanup job stopped"),
+            Err(e) => tracing::error!(error = %e, "session cleanup job ended abnormally"),
+        }
+        Ok(())
+    }
+}
+
+/// The Leptos context of every page and server function: the engine, and
+/// this request's CSP nonce for the inline hydration scripts.
+fn leptos_context(engine: Engine) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(engine.clone());
+        let nonce = leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<CspNonce>().cloned());
+        if let Some(CspNonce(n)) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(n));
+        }
+    }
+}
+
+fn router(
+    state: AppState,
+    session_store: SqliteStore,
+    settings: &Settings,
+    site: PathBuf,
+) -> Router {
+    let tls = settings.tls == TlsMode::On;
+    let context = leptos_context(state.engine.clone());
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+
+    let sfn_context = context.clone();
+    let server_fns = move |req: axum::extract::Request| {
+        let ctx = sfn_context.clone();
+        async move { handle_server_fns_with_context(ctx, req).await }
+    };
+
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name(if tls { "__Host-hsmseed" } else { "hsmseed" })
+        .with_secure(tls)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_path("/")
+        .with_always_save(true)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(
+            settings.session_idle_minutes,
+        ))));
+
+    let pages = Router::new()
+        .route("/login", post(web::login::login))
+        .route("/logout", post(web::login::logout))
+        .route("/healthz", get(api::health::healthz))
+        .route("/readyz", get(api::health::readyz))
+        .nest("/api/2.0", api::router())
+        .route("/sfn/{*name}", get(server_fns.clone()).post(server_fns))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .nest_service("/pkg", ServeDir::new(site.join("pkg")))
+        .route_service("/favicon.svg", ServeFile::new(site.join("favicon.svg")))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, shell))
+        .with_state(state.clone());
+
+    pages.layer(
+        ServiceBuilder::new()
+            .layer(axum::middleware::from_fn(
+                middleware::operation::operation_id,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                tls,
+                middleware::security_headers::security_headers,
+            ))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(u64::from(settings.request_timeout_secs)),
+            ))
+            .layer(axum::middleware::from_fn(middleware::origin::same_origin))
+            .layer(sessions)
+            .layer(axum::middleware::from_fn_with_state(
+                state,
+                middleware::auth::require_session,
+            )),
+    )
+}

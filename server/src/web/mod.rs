@@ -1,0 +1,4 @@
+//! The browser side: sign-in and sign-out handlers, the Leptos pages and
+//! server functions, and the static assets.
+
+pub mod login;

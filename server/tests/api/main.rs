@@ -1,0 +1,10 @@
+//! Full-stack tests: the real server on a port-0 listener (HTTPS with its
+//! generated certificate unless a test says otherwise), a fresh data
+//! directory each, a real HTTP client.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support code
+
+mod helpers;
+
+mod auth;
+mod headers;
+mod health;
