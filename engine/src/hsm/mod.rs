@@ -1,0 +1,343 @@
+//! PKCS#11: modules, slots, login and `C_SeedRandom`.
+//!
+//! [`Hsm`] is the handle the rest of the engine uses. It is cheap to clone
+//! and shares one initialised library per module path per process (see the
+//! registry in `module.rs` for why that one global exists).
+//!
+//! # How a reseed runs
+//!
+//! 1. Wait (asynchronously) for the slot's lock. Login state belongs to the
+//!    *token* for the whole process — one session's `C_Logout` logs every
+//!    session out — so all work on one token is serialised, across every
+//!    configuration and every `Hsm` clone. Slots are independent.
+//! 2. On the blocking pool: `C_GetTokenInfo` (refuse with `TOKEN_MISMATCH`
+//!    if the configuration pins another serial), then make sure the one
+//!    cached session is logged in with *this* credential. A login is reused
+//!    only for the same user type and the same PIN (compared by SHA-256);
+//!    otherwise the session is logged out and this credential's PIN is
+//!    checked by a fresh `C_Login`, so a wrong password always answers
+//!    `CKR_PIN_INCORRECT` and never rides on another configuration's login.
+//! 3. `C_SeedRandom`. If the cached session turns out to be dead
+//!    (`CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED`,
+//!    `CKR_USER_NOT_LOGGED_IN`, `CKR_TOKEN_NOT_PRESENT`,
+//!    `CKR_DEVICE_REMOVED`), it is dropped and the reseed retried once.
+//!
+//! Steps 1–3 run under one deadline. When it passes, the caller gets
+//! `Error::Hsm { ckr: "TIMEOUT", .. }` at once; a call stuck in the HSM keeps
+//! its blocking thread and its slot's lock until the HSM answers, so only
+//! that slot waits and every other slot carries on.
+//!
+//! Errors are `Error::Hsm { ckr, detail }` with `ckr` a `CKR_*` name, or
+//! `TIMEOUT`, `TOKEN_MISMATCH`, `MODULE_LOAD`. No PIN ever appears in an
+//! error, a log line or a `Debug` output.
+
+mod ckr;
+mod module;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::{Error, Result};
+use module::{Credential, LoginTarget, Module, SlotState};
+
+/// Deadline of one HSM operation when the caller has no better idea.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Luna's `CKU_CRYPTO_USER` (a vendor-defined user type).
+const CKU_CRYPTO_USER: u32 = 0x8000_0001;
+
+/// The PKCS#11 user a configuration logs in as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum UserType {
+    /// `CKU_SO`, the security officer.
+    #[serde(rename = "CKU_SO")]
+    So,
+    /// `CKU_USER`, the normal user (partition owner).
+    #[serde(rename = "CKU_USER")]
+    User,
+    /// `CKU_CRYPTO_USER` (0x80000001), Luna's restricted crypto user.
+    #[serde(rename = "CKU_CRYPTO_USER")]
+    CryptoUser,
+}
+
+impl UserType {
+    /// The PKCS#11 constant's name, e.g. `CKU_USER`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserType::So => "CKU_SO",
+            UserType::User => "CKU_USER",
+            UserType::CryptoUser => "CKU_CRYPTO_USER",
+        }
+    }
+}
+
+impl std::fmt::Display for UserType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for UserType {
+    type Err = Error;
+
+    /// Exactly `CKU_USER`, `CKU_SO` or `CKU_CRYPTO_USER` (case-sensitive).
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "CKU_SO" => Ok(UserType::So),
+            "CKU_USER" => Ok(UserType::User),
+            "CKU_CRYPTO_USER" => Ok(UserType::CryptoUser),
+            _ => Err(Error::Invalid(
+                "user type must be CKU_USER, CKU_SO or CKU_CRYPTO_USER".to_owned(),
+            )),
+        }
+    }
+}
+
+impl From<UserType> for cryptoki::session::UserType {
+    fn from(user_type: UserType) -> Self {
+        match user_type {
+            UserType::So => cryptoki::session::UserType::So,
+            UserType::User => cryptoki::session::UserType::User,
+            UserType::CryptoUser => cryptoki::session::UserType::VendorExtension(CKU_CRYPTO_USER),
+        }
+    }
+}
+
+/// A slot with a token, as the token describes itself. Strings are trimmed
+/// of PKCS#11 blank padding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotInfo {
+    pub slot_id: u64,
+    /// Token serial number: stable when slot ids change.
+    pub serial: String,
+    pub label: String,
+    pub manufacturer: String,
+    pub model: String,
+    /// Firmware version, `major.minor`.
+    pub firmware: String,
+    /// The token flags that are set, e.g. `rng`, `login required`,
+    /// `token initialized`, `user PIN locked`.
+    pub flags: Vec<String>,
+}
+
+/// Where and as whom to reseed.
+#[derive(Clone)]
+pub struct SeedTarget {
+    pub slot: u64,
+    /// If set, refuse (`TOKEN_MISMATCH`) unless the slot holds the token
+    /// with this serial: slot ids change when tokens are re-created.
+    pub pinned_serial: Option<String>,
+    pub user_type: UserType,
+    /// The partition password. Never logged, never in `Debug`.
+    pub pin: SecretString,
+}
+
+impl std::fmt::Debug for SeedTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedTarget")
+            .field("slot", &self.slot)
+            .field("pinned_serial", &self.pinned_serial)
+            .field("user_type", &self.user_type)
+            .field("pin", &"<redacted>")
+            .finish()
+    }
+}
+
+impl SeedTarget {
+    fn login_target(&self) -> LoginTarget {
+        LoginTarget {
+            slot: self.slot,
+            pinned_serial: self.pinned_serial.clone(),
+            credential: Credential::new(self.user_type, &self.pin),
+            pin: self.pin.clone(),
+        }
+    }
+}
+
+/// The result of a successful reseed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedOutcome {
+    pub token_serial: String,
+    pub token_label: String,
+    /// A `C_Login` was needed (false when the cached login was reused).
+    pub logged_in: bool,
+}
+
+/// Handle on one PKCS#11 module. Clones (and other `Hsm`s loaded from the
+/// same path) share the initialised library, its per-slot locks and cached
+/// sessions.
+#[derive(Clone)]
+pub struct Hsm {
+    module: Arc<Module>,
+    deadline: Duration,
+}
+
+impl std::fmt::Debug for Hsm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hsm")
+            .field("module", &self.module.path())
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+impl Hsm {
+    /// Load and initialise the PKCS#11 library at `path`, or share the one
+    /// this process already has for that file (paths are canonicalized, so
+    /// symlinks and `..` lead to the same module). `deadline` bounds every
+    /// later operation through this handle (see [`DEFAULT_DEADLINE`]).
+    ///
+    /// Blocks while the library runs `C_Initialize` (milliseconds for
+    /// SoftHSM; call it from `spawn_blocking` in async code if the module
+    /// may be slow). Fails with `MODULE_LOAD` if the file is missing or not
+    /// a PKCS#11 library, and with `CKR_CRYPTOKI_ALREADY_INITIALIZED` if the
+    /// same library is already initialised through another path (a spy).
+    pub fn load(path: &Path, deadline: Duration) -> Result<Hsm> {
+        let canonical = std::fs::canonicalize(path).map_err(|e| ckr::module_load_error(path, e))?;
+        if !canonical.is_file() {
+            return Err(ckr::module_load_error(path, "not a file"));
+        }
+        let module = Module::get_or_load(&canonical)?;
+        Ok(Hsm { module, deadline })
+    }
+
+    /// The same module with another deadline.
+    pub fn with_deadline(&self, deadline: Duration) -> Hsm {
+        Hsm {
+            module: self.module.clone(),
+            deadline,
+        }
+    }
+
+    /// The canonical path of the loaded module.
+    pub fn module_path(&self) -> &Path {
+        self.module.path()
+    }
+
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// Slots that hold a token (initialised or not).
+    pub async fn slots(&self) -> Result<Vec<SlotInfo>> {
+        self.blocking("listing slots", None, |module| module.list_slots())
+            .await
+    }
+
+    /// What the token in `slot` says about itself (`CKR_SLOT_ID_INVALID`,
+    /// `CKR_TOKEN_NOT_PRESENT` when there is none).
+    pub async fn token_info(&self, slot: u64) -> Result<SlotInfo> {
+        self.blocking("C_GetTokenInfo", Some(slot), move |module| {
+            module.token_info(slot)
+        })
+        .await
+    }
+
+    /// Feed `seed` to the token's RNG with `C_SeedRandom`, logged in as
+    /// `target` says (reusing the cached login only for the same
+    /// credential). The seed is zeroized after use, also on error or timeout.
+    pub async fn seed(&self, target: &SeedTarget, seed: Zeroizing<Vec<u8>>) -> Result<SeedOutcome> {
+        if seed.is_empty() {
+            return Err(Error::Invalid("the seed must not be empty".to_owned()));
+        }
+        let login = target.login_target();
+        let span =
+            tracing::debug_span!("hsm_seed", slot = target.slot, user_type = %target.user_type);
+        let work = self.with_slot("C_SeedRandom", target.slot, move |module, state| {
+            let result = module.login_and_seed(state, &login, Some(seed.as_slice()), false);
+            drop(seed);
+            result.map(|(_, outcome)| outcome)
+        });
+        tracing::Instrument::instrument(work, span).await
+    }
+
+    /// Log in with `target`'s credential for real — a cached login, even of
+    /// the same credential, is logged out first so the PIN is checked now —
+    /// and keep the logged-in session for later reseeds. Returns the token.
+    pub async fn test_login(&self, target: &SeedTarget) -> Result<SlotInfo> {
+        let login = target.login_target();
+        let span = tracing::debug_span!("hsm_test_login", slot = target.slot, user_type = %target.user_type);
+        let work = self.with_slot("C_Login", target.slot, move |module, state| {
+            module
+                .login_and_seed(state, &login, None, true)
+                .map(|(info, _)| info)
+        });
+        tracing::Instrument::instrument(work, span).await
+    }
+
+    /// Run `op` on the blocking pool under the deadline, without a slot lock.
+    async fn blocking<T, F>(&self, what: &str, slot: Option<u64>, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Module) -> Result<T> + Send + 'static,
+    {
+        let module = self.module.clone();
+        let span = tracing::Span::current();
+        let task = tokio::task::spawn_blocking(move || span.in_scope(|| op(&module)));
+        match tokio::time::timeout(self.deadline, task).await {
+            Ok(joined) => joined?,
+            Err(_) => Err(self.timeout(what, slot)),
+        }
+    }
+
+    /// Take `slot`'s lock (asynchronously) and run `op` with it on the
+    /// blocking pool, all under the deadline. On timeout the caller is
+    /// answered at once; a running `op` keeps the lock until it returns.
+    async fn with_slot<T, F>(&self, what: &str, slot: u64, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Module, &mut SlotState) -> Result<T> + Send + 'static,
+    {
+        let module = self.module.clone();
+        let lock = module.slot_lock(slot);
+        let span = tracing::Span::current();
+        let work = async move {
+            let mut state = lock.lock_owned().await;
+            tokio::task::spawn_blocking(move || span.in_scope(|| op(&module, &mut state))).await?
+        };
+        match tokio::time::timeout(self.deadline, work).await {
+            Ok(result) => result,
+            Err(_) => Err(self.timeout(what, Some(slot))),
+        }
+    }
+
+    fn timeout(&self, what: &str, slot: Option<u64>) -> Error {
+        let secs = self.deadline.as_secs_f64();
+        let place = match slot {
+            Some(slot) => format!(" on slot {slot}"),
+            None => String::new(),
+        };
+        tracing::warn!(module = %self.module.path().display(), "{what}{place} timed out after {secs}s");
+        Error::Hsm {
+            ckr: ckr::TIMEOUT.to_owned(),
+            detail: format!(
+                "{what}{place}: the HSM ({}) did not answer within {secs}s",
+                self.module.path().display()
+            ),
+        }
+    }
+
+    /// Test hook: hold `slot`'s lock as a hung HSM call would.
+    #[cfg(test)]
+    pub(crate) async fn hold_slot_lock(
+        &self,
+        slot: u64,
+    ) -> tokio::sync::OwnedMutexGuard<SlotState> {
+        self.module.slot_lock(slot).lock_owned().await
+    }
+
+    #[cfg(test)]
+    pub(crate) fn shares_module_with(&self, other: &Hsm) -> bool {
+        Arc::ptr_eq(&self.module, &other.module)
+    }
+}

@@ -1,0 +1,628 @@
+//! A SoftHSM2 fixture for tests: this crate's, and other crates' integration
+//! tests (feature `test-support`).
+//!
+//! # Why one fixture per process
+//!
+//! SoftHSM2 reads `SOFTHSM2_CONF` when `C_Initialize` runs and does not see
+//! tokens created afterwards by another process, and PKCS#11 initialisation
+//! is process-global (see `Hsm::load`). So [`SoftHsmFixture::shared`]
+//! creates, once per process and before any module is loaded, a private
+//! token directory with [`TOKEN_COUNT`] tokens (`hsmseed-test-1` …, random
+//! PINs), and sets `SOFTHSM2_CONF` in the process environment. Every test in
+//! one test binary shares it. Its temporary directory lives until the
+//! process exits (statics are never dropped) and stays behind; the next
+//! fixture removes such directories whose owning process is gone.
+//!
+//! # The PKCS#11 spy, and which path to load
+//!
+//! When OpenSC's `pkcs11-spy.so` is installed, `shared()` also sets
+//! `PKCS11SPY=<real libsofthsm2.so>` and `PKCS11SPY_OUTPUT=<dir>/spy.log`
+//! (the spy reads both at its `C_Initialize`), so every PKCS#11 call made
+//! through the spy is logged there.
+//!
+//! The spy and the real module cannot both be used in one process: the spy
+//! forwards to the very same mapped `libsofthsm2.so`, so whichever is
+//! initialised second gets `CKR_CRYPTOKI_ALREADY_INITIALIZED`, and
+//! finalizing one finalizes the other (verified with SoftHSM 2.6.1 and
+//! OpenSC's spy). Therefore **every test must load
+//! [`SoftHsmFixture::module_to_load`]** — the spy when installed, else the
+//! real module — and nothing else.
+//!
+//! # The spy log format
+//!
+//! Each call is a block; the spy flushes after each call and appends across
+//! re-initialisations (the call counter restarts when the spy is unloaded):
+//!
+//! ```text
+//! 4: C_OpenSession
+//! 2026-11-28 06:14:36.306
+//! [in] slotID = 0x11d2a76b
+//! [in] flags = 0x6
+//! [out] *phSession = 0x1
+//! Returned:  0 CKR_OK
+//!
+//! 22: C_SeedRandom
+//! 2026-11-28 06:16:30.679
+//! [in] hSession = 0x1
+//! [in] pSeed[ulSeedLen] 000055b58750e5f8 / 32
+//!     00000000  07 07 07 07 07 07 07 07 07 07 07 07 07 07 07 07  ................
+//!     00000010  07 07 07 07 07 07 07 07 07 07 07 07 07 07 07 07  ................
+//! Returned:  0 CKR_OK
+//! ```
+//!
+//! `C_SeedRandom` names only the session, so [`parse_spy_log`] maps session
+//! handles to slots through the `C_OpenSession` blocks. The spy logs PINs
+//! and seeds in clear: a test tool only. It does not serialise concurrent
+//! calls, so blocks of calls from different threads can interleave. Tests
+//! that read the log therefore take [`SoftHsmFixture::exclusive`] (no other
+//! fixture user runs meanwhile) and everything else takes
+//! [`SoftHsmFixture::shared_access`]; and a slot whose calls are asserted on
+//! should only ever be used under `exclusive` (this crate reserves token 1
+//! for that).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use rand::RngCore;
+use secrecy::SecretString;
+
+use super::{SeedTarget, UserType};
+
+/// How many tokens [`SoftHsmFixture::shared`] creates.
+pub const TOKEN_COUNT: usize = 4;
+
+/// Where distributions put SoftHSM2's PKCS#11 library.
+pub const SOFTHSM_MODULES: [&str; 2] = [
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+];
+
+/// Where distributions put OpenSC's PKCS#11 spy.
+pub const SPY_MODULES: [&str; 2] = [
+    "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so",
+    "/usr/lib/pkcs11-spy.so",
+];
+
+/// A SoftHSM2 token directory private to this process.
+pub struct SoftHsmFixture {
+    /// The temporary directory holding the tokens, the config and the spy log.
+    pub dir: tempfile::TempDir,
+    /// The `SOFTHSM2_CONF` file (also set in the process environment).
+    pub conf: PathBuf,
+    /// The real `libsofthsm2.so`.
+    pub module: PathBuf,
+    /// OpenSC's `pkcs11-spy.so`, if installed.
+    pub spy: Option<PathBuf>,
+    /// The tokens, in label order (`hsmseed-test-1` first).
+    pub tokens: Vec<TestToken>,
+}
+
+/// One initialised SoftHSM2 token.
+#[derive(Clone)]
+pub struct TestToken {
+    pub label: String,
+    pub serial: String,
+    pub slot: u64,
+    pub user_pin: String,
+    pub so_pin: String,
+}
+
+impl std::fmt::Debug for TestToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestToken")
+            .field("label", &self.label)
+            .field("serial", &self.serial)
+            .field("slot", &self.slot)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestToken {
+    /// A reseed target for this token as `user_type`, with the right PIN
+    /// (the SO PIN for `CKU_SO`, the user PIN otherwise).
+    pub fn target(&self, user_type: UserType) -> SeedTarget {
+        let pin = match user_type {
+            UserType::So => &self.so_pin,
+            UserType::User | UserType::CryptoUser => &self.user_pin,
+        };
+        SeedTarget {
+            slot: self.slot,
+            pinned_serial: None,
+            user_type,
+            pin: SecretString::from(pin.as_str()),
+        }
+    }
+
+    /// A `CKU_USER` target with a PIN that is not this token's.
+    pub fn wrong_pin_target(&self) -> SeedTarget {
+        SeedTarget {
+            slot: self.slot,
+            pinned_serial: None,
+            user_type: UserType::User,
+            pin: SecretString::from(format!("{}-wrong", self.user_pin)),
+        }
+    }
+}
+
+impl std::fmt::Debug for SoftHsmFixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftHsmFixture")
+            .field("dir", &self.dir.path())
+            .field("conf", &self.conf)
+            .field("module", &self.module)
+            .field("spy", &self.spy)
+            .field("tokens", &self.tokens)
+            .finish()
+    }
+}
+
+static FIXTURE: OnceLock<Result<SoftHsmFixture, String>> = OnceLock::new();
+
+/// Spy-log readers take it for writing, all other fixture users for reading.
+static ACCESS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+impl SoftHsmFixture {
+    /// The process's fixture, created on first use (see the module docs).
+    ///
+    /// # Panics
+    ///
+    /// If SoftHSM2 is not installed or the tokens cannot be created: a test
+    /// that needs the fixture cannot run without it.
+    #[allow(clippy::panic)] // test support: failing loudly is the point
+    pub fn shared() -> &'static SoftHsmFixture {
+        match Self::try_shared() {
+            Ok(fixture) => fixture,
+            Err(e) => panic!("SoftHSM2 test fixture: {e}"),
+        }
+    }
+
+    /// [`shared`](Self::shared) without the panic.
+    pub fn try_shared() -> Result<&'static SoftHsmFixture, String> {
+        FIXTURE
+            .get_or_init(Self::create)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn create() -> Result<SoftHsmFixture, String> {
+        let module = SOFTHSM_MODULES
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .ok_or_else(|| format!("libsofthsm2.so not found in {SOFTHSM_MODULES:?}"))?;
+        let spy = SPY_MODULES.iter().map(PathBuf::from).find(|p| p.is_file());
+
+        remove_stale_fixtures();
+        let dir = tempfile::Builder::new()
+            .prefix(DIR_PREFIX)
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let owner = dir.path().join(OWNER_FILE);
+        std::fs::write(&owner, std::process::id().to_string())
+            .map_err(|e| format!("cannot write {owner:?}: {e}"))?;
+        let token_dir = dir.path().join("tokens");
+        std::fs::create_dir(&token_dir).map_err(|e| format!("cannot create {token_dir:?}: {e}"))?;
+        let conf = dir.path().join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                token_dir.display()
+            ),
+        )
+        .map_err(|e| format!("cannot write {conf:?}: {e}"))?;
+
+        let mut pins = Vec::with_capacity(TOKEN_COUNT);
+        for i in 1..=TOKEN_COUNT {
+            let label = format!("hsmseed-test-{i}");
+            let user_pin = random_pin();
+            let so_pin = random_pin();
+            softhsm_util(
+                &conf,
+                &[
+                    "--init-token",
+                    "--free",
+                    "--label",
+                    &label,
+                    "--so-pin",
+                    &so_pin,
+                    "--pin",
+                    &user_pin,
+                ],
+            )?;
+            pins.push((label, user_pin, so_pin));
+        }
+        let listed = parse_show_slots(&softhsm_util(&conf, &["--show-slots"])?);
+        let mut tokens = Vec::with_capacity(TOKEN_COUNT);
+        for (label, user_pin, so_pin) in pins {
+            let (slot, serial) = listed
+                .iter()
+                .find(|(_, _, l)| *l == label)
+                .map(|(slot, serial, _)| (*slot, serial.clone()))
+                .ok_or_else(|| format!("token {label} not in softhsm2-util --show-slots"))?;
+            tokens.push(TestToken {
+                label,
+                serial,
+                slot,
+                user_pin,
+                so_pin,
+            });
+        }
+
+        // Process-global, read at C_Initialize: set before any module loads.
+        std::env::set_var("SOFTHSM2_CONF", &conf);
+        if spy.is_some() {
+            std::env::set_var("PKCS11SPY", &module);
+            std::env::set_var("PKCS11SPY_OUTPUT", dir.path().join("spy.log"));
+        }
+        Ok(SoftHsmFixture {
+            dir,
+            conf,
+            module,
+            spy,
+            tokens,
+        })
+    }
+
+    /// The module path every test in this process must load: the spy if
+    /// installed (so calls are logged), else the real SoftHSM2 library.
+    /// Never load both (see the module docs).
+    pub fn module_to_load(&self) -> &Path {
+        self.spy.as_deref().unwrap_or(&self.module)
+    }
+
+    /// The spy's log file, if the spy is installed.
+    pub fn spy_log(&self) -> Option<PathBuf> {
+        self.spy.as_ref().map(|_| self.dir.path().join("spy.log"))
+    }
+
+    /// Token `i` (0-based: `tokens[0]` is `hsmseed-test-1`).
+    pub fn token(&self, i: usize) -> &TestToken {
+        &self.tokens[i]
+    }
+
+    /// Run alone: waits until no other fixture user is running and keeps
+    /// them out while the capture lives; [`SpyCapture::calls`] then shows
+    /// exactly the PKCS#11 calls made meanwhile.
+    pub async fn exclusive(&self) -> SpyCapture {
+        let guard = ACCESS.write().await;
+        let log = self.spy_log();
+        let start = log
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len());
+        SpyCapture {
+            _guard: guard,
+            log,
+            start,
+        }
+    }
+
+    /// Access alongside other non-exclusive users (keeps `exclusive` ones out).
+    pub async fn shared_access(&self) -> tokio::sync::RwLockReadGuard<'static, ()> {
+        ACCESS.read().await
+    }
+}
+
+/// The PKCS#11 calls made while an [`SoftHsmFixture::exclusive`] section runs.
+pub struct SpyCapture {
+    _guard: tokio::sync::RwLockWriteGuard<'static, ()>,
+    log: Option<PathBuf>,
+    start: u64,
+}
+
+impl SpyCapture {
+    /// Forget the calls logged so far: [`calls`](Self::calls) starts anew.
+    pub fn restart(&mut self) {
+        if let Some(len) = self
+            .log
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+        {
+            self.start = len;
+        }
+    }
+
+    /// Calls logged since the capture began (empty without a spy).
+    pub fn calls(&self) -> Vec<SpyCall> {
+        let Some(log) = &self.log else {
+            return Vec::new();
+        };
+        let text = std::fs::read(log).unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        parse_spy_log(&text)
+            .into_iter()
+            .filter(|call| call.offset as u64 >= self.start)
+            .collect()
+    }
+
+    /// Calls of one function (e.g. `C_SeedRandom`) since the capture began.
+    pub fn calls_of(&self, function: &str) -> Vec<SpyCall> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.function == function)
+            .collect()
+    }
+}
+
+/// One PKCS#11 call as the spy logged it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpyCall {
+    /// Byte offset of the call's header line in the log.
+    pub offset: usize,
+    /// E.g. `C_SeedRandom`.
+    pub function: String,
+    /// `[in] hSession`.
+    pub session: Option<u64>,
+    /// `[in] slotID`, or the slot the session was opened on.
+    pub slot: Option<u64>,
+    /// `[in] userType` of `C_Login`, e.g. `CKU_USER`.
+    pub user_type: Option<String>,
+    /// Length of the input buffer (`pSeed` of `C_SeedRandom`, …). Not
+    /// recorded for `C_Login` (its buffer is the PIN).
+    pub data_len: Option<usize>,
+    /// The input buffer's bytes (same exception).
+    pub data: Vec<u8>,
+    /// The return value's name, e.g. `CKR_OK`.
+    pub rv: Option<String>,
+}
+
+/// Parse an OpenSC `pkcs11-spy` log (format in the module docs), resolving
+/// each call's slot through the `C_OpenSession` calls before it.
+pub fn parse_spy_log(text: &str) -> Vec<SpyCall> {
+    let mut calls: Vec<SpyCall> = Vec::new();
+    let mut opened: Option<u64> = None;
+    let mut sessions = std::collections::HashMap::<u64, u64>::new();
+    let mut in_buffer = false;
+
+    let finish = |call: &mut SpyCall,
+                  opened: Option<u64>,
+                  sessions: &mut std::collections::HashMap<u64, u64>| {
+        if call.function == "C_OpenSession" {
+            if let (Some(slot), Some(session)) = (call.slot, opened) {
+                sessions.insert(session, slot);
+            }
+        } else if call.slot.is_none() {
+            call.slot = call.session.and_then(|s| sessions.get(&s).copied());
+        }
+    };
+
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let here = offset;
+        offset += line.len();
+        let line = line.trim_end_matches(['\n', '\r']);
+        if let Some(function) = header(line) {
+            if let Some(last) = calls.last_mut() {
+                finish(last, opened, &mut sessions);
+            }
+            opened = None;
+            in_buffer = false;
+            calls.push(SpyCall {
+                offset: here,
+                function: function.to_owned(),
+                session: None,
+                slot: None,
+                user_type: None,
+                data_len: None,
+                data: Vec::new(),
+                rv: None,
+            });
+            continue;
+        }
+        let Some(call) = calls.last_mut() else {
+            continue;
+        };
+        if let Some(v) = line.strip_prefix("[in] hSession = ") {
+            call.session = parse_hex(v);
+        } else if let Some(v) = line.strip_prefix("[in] slotID = ") {
+            call.slot = parse_hex(v);
+        } else if let Some(v) = line.strip_prefix("[out] *phSession = ") {
+            opened = parse_hex(v);
+        } else if let Some(v) = line.strip_prefix("[in] userType = ") {
+            call.user_type = Some(v.trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("Returned:") {
+            call.rv = v.split_whitespace().nth(1).map(str::to_owned);
+            in_buffer = false;
+        } else if line.starts_with("[in] p") && line.contains(" / ") {
+            in_buffer = call.function != "C_Login";
+            if in_buffer {
+                call.data_len = line
+                    .rsplit(" / ")
+                    .next()
+                    .and_then(|n| n.trim().parse().ok());
+            }
+        } else if line.starts_with('[') {
+            in_buffer = false;
+        } else if in_buffer && line.starts_with("    ") {
+            // "    00000010  07 07 … 07  ascii": 16 bytes in columns 14..62.
+            let bytes = line.get(14..).unwrap_or("");
+            let bytes = bytes.get(..48).unwrap_or(bytes);
+            call.data.extend(
+                bytes
+                    .split_whitespace()
+                    .map_while(|b| u8::from_str_radix(b, 16).ok()),
+            );
+        }
+    }
+    if let Some(last) = calls.last_mut() {
+        finish(last, opened, &mut sessions);
+    }
+    calls
+}
+
+/// `"22: C_SeedRandom"` → `Some("C_SeedRandom")`.
+fn header(line: &str) -> Option<&str> {
+    let (number, function) = line.split_once(": ")?;
+    let is_header = !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && function.starts_with("C_")
+        && function
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    is_header.then_some(function)
+}
+
+fn parse_hex(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let digits = v.strip_prefix("0x").unwrap_or(v);
+    u64::from_str_radix(digits, 16).ok()
+}
+
+/// Prefix of the fixture's temporary directory.
+const DIR_PREFIX: &str = "hsmseed-softhsm-";
+/// File in the fixture directory naming the process that owns it.
+const OWNER_FILE: &str = "owner.pid";
+
+/// The fixture directory outlives its process (statics are never dropped);
+/// remove those left by processes that are gone (Linux: `/proc/<pid>`).
+fn remove_stale_fixtures() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_fixture = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(DIR_PREFIX));
+        if !is_fixture || !Path::new("/proc/self").exists() {
+            continue;
+        }
+        let Ok(owner) = std::fs::read_to_string(path.join(OWNER_FILE)) else {
+            continue;
+        };
+        let alive = owner
+            .trim()
+            .parse::<u32>()
+            .map_or(true, |pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+fn random_pin() -> String {
+    let mut bytes = [0u8; 8];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn softhsm_util(conf: &Path, args: &[&str]) -> Result<String, String> {
+    let output = Command::new("softhsm2-util")
+        .args(args)
+        .env("SOFTHSM2_CONF", conf)
+        .output()
+        .map_err(|e| format!("cannot run softhsm2-util: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "softhsm2-util {} failed: {}{}",
+            args.first().copied().unwrap_or_default(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// `(slot, serial, label)` of each slot in `softhsm2-util --show-slots`.
+fn parse_show_slots(text: &str) -> Vec<(u64, String, String)> {
+    let mut out: Vec<(u64, String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(slot) = line.strip_prefix("Slot ") {
+            if let Ok(slot) = slot.trim().parse() {
+                out.push((slot, String::new(), String::new()));
+            }
+        } else if let Some(last) = out.last_mut() {
+            let line = line.trim();
+            if let Some(serial) = line.strip_prefix("Serial number:") {
+                last.1 = serial.trim().to_owned();
+            } else if let Some(label) = line.strip_prefix("Label:") {
+                last.2 = label.trim().to_owned();
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = r#"
+
+*************** OpenSC PKCS#11 spy *****************
+Loaded: "/usr/lib/softhsm/libsofthsm2.so"
+
+4: C_OpenSession
+2026-11-28 06:14:36.306
+[in] slotID = 0x11d2a76b
+[in] flags = 0x6
+[in] pApplication = (nil)
+[in] Notify = (nil)
+[out] *phSession = 0x1
+Returned:  0 CKR_OK
+
+6: C_Login
+2026-11-28 06:14:36.306
+[in] hSession = 0x1
+[in] userType = CKU_USER
+[in] pPin[ulPinLen] 00007ffc7e425982 / 8
+    00000000  75 73 65 72 70 69 6E 31                          userpin1
+Returned:  0 CKR_OK
+
+22: C_SeedRandom
+2026-11-28 06:16:30.679
+[in] hSession = 0x1
+[in] pSeed[ulSeedLen] 000055b58750e5f8 / 20
+    00000000  07 07 07 07 07 07 07 07 07 07 07 07 07 07 07 07  ................
+    00000010  20 41 42 43                                       ABC
+Returned:  0 CKR_OK
+
+23: C_Logout
+2026-11-28 06:16:30.680
+[in] hSession = 0x2
+Returned:  257 CKR_USER_NOT_LOGGED_IN
+"#;
+
+    #[test]
+    fn parses_the_spy_log() {
+        let calls = parse_spy_log(LOG);
+        let names: Vec<_> = calls.iter().map(|c| c.function.as_str()).collect();
+        assert_eq!(
+            names,
+            ["C_OpenSession", "C_Login", "C_SeedRandom", "C_Logout"]
+        );
+        assert_eq!(calls[0].slot, Some(0x11d2a76b));
+        assert_eq!(calls[1].user_type.as_deref(), Some("CKU_USER"));
+        assert_eq!(calls[1].data_len, None, "PIN buffers are not recorded");
+        assert!(calls[1].data.is_empty());
+        let seed = &calls[2];
+        assert_eq!(seed.session, Some(1));
+        assert_eq!(seed.slot, Some(0x11d2a76b));
+        assert_eq!(seed.data_len, Some(20));
+        let mut expected = vec![7u8; 16];
+        expected.extend([0x20, 0x41, 0x42, 0x43]);
+        assert_eq!(seed.data, expected);
+        assert_eq!(seed.rv.as_deref(), Some("CKR_OK"));
+        assert_eq!(calls[3].slot, None, "session 2 was never opened");
+        assert_eq!(calls[3].rv.as_deref(), Some("CKR_USER_NOT_LOGGED_IN"));
+        assert!(LOG[calls[2].offset..].starts_with("22: C_SeedRandom"));
+    }
+
+    #[test]
+    fn parses_show_slots() {
+        let text = "Available slots:\nSlot 299018091\n    Slot info:\n        Description:      SoftHSM slot ID 0x11d2a76b  \n\
+    Token info:\n        Serial number:    891c3d9a11d2a76b\n        Label:            t1                              \n\
+Slot 2\n    Token info:\n        Serial number:                    \n        Label:                                            \n";
+        assert_eq!(
+            parse_show_slots(text),
+            [
+                (299018091, "891c3d9a11d2a76b".to_owned(), "t1".to_owned()),
+                (2, String::new(), String::new()),
+            ]
+        );
+    }
+}
