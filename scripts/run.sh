@@ -14,4 +14,9 @@ if [ -z "${HSMSEED_PKCS11_MODULE:-}" ]; then
   done
 fi
 export HSMSEED_ENTROPY_SOURCE="${HSMSEED_ENTROPY_SOURCE:-os}"
+if [ -f "$HSMSEED_DATA_DIR/demo-token.txt" ]; then
+  serial=$(sed -n 's/^serial=//p' "$HSMSEED_DATA_DIR/demo-token.txt")
+  echo "Demo SoftHSM2 token hsmseed-demo (serial $serial): its slot is listed under HSMs and by"
+  echo "\`hsmseed ntl-verify\`; its user PIN is in $HSMSEED_DATA_DIR/demo-token.txt."
+fi
 exec "$TARGET_DIR/release/hsmseed" serve "$@"

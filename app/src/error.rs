@@ -13,6 +13,12 @@ pub enum AppError {
     Unauthorized,
     #[error("{0} not found.")]
     NotFound(String),
+    /// The HSM refused or failed; the message names the `CKR_*` code.
+    #[error("HSM error: {0}")]
+    Hsm(String),
+    /// The entropy source is failed: nothing is delivered.
+    #[error("{0}")]
+    Unavailable(String),
     /// Details are in the server log under this operation id.
     #[error("Something went wrong on the server (operation {0}).")]
     Internal(String),

@@ -4,6 +4,7 @@
 
 pub mod components;
 pub mod error;
+pub mod model;
 pub mod pages;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
@@ -18,9 +19,9 @@ use leptos_router::{
 
 use components::shell::AppShell;
 use pages::{
-    audit::AuditPage, dashboard::DashboardPage, history::HistoryPage, hsms::HsmsPage,
-    login::LoginPage, not_found::NotFound, schedule::SchedulePage, settings::SettingsPage,
-    trust::TrustPage,
+    audit::AuditPage, dashboard::DashboardPage, history::HistoryPage, hsm_edit::HsmEditPage,
+    hsms::HsmsPage, login::LoginPage, not_found::NotFound, schedule::SchedulePage,
+    settings::SettingsPage, trust::TrustPage,
 };
 
 /// The output name of the WASM bundle (`pkg/hsmseed.js`, `pkg/hsmseed_bg.wasm`,
@@ -62,6 +63,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=AppShell ssr=ssr.clone()>
                     <Route path=path!("") view=DashboardPage ssr=ssr.clone() />
                     <Route path=path!("hsms") view=HsmsPage ssr=ssr.clone() />
+                    <Route path=path!("hsms/:name") view=HsmEditPage ssr=ssr.clone() />
                     <Route path=path!("trust") view=TrustPage ssr=ssr.clone() />
                     <Route path=path!("schedule") view=SchedulePage ssr=ssr.clone() />
                     <Route path=path!("history") view=HistoryPage ssr=ssr.clone() />

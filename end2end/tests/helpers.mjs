@@ -1,7 +1,7 @@
 // Starts a real hsmseed server (HTTPS on a free port, a fresh data directory)
 // and a headless Debian Chromium for the end-to-end tests.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +12,30 @@ const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
 
 export const ADMIN_PASSWORD = 'e2e correct horse battery';
 
-export async function startServer(extraEnv = {}) {
+const SOFTHSM = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so'];
+
+// The demo token `make run` creates, made the same way (scripts/demo-token.sh)
+// in the test's data directory; returns what the operator would read from
+// data/demo-token.txt.
+async function demoToken(dataDir) {
+  execFileSync(join(root, 'scripts', 'demo-token.sh'), [dataDir], { stdio: 'ignore' });
+  const text = await readFile(join(dataDir, 'demo-token.txt'), 'utf8');
+  const get = (k) => text.match(new RegExp(`^${k}=(.*)$`, 'm'))[1];
+  return { serial: get('serial'), userPin: get('user_pin'), label: get('label') };
+}
+
+export async function startServer(extraEnv = {}, { hsm = false } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'hsmseed-e2e-'));
+  let token = null;
+  if (hsm) {
+    token = await demoToken(dataDir);
+    const { existsSync } = await import('node:fs');
+    extraEnv = {
+      SOFTHSM2_CONF: join(dataDir, 'softhsm2.conf'),
+      HSMSEED_PKCS11_MODULE: SOFTHSM.find((p) => existsSync(p)),
+      ...extraEnv,
+    };
+  }
   const bin = process.env.HSMSEED_BIN || join(targetDir, 'debug', 'hsmseed');
   const child = spawn(bin, ['serve'], {
     env: {
@@ -42,6 +64,7 @@ export async function startServer(extraEnv = {}) {
   return {
     url,
     dataDir,
+    token,
     stderr: () => stderr,
     async stop() {
       if (child.exitCode === null) {

@@ -1,12 +1,21 @@
 //! The one engine every door calls.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use time::OffsetDateTime;
+use tokio::sync::watch;
+use zeroize::Zeroizing;
 
-use crate::clock::{Clock, SystemClock};
-use crate::config::Settings;
-use crate::error::Result;
+use crate::clock::{unix_ms, Clock, SystemClock};
+use crate::config::{EntropySourceKind, Settings};
+use crate::entropy::{EntropySource, EntropyState, EntropyStatus, HealthConfig};
+use crate::error::{Error, Result};
+use crate::history::{self, HistoryFilter, HistoryPage, HistoryStats, HistoryWriter};
+use crate::hsm::Hsm;
+use crate::schedule::ScheduleStatus;
+use crate::secrets::MasterKey;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -18,6 +27,17 @@ struct Inner {
     settings: Settings,
     store: Store,
     clock: Arc<dyn Clock>,
+    master_key: MasterKey,
+    entropy: Arc<EntropySource>,
+    /// Loaded at first use; a failed load is tried again next time.
+    hsm: Mutex<Option<Hsm>>,
+    history: HistoryWriter,
+    /// The highest change id seen (bumped in-process, or by polling the
+    /// database for changes made by other processes).
+    changes: watch::Sender<i64>,
+    schedule: watch::Sender<ScheduleStatus>,
+    scheduler_running: AtomicBool,
+    warnings: Vec<String>,
 }
 
 /// What `/readyz` reports.
@@ -29,21 +49,54 @@ pub struct Readiness {
 }
 
 impl Engine {
-    /// Opens the engine on the data directory of `settings` (creating and
-    /// migrating the database).
+    /// Opens the engine on the data directory of `settings`: creates and
+    /// migrates the database, loads (or creates) the master key, and runs
+    /// the entropy source's start-up test (a failure leaves the source
+    /// `failed`, it does not stop the engine).
     pub async fn open(settings: Settings) -> Result<Engine> {
         Self::open_with_clock(settings, Arc::new(SystemClock)).await
     }
 
     pub async fn open_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Engine> {
         let store = Store::open(&settings.data_dir).await?;
-        Ok(Engine {
+        let (master_key, warnings) =
+            MasterKey::load_or_create(&settings.data_dir, settings.master_key_file.as_deref())?;
+        let entropy = Arc::new(EntropySource::new(
+            settings.entropy_source.clone(),
+            HealthConfig {
+                min_entropy_per_byte: settings.entropy_min_entropy,
+                full_entropy: settings.entropy_full_entropy,
+            },
+            clock.clone(),
+        ));
+        let last_change: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM changes")
+            .fetch_one(store.pool())
+            .await?;
+        let history = HistoryWriter::spawn(store.pool().clone());
+        let engine = Engine {
             inner: Arc::new(Inner {
                 settings,
                 store,
                 clock,
+                master_key,
+                entropy,
+                hsm: Mutex::new(None),
+                history,
+                changes: watch::Sender::new(last_change.unwrap_or(0)),
+                schedule: watch::Sender::new(ScheduleStatus {
+                    period_minutes: 0,
+                    next_run_at: None,
+                    running: false,
+                    last_round: None,
+                }),
+                scheduler_running: AtomicBool::new(false),
+                warnings,
             }),
-        })
+        };
+        if let Err(e) = engine.restart_entropy().await {
+            tracing::error!(error = %e, "entropy source failed its start-up test; no seed will be delivered");
+        }
+        Ok(engine)
     }
 
     pub fn settings(&self) -> &Settings {
@@ -58,6 +111,99 @@ impl Engine {
         self.inner.clock.now()
     }
 
+    /// Things the operator should hear about at start (e.g. key files
+    /// readable by others).
+    pub fn warnings(&self) -> &[String] {
+        &self.inner.warnings
+    }
+
+    pub(crate) fn master_key(&self) -> &MasterKey {
+        &self.inner.master_key
+    }
+
+    pub(crate) fn history_writer(&self) -> &HistoryWriter {
+        &self.inner.history
+    }
+
+    /// The PKCS#11 module, loaded (and initialised) at first use.
+    pub fn hsm(&self) -> Result<Hsm> {
+        let mut slot = self.inner.hsm.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = slot.as_ref() {
+            return Ok(h.clone());
+        }
+        let path = self
+            .settings()
+            .pkcs11_module
+            .as_ref()
+            .ok_or_else(|| Error::Hsm {
+                ckr: "MODULE_LOAD".into(),
+                detail:
+                    "no PKCS#11 module is configured (set pkcs11_module / HSMSEED_PKCS11_MODULE)"
+                        .into(),
+            })?;
+        let deadline = Duration::from_secs(u64::from(self.settings().pkcs11_timeout_secs));
+        let h = Hsm::load(path, deadline)?;
+        *slot = Some(h.clone());
+        Ok(h)
+    }
+
+    // --- entropy ---------------------------------------------------------
+
+    pub fn entropy_status(&self) -> EntropyStatus {
+        self.inner.entropy.status()
+    }
+
+    /// Runs a fresh start-up test of the entropy source: how a failed
+    /// source comes back (an admin action, or a restart).
+    pub async fn restart_entropy(&self) -> Result<()> {
+        let source = self.inner.entropy.clone();
+        let r = tokio::task::spawn_blocking(move || source.startup_test()).await?;
+        self.record_entropy_events().await;
+        r
+    }
+
+    /// `len` bytes of checked, conditioned entropy; fails closed.
+    pub(crate) async fn entropy_seed(&self, len: usize) -> Result<Zeroizing<Vec<u8>>> {
+        let source = self.inner.entropy.clone();
+        let r = tokio::task::spawn_blocking(move || source.seed(len)).await?;
+        self.record_entropy_events().await;
+        r
+    }
+
+    async fn record_entropy_events(&self) {
+        let events = self.inner.entropy.drain_events();
+        if events.is_empty() {
+            return;
+        }
+        let source = self.settings().entropy_source.to_string();
+        for e in events {
+            let kind = serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let test = e
+                .test
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "none".into());
+            if matches!(e.kind, crate::entropy::EntropyEventKind::StartupPassed) {
+                tracing::info!(source = %source, detail = %e.detail, "entropy source passed its start-up test");
+            } else {
+                tracing::warn!(source = %source, kind = %kind, test = %test, detail = %e.detail, "entropy source event");
+            }
+            let r = sqlx::query("INSERT INTO entropy_events (at_ms, source, kind, test, detail) VALUES (?, ?, ?, ?, ?)")
+                .bind(unix_ms(e.at))
+                .bind(&source)
+                .bind(&kind)
+                .bind(&test)
+                .bind(&e.detail)
+                .execute(self.store().pool())
+                .await;
+            if let Err(err) = r {
+                tracing::error!(error = %err, "entropy event could not be recorded");
+            }
+        }
+    }
+
     /// Whether the appliance can do its work: the database answers and the
     /// entropy source is healthy.
     pub async fn readiness(&self) -> Readiness {
@@ -68,11 +214,112 @@ impl Engine {
                 "unavailable".to_string()
             }
         };
-        let entropy = format!("{}: ok", self.settings().entropy_source);
+        let st = self.entropy_status();
+        let entropy = match (&st.state, &st.last_failure) {
+            (EntropyState::Ok, _) => format!("{}: ok", st.source),
+            (EntropyState::Starting, _) => format!("{}: starting", st.source),
+            (EntropyState::Failed, Some(f)) => {
+                format!("{}: failed ({}: {})", st.source, f.test, f.detail)
+            }
+            (EntropyState::Failed, None) => format!("{}: failed", st.source),
+        };
         Readiness {
-            ready: database == "ok",
+            ready: database == "ok" && st.state == EntropyState::Ok,
             database,
             entropy,
         }
+    }
+
+    pub fn entropy_source_kind(&self) -> &EntropySourceKind {
+        &self.settings().entropy_source
+    }
+
+    // --- changes ----------------------------------------------------------
+
+    /// Records that configuration changed, for schedulers in this and other
+    /// processes.
+    pub(crate) async fn note_change(&self, what: &str) -> Result<()> {
+        let id = sqlx::query("INSERT INTO changes (at_ms, what) VALUES (?, ?)")
+            .bind(unix_ms(self.now()))
+            .bind(what)
+            .execute(self.store().pool())
+            .await?
+            .last_insert_rowid();
+        self.inner.changes.send_if_modified(|v| {
+            let newer = id > *v;
+            if newer {
+                *v = id;
+            }
+            newer
+        });
+        Ok(())
+    }
+
+    /// Picks up changes made by other processes (the CLI); the server calls
+    /// it every half second.
+    pub async fn poll_changes(&self) -> Result<()> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM changes")
+            .fetch_one(self.store().pool())
+            .await?;
+        let id = id.unwrap_or(0);
+        self.inner.changes.send_if_modified(|v| {
+            let newer = id > *v;
+            if newer {
+                *v = id;
+            }
+            newer
+        });
+        Ok(())
+    }
+
+    pub fn watch_changes(&self) -> watch::Receiver<i64> {
+        self.inner.changes.subscribe()
+    }
+
+    pub(crate) fn schedule_watch(&self) -> &watch::Sender<ScheduleStatus> {
+        &self.inner.schedule
+    }
+
+    pub(crate) fn mark_scheduler_running(&self) {
+        self.inner.scheduler_running.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn scheduler_running(&self) -> bool {
+        self.inner.scheduler_running.load(Ordering::Relaxed)
+    }
+
+    // --- history ----------------------------------------------------------
+
+    pub async fn history_page(
+        &self,
+        filter: &HistoryFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<HistoryPage> {
+        let mut conn = self.store().pool().acquire().await?;
+        history::list(&mut conn, filter, page, per_page).await
+    }
+
+    pub async fn history_csv(&self, filter: &HistoryFilter) -> Result<String> {
+        let mut conn = self.store().pool().acquire().await?;
+        history::csv(&mut conn, filter).await
+    }
+
+    pub async fn history_stats(&self) -> Result<HistoryStats> {
+        let mut conn = self.store().pool().acquire().await?;
+        history::stats(&mut conn, self.now()).await
+    }
+
+    /// Applies the retention limits; returns how many rows went.
+    pub async fn prune_history(&self) -> Result<u64> {
+        let mut conn = self.store().pool().acquire().await?;
+        let s = self.settings();
+        history::prune(
+            &mut conn,
+            self.now(),
+            s.history_retention_days,
+            s.history_max_rows,
+        )
+        .await
     }
 }

@@ -14,6 +14,12 @@ pub enum Error {
     NotFound(String),
     #[error("{0} already exists")]
     Conflict(String),
+    /// The configuration exists but is disabled.
+    #[error("configuration {0} is disabled")]
+    Disabled(String),
+    /// The configuration lacks what the action needs (slot, password).
+    #[error("{0}")]
+    NotConfigured(String),
     #[error("invalid user name or password")]
     BadCredentials,
     #[error("too many failed login attempts; try again in {retry_after_secs} s")]
@@ -31,6 +37,13 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The entropy source is not healthy: nothing is delivered from it.
+    #[error("entropy source failed: {0}")]
+    EntropyFailed(String),
+    /// A PKCS#11 call failed; `ckr` is the `CKR_*` name (or `TIMEOUT`,
+    /// `TOKEN_MISMATCH`, `MODULE_LOAD` for failures around the calls).
+    #[error("{ckr}: {detail}")]
+    Hsm { ckr: String, detail: String },
     #[error("certificate error: {0}")]
     Certificate(String),
     #[error("internal error: {0}")]
@@ -44,12 +57,16 @@ impl Error {
             Error::Invalid(_) => "invalid_input",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::Disabled(_) => "disabled",
+            Error::NotConfigured(_) => "not_configured",
             Error::BadCredentials => "bad_credentials",
             Error::Throttled { .. } => "throttled",
             Error::Config(_) => "config",
             Error::Io { .. } => "io",
             Error::Database(_) => "database",
             Error::Migration(_) => "migration",
+            Error::EntropyFailed(_) => "entropy_failed",
+            Error::Hsm { .. } => "hsm_error",
             Error::Certificate(_) => "certificate",
             Error::Internal(_) => "internal",
         }

@@ -6,7 +6,13 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod entropy;
 pub mod error;
+pub mod history;
+pub mod hsm;
+pub mod partitions;
+pub mod schedule;
+pub mod secrets;
 pub mod store;
 pub mod tls;
 

@@ -14,6 +14,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// A 400 for a request that lacks what it needs.
+    pub fn bad_request(message: impl Into<String>, operation_id: impl Into<String>) -> Self {
+        Self::new(engine::Error::Invalid(message.into()), operation_id)
+    }
+
     pub fn new(error: engine::Error, operation_id: impl Into<String>) -> Self {
         Self {
             error,
@@ -23,9 +28,13 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match &self.error {
-            engine::Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            engine::Error::Invalid(_) => StatusCode::BAD_REQUEST,
             engine::Error::NotFound(_) => StatusCode::NOT_FOUND,
-            engine::Error::Conflict(_) => StatusCode::CONFLICT,
+            engine::Error::Conflict(_)
+            | engine::Error::Disabled(_)
+            | engine::Error::NotConfigured(_) => StatusCode::CONFLICT,
+            engine::Error::Hsm { .. } => StatusCode::BAD_GATEWAY,
+            engine::Error::EntropyFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             engine::Error::BadCredentials => StatusCode::UNAUTHORIZED,
             engine::Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -36,7 +45,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = if status.is_server_error() {
+        // 502 and 503 say what failed (the HSM's CKR_* code, the entropy
+        // source): an operator needs it and it holds no secret. Other 5xx
+        // answers are generic; the detail goes to the log.
+        let message = if status.is_server_error()
+            && !matches!(
+                self.error,
+                engine::Error::Hsm { .. } | engine::Error::EntropyFailed(_)
+            ) {
             tracing::error!(operation_id = %self.operation_id, code = self.error.code(), error = %self.error, "request failed");
             format!(
                 "Internal error; quote operation id {} when reporting it.",
@@ -45,11 +61,14 @@ impl IntoResponse for ApiError {
         } else {
             self.error.to_string()
         };
-        let body = json!({
+        let mut body = json!({
             "error": self.error.code(),
             "message": message,
             "operationId": self.operation_id,
         });
+        if let engine::Error::Hsm { ckr, .. } = &self.error {
+            body["ckr"] = json!(ckr);
+        }
         (status, Json(body)).into_response()
     }
 }

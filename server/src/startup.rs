@@ -84,7 +84,7 @@ impl Application {
 
     pub async fn build_with_engine(engine: Engine) -> anyhow::Result<Application> {
         let settings = engine.settings().clone();
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = engine.warnings().to_vec();
         let first_admin = engine
             .ensure_first_admin(settings.admin_password.as_ref())
             .await
@@ -168,15 +168,25 @@ impl Application {
     /// and stops the background jobs.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let cleanup = tokio::spawn(jobs::session_cleanup::run(
-            self.session_store.clone(),
-            stop_rx,
-        ));
-        serve::serve(self.listener, self.router, self.tls, shutdown).await;
+        let mut jobs = jobs::spawn_all(&self.engine, self.session_store.clone(), &stop_rx);
+        tokio::select! {
+            () = serve::serve(self.listener, self.router, self.tls, shutdown) => {}
+            Some(ended) = jobs.join_next() => {
+                // A job ending before shutdown is a bug: say which, and stop.
+                match ended {
+                    Ok(name) => tracing::error!(job = name, "background job ended unexpectedly"),
+                    Err(e) => tracing::error!(error = %e, "background job failed"),
+                }
+                let _ = stop_tx.send(true);
+                anyhow::bail!("a background job ended unexpectedly; see the log");
+            }
+        }
         let _ = stop_tx.send(true);
-        match cleanup.await {
-            Ok(()) => tracing::info!("session cleanup job stopped"),
-            Err(e) => tracing::error!(error = %e, "session cleanup job ended abnormally"),
+        while let Some(ended) = jobs.join_next().await {
+            match ended {
+                Ok(name) => tracing::info!(job = name, "job stopped"),
+                Err(e) => tracing::error!(error = %e, "job ended abnormally"),
+            }
         }
         Ok(())
     }
@@ -185,8 +195,10 @@ impl Application {
 /// The Leptos context of every page and server function: the engine, and
 /// this request's CSP nonce for the inline hydration scripts.
 fn leptos_context(engine: Engine) -> impl Fn() + Clone + Send + Sync + 'static {
+    let flashes = app::ssr::FlashStore::default();
     move || {
         provide_context(engine.clone());
+        provide_context(flashes.clone());
         let nonce = leptos::prelude::use_context::<http::request::Parts>()
             .and_then(|p| p.extensions.get::<CspNonce>().cloned());
         if let Some(CspNonce(n)) = nonce {
@@ -226,6 +238,7 @@ fn router(
     let pages = Router::new()
         .route("/login", post(web::login::login))
         .route("/logout", post(web::login::logout))
+        .route("/history.csv", get(web::history::csv))
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
         .nest("/api/2.0", api::router())

@@ -1,14 +1,137 @@
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
-use crate::components::page::{PageHeader, Planned};
+use crate::components::page::PageHeader;
+use crate::components::tables::HistoryTable;
+use crate::server_fns::history::history_page;
+
+/// Builds `/history?...` (or `/history.csv?...`) from the filter values.
+fn query(config: &str, trigger: &str, outcome: &str, page: Option<u32>) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("config", config),
+        ("trigger", trigger),
+        ("outcome", outcome),
+    ] {
+        if !v.is_empty() {
+            parts.push(format!("{k}={}", urlencode(v)));
+        }
+    }
+    if let Some(p) = page {
+        parts.push(format!("page={p}"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 #[component]
 pub fn HistoryPage() -> impl IntoView {
+    let q = use_query_map();
+    let get = move |k: &str| q.with(|m| m.get(k).unwrap_or_default());
+    let data = Resource::new(
+        move || {
+            (
+                get("config"),
+                get("trigger"),
+                get("outcome"),
+                get("page").parse::<u32>().ok(),
+            )
+        },
+        |(c, t, o, p)| history_page(Some(c), Some(t), Some(o), p),
+    );
     view! {
-        <PageHeader title="History" lead="Every reseed, from every trigger." />
-        <Planned items=vec![
-            "Each reseed: time, configuration, slot, token serial, trigger, source, bits, duration, outcome.",
-            "Filters, pages and a CSV export.",
-        ] />
+        <PageHeader title="History" lead="Every reseed, from every trigger. Seed bytes are never stored." />
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (config, trigger, outcome) = (get("config"), get("trigger"), get("outcome"));
+                match data.await {
+                    Ok(p) => {
+                        let pages = ((p.total + i64::from(p.per_page) - 1) / i64::from(p.per_page)).max(1) as u32;
+                        let prev = (p.page > 1).then(|| query(&config, &trigger, &outcome, Some(p.page - 1)));
+                        let next = (p.page < pages).then(|| query(&config, &trigger, &outcome, Some(p.page + 1)));
+                        let csv = format!("/history.csv{}", query(&config, &trigger, &outcome, None));
+                        view! {
+                            <section class="card">
+                                <form method="get" action="/history" class="row-form" data-testid="history-filter">
+                                    <label for="f-config">"Configuration"</label>
+                                    <select id="f-config" name="config">
+                                        <option value="">"all"</option>
+                                        {p.configs
+                                            .iter()
+                                            .map(|c| view! { <option value=c.clone() selected=*c == config>{c.clone()}</option> })
+                                            .collect_view()}
+                                    </select>
+                                    <label for="f-trigger">"Trigger"</label>
+                                    <select id="f-trigger" name="trigger">
+                                        {["", "schedule", "api", "ui", "cli"]
+                                            .into_iter()
+                                            .map(|t| view! {
+                                                <option value=t selected=t == trigger>{if t.is_empty() { "all" } else { t }}</option>
+                                            })
+                                            .collect_view()}
+                                    </select>
+                                    <label for="f-outcome">"Outcome"</label>
+                                    <select id="f-outcome" name="outcome">
+                                        {["", "ok", "error"]
+                                            .into_iter()
+                                            .map(|o| view! {
+                                                <option value=o selected=o == outcome>{if o.is_empty() { "all" } else { o }}</option>
+                                            })
+                                            .collect_view()}
+                                    </select>
+                                    <button type="submit" class="button">"Filter"</button>
+                                    <a class="button subtle" href=csv rel="external" data-testid="csv">"Export CSV"</a>
+                                </form>
+                            </section>
+                            <section class="card">
+                                <p class="muted" data-testid="history-total">
+                                    {format!("{} reseed{}", p.total, if p.total == 1 { "" } else { "s" })}
+                                </p>
+                                <HistoryTable rows=p.rows />
+                                <nav class="pager" aria-label="Pages">
+                                    {prev.map(|h| view! { <a href=format!("/history{h}") rel="prev">"← Newer"</a> })}
+                                    <span class="muted">{format!("page {} of {}", p.page, pages)}</span>
+                                    {next.map(|h| view! { <a href=format!("/history{h}") rel="next">"Older →"</a> })}
+                                </nav>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_keeps_filters_and_escapes() {
+        assert_eq!(query("", "", "", None), "");
+        assert_eq!(
+            query("HSM1", "api", "", Some(2)),
+            "?config=HSM1&trigger=api&page=2"
+        );
+        assert_eq!(
+            query("a b&c", "", "error", None),
+            "?config=a%20b%26c&outcome=error"
+        );
     }
 }

@@ -1,15 +1,253 @@
 use leptos::prelude::*;
 
-use crate::components::page::{PageHeader, Planned};
+use crate::components::flash::{action_notice, text_flash};
+use crate::components::page::PageHeader;
+use crate::model::{HsmView, HsmsData, SlotView};
+use crate::server_fns::hsms::{list_hsms, CreateHsm, ReseedHsm, TestLoginHsm};
+
+/// The user types a partition can be logged in with.
+pub const USER_TYPES: [(&str, &str); 3] = [
+    ("CKU_USER", "CKU_USER (partition user)"),
+    ("CKU_CRYPTO_USER", "CKU_CRYPTO_USER (Luna crypto user)"),
+    ("CKU_SO", "CKU_SO (security officer)"),
+];
 
 #[component]
 pub fn HsmsPage() -> impl IntoView {
+    let create = ServerAction::<CreateHsm>::new();
+    let reseed = ServerAction::<ReseedHsm>::new();
+    let test = ServerAction::<TestLoginHsm>::new();
+    let data = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                reseed.version().get(),
+                test.version().get(),
+            )
+        },
+        |_| list_hsms(),
+    );
     view! {
-        <PageHeader title="HSMs" lead="The HSM partitions this appliance seeds." />
-        <Planned items=vec![
-            "Every HSM configuration: name, slot, token serial and label, user type, enabled, last reseed.",
-            "Create, edit and delete configurations; partition passwords are write-only.",
-            "Reseed now and Test login for each partition.",
-        ] />
+        <PageHeader title="HSMs" lead="The HSM partitions this appliance seeds, one configuration each." />
+        {action_notice(reseed, text_flash)}
+        {action_notice(test, text_flash)}
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <Configs d=d reseed=reseed test=test /> }.into_any(),
+                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <section class="card" aria-labelledby="new-title">
+            <h2 id="new-title">"New configuration"</h2>
+            <p class="muted">
+                "Like " <code>"hsm-conf-new"</code> " and " <code>"hsm-conf-edit"</code>
+                ". The password is stored encrypted and never shown again."
+            </p>
+            {action_notice(create, text_flash)}
+            <ActionForm action=create attr:class="form-grid" attr:data-testid="create-form">
+                <label for="new-name">"Name"</label>
+                <input id="new-name" name="name" type="text" required maxlength="64" pattern="[A-Za-z0-9_.\\-]{1,64}" placeholder="HSM1" />
+                <label for="new-partition">"Partition name"</label>
+                <input id="new-partition" name="partition_name" type="text" maxlength="128" placeholder="Partition1" />
+                <label for="new-pwd">"Partition password"</label>
+                <input id="new-pwd" name="partition_pwd" type="password" autocomplete="new-password" maxlength="256" />
+                <label for="new-slot">"Slot"</label>
+                <input id="new-slot" name="slot" type="text" inputmode="numeric" maxlength="20" placeholder="1" />
+                <label for="new-user">"User type"</label>
+                <select id="new-user" name="user_type">
+                    {USER_TYPES.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                </select>
+                <span></span>
+                <label class="check">
+                    <input type="checkbox" name="pin_token" value="yes" />
+                    "Pin the token this slot holds now (refuse to seed another token)"
+                </label>
+                <span></span>
+                <button type="submit" class="button primary">"Create"</button>
+            </ActionForm>
+        </section>
+        <HaNote />
+    }
+}
+
+#[component]
+fn Configs(
+    d: HsmsData,
+    reseed: ServerAction<ReseedHsm>,
+    test: ServerAction<TestLoginHsm>,
+) -> impl IntoView {
+    let HsmsData {
+        configs,
+        slots,
+        slots_error,
+    } = d;
+    view! {
+        <section class="card" aria-labelledby="list-title">
+            <h2 id="list-title">"Configurations"</h2>
+            {if configs.is_empty() {
+                view! {
+                    <p class="muted" data-testid="no-configs">
+                        "No configuration yet. Create one below for each partition you want to seed."
+                    </p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="data" data-testid="hsm-table">
+                            <thead>
+                                <tr>
+                                    <th>"Name"</th>
+                                    <th>"Partition"</th>
+                                    <th>"Slot"</th>
+                                    <th>"Token now"</th>
+                                    <th>"User type"</th>
+                                    <th>"Enabled"</th>
+                                    <th>"Last reseed"</th>
+                                    <th>"Actions"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {configs
+                                    .into_iter()
+                                    .map(|c| view! { <ConfigRow c=c reseed=reseed test=test /> })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                    .into_any()
+            }}
+        </section>
+        <SlotList slots=slots error=slots_error />
+    }
+}
+
+#[component]
+fn ConfigRow(
+    c: HsmView,
+    reseed: ServerAction<ReseedHsm>,
+    test: ServerAction<TestLoginHsm>,
+) -> impl IntoView {
+    let name = c.name.clone();
+    let complete = c.slot.is_some() && c.password_set;
+    let last = match (&c.last_outcome, &c.last_at) {
+        (Some(o), Some(at)) if o == "ok" => {
+            view! { <span class="badge ok">"ok"</span> " " <span class="muted">{at.clone()}</span> }
+                .into_any()
+        }
+        (Some(_), Some(at)) => view! {
+            <span class="badge bad">{c.last_error.clone().unwrap_or_else(|| "error".into())}</span>
+            " "
+            <span class="muted">{at.clone()}</span>
+        }
+        .into_any(),
+        _ => view! { <span class="muted">"never"</span> }.into_any(),
+    };
+    view! {
+        <tr data-hsm=name.clone()>
+            <td><a href=format!("/hsms/{name}")>{name.clone()}</a></td>
+            <td>{if c.partition_name.is_empty() { "—".to_string() } else { c.partition_name.clone() }}</td>
+            <td>{c.slot.map(|s| s.to_string()).unwrap_or_else(|| "not set".into())}</td>
+            <td>
+                {c.live_token.clone().unwrap_or_else(|| "—".into())}
+                {c.token_serial.clone().map(|s| view! { <br /><span class="muted">"pinned " {s}</span> })}
+            </td>
+            <td><code>{c.user_type.clone()}</code></td>
+            <td>{if c.enabled { "yes" } else { "no" }}</td>
+            <td data-testid="last">{last}</td>
+            <td class="actions">
+                {if complete {
+                    let (n1, n2) = (name.clone(), name.clone());
+                    view! {
+                        <ActionForm action=reseed attr:class="inline">
+                            <input type="hidden" name="name" value=n1 />
+                            <button type="submit" class="button subtle" data-testid="reseed">"Reseed now"</button>
+                        </ActionForm>
+                        <ActionForm action=test attr:class="inline">
+                            <input type="hidden" name="name" value=n2 />
+                            <button type="submit" class="button subtle" data-testid="test-login">"Test login"</button>
+                        </ActionForm>
+                    }
+                        .into_any()
+                } else {
+                    view! { <span class="muted">"set slot and password"</span> }.into_any()
+                }}
+                <a class="button subtle" href=format!("/hsms/{name}")>"Edit"</a>
+            </td>
+        </tr>
+    }
+}
+
+/// What `ntl-verify` shows: the slots with a token.
+#[component]
+pub fn SlotList(slots: Vec<SlotView>, error: Option<String>) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="slots-title">
+            <h2 id="slots-title">"Slots the PKCS#11 module sees"</h2>
+            {match error {
+                Some(e) => view! { <p class="notice error" role="alert">{e}</p> }.into_any(),
+                None if slots.is_empty() => view! { <p class="muted">"No slot holds a token."</p> }.into_any(),
+                None => view! {
+                    <div class="table-wrap">
+                        <table class="data" data-testid="slot-table">
+                            <thead>
+                                <tr>
+                                    <th>"Slot"</th>
+                                    <th>"Serial #"</th>
+                                    <th>"Label"</th>
+                                    <th>"Model"</th>
+                                    <th>"Manufacturer"</th>
+                                    <th>"Firmware"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {slots
+                                    .into_iter()
+                                    .map(|s| {
+                                        view! {
+                                            <tr>
+                                                <td>{s.slot_id}</td>
+                                                <td>{s.serial}</td>
+                                                <td>{s.label}</td>
+                                                <td>{s.model}</td>
+                                                <td>{s.manufacturer}</td>
+                                                <td>{s.firmware}</td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                    .into_any(),
+            }}
+        </section>
+    }
+}
+
+/// The guide's High Availability trade-off.
+#[component]
+fn HaNote() -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="ha-title">
+            <h2 id="ha-title">"High availability (HA) groups"</h2>
+            <p>"Two set-ups work:"</p>
+            <ul>
+                <li>
+                    <strong>"One configuration per member partition."</strong>
+                    " Every HSM of the group has fresh entropy at any time, even a passive one; "
+                    "but you configure every member, and passive members are seeded too."
+                </li>
+                <li>
+                    <strong>"One configuration on the HA virtual slot."</strong>
+                    " Simpler, but only the primary member is seeded: if the primary changes, "
+                    "the new one has no external entropy until the next reseed."
+                </li>
+            </ul>
+        </section>
     }
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod dashboard;
 pub mod history;
+pub mod hsm_edit;
 pub mod hsms;
 pub mod login;
 pub mod not_found;

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::model::DashboardData;
 
 /// The signed-in administrator's name.
 #[server(prefix = "/sfn", endpoint = "current_user")]
@@ -9,27 +9,21 @@ pub async fn current_user() -> Result<String, AppError> {
     Ok(crate::ssr::require_admin().await?.name)
 }
 
-/// What the dashboard shows about the appliance itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatusReport {
-    pub ready: bool,
-    pub database: String,
-    pub entropy: String,
-    pub version: String,
-    /// Server time of the check, `HH:MM:SS UTC`.
-    pub checked_at: String,
-}
-
-#[server(prefix = "/sfn", endpoint = "system_status")]
-pub async fn system_status() -> Result<StatusReport, AppError> {
+/// Everything the dashboard shows.
+#[server(prefix = "/sfn", endpoint = "dashboard")]
+pub async fn dashboard() -> Result<DashboardData, AppError> {
+    use super::convert;
+    use crate::model::HourView;
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
     let r = engine.readiness().await;
+    let stats = engine.history_stats().await?;
+    let schedule = engine.schedule_status().await?;
+    let configs = engine.list_configs().await?.len();
     let now = engine.now();
-    Ok(StatusReport {
+    Ok(DashboardData {
         ready: r.ready,
         database: r.database,
-        entropy: r.entropy,
         version: env!("CARGO_PKG_VERSION").to_string(),
         checked_at: format!(
             "{:02}:{:02}:{:02} UTC",
@@ -37,5 +31,33 @@ pub async fn system_status() -> Result<StatusReport, AppError> {
             now.minute(),
             now.second()
         ),
+        entropy: convert::entropy(engine.entropy_status()),
+        schedule: convert::schedule(schedule),
+        configs,
+        total_24h: stats.total_24h,
+        failures_24h: stats.failures_24h,
+        last: stats.last.into_iter().map(convert::history_row).collect(),
+        hourly: stats
+            .hourly
+            .into_iter()
+            .map(|h| HourView {
+                label: h.hour.get(11..16).unwrap_or("").to_string(),
+                ok: h.ok,
+                failed: h.failed,
+            })
+            .collect(),
     })
+}
+
+/// Runs a fresh start-up test of the entropy source (how a failed source
+/// comes back).
+#[server(prefix = "/sfn", endpoint = "restart_entropy")]
+pub async fn restart_entropy() -> Result<String, AppError> {
+    let result = async {
+        crate::ssr::require_admin().await?;
+        crate::ssr::engine()?.restart_entropy().await?;
+        Ok("The entropy source passed its start-up test and is back in service.".to_string())
+    }
+    .await;
+    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
 }

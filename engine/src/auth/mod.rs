@@ -4,6 +4,7 @@
 mod name;
 mod password;
 mod throttle;
+pub mod tokens;
 mod users;
 
 pub use name::UserName;
@@ -28,6 +29,12 @@ pub struct FirstAdmin {
     pub name: String,
     /// Set when the password was generated and must be shown once.
     pub generated_password: Option<SecretString>,
+}
+
+/// Fills `buf` from the OS random number generator.
+pub fn fill_random(buf: &mut [u8]) {
+    use rand::RngCore;
+    rand::rngs::OsRng.fill_bytes(buf);
 }
 
 /// A random password of 20 characters from an unambiguous alphabet

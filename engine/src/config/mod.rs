@@ -35,6 +35,14 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "tls_key", secret: false, default: "(generated)", doc: "PEM private key for tls_cert." },
     KeyDoc { key: "pkcs11_module", secret: false, default: "(none)", doc: "Path of the PKCS#11 library (libsofthsm2.so, libCryptoki2_64.so)." },
     KeyDoc { key: "entropy_source", secret: false, default: "os", doc: "`os` (kernel CSPRNG) or `device:PATH` (raw bytes from a character device such as /dev/qrandom0)." },
+    KeyDoc { key: "master_key_file", secret: false, default: "data_dir/master.key", doc: "File of the master key that encrypts partition passwords and private keys (created 0600 when it is the default and missing)." },
+    KeyDoc { key: "pkcs11_timeout_secs", secret: false, default: "10", doc: "Deadline of every PKCS#11 call; a hung HSM is reported, never waited for." },
+    KeyDoc { key: "entropy_min_entropy", secret: false, default: "7", doc: "Claimed min-entropy per byte (H, 0 < H <= 8) of a device source; sets the health-test cutoffs." },
+    KeyDoc { key: "entropy_full_entropy", secret: false, default: "false", doc: "`true` when the device source is full-entropy: seeds are its tested bytes, not SHA-256 conditioned." },
+    KeyDoc { key: "seed_bits", secret: false, default: "256", doc: "Bits of seed per reseed (a multiple of 8, 128 to 4096)." },
+    KeyDoc { key: "history_retention_days", secret: false, default: "90", doc: "Seed history older than this is deleted." },
+    KeyDoc { key: "history_max_rows", secret: false, default: "100000", doc: "At most this many seed history rows are kept (the oldest go first)." },
+    KeyDoc { key: "scheduler_concurrency", secret: false, default: "8", doc: "How many partitions a scheduled round reseeds at once." },
     KeyDoc { key: "admin_password", secret: true, default: "(random)", doc: "Password of the first admin `admin`, used only when that user is created." },
     KeyDoc { key: "site_dir", secret: false, default: "(beside the binary)", doc: "Directory of the built web assets (pkg/ with WASM, JS and CSS)." },
     KeyDoc { key: "session_idle_minutes", secret: false, default: "30", doc: "A session ends after this many minutes without a request." },
@@ -102,6 +110,17 @@ pub struct Settings {
     pub session_absolute_hours: u32,
     pub request_timeout_secs: u32,
     pub log_format: LogFormat,
+    pub master_key_file: Option<PathBuf>,
+    pub pkcs11_timeout_secs: u32,
+    pub entropy_min_entropy: f64,
+    pub entropy_full_entropy: bool,
+    pub seed_bits: u32,
+    pub history_retention_days: u32,
+    pub history_max_rows: u32,
+    pub scheduler_concurrency: u32,
+    /// The length of a scheduler "minute". Always 60 s outside tests; not a
+    /// setting of the file or the environment.
+    pub schedule_unit: std::time::Duration,
 }
 
 /// The file as written: every key optional, unknown keys refused.
@@ -122,6 +141,14 @@ struct RawSettings {
     session_absolute_hours: Option<u32>,
     request_timeout_secs: Option<u32>,
     log_format: Option<String>,
+    master_key_file: Option<String>,
+    pkcs11_timeout_secs: Option<u32>,
+    entropy_min_entropy: Option<f64>,
+    entropy_full_entropy: Option<bool>,
+    seed_bits: Option<u32>,
+    history_retention_days: Option<u32>,
+    history_max_rows: Option<u32>,
+    scheduler_concurrency: Option<u32>,
 }
 
 /// What loading found besides the settings: things to tell the operator.
@@ -177,7 +204,21 @@ impl Settings {
             session_absolute_hours: 12,
             request_timeout_secs: 30,
             log_format: LogFormat::Text,
+            master_key_file: None,
+            pkcs11_timeout_secs: 10,
+            entropy_min_entropy: 7.0,
+            entropy_full_entropy: false,
+            seed_bits: 256,
+            history_retention_days: 90,
+            history_max_rows: 100_000,
+            scheduler_concurrency: 8,
+            schedule_unit: std::time::Duration::from_secs(60),
         }
+    }
+
+    /// Seed bytes per reseed.
+    pub fn seed_bytes(&self) -> usize {
+        (self.seed_bits / 8) as usize
     }
 }
 
@@ -235,6 +276,14 @@ fn parse_u32(v: &str) -> std::result::Result<u32, String> {
         .map_err(|_| format!("`{v}` is not a whole number"))
 }
 
+fn parse_bool(v: &str) -> std::result::Result<bool, String> {
+    match v.trim() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("`{v}` is not true or false")),
+    }
+}
+
 fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(), String> {
     match key {
         "data_dir" => raw.data_dir = Some(v),
@@ -250,6 +299,20 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         "session_absolute_hours" => raw.session_absolute_hours = Some(parse_u32(&v)?),
         "request_timeout_secs" => raw.request_timeout_secs = Some(parse_u32(&v)?),
         "log_format" => raw.log_format = Some(v),
+        "master_key_file" => raw.master_key_file = Some(v),
+        "pkcs11_timeout_secs" => raw.pkcs11_timeout_secs = Some(parse_u32(&v)?),
+        "entropy_min_entropy" => {
+            raw.entropy_min_entropy = Some(
+                v.trim()
+                    .parse::<f64>()
+                    .map_err(|_| format!("`{v}` is not a number"))?,
+            )
+        }
+        "entropy_full_entropy" => raw.entropy_full_entropy = Some(parse_bool(&v)?),
+        "seed_bits" => raw.seed_bits = Some(parse_u32(&v)?),
+        "history_retention_days" => raw.history_retention_days = Some(parse_u32(&v)?),
+        "history_max_rows" => raw.history_max_rows = Some(parse_u32(&v)?),
+        "scheduler_concurrency" => raw.scheduler_concurrency = Some(parse_u32(&v)?),
         other => return Err(format!("unknown key `{other}`")),
     }
     Ok(())
@@ -332,6 +395,37 @@ impl RawSettings {
             )?,
             request_timeout_secs: positive("request_timeout_secs", self.request_timeout_secs, 30)?,
             log_format,
+            master_key_file: non_empty_path(self.master_key_file),
+            pkcs11_timeout_secs: positive("pkcs11_timeout_secs", self.pkcs11_timeout_secs, 10)?,
+            entropy_min_entropy: match self.entropy_min_entropy.unwrap_or(7.0) {
+                h if h > 0.0 && h <= 8.0 => h,
+                h => {
+                    return Err(Error::Config(format!(
+                        "entropy_min_entropy {h} is not in (0, 8]"
+                    )))
+                }
+            },
+            entropy_full_entropy: self.entropy_full_entropy.unwrap_or(false),
+            seed_bits: match self.seed_bits.unwrap_or(256) {
+                b if b % 8 == 0 && (128..=4096).contains(&b) => b,
+                b => {
+                    return Err(Error::Config(format!(
+                        "seed_bits {b} is not a multiple of 8 from 128 to 4096"
+                    )))
+                }
+            },
+            history_retention_days: positive(
+                "history_retention_days",
+                self.history_retention_days,
+                90,
+            )?,
+            history_max_rows: positive("history_max_rows", self.history_max_rows, 100_000)?,
+            scheduler_concurrency: positive(
+                "scheduler_concurrency",
+                self.scheduler_concurrency,
+                8,
+            )?,
+            schedule_unit: defaults.schedule_unit,
         })
     }
 }
@@ -418,6 +512,27 @@ mod tests {
         assert!(load_text("", &[("HSMSEED_SESSION_IDLE_MINUTES", "ten")]).is_err());
         assert!(load_text("session_idle_minutes = 0\n", &[]).is_err());
         assert!(load_text("tls_cert = \"/a.pem\"\n", &[]).is_err());
+        assert!(load_text("", &[("HSMSEED_SEED_BITS", "100")]).is_err());
+        assert!(load_text("", &[("HSMSEED_ENTROPY_MIN_ENTROPY", "9")]).is_err());
+        assert!(load_text("", &[("HSMSEED_ENTROPY_FULL_ENTROPY", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn engine_settings_parse_from_file_and_env() {
+        let (s, _) = load_text(
+            "seed_bits = 512\nentropy_min_entropy = 6.5\nentropy_full_entropy = true\n",
+            &[
+                ("HSMSEED_PKCS11_TIMEOUT_SECS", "3"),
+                ("HSMSEED_MASTER_KEY_FILE", "/k"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.seed_bits, 512);
+        assert_eq!(s.seed_bytes(), 64);
+        assert_eq!(s.entropy_min_entropy, 6.5);
+        assert!(s.entropy_full_entropy);
+        assert_eq!(s.pkcs11_timeout_secs, 3);
+        assert_eq!(s.master_key_file, Some(PathBuf::from("/k")));
     }
 
     #[test]

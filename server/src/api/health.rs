@@ -1,4 +1,7 @@
-use app::ssr::RequireAdmin;
+use engine::auth::tokens::Scope;
+
+use super::caller::{Caller, OpId};
+use crate::error::ApiError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -23,14 +26,23 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     (status, Json(r)).into_response()
 }
 
-/// `GET /api/2.0/status`: readiness and version, for a signed-in client.
-pub async fn status(State(state): State<AppState>, RequireAdmin(_): RequireAdmin) -> Response {
+/// `GET /api/2.0/status`: readiness, entropy source health and the
+/// schedule (read scope).
+pub async fn status(State(state): State<AppState>, OpId(op): OpId, caller: Caller) -> Response {
+    if let Err(r) = caller.require(Scope::Read) {
+        return r.into_response();
+    }
     let r = state.engine.readiness().await;
+    let schedule = match state.engine.schedule_status().await {
+        Ok(s) => s,
+        Err(e) => return ApiError::new(e, op).into_response(),
+    };
     Json(serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "ready": r.ready,
         "database": r.database,
-        "entropy": r.entropy,
+        "entropy": state.engine.entropy_status(),
+        "schedule": schedule,
     }))
     .into_response()
 }

@@ -1,3 +1,42 @@
-//! Background jobs, one file each.
+//! Background jobs, one file each. Each runs until the shutdown signal and
+//! logs (and carries on) when one of its runs fails.
 
+pub mod change_poll;
+pub mod history_prune;
 pub mod session_cleanup;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tower_sessions_sqlx_store::SqliteStore;
+
+use engine::Engine;
+
+/// Starts every background job; they stop when `shutdown` turns true.
+pub fn spawn_all(
+    engine: &Engine,
+    sessions: SqliteStore,
+    shutdown: &watch::Receiver<bool>,
+) -> JoinSet<&'static str> {
+    let mut set = JoinSet::new();
+    let (e, s) = (engine.clone(), shutdown.clone());
+    set.spawn(async move {
+        engine::schedule::run(e, s).await;
+        "scheduler"
+    });
+    let (e, s) = (engine.clone(), shutdown.clone());
+    set.spawn(async move {
+        change_poll::run(e, s).await;
+        "change poll"
+    });
+    let (e, s) = (engine.clone(), shutdown.clone());
+    set.spawn(async move {
+        history_prune::run(e, s).await;
+        "history retention"
+    });
+    let s = shutdown.clone();
+    set.spawn(async move {
+        session_cleanup::run(sessions, s).await;
+        "session cleanup"
+    });
+    set
+}

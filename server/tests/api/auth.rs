@@ -210,7 +210,11 @@ async fn session_cookie_is_httponly_secure_and_strict_under_tls() {
 
 #[tokio::test]
 async fn plain_http_cookie_is_not_secure() {
-    let app = TestApp::spawn_with(Options { tls: false }).await;
+    let app = TestApp::spawn_with(Options {
+        tls: false,
+        ..Options::default()
+    })
+    .await;
     assert!(app.url.starts_with("http://"));
     let r = app.login("admin", ADMIN_PASSWORD).await;
     let set_cookie = crate::helpers::header(&r, "set-cookie");

@@ -55,7 +55,11 @@ async fn each_response_gets_a_fresh_nonce() {
 
 #[tokio::test]
 async fn no_hsts_over_plain_http() {
-    let app = TestApp::spawn_with(Options { tls: false }).await;
+    let app = TestApp::spawn_with(Options {
+        tls: false,
+        ..Options::default()
+    })
+    .await;
     let r = app.get("/healthz").await;
     assert_eq!(header(&r, "strict-transport-security"), "");
     assert_eq!(header(&r, "x-content-type-options"), "nosniff");

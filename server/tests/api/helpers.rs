@@ -1,7 +1,10 @@
 use std::sync::Arc;
 
 use engine::clock::ManualClock;
-use engine::config::{Settings, TlsMode};
+use engine::config::{EntropySourceKind, Settings, TlsMode};
+use engine::hsm::testing::{SoftHsmFixture, TestToken};
+use engine::hsm::UserType;
+use engine::partitions::{ConfigEdit, SlotId};
 use engine::Engine;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::redirect::Policy;
@@ -18,6 +21,7 @@ pub struct TestApp {
     pub jar: Arc<Jar>,
     pub clock: Arc<ManualClock>,
     pub engine: Engine,
+    cli_env: Vec<(String, String)>,
     _data: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -25,12 +29,39 @@ pub struct TestApp {
 
 pub struct Options {
     pub tls: bool,
+    /// Load the SoftHSM2 fixture's module (through the spy when installed).
+    pub hsm: bool,
+    /// A module path instead (e.g. one that does not exist).
+    pub pkcs11_module: Option<std::path::PathBuf>,
+    pub entropy: Option<EntropySourceKind>,
+    /// The length of a scheduler "minute".
+    pub schedule_unit: Option<std::time::Duration>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { tls: true }
+        Options {
+            tls: true,
+            hsm: false,
+            pkcs11_module: None,
+            entropy: None,
+            schedule_unit: None,
+        }
     }
+}
+
+impl Options {
+    pub fn with_hsm() -> Options {
+        Options {
+            hsm: true,
+            ..Options::default()
+        }
+    }
+}
+
+/// The process's SoftHSM2 tokens.
+pub fn fixture() -> &'static SoftHsmFixture {
+    SoftHsmFixture::shared()
 }
 
 impl TestApp {
@@ -40,10 +71,30 @@ impl TestApp {
 
     pub async fn spawn_with(opts: Options) -> TestApp {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // Server logs, shown with a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "warn,tower_sessions=error",
+            ))
+            .try_init();
         let data = tempfile::tempdir().unwrap();
         let mut settings = Settings::for_data_dir(data.path());
         settings.tls = if opts.tls { TlsMode::On } else { TlsMode::Off };
         settings.admin_password = Some(SecretString::from(ADMIN_PASSWORD.to_string()));
+        if opts.hsm {
+            settings.pkcs11_module = Some(fixture().module_to_load().to_path_buf());
+        }
+        if let Some(m) = opts.pkcs11_module {
+            settings.pkcs11_module = Some(m);
+        }
+        if let Some(e) = opts.entropy {
+            settings.entropy_source = e;
+        }
+        if let Some(u) = opts.schedule_unit {
+            settings.schedule_unit = u;
+        }
+        let cli_env = cli_env(&settings);
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let engine = Engine::open_with_clock(settings, clock.clone())
             .await
@@ -68,6 +119,7 @@ impl TestApp {
             jar,
             clock,
             engine,
+            cli_env,
             _data: data,
             stop: Some(tx),
             task: Some(task),
@@ -135,6 +187,124 @@ impl TestApp {
         let page = self.get(&to).await;
         assert_eq!(page.status(), StatusCode::OK, "GET {to}");
         (to, page.text().await.unwrap())
+    }
+}
+
+/// What a console command printed.
+pub struct CliOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn cli_env(s: &Settings) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "HSMSEED_DATA_DIR".to_string(),
+            s.data_dir.display().to_string(),
+        ),
+        (
+            "HSMSEED_ENTROPY_SOURCE".to_string(),
+            s.entropy_source.to_string(),
+        ),
+        ("HSMSEED_LOG".to_string(), "warn".to_string()),
+    ];
+    if let Some(m) = &s.pkcs11_module {
+        env.push(("HSMSEED_PKCS11_MODULE".to_string(), m.display().to_string()));
+    }
+    env
+}
+
+impl TestApp {
+    /// Runs `hsmseed ARGS` on this app's data directory (a separate
+    /// process, as an operator at the console would).
+    pub async fn cli(&self, args: &[&str]) -> CliOutput {
+        self.cli_with_stdin(args, "").await
+    }
+
+    pub async fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> CliOutput {
+        use tokio::io::AsyncWriteExt;
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"));
+        cmd.args(args)
+            .env_remove("HSMSEED_CONFIG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in &self.cli_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.as_bytes()).await.unwrap();
+        drop(input);
+        let out = child.wait_with_output().await.unwrap();
+        CliOutput {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// A complete configuration for `token`, through the engine.
+    pub async fn configure(&self, name: &str, token: &TestToken, user_type: UserType) {
+        let t = token.target(user_type);
+        self.engine.create_config(name).await.unwrap();
+        self.engine
+            .edit_config(
+                name,
+                ConfigEdit {
+                    partition_name: Some(token.label.clone()),
+                    partition_pwd: Some(t.pin),
+                    slot: Some(SlotId(token.slot)),
+                    user_type: Some(user_type),
+                    ..ConfigEdit::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    /// A new API token's secret.
+    pub async fn token(&self, name: &str, scope: engine::auth::tokens::Scope) -> String {
+        use secrecy::ExposeSecret;
+        let t = self.engine.create_token(name, scope, "test").await.unwrap();
+        t.secret.expose_secret().to_string()
+    }
+
+    /// `POST /api/2.0/hsmseed?name=NAME` with a bearer token.
+    pub async fn api_reseed(&self, token: &str, name: &str) -> Response {
+        self.client
+            .post(self.at(&format!("/api/2.0/hsmseed?name={name}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A server function as the hydrated page calls it (JSON answer).
+    pub async fn server_fn(&self, name: &str, form: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.at(&format!("/sfn/{name}")))
+            .header("origin", &self.url)
+            .header("sec-fetch-site", "same-origin")
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// History rows of a configuration, newest first.
+    pub async fn history(&self, config: &str) -> Vec<engine::history::HistoryRow> {
+        let filter = engine::history::HistoryFilter {
+            config: Some(config.to_string()),
+            ..Default::default()
+        };
+        self.engine
+            .history_page(&filter, 1, 200)
+            .await
+            .unwrap()
+            .rows
     }
 }
 

@@ -6,5 +6,7 @@
 mod helpers;
 
 mod auth;
+mod cli;
 mod headers;
 mod health;
+mod seeding;

@@ -1,0 +1,41 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::HistoryPageView;
+
+/// One page of the seed history; empty filters mean "all".
+#[server(prefix = "/sfn", endpoint = "history_page")]
+pub async fn history_page(
+    config: Option<String>,
+    trigger: Option<String>,
+    outcome: Option<String>,
+    page: Option<u32>,
+) -> Result<HistoryPageView, AppError> {
+    use engine::history::HistoryFilter;
+    crate::ssr::require_admin().await?;
+    let engine = crate::ssr::engine()?;
+    let some = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let filter = HistoryFilter {
+        config: some(config),
+        trigger: some(trigger).map(|t| t.parse()).transpose()?,
+        outcome: some(outcome).map(|o| o.parse()).transpose()?,
+    };
+    let p = engine.history_page(&filter, page.unwrap_or(1), 25).await?;
+    let configs = engine
+        .list_configs()
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    Ok(HistoryPageView {
+        rows: p
+            .rows
+            .into_iter()
+            .map(super::convert::history_row)
+            .collect(),
+        total: p.total,
+        page: p.page,
+        per_page: p.per_page,
+        configs,
+    })
+}

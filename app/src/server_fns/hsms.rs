@@ -1,0 +1,188 @@
+// The edit form posts one argument per field; the server macro also
+// generates code (client stubs) that an item-level attribute cannot reach.
+#![allow(clippy::too_many_arguments)]
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{HsmView, HsmsData};
+
+/// Every configuration, with the token each slot holds now.
+#[server(prefix = "/sfn", endpoint = "list_hsms")]
+pub async fn list_hsms() -> Result<HsmsData, AppError> {
+    use super::convert;
+    crate::ssr::require_admin().await?;
+    let engine = crate::ssr::engine()?;
+    let (slots, slots_error) = match engine.slots().await {
+        Ok(s) => (s, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let configs = engine.list_configs().await?;
+    Ok(HsmsData {
+        configs: configs
+            .into_iter()
+            .map(|c| convert::hsm(c, &slots))
+            .collect(),
+        slots: slots.into_iter().map(convert::slot).collect(),
+        slots_error,
+    })
+}
+
+#[server(prefix = "/sfn", endpoint = "get_hsm")]
+pub async fn get_hsm(name: String) -> Result<HsmView, AppError> {
+    crate::ssr::require_admin().await?;
+    let engine = crate::ssr::engine()?;
+    let slots = engine.slots().await.unwrap_or_default();
+    Ok(super::convert::hsm(engine.get_config(&name).await?, &slots))
+}
+
+/// The edit a form describes: blank fields are left as they are.
+#[cfg(feature = "ssr")]
+fn form_edit(
+    partition_name: Option<String>,
+    partition_pwd: Option<String>,
+    slot: Option<String>,
+    user_type: Option<String>,
+    enabled: Option<bool>,
+    token_serial: Option<String>,
+    pin_token: bool,
+) -> Result<engine::partitions::ConfigEdit, AppError> {
+    use engine::partitions::{ConfigEdit, SerialPin, SlotId};
+    use secrecy::SecretString;
+    let some = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    Ok(ConfigEdit {
+        partition_name,
+        partition_pwd: some(partition_pwd).map(SecretString::from),
+        slot: some(slot).map(|s| SlotId::parse(&s)).transpose()?,
+        user_type: some(user_type).map(|u| u.parse()).transpose()?,
+        enabled,
+        token_serial: if pin_token {
+            Some(SerialPin::FromSlot)
+        } else {
+            token_serial.map(|s| {
+                if s.trim().is_empty() {
+                    SerialPin::Clear
+                } else {
+                    SerialPin::Set(s)
+                }
+            })
+        },
+    })
+}
+
+/// Creates a configuration and sets what the form gives (web shortcut for
+/// `hsm-conf-new` then `hsm-conf-edit`); nothing is kept when a field is
+/// refused.
+#[server(prefix = "/sfn", endpoint = "create_hsm")]
+pub async fn create_hsm(
+    name: String,
+    partition_name: Option<String>,
+    partition_pwd: Option<String>,
+    slot: Option<String>,
+    user_type: Option<String>,
+    pin_token: Option<String>,
+) -> Result<String, AppError> {
+    let result = async {
+        crate::ssr::require_admin().await?;
+        let engine = crate::ssr::engine()?;
+        let edit = form_edit(
+            partition_name,
+            partition_pwd,
+            slot,
+            user_type,
+            None,
+            None,
+            pin_token.is_some(),
+        )?;
+        engine.create_config(&name).await?;
+        if !edit.is_empty() {
+            if let Err(e) = engine.edit_config(&name, edit).await {
+                let _ = engine.delete_config(&name).await;
+                return Err(e.into());
+            }
+        }
+        Ok(format!("New {name} configuration created successfully."))
+    }
+    .await;
+    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
+}
+
+#[server(prefix = "/sfn", endpoint = "edit_hsm")]
+pub async fn edit_hsm(
+    name: String,
+    partition_name: Option<String>,
+    partition_pwd: Option<String>,
+    slot: Option<String>,
+    user_type: Option<String>,
+    enabled: Option<String>,
+    token_serial: Option<String>,
+    pin_token: Option<String>,
+) -> Result<String, AppError> {
+    let result = async {
+        crate::ssr::require_admin().await?;
+        let engine = crate::ssr::engine()?;
+        let edit = form_edit(
+            partition_name,
+            partition_pwd,
+            slot,
+            user_type,
+            Some(enabled.is_some()),
+            token_serial,
+            pin_token.is_some(),
+        )?;
+        engine.edit_config(&name, edit).await?;
+        Ok("Configuration edited successfully.".to_string())
+    }
+    .await;
+    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
+}
+
+/// Deletes a configuration; the form must tick "confirm".
+#[server(prefix = "/sfn", endpoint = "delete_hsm")]
+pub async fn delete_hsm(name: String, confirm: Option<String>) -> Result<String, AppError> {
+    let result = async {
+        crate::ssr::require_admin().await?;
+        if confirm.as_deref() != Some("yes") {
+            return Err(AppError::Invalid(format!(
+                "Tick “confirm” to delete {name}."
+            )));
+        }
+        crate::ssr::engine()?.delete_config(&name).await?;
+        leptos_axum::redirect("/hsms");
+        Ok(format!("Configuration {name} deleted successfully."))
+    }
+    .await;
+    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
+}
+
+/// "Reseed now".
+#[server(prefix = "/sfn", endpoint = "reseed_hsm")]
+pub async fn reseed_hsm(name: String) -> Result<String, AppError> {
+    let result = async {
+        crate::ssr::require_admin().await?;
+        let r = crate::ssr::engine()?
+            .reseed(&name, engine::partitions::Trigger::Ui)
+            .await?;
+        Ok(format!(
+            "{} reseeded with {} bits (slot {}, token {}, {:.1} ms).",
+            r.name, r.bits, r.slot, r.token_serial, r.duration_ms
+        ))
+    }
+    .await;
+    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
+}
+
+/// "Test login": logs in with the configuration's credentials, no seed.
+#[server(prefix = "/sfn", endpoint = "test_login_hsm")]
+pub async fn test_login_hsm(name: String) -> Result<String, AppError> {
+    let result = async {
+        crate::ssr::require_admin().await?;
+        let info = crate::ssr::engine()?.test_login(&name).await?;
+        Ok(format!(
+            "{name}: login succeeded on slot {} (token {}, serial {}).",
+            info.slot_id, info.label, info.serial
+        ))
+    }
+    .await;
+    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
+}

@@ -1,0 +1,24 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::ScheduleView;
+
+#[server(prefix = "/sfn", endpoint = "get_schedule")]
+pub async fn get_schedule() -> Result<ScheduleView, AppError> {
+    crate::ssr::require_admin().await?;
+    let s = crate::ssr::engine()?.schedule_status().await?;
+    Ok(super::convert::schedule(s))
+}
+
+/// `hsm-conf-seed --period N` from the schedule page.
+#[server(prefix = "/sfn", endpoint = "set_period")]
+pub async fn set_period(period: String) -> Result<String, AppError> {
+    let result = async {
+        crate::ssr::require_admin().await?;
+        let p = engine::schedule::SeedPeriod::parse(&period)?;
+        crate::ssr::engine()?.set_seed_period(p).await?;
+        Ok("Seed period configured successfully.".to_string())
+    }
+    .await;
+    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
+}

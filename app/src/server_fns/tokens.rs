@@ -1,0 +1,60 @@
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::TokenView;
+
+#[server(prefix = "/sfn", endpoint = "list_tokens")]
+pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
+    crate::ssr::require_admin().await?;
+    let list = crate::ssr::engine()?.list_tokens().await?;
+    Ok(list
+        .into_iter()
+        .map(|t| TokenView {
+            name: t.name,
+            scope: t.scope.as_str().to_string(),
+            prefix: t.prefix,
+            created_at: super::convert::when_text(&t.created_at),
+            created_by: t.created_by,
+            last_used_at: t.last_used_at.map(|s| super::convert::when_text(&s)),
+        })
+        .collect())
+}
+
+/// A new API token: the answer carries the secret, shown this once.
+#[server(prefix = "/sfn", endpoint = "create_token")]
+pub async fn create_token(name: String, scope: String) -> Result<(String, String), AppError> {
+    let result = async {
+        let user = crate::ssr::require_admin().await?;
+        let scope = scope.parse()?;
+        let t = crate::ssr::engine()?
+            .create_token(&name, scope, &user.name)
+            .await?;
+        use secrecy::ExposeSecret;
+        Ok((
+            format!(
+                "API token {} created with scope {}. Copy it now: it is shown only this once.",
+                t.info.name,
+                t.info.scope.as_str()
+            ),
+            t.secret.expose_secret().to_string(),
+        ))
+    }
+    .await;
+    crate::ssr::outcome(result, |(text, secret)| crate::model::Flash {
+        kind: "ok".into(),
+        text: text.clone(),
+        secret: Some(secret.clone()),
+    })
+    .await
+}
+
+#[server(prefix = "/sfn", endpoint = "revoke_token")]
+pub async fn revoke_token(name: String) -> Result<String, AppError> {
+    let result = async {
+        crate::ssr::require_admin().await?;
+        crate::ssr::engine()?.revoke_token(&name).await?;
+        Ok(format!("API token {name} revoked."))
+    }
+    .await;
+    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
+}

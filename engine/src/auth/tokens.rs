@@ -1,0 +1,199 @@
+//! API tokens: bearer secrets for automation, shown once, stored as a
+//! SHA-256 hash (they are 256 random bits, so a fast hash is enough), each
+//! with one scope.
+
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::unix_ms;
+use crate::error::{Error, Result};
+use crate::partitions::HsmName;
+use crate::Engine;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// `POST /api/2.0/hsmseed`: reseed now.
+    Seed,
+    /// The read endpoints: configurations, history, status.
+    Read,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Seed => "seed",
+            Scope::Read => "read",
+        }
+    }
+}
+
+impl std::str::FromStr for Scope {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "seed" => Ok(Scope::Seed),
+            "read" => Ok(Scope::Read),
+            _ => Err(Error::Invalid(format!("scope `{s}` is not seed or read"))),
+        }
+    }
+}
+
+/// A token as listed: never the secret.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenInfo {
+    pub name: String,
+    pub scope: Scope,
+    /// The first characters of the token, to recognise it.
+    pub prefix: String,
+    pub created_at: String,
+    pub created_by: String,
+    pub last_used_at: Option<String>,
+}
+
+/// A token just created: the secret is shown this once.
+pub struct NewToken {
+    pub info: TokenInfo,
+    pub secret: SecretString,
+}
+
+const PREFIX: &str = "hss_";
+/// `last_used_at` is written at most this often per token.
+const LAST_USED_GRANULARITY_MS: i64 = 60_000;
+
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    name: String,
+    scope: String,
+    prefix: String,
+    created_at: i64,
+    created_by: String,
+    last_used_at: Option<i64>,
+}
+
+impl Row {
+    fn info(self) -> Result<TokenInfo> {
+        Ok(TokenInfo {
+            name: self.name,
+            scope: self.scope.parse()?,
+            prefix: self.prefix,
+            created_at: crate::history::rfc3339(self.created_at),
+            created_by: self.created_by,
+            last_used_at: self.last_used_at.map(crate::history::rfc3339),
+        })
+    }
+}
+
+impl Engine {
+    /// `token-new`: a new token; its secret is returned once.
+    #[tracing::instrument(skip(self))]
+    pub async fn create_token(
+        &self,
+        name: &str,
+        scope: Scope,
+        created_by: &str,
+    ) -> Result<NewToken> {
+        let name = HsmName::parse(name).map_err(|_| {
+            Error::Invalid(format!(
+                "token name `{}` is not 1 to 64 letters, digits, _ . or -",
+                name.chars().take(80).collect::<String>()
+            ))
+        })?;
+        let mut raw = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let secret = format!("{PREFIX}{}", hex::encode(raw));
+        zeroize::Zeroize::zeroize(&mut raw);
+        let prefix: String = secret.chars().take(PREFIX.len() + 8).collect();
+        let now = unix_ms(self.now());
+        let r = sqlx::query(
+            "INSERT INTO api_tokens (name, scope, token_hash, prefix, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(name.as_str())
+        .bind(scope.as_str())
+        .bind(hash(&secret))
+        .bind(&prefix)
+        .bind(now)
+        .bind(created_by)
+        .execute(self.store().pool())
+        .await;
+        match r {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(Error::Conflict(format!("token {name}")))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(token = %name, scope = scope.as_str(), "API token created");
+        Ok(NewToken {
+            info: TokenInfo {
+                name: name.to_string(),
+                scope,
+                prefix,
+                created_at: crate::history::rfc3339(now),
+                created_by: created_by.to_string(),
+                last_used_at: None,
+            },
+            secret: SecretString::from(secret),
+        })
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT name, scope, prefix, created_at, created_by, last_used_at FROM api_tokens ORDER BY name",
+        )
+        .fetch_all(self.store().pool())
+        .await?;
+        rows.into_iter().map(Row::info).collect()
+    }
+
+    /// Revokes (deletes) a token: it stops working at once.
+    #[tracing::instrument(skip(self))]
+    pub async fn revoke_token(&self, name: &str) -> Result<()> {
+        let n = sqlx::query("DELETE FROM api_tokens WHERE name = ?")
+            .bind(name)
+            .execute(self.store().pool())
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(Error::NotFound(format!("token {name}")));
+        }
+        tracing::info!(token = name, "API token revoked");
+        Ok(())
+    }
+
+    /// The token a bearer secret belongs to, if any.
+    pub async fn verify_token(&self, secret: &SecretString) -> Result<Option<TokenInfo>> {
+        let s = secret.expose_secret();
+        if !s.starts_with(PREFIX) || s.len() != PREFIX.len() + 64 {
+            return Ok(None);
+        }
+        let h = hash(s);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT name, scope, prefix, created_at, created_by, last_used_at FROM api_tokens WHERE token_hash = ?",
+        )
+        .bind(&h)
+        .fetch_optional(self.store().pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let now = unix_ms(self.now());
+        if row
+            .last_used_at
+            .is_none_or(|t| now - t >= LAST_USED_GRANULARITY_MS)
+        {
+            sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?")
+                .bind(now)
+                .bind(&h)
+                .execute(self.store().pool())
+                .await?;
+        }
+        row.info().map(Some)
+    }
+}

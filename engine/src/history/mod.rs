@@ -1,0 +1,315 @@
+//! The seed history: one row per reseed attempt (never the seed bytes),
+//! written through a group-committing writer so that concurrent reseeds
+//! share a transaction; read with filters and pages, exported as CSV,
+//! summarised for the dashboard, pruned by age and count.
+
+mod writer;
+
+pub use writer::HistoryWriter;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use time::OffsetDateTime;
+
+use crate::clock::unix_ms;
+use crate::error::{Error, Result};
+use crate::partitions::Trigger;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Ok,
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+impl std::str::FromStr for Outcome {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "ok" => Ok(Outcome::Ok),
+            "error" => Ok(Outcome::Error),
+            _ => Err(Error::Invalid(format!("outcome `{s}` is not ok or error"))),
+        }
+    }
+}
+
+/// A row to record.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub at_ms: i64,
+    pub config_name: String,
+    pub slot: Option<i64>,
+    pub token_serial: Option<String>,
+    pub trigger: Trigger,
+    pub source: String,
+    pub bits: u32,
+    pub duration_us: i64,
+    pub outcome: Outcome,
+    pub error_code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// A recorded reseed, as the interfaces show it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryRow {
+    pub id: i64,
+    #[sqlx(skip)]
+    pub at: String,
+    #[serde(skip)]
+    pub at_ms: i64,
+    pub config_name: String,
+    pub slot: Option<i64>,
+    pub token_serial: Option<String>,
+    pub trigger: String,
+    pub source: String,
+    pub bits: i64,
+    #[sqlx(skip)]
+    pub duration_ms: f64,
+    #[serde(skip)]
+    pub duration_us: i64,
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub message: Option<String>,
+}
+
+impl HistoryRow {
+    fn finish(mut self) -> Self {
+        self.at = rfc3339(self.at_ms);
+        self.duration_ms = self.duration_us as f64 / 1000.0;
+        self
+    }
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Which rows to show.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryFilter {
+    pub config: Option<String>,
+    pub trigger: Option<Trigger>,
+    pub outcome: Option<Outcome>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    pub rows: Vec<HistoryRow>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+pub const MAX_PER_PAGE: u32 = 200;
+
+const COLUMNS: &str = "id, at_ms, config_name, slot, token_serial, trigger, source, bits, duration_us, outcome, error_code, message";
+
+fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a HistoryFilter) {
+    q.push(" WHERE 1 = 1");
+    if let Some(c) = &f.config {
+        q.push(" AND config_name = ").push_bind(c.as_str());
+    }
+    if let Some(t) = f.trigger {
+        q.push(" AND trigger = ").push_bind(t.as_str());
+    }
+    if let Some(o) = f.outcome {
+        q.push(" AND outcome = ").push_bind(o.as_str());
+    }
+}
+
+/// One page (1-based) of the rows matching `filter`, newest first.
+pub async fn list(
+    conn: &mut SqliteConnection,
+    filter: &HistoryFilter,
+    page: u32,
+    per_page: u32,
+) -> Result<HistoryPage> {
+    let page = page.max(1);
+    let per_page = per_page.clamp(1, MAX_PER_PAGE);
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM seed_history");
+    push_filter(&mut count, filter);
+    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM seed_history"));
+    push_filter(&mut q, filter);
+    q.push(" ORDER BY at_ms DESC, id DESC LIMIT ")
+        .push_bind(i64::from(per_page))
+        .push(" OFFSET ")
+        .push_bind(i64::from(page - 1) * i64::from(per_page));
+    let rows: Vec<HistoryRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(HistoryPage {
+        rows: rows.into_iter().map(HistoryRow::finish).collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// At most this many rows go into one CSV export.
+pub const CSV_LIMIT: i64 = 100_000;
+
+/// A spreadsheet cannot take a cell for a formula: cells starting with
+/// = + - @ get a leading apostrophe; cells with , " or a newline are quoted.
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The rows matching `filter`, newest first, as CSV with a header line.
+pub async fn csv(conn: &mut SqliteConnection, filter: &HistoryFilter) -> Result<String> {
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM seed_history"));
+    push_filter(&mut q, filter);
+    q.push(" ORDER BY at_ms DESC, id DESC LIMIT ")
+        .push_bind(CSV_LIMIT);
+    let rows: Vec<HistoryRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+    let mut out = String::from("time,configuration,slot,token_serial,trigger,source,bits,duration_ms,outcome,error,message\n");
+    for r in rows.into_iter().map(HistoryRow::finish) {
+        let cells = [
+            r.at,
+            r.config_name,
+            r.slot.map(|s| s.to_string()).unwrap_or_default(),
+            r.token_serial.unwrap_or_default(),
+            r.trigger,
+            r.source,
+            r.bits.to_string(),
+            format!("{:.3}", r.duration_ms),
+            r.outcome,
+            r.error_code.unwrap_or_default(),
+            r.message.unwrap_or_default(),
+        ];
+        out.push_str(
+            &cells
+                .iter()
+                .map(|c| csv_cell(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Reseeds and failures in one hour.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HourBucket {
+    pub hour: String,
+    pub ok: i64,
+    pub failed: i64,
+}
+
+/// What the dashboard shows of the history.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryStats {
+    pub last: Vec<HistoryRow>,
+    pub total_24h: i64,
+    pub failures_24h: i64,
+    /// The last 24 hours, oldest first.
+    pub hourly: Vec<HourBucket>,
+}
+
+pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<HistoryStats> {
+    let now_ms = unix_ms(now);
+    let hour_ms = 3_600_000i64;
+    let end = (now_ms / hour_ms + 1) * hour_ms;
+    let start = end - 24 * hour_ms;
+    let last: Vec<HistoryRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM seed_history ORDER BY at_ms DESC, id DESC LIMIT 10"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let buckets: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT (at_ms - ?1) / ?2 AS b, SUM(outcome = 'ok'), SUM(outcome = 'error') FROM seed_history \
+         WHERE at_ms >= ?1 AND at_ms < ?3 GROUP BY b",
+    )
+    .bind(start)
+    .bind(hour_ms)
+    .bind(end)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut hourly: Vec<HourBucket> = (0..24)
+        .map(|i| HourBucket {
+            hour: rfc3339(start + i * hour_ms),
+            ok: 0,
+            failed: 0,
+        })
+        .collect();
+    for (b, ok, failed) in buckets {
+        if let Some(h) = usize::try_from(b).ok().and_then(|b| hourly.get_mut(b)) {
+            h.ok = ok;
+            h.failed = failed;
+        }
+    }
+    let (total_24h, failures_24h): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(outcome = 'error'), 0) FROM seed_history WHERE at_ms > ?",
+    )
+    .bind(now_ms - 24 * hour_ms)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(HistoryStats {
+        last: last.into_iter().map(HistoryRow::finish).collect(),
+        total_24h,
+        failures_24h,
+        hourly,
+    })
+}
+
+/// Deletes rows older than `retention_days` and beyond the newest
+/// `max_rows`; returns how many went.
+pub async fn prune(
+    conn: &mut SqliteConnection,
+    now: OffsetDateTime,
+    retention_days: u32,
+    max_rows: u32,
+) -> Result<u64> {
+    let cutoff = unix_ms(now) - i64::from(retention_days) * 86_400_000;
+    let old = sqlx::query("DELETE FROM seed_history WHERE at_ms < ?")
+        .bind(cutoff)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let extra = sqlx::query(
+        "DELETE FROM seed_history WHERE id NOT IN (SELECT id FROM seed_history ORDER BY at_ms DESC, id DESC LIMIT ?)",
+    )
+    .bind(i64::from(max_rows))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(old + extra)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_defused() {
+        assert_eq!(csv_cell("HSM1"), "HSM1");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
+        assert_eq!(csv_cell("-x"), "'-x");
+    }
+}

@@ -1,0 +1,310 @@
+//! HSM configurations ("HSM1"): which partition to seed, on which slot, with
+//! which user type and password. The password is encrypted at rest with the
+//! master key and never leaves the engine.
+
+mod repo;
+mod seed;
+
+pub use seed::{SeedRecord, Trigger};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::clock::unix_ms;
+use crate::error::{Error, Result};
+use crate::hsm::{SlotInfo, UserType};
+use crate::Engine;
+
+/// A configuration name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HsmName(String);
+
+impl HsmName {
+    pub fn parse(s: &str) -> Result<HsmName> {
+        let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+        if s.is_empty() || s.len() > 64 || !s.chars().all(ok) {
+            return Err(Error::Invalid(format!(
+                "configuration name `{}` is not 1 to 64 letters, digits, _ . or -",
+                s.chars().take(80).collect::<String>()
+            )));
+        }
+        Ok(HsmName(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for HsmName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A PKCS#11 slot id, as `ntl-verify` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotId(pub u64);
+
+impl SlotId {
+    pub fn parse(s: &str) -> Result<SlotId> {
+        let t = s.trim();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::Invalid(format!("slot `{t}` is not a number")));
+        }
+        t.parse::<u64>()
+            .map(SlotId)
+            .map_err(|_| Error::Invalid(format!("slot `{t}` is too large")))
+    }
+}
+
+/// A partition name as defined in the HSM: free text, at most 128
+/// characters, no control characters.
+fn check_partition_name(s: &str) -> Result<String> {
+    if s.chars().count() > 128 || s.chars().any(char::is_control) {
+        return Err(Error::Invalid(
+            "partition name has at most 128 characters and no control characters".into(),
+        ));
+    }
+    Ok(s.trim().to_string())
+}
+
+fn check_password(p: &SecretString) -> Result<()> {
+    let s = p.expose_secret();
+    if s.is_empty() || s.len() > 256 || s.chars().any(|c| c == '\0') {
+        return Err(Error::Invalid(
+            "partition password has 1 to 256 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A token serial to pin: printable, at most 64 characters.
+fn check_serial(s: &str) -> Result<String> {
+    let t = s.trim();
+    if t.is_empty() || t.len() > 64 || !t.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(Error::Invalid(format!(
+            "token serial `{t}` is not 1 to 64 printable characters"
+        )));
+    }
+    Ok(t.to_string())
+}
+
+/// A configuration as every interface may show it: never the password.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HsmConfig {
+    pub name: String,
+    pub partition_name: String,
+    /// Whether a password is set (the password itself is write-only).
+    pub password_set: bool,
+    pub slot: Option<u64>,
+    /// The pinned token serial, if any.
+    pub token_serial: Option<String>,
+    pub user_type: String,
+    pub enabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub last_outcome: Option<String>,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_at: Option<OffsetDateTime>,
+}
+
+impl HsmConfig {
+    /// Whether it has what a reseed needs: a slot and a password.
+    pub fn is_complete(&self) -> bool {
+        self.slot.is_some() && self.password_set
+    }
+}
+
+/// How to change the pinned token serial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SerialPin {
+    /// Do not check the serial.
+    Clear,
+    /// Require this serial.
+    Set(String),
+    /// Require the serial of the token the slot holds now.
+    FromSlot,
+}
+
+/// A change to a configuration: each `None` leaves that field as it is.
+#[derive(Debug, Default)]
+pub struct ConfigEdit {
+    pub partition_name: Option<String>,
+    pub partition_pwd: Option<SecretString>,
+    pub slot: Option<SlotId>,
+    pub user_type: Option<UserType>,
+    pub enabled: Option<bool>,
+    pub token_serial: Option<SerialPin>,
+}
+
+impl ConfigEdit {
+    pub fn is_empty(&self) -> bool {
+        self.partition_name.is_none()
+            && self.partition_pwd.is_none()
+            && self.slot.is_none()
+            && self.user_type.is_none()
+            && self.enabled.is_none()
+            && self.token_serial.is_none()
+    }
+}
+
+fn pwd_context(name: &str) -> String {
+    format!("hsmseed:partition-password:{name}")
+}
+
+impl Engine {
+    /// `hsm-conf-new`: a new, empty configuration (user type CKU_USER,
+    /// enabled, no slot or password yet).
+    #[tracing::instrument(skip(self))]
+    pub async fn create_config(&self, name: &str) -> Result<HsmConfig> {
+        let name = HsmName::parse(name)?;
+        let mut conn = self.store().pool().acquire().await?;
+        repo::insert(&mut conn, &name, unix_ms(self.now())).await?;
+        self.note_change(&format!("hsm {name} created")).await?;
+        tracing::info!(hsm = %name, "configuration created");
+        self.get_config(name.as_str()).await
+    }
+
+    pub async fn get_config(&self, name: &str) -> Result<HsmConfig> {
+        let name = HsmName::parse(name)?;
+        let mut conn = self.store().pool().acquire().await?;
+        repo::get(&mut conn, &name)
+            .await?
+            .map(repo::Row::into_config)
+            .ok_or_else(|| Error::NotFound(format!("configuration {name}")))
+    }
+
+    pub async fn list_configs(&self) -> Result<Vec<HsmConfig>> {
+        let mut conn = self.store().pool().acquire().await?;
+        Ok(repo::list(&mut conn)
+            .await?
+            .into_iter()
+            .map(repo::Row::into_config)
+            .collect())
+    }
+
+    /// `hsm-conf-edit`: changes the given fields; every rule is checked
+    /// before anything is written.
+    #[tracing::instrument(skip(self, edit))]
+    pub async fn edit_config(&self, name: &str, edit: ConfigEdit) -> Result<HsmConfig> {
+        let name = HsmName::parse(name)?;
+        if edit.is_empty() {
+            return Err(Error::Invalid(
+                "nothing to change: give at least one setting".into(),
+            ));
+        }
+        let mut conn = self.store().pool().acquire().await?;
+        let mut row = repo::get(&mut conn, &name)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
+        if let Some(p) = &edit.partition_name {
+            row.partition_name = check_partition_name(p)?;
+        }
+        if let Some(pwd) = &edit.partition_pwd {
+            check_password(pwd)?;
+            row.partition_pwd = Some(
+                self.master_key()
+                    .seal(pwd.expose_secret().as_bytes(), &pwd_context(name.as_str()))?,
+            );
+        }
+        if let Some(slot) = edit.slot {
+            row.slot = Some(
+                i64::try_from(slot.0).map_err(|_| Error::Invalid("slot is too large".into()))?,
+            );
+        }
+        if let Some(u) = edit.user_type {
+            row.user_type = u.to_string();
+        }
+        if let Some(e) = edit.enabled {
+            row.enabled = e;
+        }
+        match &edit.token_serial {
+            None => {}
+            Some(SerialPin::Clear) => row.token_serial = None,
+            Some(SerialPin::Set(s)) => row.token_serial = Some(check_serial(s)?),
+            Some(SerialPin::FromSlot) => {
+                let slot = row
+                    .slot
+                    .ok_or_else(|| Error::Invalid("set a slot before pinning its token".into()))?;
+                drop(conn);
+                let info = self.hsm()?.token_info(slot as u64).await?;
+                row.token_serial = Some(info.serial);
+                conn = self.store().pool().acquire().await?;
+            }
+        }
+        row.updated_at = unix_ms(self.now());
+        repo::update(&mut conn, &row).await?;
+        drop(conn);
+        self.note_change(&format!("hsm {name} edited")).await?;
+        tracing::info!(hsm = %name, "configuration edited");
+        self.get_config(name.as_str()).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_config(&self, name: &str) -> Result<()> {
+        let name = HsmName::parse(name)?;
+        let mut conn = self.store().pool().acquire().await?;
+        if !repo::delete(&mut conn, &name).await? {
+            return Err(Error::NotFound(format!("configuration {name}")));
+        }
+        drop(conn);
+        self.note_change(&format!("hsm {name} deleted")).await?;
+        tracing::info!(hsm = %name, "configuration deleted");
+        Ok(())
+    }
+
+    /// The slots (with a token) the PKCS#11 module sees.
+    pub async fn slots(&self) -> Result<Vec<SlotInfo>> {
+        self.hsm()?.slots().await
+    }
+
+    /// Logs in to the configured partition with its credentials, without
+    /// seeding; answers what token the slot holds.
+    #[tracing::instrument(skip(self))]
+    pub async fn test_login(&self, name: &str) -> Result<SlotInfo> {
+        let target = self.seed_target(&HsmName::parse(name)?).await?;
+        self.hsm()?.test_login(&target).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_rule() {
+        for ok in ["HSM1", "a", "ha.virtual-slot_2", &"x".repeat(64)] {
+            assert!(HsmName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "HSM 1", "HSM/1", "hsm;drop", "é", &"x".repeat(65)] {
+            assert!(HsmName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn slots_are_numbers() {
+        assert_eq!(SlotId::parse("1").unwrap(), SlotId(1));
+        assert_eq!(SlotId::parse(" 1792 ").unwrap(), SlotId(1792));
+        for bad in ["", "one", "-1", "1.5", "0x1", "99999999999999999999999"] {
+            assert!(SlotId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn partition_names_and_passwords_are_bounded() {
+        assert_eq!(check_partition_name(" Partition1 ").unwrap(), "Partition1");
+        assert!(check_partition_name("a\nb").is_err());
+        assert!(check_partition_name(&"p".repeat(129)).is_err());
+        assert!(check_password(&SecretString::from(String::new())).is_err());
+        assert!(check_password(&SecretString::from("x".repeat(257))).is_err());
+        assert!(check_password(&SecretString::from("myPassword".to_string())).is_ok());
+        assert!(check_serial("65091001").is_ok());
+        assert!(check_serial("with space").is_err());
+    }
+}

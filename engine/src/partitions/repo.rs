@@ -1,0 +1,111 @@
+//! The hsm_configs table.
+
+use sqlx::SqliteConnection;
+use time::OffsetDateTime;
+
+use super::{HsmConfig, HsmName};
+use crate::error::{Error, Result};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct Row {
+    pub name: String,
+    pub partition_name: String,
+    pub partition_pwd: Option<Vec<u8>>,
+    pub slot: Option<i64>,
+    pub token_serial: Option<String>,
+    pub user_type: String,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_outcome: Option<String>,
+    pub last_error: Option<String>,
+    pub last_at: Option<i64>,
+}
+
+pub(crate) fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl Row {
+    pub fn into_config(self) -> HsmConfig {
+        HsmConfig {
+            name: self.name,
+            partition_name: self.partition_name,
+            password_set: self.partition_pwd.is_some(),
+            slot: self.slot.map(|s| s as u64),
+            token_serial: self.token_serial,
+            user_type: self.user_type,
+            enabled: self.enabled,
+            created_at: from_ms(self.created_at),
+            updated_at: from_ms(self.updated_at),
+            last_outcome: self.last_outcome,
+            last_error: self.last_error,
+            last_at: self.last_at.map(from_ms),
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "name, partition_name, partition_pwd, slot, token_serial, user_type, enabled, \
+                       created_at, updated_at, last_outcome, last_error, last_at";
+
+pub(crate) async fn insert(conn: &mut SqliteConnection, name: &HsmName, now_ms: i64) -> Result<()> {
+    let r = sqlx::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES (?, ?, ?)")
+        .bind(name.as_str())
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(conn)
+        .await;
+    match r {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(Error::Conflict(format!("configuration {name}")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(crate) async fn get(conn: &mut SqliteConnection, name: &HsmName) -> Result<Option<Row>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM hsm_configs WHERE name = ?"))
+            .bind(name.as_str())
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<Row>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM hsm_configs ORDER BY name"))
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()> {
+    sqlx::query(
+        "UPDATE hsm_configs SET partition_name = ?, partition_pwd = ?, slot = ?, token_serial = ?, \
+         user_type = ?, enabled = ?, updated_at = ? WHERE name = ?",
+    )
+    .bind(&row.partition_name)
+    .bind(&row.partition_pwd)
+    .bind(row.slot)
+    .bind(&row.token_serial)
+    .bind(&row.user_type)
+    .bind(row.enabled)
+    .bind(row.updated_at)
+    .bind(&row.name)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn delete(conn: &mut SqliteConnection, name: &HsmName) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM hsm_configs WHERE name = ?")
+        .bind(name.as_str())
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}

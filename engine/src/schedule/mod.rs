@@ -1,0 +1,334 @@
+//! The reseed schedule: a period of 0 (off: on demand only) or 1 to 9
+//! minutes, as `hsm-conf-seed --period` sets it. Every period, every enabled
+//! and complete configuration is reseeded once, a bounded number at a time.
+//! A round that is still running when the next one is due makes that one
+//! skip (runs never overlap); after downtime the schedule starts afresh from
+//! now (no burst of catch-up rounds). A change of period, from any process,
+//! takes effect at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::clock::unix_ms;
+use crate::error::{Error, Result};
+use crate::partitions::Trigger;
+use crate::Engine;
+
+/// Minutes between rounds; 0 = off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedPeriod(u8);
+
+impl SeedPeriod {
+    pub const OFF: SeedPeriod = SeedPeriod(0);
+
+    pub fn new(minutes: u8) -> Result<SeedPeriod> {
+        if minutes <= 9 {
+            Ok(SeedPeriod(minutes))
+        } else {
+            Err(Self::rule())
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<SeedPeriod> {
+        let t = s.trim();
+        if t.len() != 1 || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Self::rule());
+        }
+        Self::new(t.parse::<u8>().map_err(|_| Self::rule())?)
+    }
+
+    fn rule() -> Error {
+        Error::Invalid("period must be 0 (scheduler off, on-demand only) or 1 to 9 minutes".into())
+    }
+
+    pub fn minutes(self) -> u8 {
+        self.0
+    }
+
+    pub fn is_off(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// The outcome of one scheduled round.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RoundReport {
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    pub duration_ms: f64,
+    pub ok: u32,
+    pub failed: u32,
+}
+
+/// What the schedule page and the dashboard show.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleStatus {
+    pub period_minutes: u8,
+    /// Known only where the scheduler runs (the server).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_run_at: Option<OffsetDateTime>,
+    pub running: bool,
+    pub last_round: Option<RoundReport>,
+}
+
+const PERIOD_KEY: &str = "seed_period";
+
+impl Engine {
+    /// The configured period (0 when never set).
+    pub async fn seed_period(&self) -> Result<SeedPeriod> {
+        let v: Option<String> = sqlx::query_scalar("SELECT value FROM app_settings WHERE key = ?")
+            .bind(PERIOD_KEY)
+            .fetch_optional(self.store().pool())
+            .await?;
+        match v {
+            None => Ok(SeedPeriod::OFF),
+            Some(v) => SeedPeriod::parse(&v),
+        }
+    }
+
+    /// `hsm-conf-seed --period N`.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_seed_period(&self, period: SeedPeriod) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO app_settings (key, value, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(PERIOD_KEY)
+        .bind(period.minutes().to_string())
+        .bind(unix_ms(self.now()))
+        .execute(self.store().pool())
+        .await?;
+        self.note_change(&format!("seed period {}", period.minutes()))
+            .await?;
+        tracing::info!(minutes = period.minutes(), "seed period set");
+        Ok(())
+    }
+
+    /// The schedule as the running scheduler sees it, or as stored when no
+    /// scheduler runs in this process.
+    pub async fn schedule_status(&self) -> Result<ScheduleStatus> {
+        let mut s = self.schedule_watch().borrow().clone();
+        if !self.scheduler_running() {
+            s.period_minutes = self.seed_period().await?.minutes();
+        }
+        Ok(s)
+    }
+}
+
+/// Runs the scheduler until `shutdown` turns true.
+pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
+    engine.mark_scheduler_running();
+    let unit = engine.settings().schedule_unit;
+    let mut changes = engine.watch_changes();
+    let mut period = load_period(&engine).await;
+    let mut next: Option<Instant> = due_after(Instant::now(), period, unit);
+    let mut round: Option<tokio::task::JoinHandle<()>> = None;
+    loop {
+        publish(
+            &engine,
+            period,
+            next,
+            round.as_ref().is_some_and(|r| !r.is_finished()),
+        );
+        let sleep = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = sleep => {
+                let now = Instant::now();
+                if round.as_ref().is_some_and(|r| !r.is_finished()) {
+                    tracing::warn!("the previous round is still running; this round is skipped");
+                } else {
+                    round = Some(tokio::spawn(run_round(engine.clone())));
+                }
+                next = next.and_then(|at| due_after(at, period, unit)).map(|n| if n <= now { now + step(period, unit) } else { n });
+            }
+            changed = changes.changed() => {
+                if changed.is_err() { break; }
+                let p = load_period(&engine).await;
+                if p != period {
+                    tracing::info!(minutes = p.minutes(), "scheduler picked up a new period");
+                    period = p;
+                    next = due_after(Instant::now(), period, unit);
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+    if let Some(r) = round {
+        if !r.is_finished() {
+            tracing::info!("waiting for the running round to finish");
+            let _ = r.await;
+        }
+    }
+    tracing::info!("scheduler stopped");
+}
+
+fn step(period: SeedPeriod, unit: Duration) -> Duration {
+    unit * u32::from(period.minutes())
+}
+
+/// The next round after `from`, or none when the scheduler is off.
+fn due_after(from: Instant, period: SeedPeriod, unit: Duration) -> Option<Instant> {
+    (!period.is_off()).then(|| from + step(period, unit))
+}
+
+async fn load_period(engine: &Engine) -> SeedPeriod {
+    match engine.seed_period().await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the seed period; the scheduler stays off");
+            SeedPeriod::OFF
+        }
+    }
+}
+
+fn publish(engine: &Engine, period: SeedPeriod, next: Option<Instant>, running: bool) {
+    let next_run_at = next.map(|at| {
+        let wait = at.saturating_duration_since(Instant::now());
+        engine.now() + wait
+    });
+    engine.schedule_watch().send_modify(|s| {
+        s.period_minutes = period.minutes();
+        s.next_run_at = next_run_at;
+        s.running = running;
+    });
+}
+
+/// One round: every enabled, complete configuration once, at most
+/// `scheduler_concurrency` at a time.
+pub async fn run_round(engine: Engine) {
+    let started_at = engine.now();
+    let started = Instant::now();
+    let configs = match engine.list_configs().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "scheduled round: cannot list configurations");
+            return;
+        }
+    };
+    let permits = Arc::new(Semaphore::new(
+        engine.settings().scheduler_concurrency as usize,
+    ));
+    let mut tasks = JoinSet::new();
+    for c in configs.into_iter().filter(|c| c.enabled && c.is_complete()) {
+        let engine = engine.clone();
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            engine.reseed(&c.name, Trigger::Schedule).await.is_ok()
+        });
+    }
+    let (mut ok, mut failed) = (0u32, 0u32);
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(true) => ok += 1,
+            _ => failed += 1,
+        }
+    }
+    let report = RoundReport {
+        started_at,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        ok,
+        failed,
+    };
+    tracing::info!(
+        ok,
+        failed,
+        duration_ms = report.duration_ms,
+        "scheduled round done"
+    );
+    engine
+        .schedule_watch()
+        .send_modify(|s| s.last_round = Some(report));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn period_is_0_to_9() {
+        for ok in ["0", "1", "9", " 5 "] {
+            assert!(SeedPeriod::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["10", "-1", "", "x", "1.5", "01"] {
+            assert!(SeedPeriod::parse(bad).is_err(), "{bad}");
+        }
+        assert!(SeedPeriod::new(10).is_err());
+        assert!(SeedPeriod::OFF.is_off());
+    }
+
+    #[test]
+    fn next_round_is_one_period_away_and_none_when_off() {
+        let t0 = Instant::now();
+        let unit = Duration::from_secs(60);
+        assert_eq!(
+            due_after(t0, SeedPeriod::new(3).unwrap(), unit),
+            Some(t0 + Duration::from_secs(180))
+        );
+        assert_eq!(due_after(t0, SeedPeriod::OFF, unit), None);
+    }
+}
+
+#[cfg(test)]
+mod loop_tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[tokio::test]
+    async fn a_period_change_is_picked_up_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Settings::for_data_dir(dir.path());
+        s.schedule_unit = Duration::from_millis(200);
+        let engine = Engine::open(s).await.unwrap();
+        let (stop, rx) = watch::channel(false);
+        let task = tokio::spawn(run(engine.clone(), rx));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(engine
+            .schedule_status()
+            .await
+            .unwrap()
+            .next_run_at
+            .is_none());
+        engine
+            .set_seed_period(SeedPeriod::new(2).unwrap())
+            .await
+            .unwrap();
+        let mut seen = None;
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let st = engine.schedule_status().await.unwrap();
+            if st.next_run_at.is_some() {
+                seen = Some(st);
+                break;
+            }
+        }
+        let st = seen.expect("the scheduler saw the new period");
+        assert_eq!(st.period_minutes, 2);
+        // Rounds run (with nothing to seed) and report.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(engine.schedule_status().await.unwrap().last_round.is_some());
+        engine.set_seed_period(SeedPeriod::OFF).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(engine
+            .schedule_status()
+            .await
+            .unwrap()
+            .next_run_at
+            .is_none());
+        stop.send(true).unwrap();
+        task.await.unwrap();
+    }
+}

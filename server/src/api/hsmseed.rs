@@ -1,0 +1,105 @@
+//! `/api/2.0/hsmseed?name=HSM1` (reseed now) and the read endpoints.
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use engine::auth::tokens::Scope;
+use engine::history::{HistoryFilter, Outcome};
+use engine::partitions::Trigger;
+use serde::Deserialize;
+
+use super::caller::{Caller, OpId};
+use crate::error::ApiError;
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct NameQuery {
+    name: Option<String>,
+}
+
+/// Reseeds the named configuration now. 200 with the record; 400 without a
+/// name; 404 unknown; 409 disabled or incomplete; 502 HSM error (names the
+/// `CKR_*`); 503 entropy source failed.
+pub async fn reseed(
+    State(state): State<AppState>,
+    OpId(op): OpId,
+    caller: Caller,
+    Query(q): Query<NameQuery>,
+) -> Response {
+    if let Err(r) = caller.require(Scope::Seed) {
+        return r.into_response();
+    }
+    let Some(name) = q.name.filter(|n| !n.is_empty()) else {
+        return ApiError::bad_request(
+            "the query parameter `name` is required, e.g. ?name=HSM1",
+            op,
+        )
+        .into_response();
+    };
+    tracing::info!(actor = %caller.actor(), hsm = %name, "reseed requested over the API");
+    match state.engine.reseed(&name, Trigger::Api).await {
+        Ok(record) => Json(record).into_response(),
+        Err(e) => ApiError::new(e, op).into_response(),
+    }
+}
+
+/// Every configuration (never a password).
+pub async fn list_hsms(State(state): State<AppState>, OpId(op): OpId, caller: Caller) -> Response {
+    if let Err(r) = caller.require(Scope::Read) {
+        return r.into_response();
+    }
+    match state.engine.list_configs().await {
+        Ok(list) => Json(list).into_response(),
+        Err(e) => ApiError::new(e, op).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryQuery {
+    config: Option<String>,
+    trigger: Option<String>,
+    outcome: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+impl HistoryQuery {
+    pub fn filter(&self) -> engine::Result<HistoryFilter> {
+        let non_empty =
+            |s: &Option<String>| s.as_deref().filter(|v| !v.is_empty()).map(str::to_string);
+        Ok(HistoryFilter {
+            config: non_empty(&self.config),
+            trigger: non_empty(&self.trigger)
+                .map(|t| t.parse::<Trigger>())
+                .transpose()?,
+            outcome: non_empty(&self.outcome)
+                .map(|o| o.parse::<Outcome>())
+                .transpose()?,
+        })
+    }
+}
+
+/// The seed history, newest first: `?config=&trigger=&outcome=&page=&perPage=`.
+pub async fn history(
+    State(state): State<AppState>,
+    OpId(op): OpId,
+    caller: Caller,
+    Query(q): Query<HistoryQuery>,
+) -> Response {
+    if let Err(r) = caller.require(Scope::Read) {
+        return r.into_response();
+    }
+    let filter = match q.filter() {
+        Ok(f) => f,
+        Err(e) => return ApiError::new(e, op).into_response(),
+    };
+    match state
+        .engine
+        .history_page(&filter, q.page.unwrap_or(1), q.per_page.unwrap_or(50))
+        .await
+    {
+        Ok(page) => Json(page).into_response(),
+        Err(e) => ApiError::new(e, op).into_response(),
+    }
+}

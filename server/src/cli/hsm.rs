@@ -1,0 +1,249 @@
+//! The guide's HSM commands (`hsm-conf-*`, `hsm-seed`) and API tokens, on
+//! the same data directory as the server. Success lines match the Quantis
+//! Appliance CLI.
+
+use std::io::{BufRead, Write};
+
+use clap::Args;
+use engine::partitions::{ConfigEdit, SerialPin, SlotId, Trigger};
+use engine::schedule::SeedPeriod;
+use engine::Engine;
+use secrecy::SecretString;
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// Name of the configuration (letters, digits, _ . -; at most 64)
+    #[arg(long)]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Name of the configuration
+    #[arg(long)]
+    pub name: String,
+    /// The partition name as defined in the HSM
+    #[arg(long = "partitionName", value_name = "NAME")]
+    pub partition_name: Option<String>,
+    /// The partition password (`-` reads it from standard input, which keeps
+    /// it out of the process list)
+    #[arg(long = "partitionPwd", value_name = "PASSWORD")]
+    pub partition_pwd: Option<String>,
+    /// The slot, as `ntl-verify` shows it
+    #[arg(long, value_name = "SLOT")]
+    pub slot: Option<String>,
+    /// CKU_USER, CKU_SO or CKU_CRYPTO_USER
+    #[arg(long = "userType", value_name = "TYPE")]
+    pub user_type: Option<String>,
+    /// true or false: whether the scheduler and the API may reseed it
+    #[arg(long, value_name = "BOOL")]
+    pub enabled: Option<String>,
+    /// Pin the token serial: a serial, `slot` (the token the slot holds now)
+    /// or `none`
+    #[arg(long = "tokenSerial", value_name = "SERIAL")]
+    pub token_serial: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PeriodArgs {
+    /// Minutes between reseeds: 0 = scheduler off (on demand only), 1 to 9
+    #[arg(long)]
+    pub period: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Name of the token
+    #[arg(long)]
+    pub name: String,
+    /// seed (reseed now) or read (configurations, history, status)
+    #[arg(long)]
+    pub scope: String,
+}
+
+fn parse_bool(v: &str) -> engine::Result<bool> {
+    match v {
+        "true" | "yes" | "1" => Ok(true),
+        "false" | "no" | "0" => Ok(false),
+        _ => Err(engine::Error::Invalid(format!(
+            "enabled `{v}` is not true or false"
+        ))),
+    }
+}
+
+fn read_password_from_stdin() -> anyhow::Result<SecretString> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(SecretString::from(
+        line.trim_end_matches(['\r', '\n']).to_string(),
+    ))
+}
+
+/// Turns the flags into an edit; every value is checked before anything is
+/// changed.
+fn edit_of(a: &EditArgs) -> anyhow::Result<ConfigEdit> {
+    let partition_pwd = match a.partition_pwd.as_deref() {
+        None => None,
+        Some("-") => Some(read_password_from_stdin()?),
+        Some(p) => Some(SecretString::from(p.to_string())),
+    };
+    Ok(ConfigEdit {
+        partition_name: a.partition_name.clone(),
+        partition_pwd,
+        slot: a.slot.as_deref().map(SlotId::parse).transpose()?,
+        user_type: a.user_type.as_deref().map(str::parse).transpose()?,
+        enabled: a.enabled.as_deref().map(parse_bool).transpose()?,
+        token_serial: a.token_serial.as_deref().map(|s| match s {
+            "none" => SerialPin::Clear,
+            "slot" => SerialPin::FromSlot,
+            other => SerialPin::Set(other.to_string()),
+        }),
+    })
+}
+
+pub async fn conf_new(engine: &Engine, a: &NameArg, out: &mut impl Write) -> anyhow::Result<()> {
+    let c = engine.create_config(&a.name).await?;
+    writeln!(out, "New {} configuration created successfully.", c.name)?;
+    Ok(())
+}
+
+pub async fn conf_edit(engine: &Engine, a: &EditArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let edit = edit_of(a)?;
+    engine.edit_config(&a.name, edit).await?;
+    writeln!(out, "Configuration edited successfully.")?;
+    Ok(())
+}
+
+pub async fn conf_show(engine: &Engine, a: &NameArg, out: &mut impl Write) -> anyhow::Result<()> {
+    let c = engine.get_config(&a.name).await?;
+    writeln!(out, "partitionName={}", c.partition_name)?;
+    writeln!(
+        out,
+        "partitionPwd={}",
+        if c.password_set { "********" } else { "" }
+    )?;
+    writeln!(
+        out,
+        "slot={}",
+        c.slot.map(|s| s.to_string()).unwrap_or_default()
+    )?;
+    writeln!(out, "userType={}", c.user_type)?;
+    Ok(())
+}
+
+pub async fn conf_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
+    let list = engine.list_configs().await?;
+    if list.is_empty() {
+        writeln!(out, "No HSM configuration yet (hsm-conf-new --name=HSM1).")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<20} {:<6} {:<16} {:<8} {:<10} {:<20} Last reseed",
+        "Name", "Slot", "User type", "Enabled", "Password", "Partition"
+    )?;
+    for c in list {
+        let last = match (&c.last_outcome, &c.last_error, &c.last_at) {
+            (Some(o), e, Some(at)) => format!(
+                "{o}{} at {}",
+                e.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
+                at.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            ),
+            _ => "never".into(),
+        };
+        writeln!(
+            out,
+            "{:<20} {:<6} {:<16} {:<8} {:<10} {:<20} {last}",
+            c.name,
+            c.slot.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            c.user_type,
+            if c.enabled { "yes" } else { "no" },
+            if c.password_set { "set" } else { "not set" },
+            if c.partition_name.is_empty() {
+                "-"
+            } else {
+                &c.partition_name
+            },
+        )?;
+    }
+    Ok(())
+}
+
+pub async fn conf_delete(engine: &Engine, a: &NameArg, out: &mut impl Write) -> anyhow::Result<()> {
+    engine.delete_config(&a.name).await?;
+    writeln!(out, "Configuration {} deleted successfully.", a.name)?;
+    Ok(())
+}
+
+pub async fn seed(engine: &Engine, a: &NameArg, out: &mut impl Write) -> anyhow::Result<()> {
+    let r = engine.reseed(&a.name, Trigger::Cli).await?;
+    writeln!(
+        out,
+        "HSM {} reseeded successfully with {} bits (slot {}, token {}, {:.1} ms).",
+        r.name, r.bits, r.slot, r.token_serial, r.duration_ms
+    )?;
+    Ok(())
+}
+
+pub async fn conf_seed(
+    engine: &Engine,
+    a: &PeriodArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let p = SeedPeriod::parse(&a.period)?;
+    engine.set_seed_period(p).await?;
+    writeln!(out, "Seed period configured successfully.")?;
+    Ok(())
+}
+
+pub async fn token_new(engine: &Engine, a: &TokenArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let scope = a.scope.parse()?;
+    let t = engine.create_token(&a.name, scope, "cli").await?;
+    eprintln!(
+        "API token {} created with scope {}; it is shown only this once:",
+        t.info.name,
+        t.info.scope.as_str()
+    );
+    writeln!(out, "{}", t.secret.expose_secret())?;
+    Ok(())
+}
+
+pub async fn token_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
+    let list = engine.list_tokens().await?;
+    if list.is_empty() {
+        writeln!(
+            out,
+            "No API token yet (token-new --name=NAME --scope=seed)."
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<24} {:<6} {:<14} {:<26} Last used",
+        "Name", "Scope", "Prefix", "Created"
+    )?;
+    for t in list {
+        writeln!(
+            out,
+            "{:<24} {:<6} {:<14} {:<26} {}",
+            t.name,
+            t.scope.as_str(),
+            t.prefix,
+            t.created_at,
+            t.last_used_at.unwrap_or_else(|| "never".into())
+        )?;
+    }
+    Ok(())
+}
+
+pub async fn token_revoke(
+    engine: &Engine,
+    a: &NameArg,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    engine.revoke_token(&a.name).await?;
+    writeln!(out, "API token {} revoked.", a.name)?;
+    Ok(())
+}

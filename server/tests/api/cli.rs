@@ -1,0 +1,221 @@
+//! The console commands, as the guide shows them, in a separate process on
+//! the server's data directory.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn the_guides_hsm_commands_print_the_guides_lines() {
+    let app = TestApp::spawn().await;
+    let out = app.cli(&["hsm-conf-new", "--name=HSM1"]).await;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "New HSM1 configuration created successfully.\n"),
+        "{}",
+        out.stderr
+    );
+
+    let out = app
+        .cli(&[
+            "hsm-conf-edit",
+            "--name=HSM1",
+            "--partitionName=Partition1",
+            "--partitionPwd=myPassword",
+            "--slot=1",
+            "--userType=CKU_USER",
+        ])
+        .await;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "Configuration edited successfully.\n"),
+        "{}",
+        out.stderr
+    );
+
+    let out = app.cli(&["hsm-conf-show", "--name=HSM1"]).await;
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        out.stdout,
+        "partitionName=Partition1\npartitionPwd=********\nslot=1\nuserType=CKU_USER\n"
+    );
+
+    // Both spellings of the period flag.
+    let out = app.cli(&["hsm-conf-seed", "--period", "1"]).await;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "Seed period configured successfully.\n")
+    );
+    let out = app.cli(&["hsm-conf-seed", "--period=0"]).await;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "Seed period configured successfully.\n")
+    );
+
+    let out = app.cli(&["hsm-conf-list"]).await;
+    assert!(
+        out.stdout.contains("HSM1")
+            && out.stdout.contains("CKU_USER")
+            && !out.stdout.contains("myPassword")
+    );
+
+    // The running server sees what the console did.
+    let c = app.engine.get_config("HSM1").await.unwrap();
+    assert_eq!(
+        (c.partition_name.as_str(), c.slot, c.password_set),
+        ("Partition1", Some(1), true)
+    );
+
+    let out = app.cli(&["hsm-conf-delete", "--name=HSM1"]).await;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "Configuration HSM1 deleted successfully.\n")
+    );
+    assert!(app.engine.list_configs().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_password_can_come_from_standard_input() {
+    let app = TestApp::spawn().await;
+    app.cli(&["hsm-conf-new", "--name=HSM1"]).await;
+    let out = app
+        .cli_with_stdin(
+            &["hsm-conf-edit", "--name=HSM1", "--partitionPwd=-"],
+            "from-stdin\n",
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(app.engine.get_config("HSM1").await.unwrap().password_set);
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_clearly_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.cli(&["hsm-conf-new", "--name=HSM1"]).await;
+    app.cli(&[
+        "hsm-conf-edit",
+        "--name=HSM1",
+        "--slot=1",
+        "--partitionName=P1",
+    ])
+    .await;
+    let before = app.engine.get_config("HSM1").await.unwrap();
+
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["hsm-conf-show", "--name=NOPE"],
+            "configuration NOPE not found",
+        ),
+        (
+            &["hsm-conf-edit", "--name=NOPE", "--slot=2"],
+            "configuration NOPE not found",
+        ),
+        (&["hsm-seed", "--name=NOPE"], "configuration NOPE not found"),
+        (
+            &["hsm-conf-delete", "--name=NOPE"],
+            "configuration NOPE not found",
+        ),
+        (
+            &["hsm-conf-new", "--name=HSM1"],
+            "configuration HSM1 already exists",
+        ),
+        (&["hsm-conf-new", "--name=HSM 2"], "is not 1 to 64 letters"),
+        (&["hsm-conf-new", "--name=HSM/2"], "is not 1 to 64 letters"),
+        (
+            &[
+                "hsm-conf-edit",
+                "--name=HSM1",
+                "--slot=one",
+                "--partitionName=Changed",
+            ],
+            "slot `one` is not a number",
+        ),
+        (
+            &[
+                "hsm-conf-edit",
+                "--name=HSM1",
+                "--userType=CKU_ADMIN",
+                "--slot=7",
+            ],
+            "user type must be CKU_USER, CKU_SO or CKU_CRYPTO_USER",
+        ),
+        (&["hsm-conf-edit", "--name=HSM1"], "nothing to change"),
+        (&["hsm-conf-seed", "--period", "10"], "period must be 0"),
+        (&["hsm-conf-seed", "--period=-1"], "period must be 0"),
+        (&["hsm-seed", "--name=HSM1"], "not complete"),
+        (
+            &["token-new", "--name=x", "--scope=admin"],
+            "scope `admin` is not seed or read",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = app.cli(args).await;
+        assert_ne!(out.code, 0, "{args:?} must fail");
+        assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?} printed {}", out.stdout);
+    }
+    assert_eq!(
+        app.engine.get_config("HSM1").await.unwrap(),
+        before,
+        "nothing changed"
+    );
+    assert_eq!(app.engine.list_configs().await.unwrap().len(), 1);
+    assert_eq!(app.engine.seed_period().await.unwrap().minutes(), 0);
+    assert!(app.engine.list_tokens().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_period_set_at_the_console_reaches_the_running_server_within_a_second() {
+    let app = TestApp::spawn().await;
+    app.login_as_admin().await;
+    let out = app.cli(&["hsm-conf-seed", "--period", "3"]).await;
+    assert_eq!(out.code, 0);
+    let started = Instant::now();
+    loop {
+        let r = app.get("/api/2.0/status").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: serde_json::Value = r.json().await.unwrap();
+        if body["schedule"]["periodMinutes"] == 3 && !body["schedule"]["nextRunAt"].is_null() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "not seen within a second: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn token_new_prints_the_token_once_and_it_works() {
+    let app = TestApp::spawn().await;
+    let out = app
+        .cli(&["token-new", "--name=ceremony", "--scope=read"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let token = out.stdout.trim();
+    assert!(token.starts_with("hss_") && token.len() == 68, "{token}");
+    assert!(out.stderr.contains("shown only this once"));
+    let r = app
+        .client
+        .get(app.at("/api/2.0/hsms"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let out = app.cli(&["token-list"]).await;
+    assert!(out.stdout.contains("ceremony") && !out.stdout.contains(token));
+    let out = app.cli(&["token-revoke", "--name=ceremony"]).await;
+    assert_eq!(out.code, 0);
+    let r = app
+        .client
+        .get(app.at("/api/2.0/hsms"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
