@@ -124,3 +124,70 @@ pub struct TokenView {
     pub created_by: String,
     pub last_used_at: Option<String>,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRowView {
+    pub at: String,
+    pub actor: String,
+    pub actor_kind: String,
+    pub address: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPageView {
+    pub rows: Vec<AuditRowView>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub name: String,
+    pub created_at: String,
+    pub is_me: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertView {
+    pub subject: String,
+    pub issuer: String,
+    pub not_before: String,
+    pub not_after: String,
+    pub fingerprint: String,
+    pub san: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerCertView {
+    pub address: String,
+    pub cert: CertView,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QaCertView {
+    pub address: String,
+    pub cert: CertView,
+    /// As `openssl x509 -text -noout` prints it.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustView {
+    pub servers: Vec<ServerCertView>,
+    pub qa: Option<QaCertView>,
+    pub country: String,
+    pub state: String,
+    pub locality: String,
+    pub organization: String,
+    pub address: String,
+    pub default_address: Option<String>,
+    pub luna_dir: Option<String>,
+    pub slots: Vec<SlotView>,
+    pub slots_error: Option<String>,
+}

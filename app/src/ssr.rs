@@ -70,6 +70,19 @@ pub async fn require_admin() -> Result<User, AppError> {
         .map_err(|_| AppError::Unauthorized)
 }
 
+/// The signed-in administrator, and how the audit log names them (with
+/// the client's address).
+pub async fn admin_actor() -> Result<(User, engine::audit::Actor), AppError> {
+    let user = require_admin().await?;
+    let addr = use_context::<Parts>().and_then(|p| {
+        p.extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    });
+    let actor = engine::audit::Actor::user(user.name.clone(), addr);
+    Ok((user, actor))
+}
+
 impl From<engine::Error> for AppError {
     fn from(e: engine::Error) -> Self {
         match e {
@@ -77,6 +90,7 @@ impl From<engine::Error> for AppError {
             engine::Error::NotFound(what) => AppError::NotFound(what),
             e @ (engine::Error::Conflict(_)
             | engine::Error::Disabled(_)
+            | engine::Error::NeedsConfirmation(_)
             | engine::Error::NotConfigured(_)
             | engine::Error::BadCredentials
             | engine::Error::Throttled { .. }) => AppError::Invalid(e.to_string()),
@@ -172,13 +186,18 @@ pub async fn outcome<T>(
             leptos_axum::extract::<tower_sessions::Session>().await,
             use_context::<FlashStore>(),
         ) {
-            let id = store.put(flash);
-            if let Err(e) = session.insert(FLASH_KEY, id).await {
-                tracing::warn!(error = %e, "could not keep the message for the next page");
-            }
+            leave_flash(&session, &store, flash).await;
         }
     }
     result
+}
+
+/// Leaves `flash` for the next page of this session (plain handlers).
+pub async fn leave_flash(session: &tower_sessions::Session, store: &FlashStore, flash: Flash) {
+    let id = store.put(flash);
+    if let Err(e) = session.insert(FLASH_KEY, id).await {
+        tracing::warn!(error = %e, "could not keep the message for the next page");
+    }
 }
 
 /// The message left for this page, if any (taken: shown once).

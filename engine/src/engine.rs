@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
+use crate::audit::Actor;
 use crate::clock::{unix_ms, Clock, SystemClock};
 use crate::config::{EntropySourceKind, Settings};
 use crate::entropy::{EntropySource, EntropyState, EntropyStatus, HealthConfig};
@@ -37,6 +38,7 @@ struct Inner {
     changes: watch::Sender<i64>,
     schedule: watch::Sender<ScheduleStatus>,
     scheduler_running: AtomicBool,
+    metrics: crate::metrics::Metrics,
     warnings: Vec<String>,
 }
 
@@ -90,10 +92,11 @@ impl Engine {
                     last_round: None,
                 }),
                 scheduler_running: AtomicBool::new(false),
+                metrics: crate::metrics::Metrics::default(),
                 warnings,
             }),
         };
-        if let Err(e) = engine.restart_entropy().await {
+        if let Err(e) = engine.startup_entropy().await {
             tracing::error!(error = %e, "entropy source failed its start-up test; no seed will be delivered");
         }
         Ok(engine)
@@ -155,7 +158,21 @@ impl Engine {
 
     /// Runs a fresh start-up test of the entropy source: how a failed
     /// source comes back (an admin action, or a restart).
-    pub async fn restart_entropy(&self) -> Result<()> {
+    pub async fn restart_entropy(&self, actor: &Actor) -> Result<()> {
+        self.audited(
+            actor,
+            "entropy.restart",
+            &self.settings().entropy_source.to_string(),
+            async {
+                self.startup_entropy().await?;
+                Ok(((), "start-up test passed".to_string()))
+            },
+        )
+        .await
+    }
+
+    /// The start-up test, as run when the engine opens.
+    async fn startup_entropy(&self) -> Result<()> {
         let source = self.inner.entropy.clone();
         let r = tokio::task::spawn_blocking(move || source.startup_test()).await?;
         self.record_entropy_events().await;
@@ -185,6 +202,9 @@ impl Engine {
                 .test
                 .map(|t| t.to_string())
                 .unwrap_or_else(|| "none".into());
+            if !matches!(e.kind, crate::entropy::EntropyEventKind::StartupPassed) {
+                self.inner.metrics.observe_entropy_failure(&test, &kind);
+            }
             if matches!(e.kind, crate::entropy::EntropyEventKind::StartupPassed) {
                 tracing::info!(source = %source, detail = %e.detail, "entropy source passed its start-up test");
             } else {
@@ -232,6 +252,21 @@ impl Engine {
 
     pub fn entropy_source_kind(&self) -> &EntropySourceKind {
         &self.settings().entropy_source
+    }
+
+    // --- metrics ----------------------------------------------------------
+
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// The Prometheus text of `/metrics`.
+    pub fn metrics_text(&self) -> String {
+        let next = self.schedule_watch().borrow().next_run_at;
+        self.inner.metrics.render(&crate::metrics::Gauges {
+            entropy_up: self.entropy_status().state == EntropyState::Ok,
+            next_run_unix: next.map(|t| t.unix_timestamp_nanos() as f64 / 1e9),
+        })
     }
 
     // --- changes ----------------------------------------------------------

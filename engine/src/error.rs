@@ -20,6 +20,9 @@ pub enum Error {
     /// The configuration lacks what the action needs (slot, password).
     #[error("{0}")]
     NotConfigured(String),
+    /// The action would replace something; the caller must confirm.
+    #[error("{0}")]
+    NeedsConfirmation(String),
     #[error("invalid user name or password")]
     BadCredentials,
     #[error("too many failed login attempts; try again in {retry_after_secs} s")]
@@ -59,6 +62,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::Disabled(_) => "disabled",
             Error::NotConfigured(_) => "not_configured",
+            Error::NeedsConfirmation(_) => "needs_confirmation",
             Error::BadCredentials => "bad_credentials",
             Error::Throttled { .. } => "throttled",
             Error::Config(_) => "config",

@@ -3,6 +3,7 @@
 //! Every door (web pages, REST API, CLI) calls into [`Engine`]; none of them
 //! holds SQL or PKCS#11 calls of its own.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -10,6 +11,8 @@ pub mod entropy;
 pub mod error;
 pub mod history;
 pub mod hsm;
+pub mod metrics;
+pub mod ntl;
 pub mod partitions;
 pub mod schedule;
 pub mod secrets;

@@ -31,6 +31,7 @@ impl ApiError {
             engine::Error::Invalid(_) => StatusCode::BAD_REQUEST,
             engine::Error::NotFound(_) => StatusCode::NOT_FOUND,
             engine::Error::Conflict(_)
+            | engine::Error::NeedsConfirmation(_)
             | engine::Error::Disabled(_)
             | engine::Error::NotConfigured(_) => StatusCode::CONFLICT,
             engine::Error::Hsm { .. } => StatusCode::BAD_GATEWAY,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
+use app::ssr::FlashStore;
 use app::{shell, App, OUTPUT_NAME};
 use axum::extract::FromRef;
 use axum::http::StatusCode;
@@ -35,6 +36,8 @@ use crate::{api, jobs, middleware, serve, web};
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
+    /// Messages for the next page after a form post (shared with the pages).
+    pub flashes: FlashStore,
     pub leptos_options: LeptosOptions,
 }
 
@@ -138,6 +141,7 @@ impl Application {
             .build();
         let state = AppState {
             engine: engine.clone(),
+            flashes: FlashStore::default(),
             leptos_options,
         };
         let router = router(state, session_store.clone(), &settings, site);
@@ -194,8 +198,10 @@ impl Application {
 
 /// The Leptos context of every page and server function: the engine, and
 /// this request's CSP nonce for the inline hydration scripts.
-fn leptos_context(engine: Engine) -> impl Fn() + Clone + Send + Sync + 'static {
-    let flashes = app::ssr::FlashStore::default();
+fn leptos_context(
+    engine: Engine,
+    flashes: FlashStore,
+) -> impl Fn() + Clone + Send + Sync + 'static {
     move || {
         provide_context(engine.clone());
         provide_context(flashes.clone());
@@ -214,7 +220,7 @@ fn router(
     site: PathBuf,
 ) -> Router {
     let tls = settings.tls == TlsMode::On;
-    let context = leptos_context(state.engine.clone());
+    let context = leptos_context(state.engine.clone(), state.flashes.clone());
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
 
@@ -239,8 +245,17 @@ fn router(
         .route("/login", post(web::login::login))
         .route("/logout", post(web::login::logout))
         .route("/history.csv", get(web::history::csv))
+        .route(
+            "/trust/servers",
+            post(web::trust::upload).layer(axum::extract::DefaultBodyLimit::max(
+                web::trust::UPLOAD_LIMIT,
+            )),
+        )
+        .route("/trust/servers/{address}", get(web::trust::download_server))
+        .route("/trust/qa-cert.pem", get(web::trust::download_qa))
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
+        .route("/metrics", get(api::health::metrics))
         .nest("/api/2.0", api::router())
         .route("/sfn/{*name}", get(server_fns.clone()).post(server_fns))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {

@@ -1,14 +1,124 @@
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
-use crate::components::page::{PageHeader, Planned};
+use crate::components::page::PageHeader;
+use crate::pages::history::query_string;
+use crate::server_fns::audit::audit_page;
+
+/// The audit groups an action filter offers (prefixes end with a dot).
+const ACTIONS: [(&str, &str); 9] = [
+    ("", "all"),
+    ("login", "sign-in"),
+    ("logout", "sign-out"),
+    ("hsm.", "HSM configurations and reseeds"),
+    ("schedule.", "schedule"),
+    ("token.", "API tokens"),
+    ("user.", "users"),
+    ("ntl.", "trust link"),
+    ("entropy.", "entropy source"),
+];
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    let q = use_query_map();
+    let get = move |k: &str| q.with(|m| m.get(k).unwrap_or_default());
+    let data = Resource::new(
+        move || {
+            (
+                get("actor"),
+                get("action"),
+                get("outcome"),
+                get("page").parse::<u32>().ok(),
+            )
+        },
+        |(a, c, o, p)| audit_page(Some(a), Some(c), Some(o), p),
+    );
     view! {
-        <PageHeader title="Audit" lead="Every administrative action, append-only." />
-        <Planned items=vec![
-            "Each action with actor, address, time and what changed (never a secret).",
-            "Filters and pages.",
-        ] />
+        <PageHeader title="Audit" lead="Every administrative action, from every door. Append-only: nothing here can be edited or deleted." />
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (actor, action, outcome) = (get("actor"), get("action"), get("outcome"));
+                match data.await {
+                    Ok(p) => {
+                        let pages = ((p.total + i64::from(p.per_page) - 1) / i64::from(p.per_page)).max(1) as u32;
+                        let filters = [("actor", actor.as_str()), ("action", action.as_str()), ("outcome", outcome.as_str())];
+                        let prev = (p.page > 1).then(|| query_string(&filters, Some(p.page - 1)));
+                        let next = (p.page < pages).then(|| query_string(&filters, Some(p.page + 1)));
+                        view! {
+                            <section class="card">
+                                <form method="get" action="/audit" class="row-form" data-testid="audit-filter">
+                                    <label for="a-actor">"Actor"</label>
+                                    <input id="a-actor" name="actor" type="text" maxlength="64" value=actor.clone() placeholder="admin, cli, a token name" />
+                                    <label for="a-action">"Action"</label>
+                                    <select id="a-action" name="action">
+                                        {ACTIONS
+                                            .into_iter()
+                                            .map(|(v, l)| view! { <option value=v selected=v == action>{l}</option> })
+                                            .collect_view()}
+                                    </select>
+                                    <label for="a-outcome">"Outcome"</label>
+                                    <select id="a-outcome" name="outcome">
+                                        {["", "ok", "error"]
+                                            .into_iter()
+                                            .map(|o| view! { <option value=o selected=o == outcome>{if o.is_empty() { "all" } else { o }}</option> })
+                                            .collect_view()}
+                                    </select>
+                                    <button type="submit" class="button">"Filter"</button>
+                                </form>
+                            </section>
+                            <section class="card">
+                                <p class="muted" data-testid="audit-total">
+                                    {format!("{} action{}", p.total, if p.total == 1 { "" } else { "s" })}
+                                </p>
+                                <div class="table-wrap">
+                                    <table class="data" data-testid="audit-table">
+                                        <thead>
+                                            <tr>
+                                                <th>"Time"</th>
+                                                <th>"Actor"</th>
+                                                <th>"Address"</th>
+                                                <th>"Action"</th>
+                                                <th>"Target"</th>
+                                                <th>"Outcome"</th>
+                                                <th>"Detail"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {p.rows
+                                                .into_iter()
+                                                .map(|r| {
+                                                    let ok = r.outcome == "ok";
+                                                    let action = r.action.clone();
+                                                    view! {
+                                                        <tr data-action=action>
+                                                            <td class="nowrap">{r.at}</td>
+                                                            <td>{r.actor}</td>
+                                                            <td>{r.address.unwrap_or_default()}</td>
+                                                            <td><code>{r.action}</code></td>
+                                                            <td>{r.target}</td>
+                                                            <td>
+                                                                <span class=if ok { "badge ok" } else { "badge bad" }>{r.outcome}</span>
+                                                            </td>
+                                                            <td>{r.detail}</td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <nav class="pager" aria-label="Pages">
+                                    {prev.map(|h| view! { <a href=format!("/audit{h}") rel="prev">"← Newer"</a> })}
+                                    <span class="muted">{format!("page {} of {}", p.page, pages)}</span>
+                                    {next.map(|h| view! { <a href=format!("/audit{h}") rel="next">"Older →"</a> })}
+                                </nav>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }

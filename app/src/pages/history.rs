@@ -5,18 +5,13 @@ use crate::components::page::PageHeader;
 use crate::components::tables::HistoryTable;
 use crate::server_fns::history::history_page;
 
-/// Builds `/history?...` (or `/history.csv?...`) from the filter values.
-fn query(config: &str, trigger: &str, outcome: &str, page: Option<u32>) -> String {
-    let mut parts = Vec::new();
-    for (k, v) in [
-        ("config", config),
-        ("trigger", trigger),
-        ("outcome", outcome),
-    ] {
-        if !v.is_empty() {
-            parts.push(format!("{k}={}", urlencode(v)));
-        }
-    }
+/// `?k=v&...&page=N` from the non-empty filter values (escaped).
+pub fn query_string(filters: &[(&str, &str)], page: Option<u32>) -> String {
+    let mut parts: Vec<String> = filters
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
     if let Some(p) = page {
         parts.push(format!("page={p}"));
     }
@@ -25,6 +20,17 @@ fn query(config: &str, trigger: &str, outcome: &str, page: Option<u32>) -> Strin
     } else {
         format!("?{}", parts.join("&"))
     }
+}
+
+fn query(config: &str, trigger: &str, outcome: &str, page: Option<u32>) -> String {
+    query_string(
+        &[
+            ("config", config),
+            ("trigger", trigger),
+            ("outcome", outcome),
+        ],
+        page,
+    )
 }
 
 fn urlencode(s: &str) -> String {

@@ -1,9 +1,10 @@
 use leptos::prelude::*;
 
 use crate::components::flash::{action_notice, text_flash};
-use crate::components::page::{PageHeader, Planned};
+use crate::components::page::PageHeader;
 use crate::model::Flash;
 use crate::server_fns::tokens::{list_tokens, CreateToken, RevokeToken};
+use crate::server_fns::users::{list_users, AddUser, ChangePassword, RemoveUser};
 
 fn token_flash(r: &(String, String)) -> Flash {
     Flash {
@@ -93,9 +94,102 @@ pub fn SettingsPage() -> impl IntoView {
                 <button type="submit" class="button primary">"Create token"</button>
             </ActionForm>
         </section>
-        <Planned items=vec![
-            "Administrators: add and remove.",
-            "Change your own password.",
-        ] />
+        <Users />
+        <OwnPassword />
+    }
+}
+
+#[component]
+fn Users() -> impl IntoView {
+    let add = ServerAction::<AddUser>::new();
+    let remove = ServerAction::<RemoveUser>::new();
+    let users = Resource::new(
+        move || (add.version().get(), remove.version().get()),
+        |_| list_users(),
+    );
+    view! {
+        <section class="card" aria-labelledby="users-title">
+            <h2 id="users-title">"Administrators"</h2>
+            {action_notice(add, text_flash)}
+            {action_notice(remove, text_flash)}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match users.await {
+                        Ok(list) => view! {
+                            <div class="table-wrap">
+                                <table class="data" data-testid="user-table">
+                                    <thead>
+                                        <tr>
+                                            <th>"Name"</th>
+                                            <th>"Since"</th>
+                                            <th></th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list
+                                            .into_iter()
+                                            .map(|u| {
+                                                let name = u.name.clone();
+                                                view! {
+                                                    <tr data-user=u.name.clone()>
+                                                        <td>{u.name.clone()} {u.is_me.then_some(" (you)")}</td>
+                                                        <td>{u.created_at}</td>
+                                                        <td>
+                                                            <ActionForm action=remove attr:class="inline">
+                                                                <input type="hidden" name="name" value=name />
+                                                                <label class="check inline-check">
+                                                                    <input type="checkbox" name="confirm" value="yes" required />
+                                                                    "confirm"
+                                                                </label>
+                                                                <button type="submit" class="button subtle danger" data-testid="remove-user">"Remove"</button>
+                                                            </ActionForm>
+                                                        </td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }
+                            .into_any(),
+                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <h3>"Add an administrator"</h3>
+            <ActionForm action=add attr:class="form-grid" attr:data-testid="add-user-form">
+                <label for="u-name">"Name"</label>
+                <input id="u-name" name="name" type="text" required maxlength="64" autocomplete="off" />
+                <label for="u-pw">"Password"</label>
+                <input id="u-pw" name="password" type="password" required minlength="12" maxlength="1024" autocomplete="new-password" />
+                <label for="u-pw2">"Again"</label>
+                <input id="u-pw2" name="confirm" type="password" required minlength="12" maxlength="1024" autocomplete="new-password" />
+                <span></span>
+                <button type="submit" class="button primary">"Add"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn OwnPassword() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    view! {
+        <section class="card" aria-labelledby="pw-title">
+            <h2 id="pw-title">"Your password"</h2>
+            {action_notice(change, text_flash)}
+            <ActionForm action=change attr:class="form-grid" attr:data-testid="password-form">
+                <label for="p-cur">"Current password"</label>
+                <input id="p-cur" name="current" type="password" required maxlength="1024" autocomplete="current-password" />
+                <label for="p-new">"New password"</label>
+                <input id="p-new" name="password" type="password" required minlength="12" maxlength="1024" autocomplete="new-password" />
+                <label for="p-new2">"Again"</label>
+                <input id="p-new2" name="confirm" type="password" required minlength="12" maxlength="1024" autocomplete="new-password" />
+                <span></span>
+                <button type="submit" class="button primary">"Change password"</button>
+            </ActionForm>
+            <p class="muted">"At least 12 characters."</p>
+        </section>
     }
 }

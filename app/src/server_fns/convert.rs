@@ -111,3 +111,14 @@ pub fn schedule(s: ScheduleStatus) -> ScheduleView {
         }),
     }
 }
+
+pub fn cert(i: &engine::ntl::CertInfo) -> crate::model::CertView {
+    crate::model::CertView {
+        subject: i.subject.clone(),
+        issuer: i.issuer.clone(),
+        not_before: when(i.not_before),
+        not_after: when(i.not_after),
+        fingerprint: i.fingerprint_sha256.clone(),
+        san: i.san.clone(),
+    }
+}

@@ -83,7 +83,7 @@ pub async fn create_hsm(
     pin_token: Option<String>,
 ) -> Result<String, AppError> {
     let result = async {
-        crate::ssr::require_admin().await?;
+        let (_, actor) = crate::ssr::admin_actor().await?;
         let engine = crate::ssr::engine()?;
         let edit = form_edit(
             partition_name,
@@ -94,13 +94,7 @@ pub async fn create_hsm(
             None,
             pin_token.is_some(),
         )?;
-        engine.create_config(&name).await?;
-        if !edit.is_empty() {
-            if let Err(e) = engine.edit_config(&name, edit).await {
-                let _ = engine.delete_config(&name).await;
-                return Err(e.into());
-            }
-        }
+        engine.create_config_with(&name, edit, &actor).await?;
         Ok(format!("New {name} configuration created successfully."))
     }
     .await;
@@ -119,7 +113,7 @@ pub async fn edit_hsm(
     pin_token: Option<String>,
 ) -> Result<String, AppError> {
     let result = async {
-        crate::ssr::require_admin().await?;
+        let (_, actor) = crate::ssr::admin_actor().await?;
         let engine = crate::ssr::engine()?;
         let edit = form_edit(
             partition_name,
@@ -130,7 +124,7 @@ pub async fn edit_hsm(
             token_serial,
             pin_token.is_some(),
         )?;
-        engine.edit_config(&name, edit).await?;
+        engine.edit_config(&name, edit, &actor).await?;
         Ok("Configuration edited successfully.".to_string())
     }
     .await;
@@ -141,13 +135,13 @@ pub async fn edit_hsm(
 #[server(prefix = "/sfn", endpoint = "delete_hsm")]
 pub async fn delete_hsm(name: String, confirm: Option<String>) -> Result<String, AppError> {
     let result = async {
-        crate::ssr::require_admin().await?;
+        let (_, actor) = crate::ssr::admin_actor().await?;
         if confirm.as_deref() != Some("yes") {
             return Err(AppError::Invalid(format!(
                 "Tick “confirm” to delete {name}."
             )));
         }
-        crate::ssr::engine()?.delete_config(&name).await?;
+        crate::ssr::engine()?.delete_config(&name, &actor).await?;
         leptos_axum::redirect("/hsms");
         Ok(format!("Configuration {name} deleted successfully."))
     }
@@ -159,9 +153,9 @@ pub async fn delete_hsm(name: String, confirm: Option<String>) -> Result<String,
 #[server(prefix = "/sfn", endpoint = "reseed_hsm")]
 pub async fn reseed_hsm(name: String) -> Result<String, AppError> {
     let result = async {
-        crate::ssr::require_admin().await?;
+        let (_, actor) = crate::ssr::admin_actor().await?;
         let r = crate::ssr::engine()?
-            .reseed(&name, engine::partitions::Trigger::Ui)
+            .reseed(&name, engine::partitions::Trigger::Ui, &actor)
             .await?;
         Ok(format!(
             "{} reseeded with {} bits (slot {}, token {}, {:.1} ms).",
@@ -176,8 +170,8 @@ pub async fn reseed_hsm(name: String) -> Result<String, AppError> {
 #[server(prefix = "/sfn", endpoint = "test_login_hsm")]
 pub async fn test_login_hsm(name: String) -> Result<String, AppError> {
     let result = async {
-        crate::ssr::require_admin().await?;
-        let info = crate::ssr::engine()?.test_login(&name).await?;
+        let (_, actor) = crate::ssr::admin_actor().await?;
+        let info = crate::ssr::engine()?.test_login(&name, &actor).await?;
         Ok(format!(
             "{name}: login succeeded on slot {} (token {}, serial {}).",
             info.slot_id, info.label, info.serial

@@ -2,6 +2,7 @@
 //! checks the session first; every change also answers plain form posts
 //! (no JavaScript) with a message for the next page.
 
+pub mod audit;
 #[cfg(feature = "ssr")]
 mod convert;
 pub mod flash;
@@ -10,3 +11,5 @@ pub mod hsms;
 pub mod schedule;
 pub mod status;
 pub mod tokens;
+pub mod trust;
+pub mod users;

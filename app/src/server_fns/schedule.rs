@@ -14,9 +14,9 @@ pub async fn get_schedule() -> Result<ScheduleView, AppError> {
 #[server(prefix = "/sfn", endpoint = "set_period")]
 pub async fn set_period(period: String) -> Result<String, AppError> {
     let result = async {
-        crate::ssr::require_admin().await?;
+        let (_, actor) = crate::ssr::admin_actor().await?;
         let p = engine::schedule::SeedPeriod::parse(&period)?;
-        crate::ssr::engine()?.set_seed_period(p).await?;
+        crate::ssr::engine()?.set_seed_period(p, &actor).await?;
         Ok("Seed period configured successfully.".to_string())
     }
     .await;

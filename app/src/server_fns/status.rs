@@ -54,8 +54,8 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
 #[server(prefix = "/sfn", endpoint = "restart_entropy")]
 pub async fn restart_entropy() -> Result<String, AppError> {
     let result = async {
-        crate::ssr::require_admin().await?;
-        crate::ssr::engine()?.restart_entropy().await?;
+        let (_, actor) = crate::ssr::admin_actor().await?;
+        crate::ssr::engine()?.restart_entropy(&actor).await?;
         Ok("The entropy source passed its start-up test and is back in service.".to_string())
     }
     .await;

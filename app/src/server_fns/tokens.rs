@@ -24,10 +24,10 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
 #[server(prefix = "/sfn", endpoint = "create_token")]
 pub async fn create_token(name: String, scope: String) -> Result<(String, String), AppError> {
     let result = async {
-        let user = crate::ssr::require_admin().await?;
+        let (_, actor) = crate::ssr::admin_actor().await?;
         let scope = scope.parse()?;
         let t = crate::ssr::engine()?
-            .create_token(&name, scope, &user.name)
+            .create_token(&name, scope, &actor)
             .await?;
         use secrecy::ExposeSecret;
         Ok((
@@ -51,8 +51,8 @@ pub async fn create_token(name: String, scope: String) -> Result<(String, String
 #[server(prefix = "/sfn", endpoint = "revoke_token")]
 pub async fn revoke_token(name: String) -> Result<String, AppError> {
     let result = async {
-        crate::ssr::require_admin().await?;
-        crate::ssr::engine()?.revoke_token(&name).await?;
+        let (_, actor) = crate::ssr::admin_actor().await?;
+        crate::ssr::engine()?.revoke_token(&name, &actor).await?;
         Ok(format!("API token {name} revoked."))
     }
     .await;

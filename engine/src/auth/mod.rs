@@ -10,15 +10,17 @@ mod users;
 pub use name::UserName;
 pub use password::{hash_password, verify_password, MIN_PASSWORD_LEN};
 pub use throttle::{MAX_FAILURES, WINDOW};
-pub use users::User;
+pub use users::{User, UserInfo};
 
 use std::net::IpAddr;
 
 use rand::distributions::{Distribution, Uniform};
 use secrecy::SecretString;
 
+use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
+use crate::history::Outcome;
 use crate::Engine;
 
 /// The name of the administrator created on first start.
@@ -86,6 +88,31 @@ impl Engine {
         name: &str,
         password: &SecretString,
         addr: Option<IpAddr>,
+        door: &str,
+    ) -> Result<User> {
+        let r = self.login_inner(name, password, addr).await;
+        // The name as typed, bounded and printable: it may be anything.
+        let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+        let (outcome, detail) = match &r {
+            Ok(_) => (Outcome::Ok, door.to_string()),
+            Err(e) => (Outcome::Error, format!("{door}: {e}")),
+        };
+        self.audit(
+            &Actor::user(shown.clone(), addr),
+            "login",
+            &shown,
+            outcome,
+            &detail,
+        )
+        .await?;
+        r
+    }
+
+    async fn login_inner(
+        &self,
+        name: &str,
+        password: &SecretString,
+        addr: Option<IpAddr>,
     ) -> Result<User> {
         let now = self.now();
         let mut conn = self.store().pool().acquire().await?;
@@ -127,13 +154,93 @@ impl Engine {
         }))
     }
 
-    /// Sets a user's password (used by the first-run tools and tests).
-    pub async fn set_password(&self, name: &str, password: &SecretString) -> Result<()> {
+    /// The administrators.
+    pub async fn list_users(&self) -> Result<Vec<UserInfo>> {
+        let mut conn = self.store().pool().acquire().await?;
+        users::list(&mut conn).await
+    }
+
+    /// Adds an administrator.
+    #[tracing::instrument(skip(self, password, actor))]
+    pub async fn add_user(&self, name: &str, password: &SecretString, actor: &Actor) -> Result<()> {
+        self.audited(actor, "user.add", name, async {
+            let name = UserName::parse(name)?;
+            password::check_policy(password)?;
+            let hash = hash_password(password.clone()).await?;
+            let mut conn = self.store().pool().acquire().await?;
+            users::insert(&mut conn, &name, &hash, unix_ms(self.now())).await?;
+            Ok(((), String::new()))
+        })
+        .await
+    }
+
+    /// Removes an administrator; the last one cannot be removed.
+    #[tracing::instrument(skip(self, actor))]
+    pub async fn remove_user(&self, name: &str, actor: &Actor) -> Result<()> {
+        self.audited(actor, "user.remove", name, async {
+            let name = UserName::parse(name)?;
+            let mut tx = self.store().pool().begin().await?;
+            if users::find_by_name(&mut tx, &name).await?.is_none() {
+                return Err(Error::NotFound(format!("user {}", name.as_str())));
+            }
+            if users::count(&mut tx).await? <= 1 {
+                return Err(Error::Invalid(
+                    "the last administrator cannot be removed: add another one first".into(),
+                ));
+            }
+            users::delete(&mut tx, &name).await?;
+            tx.commit().await?;
+            Ok(((), String::new()))
+        })
+        .await
+    }
+
+    /// Changes one's own password: the current one is required.
+    #[tracing::instrument(skip(self, current, new, actor))]
+    pub async fn change_own_password(
+        &self,
+        name: &str,
+        current: &SecretString,
+        new: &SecretString,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.audited(actor, "user.password", name, async {
+            let uname = UserName::parse(name)?;
+            let mut conn = self.store().pool().acquire().await?;
+            let user = users::find_by_name(&mut conn, &uname).await?;
+            drop(conn);
+            let ok = verify_password(user.map(|u| u.password_hash), current.clone()).await?;
+            if !ok {
+                return Err(Error::Invalid("the current password is not right".into()));
+            }
+            self.store_password(&uname, new).await?;
+            Ok(((), "own password".to_string()))
+        })
+        .await
+    }
+
+    /// Sets a user's password (console `user-passwd`, by whoever holds the
+    /// data directory).
+    #[tracing::instrument(skip(self, password, actor))]
+    pub async fn set_password(
+        &self,
+        name: &str,
+        password: &SecretString,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.audited(actor, "user.password", name, async {
+            self.store_password(&UserName::parse(name)?, password)
+                .await?;
+            Ok(((), String::new()))
+        })
+        .await
+    }
+
+    async fn store_password(&self, name: &UserName, password: &SecretString) -> Result<()> {
         password::check_policy(password)?;
-        let name = UserName::parse(name)?;
         let hash = hash_password(password.clone()).await?;
         let mut conn = self.store().pool().acquire().await?;
-        if !users::update_password(&mut conn, &name, &hash, unix_ms(self.now())).await? {
+        if !users::update_password(&mut conn, name, &hash, unix_ms(self.now())).await? {
             return Err(Error::NotFound(format!("user {}", name.as_str())));
         }
         Ok(())
@@ -171,7 +278,7 @@ mod tests {
         let generated = first.generated_password.expect("generated");
         assert_eq!(generated.expose_secret().len(), 20);
         assert!(e.ensure_first_admin(None).await.unwrap().is_none());
-        e.login("admin", &generated, None).await.unwrap();
+        e.login("admin", &generated, None, "test").await.unwrap();
     }
 
     #[tokio::test]
@@ -184,7 +291,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(first.generated_password.is_none());
-        e.login("admin", &pw("correct horse battery"), None)
+        e.login("admin", &pw("correct horse battery"), None, "test")
             .await
             .unwrap();
     }
@@ -213,11 +320,11 @@ mod tests {
             .await
             .unwrap();
         let a = e
-            .login("admin", &pw("wrong password!"), None)
+            .login("admin", &pw("wrong password!"), None, "test")
             .await
             .unwrap_err();
         let b = e
-            .login("nobody", &pw("wrong password!"), None)
+            .login("nobody", &pw("wrong password!"), None, "test")
             .await
             .unwrap_err();
         assert_eq!(a.to_string(), b.to_string());
@@ -234,7 +341,7 @@ mod tests {
         for i in 0..MAX_FAILURES {
             let addr = Some(IpAddr::from([10, 0, 0, i as u8]));
             assert_eq!(
-                e.login("admin", &pw("nope nope nope"), addr)
+                e.login("admin", &pw("nope nope nope"), addr, "test")
                     .await
                     .unwrap_err()
                     .code(),
@@ -247,6 +354,7 @@ mod tests {
                 "admin",
                 &pw("correct horse battery"),
                 Some(IpAddr::from([10, 9, 9, 9])),
+                "test",
             )
             .await
             .unwrap_err();
@@ -255,7 +363,7 @@ mod tests {
             other => panic!("expected throttled, got {other:?}"),
         }
         clock.advance(time::Duration::seconds(61));
-        e.login("admin", &pw("correct horse battery"), None)
+        e.login("admin", &pw("correct horse battery"), None, "test")
             .await
             .unwrap();
     }
@@ -269,12 +377,12 @@ mod tests {
             .unwrap();
         let addr = Some(IpAddr::from([192, 0, 2, 7]));
         for i in 0..MAX_FAILURES {
-            e.login(&format!("user{i}"), &pw("guess guess guess"), addr)
+            e.login(&format!("user{i}"), &pw("guess guess guess"), addr, "test")
                 .await
                 .unwrap_err();
         }
         assert_eq!(
-            e.login("admin", &pw("correct horse battery"), addr)
+            e.login("admin", &pw("correct horse battery"), addr, "test")
                 .await
                 .unwrap_err()
                 .code(),
@@ -285,11 +393,12 @@ mod tests {
             "admin",
             &pw("correct horse battery"),
             Some(IpAddr::from([192, 0, 2, 8])),
+            "test",
         )
         .await
         .unwrap();
         clock.advance(time::Duration::seconds(61));
-        e.login("admin", &pw("correct horse battery"), addr)
+        e.login("admin", &pw("correct horse battery"), addr, "test")
             .await
             .unwrap();
     }

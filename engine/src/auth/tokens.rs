@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::partitions::HsmName;
@@ -94,8 +95,16 @@ impl Row {
 
 impl Engine {
     /// `token-new`: a new token; its secret is returned once.
-    #[tracing::instrument(skip(self))]
-    pub async fn create_token(
+    #[tracing::instrument(skip(self, actor))]
+    pub async fn create_token(&self, name: &str, scope: Scope, actor: &Actor) -> Result<NewToken> {
+        self.audited(actor, "token.create", name, async {
+            let t = self.create_token_inner(name, scope, &actor.label()).await?;
+            Ok((t, format!("scope {}", scope.as_str())))
+        })
+        .await
+    }
+
+    async fn create_token_inner(
         &self,
         name: &str,
         scope: Scope,
@@ -155,18 +164,21 @@ impl Engine {
     }
 
     /// Revokes (deletes) a token: it stops working at once.
-    #[tracing::instrument(skip(self))]
-    pub async fn revoke_token(&self, name: &str) -> Result<()> {
-        let n = sqlx::query("DELETE FROM api_tokens WHERE name = ?")
-            .bind(name)
-            .execute(self.store().pool())
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(Error::NotFound(format!("token {name}")));
-        }
-        tracing::info!(token = name, "API token revoked");
-        Ok(())
+    #[tracing::instrument(skip(self, actor))]
+    pub async fn revoke_token(&self, name: &str, actor: &Actor) -> Result<()> {
+        self.audited(actor, "token.revoke", name, async {
+            let n = sqlx::query("DELETE FROM api_tokens WHERE name = ?")
+                .bind(name)
+                .execute(self.store().pool())
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Err(Error::NotFound(format!("token {name}")));
+            }
+            tracing::info!(token = name, "API token revoked");
+            Ok(((), String::new()))
+        })
+        .await
     }
 
     /// The token a bearer secret belongs to, if any.

@@ -12,6 +12,13 @@ pub struct User {
     pub name: String,
 }
 
+/// An administrator as listed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UserInfo {
+    pub name: String,
+    pub created_at: String,
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
     pub id: i64,
@@ -31,7 +38,7 @@ pub(crate) async fn insert(
     hash: &str,
     now_ms: i64,
 ) -> Result<i64> {
-    let id = sqlx::query(
+    let r = sqlx::query(
         "INSERT INTO users (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)",
     )
     .bind(name.as_str())
@@ -39,9 +46,14 @@ pub(crate) async fn insert(
     .bind(now_ms)
     .bind(now_ms)
     .execute(conn)
-    .await?
-    .last_insert_rowid();
-    Ok(id)
+    .await;
+    match r {
+        Ok(r) => Ok(r.last_insert_rowid()),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(
+            crate::error::Error::Conflict(format!("user {}", name.as_str())),
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub(crate) async fn find_by_name(
@@ -79,4 +91,27 @@ pub(crate) async fn update_password(
         .await?
         .rows_affected();
     Ok(n == 1)
+}
+
+pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<UserInfo>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT name, created_at FROM users ORDER BY name")
+            .fetch_all(conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, at)| UserInfo {
+            name,
+            created_at: crate::history::rfc3339(at),
+        })
+        .collect())
+}
+
+pub(crate) async fn delete(conn: &mut SqliteConnection, name: &UserName) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM users WHERE name = ?")
+        .bind(name.as_str())
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
 }

@@ -43,6 +43,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "history_retention_days", secret: false, default: "90", doc: "Seed history older than this is deleted." },
     KeyDoc { key: "history_max_rows", secret: false, default: "100000", doc: "At most this many seed history rows are kept (the oldest go first)." },
     KeyDoc { key: "scheduler_concurrency", secret: false, default: "8", doc: "How many partitions a scheduled round reseeds at once." },
+    KeyDoc { key: "luna_client_dir", secret: false, default: "(none)", doc: "The Luna client directory: when set, every trust-link change rewrites cert/server/CAFile.pem, cert/client/<address>.pem and Key.pem, and the server list in Chrystoki.conf." },
     KeyDoc { key: "admin_password", secret: true, default: "(random)", doc: "Password of the first admin `admin`, used only when that user is created." },
     KeyDoc { key: "site_dir", secret: false, default: "(beside the binary)", doc: "Directory of the built web assets (pkg/ with WASM, JS and CSS)." },
     KeyDoc { key: "session_idle_minutes", secret: false, default: "30", doc: "A session ends after this many minutes without a request." },
@@ -111,6 +112,7 @@ pub struct Settings {
     pub request_timeout_secs: u32,
     pub log_format: LogFormat,
     pub master_key_file: Option<PathBuf>,
+    pub luna_client_dir: Option<PathBuf>,
     pub pkcs11_timeout_secs: u32,
     pub entropy_min_entropy: f64,
     pub entropy_full_entropy: bool,
@@ -142,6 +144,7 @@ struct RawSettings {
     request_timeout_secs: Option<u32>,
     log_format: Option<String>,
     master_key_file: Option<String>,
+    luna_client_dir: Option<String>,
     pkcs11_timeout_secs: Option<u32>,
     entropy_min_entropy: Option<f64>,
     entropy_full_entropy: Option<bool>,
@@ -205,6 +208,7 @@ impl Settings {
             request_timeout_secs: 30,
             log_format: LogFormat::Text,
             master_key_file: None,
+            luna_client_dir: None,
             pkcs11_timeout_secs: 10,
             entropy_min_entropy: 7.0,
             entropy_full_entropy: false,
@@ -300,6 +304,7 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         "request_timeout_secs" => raw.request_timeout_secs = Some(parse_u32(&v)?),
         "log_format" => raw.log_format = Some(v),
         "master_key_file" => raw.master_key_file = Some(v),
+        "luna_client_dir" => raw.luna_client_dir = Some(v),
         "pkcs11_timeout_secs" => raw.pkcs11_timeout_secs = Some(parse_u32(&v)?),
         "entropy_min_entropy" => {
             raw.entropy_min_entropy = Some(
@@ -396,6 +401,7 @@ impl RawSettings {
             request_timeout_secs: positive("request_timeout_secs", self.request_timeout_secs, 30)?,
             log_format,
             master_key_file: non_empty_path(self.master_key_file),
+            luna_client_dir: non_empty_path(self.luna_client_dir),
             pkcs11_timeout_secs: positive("pkcs11_timeout_secs", self.pkcs11_timeout_secs, 10)?,
             entropy_min_entropy: match self.entropy_min_entropy.unwrap_or(7.0) {
                 h if h > 0.0 && h <= 8.0 => h,

@@ -56,6 +56,8 @@ pub struct HistoryEntry {
     pub outcome: Outcome,
     pub error_code: Option<String>,
     pub message: Option<String>,
+    /// The audit row of a manual reseed, written in the same transaction.
+    pub audit: Option<crate::audit::AuditEntry>,
 }
 
 /// A recorded reseed, as the interfaces show it.
@@ -318,6 +320,7 @@ mod tests {
             outcome,
             error_code: (outcome == Outcome::Error).then(|| "CKR_PIN_INCORRECT".into()),
             message: None,
+            audit: None,
         }
     }
 
@@ -329,14 +332,29 @@ mod tests {
         let now = time::macros::datetime!(2026-11-28 12:00 UTC);
         let day = 86_400_000i64;
         for age_days in [200, 100, 89, 10, 1, 0] {
-            w.record(entry(unix_ms(now) - age_days * day, "HSM1", Outcome::Ok)).await.unwrap();
+            w.record(entry(unix_ms(now) - age_days * day, "HSM1", Outcome::Ok))
+                .await
+                .unwrap();
         }
         let mut conn = store.pool().acquire().await.unwrap();
-        assert_eq!(prune(&mut conn, now, 90, 1000).await.unwrap(), 2, "older than 90 days");
-        assert_eq!(prune(&mut conn, now, 90, 3).await.unwrap(), 1, "beyond 3 rows");
-        let left = list(&mut conn, &HistoryFilter::default(), 1, 10).await.unwrap();
+        assert_eq!(
+            prune(&mut conn, now, 90, 1000).await.unwrap(),
+            2,
+            "older than 90 days"
+        );
+        assert_eq!(
+            prune(&mut conn, now, 90, 3).await.unwrap(),
+            1,
+            "beyond 3 rows"
+        );
+        let left = list(&mut conn, &HistoryFilter::default(), 1, 10)
+            .await
+            .unwrap();
         assert_eq!(left.total, 3);
-        assert!(left.rows.iter().all(|r| r.at_ms >= unix_ms(now) - 10 * day), "the newest stay");
+        assert!(
+            left.rows.iter().all(|r| r.at_ms >= unix_ms(now) - 10 * day),
+            "the newest stay"
+        );
     }
 
     #[tokio::test]
@@ -346,10 +364,18 @@ mod tests {
         let w = HistoryWriter::spawn(store.pool().clone());
         let now = time::macros::datetime!(2026-11-28 12:30 UTC);
         let hour = 3_600_000i64;
-        w.record(entry(unix_ms(now) - 5 * 60_000, "HSM1", Outcome::Ok)).await.unwrap();
-        w.record(entry(unix_ms(now) - 10 * 60_000, "HSM1", Outcome::Error)).await.unwrap();
-        w.record(entry(unix_ms(now) - 3 * hour, "HSM1", Outcome::Ok)).await.unwrap();
-        w.record(entry(unix_ms(now) - 30 * hour, "HSM1", Outcome::Error)).await.unwrap();
+        w.record(entry(unix_ms(now) - 5 * 60_000, "HSM1", Outcome::Ok))
+            .await
+            .unwrap();
+        w.record(entry(unix_ms(now) - 10 * 60_000, "HSM1", Outcome::Error))
+            .await
+            .unwrap();
+        w.record(entry(unix_ms(now) - 3 * hour, "HSM1", Outcome::Ok))
+            .await
+            .unwrap();
+        w.record(entry(unix_ms(now) - 30 * hour, "HSM1", Outcome::Error))
+            .await
+            .unwrap();
         let mut conn = store.pool().acquire().await.unwrap();
         let s = stats(&mut conn, now).await.unwrap();
         assert_eq!((s.total_24h, s.failures_24h), (3, 1));
@@ -357,7 +383,11 @@ mod tests {
         let last = s.hourly.last().unwrap();
         assert!(last.hour.starts_with("2026-11-28T12:00"), "{}", last.hour);
         assert_eq!((last.ok, last.failed), (1, 1));
-        assert_eq!((s.hourly[20].ok, s.hourly[20].failed), (1, 0), "three hours earlier");
+        assert_eq!(
+            (s.hourly[20].ok, s.hourly[20].failed),
+            (1, 0),
+            "three hours earlier"
+        );
         assert_eq!(s.last.len(), 4);
     }
 

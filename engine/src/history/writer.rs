@@ -83,6 +83,9 @@ async fn commit(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<(), sql
         .bind(&e.config_name)
         .execute(&mut *tx)
         .await?;
+        if let Some(a) = &e.audit {
+            crate::audit::insert(&mut tx, a).await?;
+        }
     }
     tx.commit().await
 }

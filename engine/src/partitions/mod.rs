@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::hsm::{SlotInfo, UserType};
@@ -144,6 +145,47 @@ pub struct ConfigEdit {
 }
 
 impl ConfigEdit {
+    /// What the edit changes, for the audit log: never the password.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = &self.partition_name {
+            parts.push(format!("partitionName={p}"));
+        }
+        if self.partition_pwd.is_some() {
+            parts.push("partitionPwd=(changed)".to_string());
+        }
+        if let Some(s) = self.slot {
+            parts.push(format!("slot={}", s.0));
+        }
+        if let Some(u) = self.user_type {
+            parts.push(format!("userType={u}"));
+        }
+        if let Some(e) = self.enabled {
+            parts.push(format!("enabled={e}"));
+        }
+        match &self.token_serial {
+            Some(SerialPin::Clear) => parts.push("tokenSerial=none".into()),
+            Some(SerialPin::Set(s)) => parts.push(format!("tokenSerial={s}")),
+            Some(SerialPin::FromSlot) => parts.push("tokenSerial=(from slot)".into()),
+            None => {}
+        }
+        parts.join(", ")
+    }
+
+    /// The rules each field must follow (the same `edit_config` applies).
+    pub fn check(&self) -> Result<()> {
+        if let Some(p) = &self.partition_name {
+            check_partition_name(p)?;
+        }
+        if let Some(p) = &self.partition_pwd {
+            check_password(p)?;
+        }
+        if let Some(SerialPin::Set(s)) = &self.token_serial {
+            check_serial(s)?;
+        }
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.partition_name.is_none()
             && self.partition_pwd.is_none()
@@ -161,14 +203,56 @@ fn pwd_context(name: &str) -> String {
 impl Engine {
     /// `hsm-conf-new`: a new, empty configuration (user type CKU_USER,
     /// enabled, no slot or password yet).
-    #[tracing::instrument(skip(self))]
-    pub async fn create_config(&self, name: &str) -> Result<HsmConfig> {
-        let name = HsmName::parse(name)?;
-        let mut conn = self.store().pool().acquire().await?;
-        repo::insert(&mut conn, &name, unix_ms(self.now())).await?;
-        self.note_change(&format!("hsm {name} created")).await?;
-        tracing::info!(hsm = %name, "configuration created");
-        self.get_config(name.as_str()).await
+    #[tracing::instrument(skip(self, actor))]
+    pub async fn create_config(&self, name: &str, actor: &Actor) -> Result<HsmConfig> {
+        self.audited(actor, "hsm.create", name, async {
+            let name = HsmName::parse(name)?;
+            let mut conn = self.store().pool().acquire().await?;
+            repo::insert(&mut conn, &name, unix_ms(self.now())).await?;
+            drop(conn);
+            self.note_change(&format!("hsm {name} created")).await?;
+            tracing::info!(hsm = %name, "configuration created");
+            Ok((self.get_config(name.as_str()).await?, String::new()))
+        })
+        .await
+    }
+
+    /// A new configuration with the given settings at once (the web form):
+    /// every rule is checked before anything is written, so a refused
+    /// field leaves no configuration behind.
+    #[tracing::instrument(skip(self, edit, actor))]
+    pub async fn create_config_with(
+        &self,
+        name: &str,
+        mut edit: ConfigEdit,
+        actor: &Actor,
+    ) -> Result<HsmConfig> {
+        let detail = edit.describe();
+        self.audited(actor, "hsm.create", name, async {
+            let hsm_name = HsmName::parse(name)?;
+            edit.check()?;
+            if edit.token_serial == Some(SerialPin::FromSlot) {
+                let slot = edit
+                    .slot
+                    .ok_or_else(|| Error::Invalid("set a slot before pinning its token".into()))?;
+                let info = self.hsm()?.token_info(slot.0).await?;
+                edit.token_serial = Some(SerialPin::Set(info.serial));
+            }
+            let mut conn = self.store().pool().acquire().await?;
+            repo::insert(&mut conn, &hsm_name, unix_ms(self.now())).await?;
+            drop(conn);
+            if !edit.is_empty() {
+                if let Err(e) = self.edit_config_inner(name, edit).await {
+                    // Checked above, so unexpected: take the new row away again.
+                    let mut conn = self.store().pool().acquire().await?;
+                    repo::delete(&mut conn, &hsm_name).await?;
+                    return Err(e);
+                }
+            }
+            self.note_change(&format!("hsm {hsm_name} created")).await?;
+            Ok((self.get_config(name).await?, detail))
+        })
+        .await
     }
 
     pub async fn get_config(&self, name: &str) -> Result<HsmConfig> {
@@ -191,8 +275,21 @@ impl Engine {
 
     /// `hsm-conf-edit`: changes the given fields; every rule is checked
     /// before anything is written.
-    #[tracing::instrument(skip(self, edit))]
-    pub async fn edit_config(&self, name: &str, edit: ConfigEdit) -> Result<HsmConfig> {
+    #[tracing::instrument(skip(self, edit, actor))]
+    pub async fn edit_config(
+        &self,
+        name: &str,
+        edit: ConfigEdit,
+        actor: &Actor,
+    ) -> Result<HsmConfig> {
+        let detail = edit.describe();
+        self.audited(actor, "hsm.edit", name, async {
+            Ok((self.edit_config_inner(name, edit).await?, detail))
+        })
+        .await
+    }
+
+    async fn edit_config_inner(&self, name: &str, edit: ConfigEdit) -> Result<HsmConfig> {
         let name = HsmName::parse(name)?;
         if edit.is_empty() {
             return Err(Error::Invalid(
@@ -246,17 +343,20 @@ impl Engine {
         self.get_config(name.as_str()).await
     }
 
-    #[tracing::instrument(skip(self))]
-    pub async fn delete_config(&self, name: &str) -> Result<()> {
-        let name = HsmName::parse(name)?;
-        let mut conn = self.store().pool().acquire().await?;
-        if !repo::delete(&mut conn, &name).await? {
-            return Err(Error::NotFound(format!("configuration {name}")));
-        }
-        drop(conn);
-        self.note_change(&format!("hsm {name} deleted")).await?;
-        tracing::info!(hsm = %name, "configuration deleted");
-        Ok(())
+    #[tracing::instrument(skip(self, actor))]
+    pub async fn delete_config(&self, name: &str, actor: &Actor) -> Result<()> {
+        self.audited(actor, "hsm.delete", name, async {
+            let name = HsmName::parse(name)?;
+            let mut conn = self.store().pool().acquire().await?;
+            if !repo::delete(&mut conn, &name).await? {
+                return Err(Error::NotFound(format!("configuration {name}")));
+            }
+            drop(conn);
+            self.note_change(&format!("hsm {name} deleted")).await?;
+            tracing::info!(hsm = %name, "configuration deleted");
+            Ok(((), String::new()))
+        })
+        .await
     }
 
     /// The slots (with a token) the PKCS#11 module sees.
@@ -266,10 +366,15 @@ impl Engine {
 
     /// Logs in to the configured partition with its credentials, without
     /// seeding; answers what token the slot holds.
-    #[tracing::instrument(skip(self))]
-    pub async fn test_login(&self, name: &str) -> Result<SlotInfo> {
-        let target = self.seed_target(&HsmName::parse(name)?).await?;
-        self.hsm()?.test_login(&target).await
+    #[tracing::instrument(skip(self, actor))]
+    pub async fn test_login(&self, name: &str, actor: &Actor) -> Result<SlotInfo> {
+        self.audited(actor, "hsm.test_login", name, async {
+            let target = self.seed_target(&HsmName::parse(name)?).await?;
+            let info = self.hsm()?.test_login(&target).await?;
+            let detail = format!("slot {}, token {}", info.slot_id, info.serial);
+            Ok((info, detail))
+        })
+        .await
     }
 }
 

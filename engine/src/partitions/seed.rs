@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{pwd_context, repo, HsmName};
+use crate::audit::{Actor, AuditEntry};
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, Outcome};
@@ -73,6 +74,22 @@ impl Engine {
         self.target_of(&row)
     }
 
+    /// The configuration to reseed, refused when unknown, disabled or
+    /// incomplete.
+    async fn reseed_target(&self, name: &str) -> Result<(HsmName, SeedTarget)> {
+        let name = HsmName::parse(name)?;
+        let mut conn = self.store().pool().acquire().await?;
+        let row = repo::get(&mut conn, &name)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
+        drop(conn);
+        if !row.enabled {
+            return Err(Error::Disabled(name.to_string()));
+        }
+        let target = self.target_of(&row)?;
+        Ok((name, target))
+    }
+
     fn target_of(&self, row: &repo::Row) -> Result<SeedTarget> {
         let (Some(slot), Some(sealed)) = (row.slot, row.partition_pwd.as_ref()) else {
             return Err(Error::NotConfigured(format!(
@@ -96,18 +113,22 @@ impl Engine {
     /// attempt that gets as far as the entropy source is recorded in the
     /// history. Unknown, disabled and incomplete configurations are refused
     /// before anything happens.
-    #[tracing::instrument(skip(self), fields(hsm = %name, trigger = trigger.as_str()))]
-    pub async fn reseed(&self, name: &str, trigger: Trigger) -> Result<SeedRecord> {
-        let name = HsmName::parse(name)?;
-        let mut conn = self.store().pool().acquire().await?;
-        let row = repo::get(&mut conn, &name)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
-        drop(conn);
-        if !row.enabled {
-            return Err(Error::Disabled(name.to_string()));
-        }
-        let target = self.target_of(&row)?;
+    #[tracing::instrument(skip(self, actor), fields(hsm = %name, trigger = trigger.as_str()))]
+    pub async fn reseed(&self, name: &str, trigger: Trigger, actor: &Actor) -> Result<SeedRecord> {
+        // A manual reseed is an administrative action: refusals are audited
+        // here, attempts with the history row (one transaction).
+        let manual = trigger != Trigger::Schedule;
+        let (name, target) = match self.reseed_target(name).await {
+            Ok(t) => t,
+            Err(e) => {
+                if manual {
+                    let _ = self
+                        .audit(actor, "hsm.reseed", name, Outcome::Error, &e.to_string())
+                        .await;
+                }
+                return Err(e);
+            }
+        };
         let at = self.now();
         let started = Instant::now();
         let bytes = self.settings().seed_bytes();
@@ -128,6 +149,21 @@ impl Engine {
                 None,
             ),
         };
+        let audit = manual.then(|| AuditEntry {
+            at_ms: unix_ms(at),
+            actor: actor.clone(),
+            action: "hsm.reseed".into(),
+            target: name.to_string(),
+            outcome,
+            detail: match &code {
+                None => format!(
+                    "trigger {}, {} bits",
+                    trigger.as_str(),
+                    self.settings().seed_bits
+                ),
+                Some(c) => format!("trigger {}: {c}", trigger.as_str()),
+            },
+        });
         let entry = HistoryEntry {
             at_ms: unix_ms(at),
             config_name: name.to_string(),
@@ -140,7 +176,14 @@ impl Engine {
             outcome,
             error_code: code,
             message,
+            audit,
         };
+        self.metrics().observe_seed(
+            name.as_str(),
+            if result.is_ok() { "ok" } else { "error" },
+            trigger.as_str(),
+            elapsed,
+        );
         self.history_writer().record(entry).await?;
         match result {
             Ok(o) => {

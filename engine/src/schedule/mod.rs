@@ -15,6 +15,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::partitions::Trigger;
@@ -95,8 +96,20 @@ impl Engine {
     }
 
     /// `hsm-conf-seed --period N`.
-    #[tracing::instrument(skip(self))]
-    pub async fn set_seed_period(&self, period: SeedPeriod) -> Result<()> {
+    #[tracing::instrument(skip(self, actor))]
+    pub async fn set_seed_period(&self, period: SeedPeriod, actor: &Actor) -> Result<()> {
+        self.audited(actor, "schedule.period", "scheduler", async {
+            let before = self.seed_period().await?;
+            self.store_seed_period(period).await?;
+            Ok((
+                (),
+                format!("{} -> {} min", before.minutes(), period.minutes()),
+            ))
+        })
+        .await
+    }
+
+    async fn store_seed_period(&self, period: SeedPeriod) -> Result<()> {
         sqlx::query(
             "INSERT INTO app_settings (key, value, updated_at) VALUES (?, ?, ?) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -227,7 +240,10 @@ pub async fn run_round(engine: Engine) {
         let permits = permits.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            engine.reseed(&c.name, Trigger::Schedule).await.is_ok()
+            engine
+                .reseed(&c.name, Trigger::Schedule, &Actor::scheduler())
+                .await
+                .is_ok()
         });
     }
     let (mut ok, mut failed) = (0u32, 0u32);
@@ -303,7 +319,7 @@ mod loop_tests {
             .next_run_at
             .is_none());
         engine
-            .set_seed_period(SeedPeriod::new(2).unwrap())
+            .set_seed_period(SeedPeriod::new(2).unwrap(), &Actor::cli())
             .await
             .unwrap();
         let mut seen = None;
@@ -320,7 +336,10 @@ mod loop_tests {
         // Rounds run (with nothing to seed) and report.
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(engine.schedule_status().await.unwrap().last_round.is_some());
-        engine.set_seed_period(SeedPeriod::OFF).await.unwrap();
+        engine
+            .set_seed_period(SeedPeriod::OFF, &Actor::cli())
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(engine
             .schedule_status()

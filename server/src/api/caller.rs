@@ -51,11 +51,11 @@ fn unauthorized(message: &str) -> Response {
 }
 
 impl Caller {
-    /// Who, for logs and the audit trail: the user, or `token:NAME`.
-    pub fn actor(&self) -> String {
+    /// How the audit log names this caller.
+    pub fn actor(&self, address: Option<std::net::IpAddr>) -> engine::audit::Actor {
         match self {
-            Caller::Admin(u) => u.name.clone(),
-            Caller::Token(t) => format!("token:{}", t.name),
+            Caller::Admin(u) => engine::audit::Actor::user(u.name.clone(), address),
+            Caller::Token(t) => engine::audit::Actor::token(t.name.clone(), address),
         }
     }
 
@@ -95,10 +95,11 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if let Some(u) = parts.extensions.get::<User>() {
-            return Ok(Caller::Admin(u.clone()));
-        }
+        // An explicit token wins over a session the client may also hold.
         let Some(auth) = parts.headers.get(header::AUTHORIZATION) else {
+            if let Some(u) = parts.extensions.get::<User>() {
+                return Ok(Caller::Admin(u.clone()));
+            }
             return Err(unauthorized(
                 "Sign in, or present an API token (Authorization: Bearer ...).",
             ));

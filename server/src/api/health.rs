@@ -46,3 +46,18 @@ pub async fn status(State(state): State<AppState>, OpId(op): OpId, caller: Calle
     }))
     .into_response()
 }
+
+/// `GET /metrics`: Prometheus text (read-scope token or a session).
+pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Response {
+    if let Err(r) = caller.require(Scope::Read) {
+        return r.into_response();
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.engine.metrics_text(),
+    )
+        .into_response()
+}

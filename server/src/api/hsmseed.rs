@@ -1,6 +1,8 @@
 //! `/api/2.0/hsmseed?name=HSM1` (reseed now) and the read endpoints.
 
-use axum::extract::{Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::auth::tokens::Scope;
@@ -23,6 +25,7 @@ pub struct NameQuery {
 pub async fn reseed(
     State(state): State<AppState>,
     OpId(op): OpId,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     caller: Caller,
     Query(q): Query<NameQuery>,
 ) -> Response {
@@ -36,8 +39,9 @@ pub async fn reseed(
         )
         .into_response();
     };
-    tracing::info!(actor = %caller.actor(), hsm = %name, "reseed requested over the API");
-    match state.engine.reseed(&name, Trigger::Api).await {
+    let actor = caller.actor(Some(peer.ip()));
+    tracing::info!(actor = %actor.label(), hsm = %name, "reseed requested over the API");
+    match state.engine.reseed(&name, Trigger::Api, &actor).await {
         Ok(record) => Json(record).into_response(),
         Err(e) => ApiError::new(e, op).into_response(),
     }

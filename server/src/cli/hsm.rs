@@ -5,6 +5,7 @@
 use std::io::{BufRead, Write};
 
 use clap::Args;
+use engine::audit::Actor;
 use engine::partitions::{ConfigEdit, SerialPin, SlotId, Trigger};
 use engine::schedule::SeedPeriod;
 use engine::Engine;
@@ -101,15 +102,25 @@ fn edit_of(a: &EditArgs) -> anyhow::Result<ConfigEdit> {
     })
 }
 
-pub async fn conf_new(engine: &Engine, a: &NameArg, out: &mut impl Write) -> anyhow::Result<()> {
-    let c = engine.create_config(&a.name).await?;
+pub async fn conf_new(
+    engine: &Engine,
+    a: &NameArg,
+    actor: &Actor,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let c = engine.create_config(&a.name, actor).await?;
     writeln!(out, "New {} configuration created successfully.", c.name)?;
     Ok(())
 }
 
-pub async fn conf_edit(engine: &Engine, a: &EditArgs, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn conf_edit(
+    engine: &Engine,
+    a: &EditArgs,
+    actor: &Actor,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let edit = edit_of(a)?;
-    engine.edit_config(&a.name, edit).await?;
+    engine.edit_config(&a.name, edit, actor).await?;
     writeln!(out, "Configuration edited successfully.")?;
     Ok(())
 }
@@ -170,14 +181,24 @@ pub async fn conf_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<
     Ok(())
 }
 
-pub async fn conf_delete(engine: &Engine, a: &NameArg, out: &mut impl Write) -> anyhow::Result<()> {
-    engine.delete_config(&a.name).await?;
+pub async fn conf_delete(
+    engine: &Engine,
+    a: &NameArg,
+    actor: &Actor,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    engine.delete_config(&a.name, actor).await?;
     writeln!(out, "Configuration {} deleted successfully.", a.name)?;
     Ok(())
 }
 
-pub async fn seed(engine: &Engine, a: &NameArg, out: &mut impl Write) -> anyhow::Result<()> {
-    let r = engine.reseed(&a.name, Trigger::Cli).await?;
+pub async fn seed(
+    engine: &Engine,
+    a: &NameArg,
+    actor: &Actor,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let r = engine.reseed(&a.name, Trigger::Cli, actor).await?;
     writeln!(
         out,
         "HSM {} reseeded successfully with {} bits (slot {}, token {}, {:.1} ms).",
@@ -189,18 +210,24 @@ pub async fn seed(engine: &Engine, a: &NameArg, out: &mut impl Write) -> anyhow:
 pub async fn conf_seed(
     engine: &Engine,
     a: &PeriodArgs,
+    actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let p = SeedPeriod::parse(&a.period)?;
-    engine.set_seed_period(p).await?;
+    engine.set_seed_period(p, actor).await?;
     writeln!(out, "Seed period configured successfully.")?;
     Ok(())
 }
 
-pub async fn token_new(engine: &Engine, a: &TokenArgs, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn token_new(
+    engine: &Engine,
+    a: &TokenArgs,
+    actor: &Actor,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     use secrecy::ExposeSecret;
     let scope = a.scope.parse()?;
-    let t = engine.create_token(&a.name, scope, "cli").await?;
+    let t = engine.create_token(&a.name, scope, actor).await?;
     eprintln!(
         "API token {} created with scope {}; it is shown only this once:",
         t.info.name,
@@ -241,9 +268,10 @@ pub async fn token_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result
 pub async fn token_revoke(
     engine: &Engine,
     a: &NameArg,
+    actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    engine.revoke_token(&a.name).await?;
+    engine.revoke_token(&a.name, actor).await?;
     writeln!(out, "API token {} revoked.", a.name)?;
     Ok(())
 }

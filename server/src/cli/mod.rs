@@ -2,12 +2,16 @@
 //! same data directory.
 
 mod hsm;
+mod ntl;
 mod serve;
+mod shell;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use engine::audit::Actor;
 use engine::config::{LoadReport, Settings};
 
 #[derive(Debug, Parser)]
@@ -30,6 +34,8 @@ pub enum Command {
     /// Run the appliance: web dashboard, REST API and background jobs.
     #[command(after_help = engine::config::reference())]
     Serve,
+    /// Open the appliance console: log in, then type commands at `qa-cli>`.
+    Shell,
     #[command(flatten)]
     Console(ConsoleCommand),
 }
@@ -68,33 +74,86 @@ pub enum ConsoleCommand {
     /// Revoke an API token.
     #[command(name = "token-revoke")]
     TokenRevoke(hsm::NameArg),
+    /// Add an administrator (the password is read from the terminal or stdin).
+    #[command(name = "user-add")]
+    UserAdd(hsm::NameArg),
+    /// Set an administrator's password (read from the terminal or stdin).
+    #[command(name = "user-passwd")]
+    UserPasswd(hsm::NameArg),
+    /// Remove an administrator (never the last one).
+    #[command(name = "user-remove")]
+    UserRemove(hsm::NameArg),
+    /// List the administrators.
+    #[command(name = "user-list")]
+    UserList,
+    /// Import an HSM's server certificate and add the HSM to the server list.
+    #[command(name = "ntl-hsm-cert-import")]
+    NtlHsmCertImport(ntl::ImportArgs),
+    /// List the HSM server list.
+    #[command(name = "ntl-hsm-cert-list")]
+    NtlHsmCertList,
+    /// Remove an HSM from the server list.
+    #[command(name = "ntl-hsm-cert-delete")]
+    NtlHsmCertDelete(ntl::AddressArg),
+    /// Create a new appliance (QA) certificate for the NTL.
+    #[command(name = "ntl-qa-cert-new")]
+    NtlQaCertNew,
+    /// Display the appliance (QA) certificate.
+    #[command(name = "ntl-qa-cert-show")]
+    NtlQaCertShow,
+    /// Export the appliance (QA) certificate to a file (never its key).
+    #[command(name = "ntl-qa-cert-export")]
+    NtlQaCertExport(ntl::ExportArgs),
+    /// Show or set the QA certificate's subject (C, ST, L, O) and address (CN).
+    #[command(name = "ntl-qa-subject")]
+    NtlQaSubject(ntl::SubjectArgs),
+    /// List the HSM slots/partitions the PKCS#11 module sees.
+    #[command(name = "ntl-verify")]
+    NtlVerify,
+    /// Show the newest entries of the audit log.
+    #[command(name = "audit-show")]
+    AuditShow(users::AuditArgs),
 }
 
 /// Runs a console command on an engine opened on the data directory.
 async fn run_command(settings: Settings, command: ConsoleCommand) -> anyhow::Result<()> {
     let engine = engine::Engine::open(settings).await?;
     let mut out = std::io::stdout().lock();
-    run_console(&engine, &command, &mut out).await
+    run_console(&engine, &command, &Actor::cli(), &mut out).await
 }
 
 /// Runs one console command against `engine`, writing its result to `out`.
 pub async fn run_console(
     engine: &engine::Engine,
     command: &ConsoleCommand,
+    actor: &Actor,
     out: &mut impl std::io::Write,
 ) -> anyhow::Result<()> {
     use ConsoleCommand as Command;
     match command {
-        Command::HsmConfNew(a) => hsm::conf_new(engine, a, out).await,
-        Command::HsmConfEdit(a) => hsm::conf_edit(engine, a, out).await,
+        Command::HsmConfNew(a) => hsm::conf_new(engine, a, actor, out).await,
+        Command::HsmConfEdit(a) => hsm::conf_edit(engine, a, actor, out).await,
         Command::HsmConfShow(a) => hsm::conf_show(engine, a, out).await,
         Command::HsmConfList => hsm::conf_list(engine, out).await,
-        Command::HsmConfDelete(a) => hsm::conf_delete(engine, a, out).await,
-        Command::HsmConfSeed(a) => hsm::conf_seed(engine, a, out).await,
-        Command::HsmSeed(a) => hsm::seed(engine, a, out).await,
-        Command::TokenNew(a) => hsm::token_new(engine, a, out).await,
+        Command::HsmConfDelete(a) => hsm::conf_delete(engine, a, actor, out).await,
+        Command::HsmConfSeed(a) => hsm::conf_seed(engine, a, actor, out).await,
+        Command::HsmSeed(a) => hsm::seed(engine, a, actor, out).await,
+        Command::TokenNew(a) => hsm::token_new(engine, a, actor, out).await,
         Command::TokenList => hsm::token_list(engine, out).await,
-        Command::TokenRevoke(a) => hsm::token_revoke(engine, a, out).await,
+        Command::TokenRevoke(a) => hsm::token_revoke(engine, a, actor, out).await,
+        Command::UserAdd(a) => users::user_add(engine, a, actor, out).await,
+        Command::UserPasswd(a) => users::user_passwd(engine, a, actor, out).await,
+        Command::UserRemove(a) => users::user_remove(engine, a, actor, out).await,
+        Command::UserList => users::user_list(engine, out).await,
+        Command::AuditShow(a) => users::audit_show(engine, a, out).await,
+        Command::NtlHsmCertImport(a) => ntl::hsm_cert_import(engine, a, actor, out).await,
+        Command::NtlHsmCertList => ntl::hsm_cert_list(engine, out).await,
+        Command::NtlHsmCertDelete(a) => ntl::hsm_cert_delete(engine, a, actor, out).await,
+        Command::NtlQaCertNew => ntl::qa_cert_new(engine, actor, out).await,
+        Command::NtlQaCertShow => ntl::qa_cert_show(engine, out).await,
+        Command::NtlQaCertExport(a) => ntl::qa_cert_export(engine, a, actor, out).await,
+        Command::NtlQaSubject(a) => ntl::qa_subject(engine, a, actor, out).await,
+        Command::NtlVerify => ntl::verify(engine, out).await,
     }
 }
 
@@ -114,7 +173,7 @@ pub fn main() -> ExitCode {
     };
     // Console commands log only warnings, so that their output stays clean.
     let quiet = !matches!(cli.command, Command::Serve);
-    crate::telemetry::init(settings.log_format, quiet.then_some("warn,sqlx=error"));
+    crate::telemetry::init(settings.log_format, quiet.then_some("error"));
     for w in &report.warnings {
         tracing::warn!("{w}");
     }
@@ -128,12 +187,14 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async move {
-        match cli.command {
-            Command::Serve => serve::run(settings, report).await,
-            Command::Console(c) => run_command(settings, c).await,
-        }
-    });
+    let result = match cli.command {
+        Command::Serve => runtime.block_on(serve::run(settings, report)),
+        Command::Console(c) => runtime.block_on(run_command(settings, c)),
+        Command::Shell => runtime
+            .block_on(engine::Engine::open(settings))
+            .map_err(anyhow::Error::from)
+            .and_then(|engine| shell::run(&runtime, engine)),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -32,7 +32,12 @@ fn is_public(path: &str) -> bool {
 }
 
 fn is_programmatic(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/sfn/")
+    path.starts_with("/api/") || path.starts_with("/sfn/") || path == "/metrics"
+}
+
+/// Where a bearer token is judged by the handler instead of a session.
+fn takes_tokens(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/metrics"
 }
 
 /// The signed-in user of this session, if any; `Err` when the session has
@@ -91,7 +96,7 @@ pub async fn require_session(
     if is_programmatic(&path) {
         // A REST call with a bearer token is judged by the handler's
         // `Caller` extractor (token validity and scope).
-        if path.starts_with("/api/")
+        if takes_tokens(&path)
             && req
                 .headers()
                 .contains_key(axum::http::header::AUTHORIZATION)

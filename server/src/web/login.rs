@@ -14,7 +14,9 @@ use crate::error::ApiError;
 use crate::middleware::auth::{SessionAuth, SESSION_AUTH, SESSION_NEXT};
 use crate::AppState;
 use app::ssr::OperationId;
+use engine::audit::Actor;
 use engine::clock::unix_ms;
+use engine::history::Outcome;
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -49,7 +51,7 @@ pub async fn login(
         .unwrap_or_else(|| SecretString::from(String::new()));
     let user = match state
         .engine
-        .login(form.username.trim(), &password, Some(peer.ip()))
+        .login(form.username.trim(), &password, Some(peer.ip()), "web")
         .await
     {
         Ok(u) => u,
@@ -76,9 +78,24 @@ pub async fn login(
     Redirect::to(&safe_next(next)).into_response()
 }
 
-pub async fn logout(session: Session) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    user: Option<axum::Extension<engine::auth::User>>,
+    session: Session,
+) -> Response {
     if let Err(e) = session.flush().await {
         tracing::warn!(error = %e, "session could not be deleted");
+    }
+    if let Some(axum::Extension(u)) = user {
+        let actor = Actor::user(u.name.clone(), Some(peer.ip()));
+        if let Err(e) = state
+            .engine
+            .audit(&actor, "logout", &u.name, Outcome::Ok, "web")
+            .await
+        {
+            tracing::error!(error = %e, "logout not audited");
+        }
     }
     Redirect::to("/login?m=signed_out").into_response()
 }

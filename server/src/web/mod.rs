@@ -3,3 +3,4 @@
 
 pub mod history;
 pub mod login;
+pub mod trust;

@@ -36,6 +36,7 @@ pub struct Options {
     pub entropy: Option<EntropySourceKind>,
     /// The length of a scheduler "minute".
     pub schedule_unit: Option<std::time::Duration>,
+    pub luna_client_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -46,6 +47,7 @@ impl Default for Options {
             pkcs11_module: None,
             entropy: None,
             schedule_unit: None,
+            luna_client_dir: None,
         }
     }
 }
@@ -94,6 +96,7 @@ impl TestApp {
         if let Some(u) = opts.schedule_unit {
             settings.schedule_unit = u;
         }
+        settings.luna_client_dir = opts.luna_client_dir;
         let cli_env = cli_env(&settings);
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let engine = Engine::open_with_clock(settings, clock.clone())
@@ -248,7 +251,10 @@ impl TestApp {
     /// A complete configuration for `token`, through the engine.
     pub async fn configure(&self, name: &str, token: &TestToken, user_type: UserType) {
         let t = token.target(user_type);
-        self.engine.create_config(name).await.unwrap();
+        self.engine
+            .create_config(name, &engine::audit::Actor::cli())
+            .await
+            .unwrap();
         self.engine
             .edit_config(
                 name,
@@ -259,6 +265,7 @@ impl TestApp {
                     user_type: Some(user_type),
                     ..ConfigEdit::default()
                 },
+                &engine::audit::Actor::cli(),
             )
             .await
             .unwrap();
@@ -267,7 +274,11 @@ impl TestApp {
     /// A new API token's secret.
     pub async fn token(&self, name: &str, scope: engine::auth::tokens::Scope) -> String {
         use secrecy::ExposeSecret;
-        let t = self.engine.create_token(name, scope, "test").await.unwrap();
+        let t = self
+            .engine
+            .create_token(name, scope, &engine::audit::Actor::cli())
+            .await
+            .unwrap();
         t.secret.expose_secret().to_string()
     }
 

@@ -9,4 +9,6 @@ mod auth;
 mod cli;
 mod headers;
 mod health;
+mod ntl;
+mod ops;
 mod seeding;

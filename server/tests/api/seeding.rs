@@ -83,7 +83,10 @@ async fn the_page_button_the_cli_and_the_scheduler_reseed_with_their_trigger() {
 
     // The scheduler: a period of 1 (a "minute" is 0.7 s here).
     app.engine
-        .set_seed_period(engine::schedule::SeedPeriod::new(1).unwrap())
+        .set_seed_period(
+            engine::schedule::SeedPeriod::new(1).unwrap(),
+            &engine::audit::Actor::cli(),
+        )
         .await
         .unwrap();
     let mut scheduled = 0;
@@ -101,7 +104,10 @@ async fn the_page_button_the_cli_and_the_scheduler_reseed_with_their_trigger() {
     }
     assert!(scheduled >= 2, "two scheduled rounds ran");
     app.engine
-        .set_seed_period(engine::schedule::SeedPeriod::OFF)
+        .set_seed_period(
+            engine::schedule::SeedPeriod::OFF,
+            &engine::audit::Actor::cli(),
+        )
         .await
         .unwrap();
 
@@ -136,6 +142,7 @@ async fn wrong_password_reports_ckr_pin_incorrect_everywhere_and_the_server_carr
                 partition_pwd: Some(t.wrong_pin_target().pin),
                 ..Default::default()
             },
+            &engine::audit::Actor::cli(),
         )
         .await
         .unwrap();
@@ -184,7 +191,10 @@ async fn concurrent_reseeds_on_one_token_never_race_a_login() {
     let token = app.token("automation", Scope::Seed).await;
     // The scheduler reseeds both every 50 ms while the API hammers them.
     app.engine
-        .set_seed_period(engine::schedule::SeedPeriod::new(1).unwrap())
+        .set_seed_period(
+            engine::schedule::SeedPeriod::new(1).unwrap(),
+            &engine::audit::Actor::cli(),
+        )
         .await
         .unwrap();
     let mut tasks = tokio::task::JoinSet::new();
@@ -205,7 +215,10 @@ async fn concurrent_reseeds_on_one_token_never_race_a_login() {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     app.engine
-        .set_seed_period(engine::schedule::SeedPeriod::OFF)
+        .set_seed_period(
+            engine::schedule::SeedPeriod::OFF,
+            &engine::audit::Actor::cli(),
+        )
         .await
         .unwrap();
     let mut rows = app.history("A").await;
@@ -302,7 +315,10 @@ async fn a_missing_module_gives_a_clear_error_and_nothing_crashes() {
         ..Options::default()
     })
     .await;
-    app.engine.create_config("HSM1").await.unwrap();
+    app.engine
+        .create_config("HSM1", &engine::audit::Actor::cli())
+        .await
+        .unwrap();
     app.engine
         .edit_config(
             "HSM1",
@@ -311,6 +327,7 @@ async fn a_missing_module_gives_a_clear_error_and_nothing_crashes() {
                 slot: Some(engine::partitions::SlotId(1)),
                 ..Default::default()
             },
+            &engine::audit::Actor::cli(),
         )
         .await
         .unwrap();
@@ -350,6 +367,7 @@ async fn an_unknown_slot_and_a_changed_token_are_refused() {
                 slot: Some(engine::partitions::SlotId(987_654)),
                 ..Default::default()
             },
+            &engine::audit::Actor::cli(),
         )
         .await
         .unwrap();
@@ -366,6 +384,7 @@ async fn an_unknown_slot_and_a_changed_token_are_refused() {
                 )),
                 ..Default::default()
             },
+            &engine::audit::Actor::cli(),
         )
         .await
         .unwrap();
@@ -383,6 +402,7 @@ async fn an_unknown_slot_and_a_changed_token_are_refused() {
                 token_serial: Some(engine::partitions::SerialPin::FromSlot),
                 ..Default::default()
             },
+            &engine::audit::Actor::cli(),
         )
         .await
         .unwrap();
@@ -406,8 +426,14 @@ async fn the_rest_call_answers_each_refusal_with_its_status() {
     let app = TestApp::spawn().await;
     let seed = app.token("seed-token", Scope::Seed).await;
     let read = app.token("read-token", Scope::Read).await;
-    app.engine.create_config("EMPTY").await.unwrap();
-    app.engine.create_config("OFF").await.unwrap();
+    app.engine
+        .create_config("EMPTY", &engine::audit::Actor::cli())
+        .await
+        .unwrap();
+    app.engine
+        .create_config("OFF", &engine::audit::Actor::cli())
+        .await
+        .unwrap();
     app.engine
         .edit_config(
             "OFF",
@@ -415,6 +441,7 @@ async fn the_rest_call_answers_each_refusal_with_its_status() {
                 enabled: Some(false),
                 ..Default::default()
             },
+            &engine::audit::Actor::cli(),
         )
         .await
         .unwrap();
@@ -477,7 +504,10 @@ async fn the_rest_call_answers_each_refusal_with_its_status() {
         .is_empty());
 
     // A revoked token stops working at once.
-    app.engine.revoke_token("seed-token").await.unwrap();
+    app.engine
+        .revoke_token("seed-token", &engine::audit::Actor::cli())
+        .await
+        .unwrap();
     assert_eq!(
         app.api_reseed(&seed, "EMPTY").await.status(),
         StatusCode::UNAUTHORIZED
@@ -489,7 +519,10 @@ async fn read_endpoints_never_show_a_password() {
     let app = TestApp::spawn().await;
     let read = app.token("reader", Scope::Read).await;
     let seed = app.token("seeder", Scope::Seed).await;
-    app.engine.create_config("HSM1").await.unwrap();
+    app.engine
+        .create_config("HSM1", &engine::audit::Actor::cli())
+        .await
+        .unwrap();
     app.engine
         .edit_config(
             "HSM1",
@@ -499,6 +532,7 @@ async fn read_endpoints_never_show_a_password() {
                 slot: Some(engine::partitions::SlotId(1)),
                 ..Default::default()
             },
+            &engine::audit::Actor::cli(),
         )
         .await
         .unwrap();
@@ -557,12 +591,20 @@ async fn history_is_paged_filtered_and_exported() {
     app.configure("HSM2", f.token(3), UserType::User).await;
     for _ in 0..3 {
         app.engine
-            .reseed("HSM1", engine::partitions::Trigger::Cli)
+            .reseed(
+                "HSM1",
+                engine::partitions::Trigger::Cli,
+                &engine::audit::Actor::cli(),
+            )
             .await
             .unwrap();
     }
     app.engine
-        .reseed("HSM2", engine::partitions::Trigger::Api)
+        .reseed(
+            "HSM2",
+            engine::partitions::Trigger::Api,
+            &engine::audit::Actor::cli(),
+        )
         .await
         .unwrap();
     app.login_as_admin().await;

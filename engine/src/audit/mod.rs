@@ -1,0 +1,345 @@
+//! The audit log: who did what, from where, when, and how it went. Every
+//! administrative action of every door is recorded here by the engine
+//! itself (never by a door), append-only (database triggers refuse updates
+//! and deletes), and never with a secret in it.
+
+use std::future::Future;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use crate::clock::unix_ms;
+use crate::error::{Error, Result};
+use crate::history::{rfc3339, Outcome};
+use crate::Engine;
+
+/// Who acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorKind {
+    /// A signed-in administrator (web or console).
+    User,
+    /// An API token.
+    Token,
+    /// A console command run without signing in (`hsmseed hsm-conf-new ...`
+    /// by whoever may read the data directory).
+    Cli,
+    /// The appliance itself.
+    Scheduler,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::Token => "token",
+            ActorKind::Cli => "cli",
+            ActorKind::Scheduler => "scheduler",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub name: String,
+    pub address: Option<String>,
+}
+
+impl Actor {
+    pub fn user(name: impl Into<String>, address: Option<IpAddr>) -> Actor {
+        Actor {
+            kind: ActorKind::User,
+            name: name.into(),
+            address: address.map(|a| a.to_string()),
+        }
+    }
+
+    pub fn token(name: impl Into<String>, address: Option<IpAddr>) -> Actor {
+        Actor {
+            kind: ActorKind::Token,
+            name: name.into(),
+            address: address.map(|a| a.to_string()),
+        }
+    }
+
+    pub fn cli() -> Actor {
+        Actor {
+            kind: ActorKind::Cli,
+            name: "cli".into(),
+            address: None,
+        }
+    }
+
+    pub fn scheduler() -> Actor {
+        Actor {
+            kind: ActorKind::Scheduler,
+            name: "scheduler".into(),
+            address: None,
+        }
+    }
+
+    /// As shown in lists: `admin`, `token:NAME`, `cli`, `scheduler`.
+    pub fn label(&self) -> String {
+        match self.kind {
+            ActorKind::Token => format!("token:{}", self.name),
+            _ => self.name.clone(),
+        }
+    }
+}
+
+/// One row to append.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    pub actor: Actor,
+    pub action: String,
+    pub target: String,
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+/// A recorded action, as the interfaces show it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRow {
+    pub id: i64,
+    #[sqlx(skip)]
+    pub at: String,
+    #[serde(skip)]
+    pub at_ms: i64,
+    pub actor_kind: String,
+    pub actor: String,
+    pub address: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    /// Actor name (a user, a token name, `cli`, `scheduler`).
+    pub actor: Option<String>,
+    /// Action, or an action prefix ending in `.` (e.g. `hsm.`).
+    pub action: Option<String>,
+    pub outcome: Option<Outcome>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    pub rows: Vec<AuditRow>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+pub(crate) async fn insert(
+    conn: &mut SqliteConnection,
+    e: &AuditEntry,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_log (at_ms, actor_kind, actor, address, action, target, outcome, detail) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.at_ms)
+    .bind(e.actor.kind.as_str())
+    .bind(&e.actor.name)
+    .bind(&e.actor.address)
+    .bind(&e.action)
+    .bind(&e.target)
+    .bind(e.outcome.as_str())
+    .bind(&e.detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a AuditFilter) {
+    q.push(" WHERE 1 = 1");
+    if let Some(a) = &f.actor {
+        q.push(" AND actor = ").push_bind(a.as_str());
+    }
+    if let Some(a) = &f.action {
+        if a.ends_with('.') {
+            q.push(" AND substr(action, 1, ")
+                .push_bind(a.len() as i64)
+                .push(") = ")
+                .push_bind(a.as_str());
+        } else {
+            q.push(" AND action = ").push_bind(a.as_str());
+        }
+    }
+    if let Some(o) = f.outcome {
+        q.push(" AND outcome = ").push_bind(o.as_str());
+    }
+}
+
+pub(crate) async fn list(
+    conn: &mut SqliteConnection,
+    f: &AuditFilter,
+    page: u32,
+    per_page: u32,
+) -> Result<AuditPage> {
+    let page = page.max(1);
+    let per_page = per_page.clamp(1, crate::history::MAX_PER_PAGE);
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_log");
+    push_filter(&mut count, f);
+    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT id, at_ms, actor_kind, actor, address, action, target, outcome, detail FROM audit_log",
+    );
+    push_filter(&mut q, f);
+    q.push(" ORDER BY id DESC LIMIT ")
+        .push_bind(i64::from(per_page))
+        .push(" OFFSET ")
+        .push_bind(i64::from(page - 1) * i64::from(per_page));
+    let rows: Vec<AuditRow> = q.build_query_as().fetch_all(&mut *conn).await?;
+    Ok(AuditPage {
+        rows: rows
+            .into_iter()
+            .map(|mut r| {
+                r.at = rfc3339(r.at_ms);
+                r
+            })
+            .collect(),
+        total,
+        page,
+        per_page,
+    })
+}
+
+impl Engine {
+    /// Appends one row to the audit log. A row that cannot be written is
+    /// an error of the action (an unaudited action must not look done).
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        outcome: Outcome,
+        detail: &str,
+    ) -> Result<()> {
+        let bound = |s: &str, n: usize| -> String {
+            s.chars().filter(|c| !c.is_control()).take(n).collect()
+        };
+        let entry = AuditEntry {
+            at_ms: unix_ms(self.now()),
+            actor: actor.clone(),
+            action: action.to_string(),
+            target: bound(target, 128),
+            outcome,
+            detail: bound(detail, 1024),
+        };
+        let mut conn = self.store().pool().acquire().await?;
+        insert(&mut conn, &entry).await.map_err(|e| {
+            tracing::error!(error = %e, action, "audit row could not be written");
+            Error::from(e)
+        })
+    }
+
+    /// Runs an administrative action and records it: `ok` with the detail
+    /// the action returns, or `error` with the error's message.
+    pub(crate) async fn audited<T>(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        f: impl Future<Output = Result<(T, String)>>,
+    ) -> Result<T> {
+        match f.await {
+            Ok((value, detail)) => {
+                self.audit(actor, action, target, Outcome::Ok, &detail)
+                    .await?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The failure is what matters to the caller; a second failure
+                // writing its row is logged by `audit`.
+                let _ = self
+                    .audit(actor, action, target, Outcome::Error, &e.to_string())
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    pub async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<AuditPage> {
+        let mut conn = self.store().pool().acquire().await?;
+        list(&mut conn, filter, page, per_page).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[tokio::test]
+    async fn rows_are_appended_listed_and_never_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(Settings::for_data_dir(dir.path()))
+            .await
+            .unwrap();
+        let admin = Actor::user("admin", Some("192.0.2.1".parse().unwrap()));
+        engine
+            .audit(&admin, "hsm.create", "HSM1", Outcome::Ok, "")
+            .await
+            .unwrap();
+        engine
+            .audit(
+                &Actor::cli(),
+                "hsm.delete",
+                "HSM1",
+                Outcome::Error,
+                "not found",
+            )
+            .await
+            .unwrap();
+        let p = engine
+            .audit_page(&AuditFilter::default(), 1, 10)
+            .await
+            .unwrap();
+        assert_eq!(p.total, 2);
+        assert_eq!(p.rows[0].action, "hsm.delete", "newest first");
+        assert_eq!(p.rows[1].address.as_deref(), Some("192.0.2.1"));
+        let only_cli = AuditFilter {
+            actor: Some("cli".into()),
+            ..Default::default()
+        };
+        assert_eq!(engine.audit_page(&only_cli, 1, 10).await.unwrap().total, 1);
+        let hsm = AuditFilter {
+            action: Some("hsm.".into()),
+            ..Default::default()
+        };
+        assert_eq!(engine.audit_page(&hsm, 1, 10).await.unwrap().total, 2);
+
+        // Append-only, whoever asks.
+        let pool = engine.store().pool();
+        let e = sqlx::query("UPDATE audit_log SET actor = 'mallory'")
+            .execute(pool)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+        let e = sqlx::query("DELETE FROM audit_log")
+            .execute(pool)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+        assert_eq!(
+            engine
+                .audit_page(&AuditFilter::default(), 1, 10)
+                .await
+                .unwrap()
+                .total,
+            2
+        );
+    }
+}

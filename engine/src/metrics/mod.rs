@@ -1,0 +1,182 @@
+//! Prometheus metrics, kept by the engine and rendered as text: reseeds by
+//! configuration, outcome and trigger, their duration, entropy health-test
+//! failures, whether the entropy source is up, the next scheduled round,
+//! and the build. Labels carry names and codes, never a secret.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the reseed duration histogram.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    seeds: Mutex<BTreeMap<(String, &'static str, &'static str), u64>>,
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+    entropy_failures: Mutex<BTreeMap<(String, String), u64>>,
+}
+
+/// What the engine knows at render time.
+pub struct Gauges {
+    pub entropy_up: bool,
+    pub next_run_unix: Option<f64>,
+}
+
+/// Escapes a label value (backslash, double quote, newline).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Metrics {
+    pub fn observe_seed(
+        &self,
+        hsm: &str,
+        outcome: &'static str,
+        trigger: &'static str,
+        took: Duration,
+    ) {
+        {
+            let mut m = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
+            *m.entry((hsm.to_string(), outcome, trigger)).or_default() += 1;
+        }
+        let secs = took.as_secs_f64();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(
+            took.as_micros().min(u128::from(u64::MAX)) as u64,
+            Ordering::Relaxed,
+        );
+    }
+
+    pub fn observe_entropy_failure(&self, test: &str, kind: &str) {
+        let mut m = self
+            .entropy_failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *m.entry((test.to_string(), kind.to_string())).or_default() += 1;
+    }
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    pub fn render(&self, g: &Gauges) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP hsmseed_seeds_total Reseeds attempted, by configuration, outcome and trigger."
+        );
+        let _ = writeln!(out, "# TYPE hsmseed_seeds_total counter");
+        for ((hsm, outcome, trigger), n) in
+            self.seeds.lock().unwrap_or_else(|p| p.into_inner()).iter()
+        {
+            let _ = writeln!(
+                out,
+                "hsmseed_seeds_total{{hsm=\"{}\",outcome=\"{outcome}\",trigger=\"{trigger}\"}} {n}",
+                label(hsm)
+            );
+        }
+        let _ = writeln!(out, "# HELP hsmseed_seed_duration_seconds Time of one reseed, entropy and PKCS#11 included.");
+        let _ = writeln!(out, "# TYPE hsmseed_seed_duration_seconds histogram");
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "hsmseed_seed_duration_seconds_bucket{{le=\"{b}\"}} {}",
+                self.buckets[i].load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "hsmseed_seed_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "hsmseed_seed_duration_seconds_sum {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "hsmseed_seed_duration_seconds_count {count}");
+        let _ = writeln!(out, "# HELP hsmseed_entropy_health_failures_total Entropy health-test failures, by test and kind.");
+        let _ = writeln!(out, "# TYPE hsmseed_entropy_health_failures_total counter");
+        for ((test, kind), n) in self
+            .entropy_failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "hsmseed_entropy_health_failures_total{{test=\"{}\",kind=\"{}\"}} {n}",
+                label(test),
+                label(kind)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP hsmseed_entropy_source_up 1 when the entropy source is healthy and delivering."
+        );
+        let _ = writeln!(out, "# TYPE hsmseed_entropy_source_up gauge");
+        let _ = writeln!(out, "hsmseed_entropy_source_up {}", u8::from(g.entropy_up));
+        let _ = writeln!(out, "# HELP hsmseed_scheduler_next_run_timestamp_seconds When the next scheduled round runs (0: scheduler off).");
+        let _ = writeln!(
+            out,
+            "# TYPE hsmseed_scheduler_next_run_timestamp_seconds gauge"
+        );
+        let _ = writeln!(
+            out,
+            "hsmseed_scheduler_next_run_timestamp_seconds {}",
+            g.next_run_unix.unwrap_or(0.0)
+        );
+        let _ = writeln!(out, "# HELP hsmseed_build_info The running build.");
+        let _ = writeln!(out, "# TYPE hsmseed_build_info gauge");
+        let _ = writeln!(
+            out,
+            "hsmseed_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_a_cumulative_histogram() {
+        let m = Metrics::default();
+        m.observe_seed("HSM1", "ok", "api", Duration::from_micros(800));
+        m.observe_seed("HSM1", "ok", "api", Duration::from_millis(3));
+        m.observe_seed("HSM\"2", "error", "schedule", Duration::from_secs(20));
+        m.observe_entropy_failure("repetition count", "permanent");
+        let text = m.render(&Gauges {
+            entropy_up: false,
+            next_run_unix: Some(1_800_000_000.0),
+        });
+        assert!(
+            text.contains("hsmseed_seeds_total{hsm=\"HSM1\",outcome=\"ok\",trigger=\"api\"} 2\n")
+        );
+        assert!(text.contains(
+            "hsmseed_seeds_total{hsm=\"HSM\\\"2\",outcome=\"error\",trigger=\"schedule\"} 1\n"
+        ));
+        assert!(text.contains("hsmseed_seed_duration_seconds_bucket{le=\"0.001\"} 1\n"));
+        assert!(text.contains("hsmseed_seed_duration_seconds_bucket{le=\"0.005\"} 2\n"));
+        assert!(text.contains("hsmseed_seed_duration_seconds_bucket{le=\"10\"} 2\n"));
+        assert!(text.contains("hsmseed_seed_duration_seconds_bucket{le=\"+Inf\"} 3\n"));
+        assert!(text.contains("hsmseed_seed_duration_seconds_count 3\n"));
+        assert!(text.contains("hsmseed_entropy_health_failures_total{test=\"repetition count\",kind=\"permanent\"} 1\n"));
+        assert!(text.contains("hsmseed_entropy_source_up 0\n"));
+        assert!(text.contains("hsmseed_scheduler_next_run_timestamp_seconds 1800000000\n"));
+        assert!(text.contains("hsmseed_build_info{version=\""));
+    }
+}

@@ -1,0 +1,139 @@
+//! The trust link's file transfers: uploading an HSM's server.pem
+//! (multipart, an ordinary form post answered with a redirect, so it works
+//! without JavaScript) and downloading certificates (never a key).
+
+use std::net::SocketAddr;
+
+use app::model::Flash;
+use axum::extract::{ConnectInfo, Multipart, Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use engine::audit::Actor;
+use engine::auth::User;
+use tower_sessions::Session;
+
+use crate::api::caller::OpId;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The request body may hold a certificate file of up to 64 KiB plus the
+/// form around it; larger uploads get the engine's own message up to this
+/// size, and 413 beyond.
+pub const UPLOAD_LIMIT: usize = 256 * 1024;
+
+fn flash(kind: &str, text: String) -> Flash {
+    Flash {
+        kind: kind.into(),
+        text,
+        secret: None,
+    }
+}
+
+/// `POST /trust/servers`: fields `address`, `file`, `replace`.
+pub async fn upload(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::Extension(user): axum::Extension<User>,
+    session: Session,
+    mut form: Multipart,
+) -> Response {
+    let (mut address, mut file, mut replace) = (String::new(), None::<Vec<u8>>, false);
+    let mut problem = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                match field.bytes().await {
+                    Ok(bytes) => match name.as_str() {
+                        "address" => address = String::from_utf8_lossy(&bytes).trim().to_string(),
+                        "file" => file = Some(bytes.to_vec()),
+                        "replace" => replace = &bytes[..] == b"yes",
+                        _ => {}
+                    },
+                    Err(e) => {
+                        problem = Some(format!("The upload could not be read: {}", e.body_text()));
+                        break;
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                problem = Some(format!("The upload could not be read: {}", e.body_text()));
+                break;
+            }
+        }
+    }
+    let actor = Actor::user(user.name, Some(peer.ip()));
+    let message = match (problem, file) {
+        (Some(p), _) => flash("error", p),
+        (None, None) => flash(
+            "error",
+            "Choose the HSM's certificate file (server.pem).".into(),
+        ),
+        (None, Some(bytes)) => match state
+            .engine
+            .import_server_cert(&address, &bytes, replace, &actor)
+            .await
+        {
+            Ok(i) => {
+                let mut text = if i.replaced {
+                    format!(
+                        "Server {} replaced in the list successfully.",
+                        i.cert.address
+                    )
+                } else {
+                    format!(
+                        "New server {} added to the list successfully.",
+                        i.cert.address
+                    )
+                };
+                for w in &i.cert.warnings {
+                    text.push_str(&format!(" Warning: {w}."));
+                }
+                flash("ok", text)
+            }
+            Err(e) => flash("error", e.to_string()),
+        },
+    };
+    app::ssr::leave_flash(&session, &state.flashes, message).await;
+    Redirect::to("/trust").into_response()
+}
+
+fn pem_download(file_name: &str, pem: String) -> Response {
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    (
+        [
+            (header::CONTENT_TYPE, "application/x-pem-file".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        pem,
+    )
+        .into_response()
+}
+
+/// `GET /trust/servers/{address}`: that HSM's stored certificate.
+pub async fn download_server(
+    State(state): State<AppState>,
+    OpId(op): OpId,
+    Path(address): Path<String>,
+) -> Response {
+    match state.engine.server_cert_pem(&address).await {
+        Ok(pem) => pem_download(&format!("{address}.pem"), pem),
+        Err(e) => ApiError::new(e, op).into_response(),
+    }
+}
+
+/// `GET /trust/qa-cert.pem`: the appliance certificate as `<address>.pem`
+/// (the certificate only).
+pub async fn download_qa(
+    State(state): State<AppState>,
+    OpId(op): OpId,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::Extension(user): axum::Extension<User>,
+) -> Response {
+    let actor = Actor::user(user.name, Some(peer.ip()));
+    match state.engine.export_qa_cert(&actor).await {
+        Ok((address, pem)) => pem_download(&format!("{address}.pem"), pem),
+        Err(e) => ApiError::new(e, op).into_response(),
+    }
+}

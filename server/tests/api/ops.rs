@@ -1,0 +1,662 @@
+//! Operations and accountability: the audit log from every door, users,
+//! the `qa-cli>` console, and no secret in any log, audit row or metric.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use engine::audit::AuditFilter;
+use engine::auth::tokens::Scope;
+use reqwest::StatusCode;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+
+use crate::helpers::{fixture, Options, TestApp, ADMIN_PASSWORD};
+
+async fn audit(app: &TestApp) -> Vec<engine::audit::AuditRow> {
+    app.engine
+        .audit_page(&AuditFilter::default(), 1, 200)
+        .await
+        .unwrap()
+        .rows
+}
+
+fn has(
+    rows: &[engine::audit::AuditRow],
+    actor: &str,
+    action: &str,
+    target: &str,
+    outcome: &str,
+) -> bool {
+    rows.iter().any(|r| {
+        r.actor == actor && r.action == action && r.target == target && r.outcome == outcome
+    })
+}
+
+#[tokio::test]
+async fn every_door_leaves_audit_rows_with_its_actor() {
+    let f = fixture();
+    let _g = f.shared_access().await;
+    let app = TestApp::spawn_with(Options::with_hsm()).await;
+    let t = f.token(1);
+
+    // Web: a failed and a good sign-in, then changes through the pages.
+    app.login("admin", "wrong password here").await;
+    app.login_as_admin().await;
+    let pin = t.user_pin.clone();
+    let slot = t.slot.to_string();
+    let r = app
+        .server_fn(
+            "create_hsm",
+            &[
+                ("name", "WEB1"),
+                ("partition_pwd", &pin),
+                ("slot", &slot),
+                ("user_type", "CKU_USER"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    app.server_fn("reseed_hsm", &[("name", "WEB1")]).await;
+    app.server_fn("set_period", &[("period", "2")]).await;
+    app.server_fn("create_token", &[("name", "robot"), ("scope", "seed")])
+        .await;
+    app.server_fn(
+        "add_user",
+        &[
+            ("name", "auditor"),
+            ("password", "auditor password 1"),
+            ("confirm", "auditor password 1"),
+        ],
+    )
+    .await;
+    app.server_fn("remove_user", &[("name", "auditor"), ("confirm", "yes")])
+        .await;
+
+    // REST with a token.
+    let secret = app.token("ceremony", Scope::Seed).await;
+    assert_eq!(
+        app.api_reseed(&secret, "WEB1").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.api_reseed(&secret, "NOPE").await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // The console.
+    let out = app.cli(&["hsm-conf-new", "--name=CLI1"]).await;
+    assert_eq!(out.code, 0);
+    app.post_form("/logout", &[]).await;
+
+    let rows = audit(&app).await;
+    let web = |action: &str, target: &str| has(&rows, "admin", action, target, "ok");
+    assert!(
+        has(&rows, "admin", "login", "admin", "error"),
+        "failed sign-in"
+    );
+    assert!(web("login", "admin"));
+    assert!(web("hsm.create", "WEB1"));
+    assert!(web("hsm.reseed", "WEB1"));
+    assert!(web("schedule.period", "scheduler"));
+    assert!(web("token.create", "robot"));
+    assert!(web("user.add", "auditor"));
+    assert!(web("user.remove", "auditor"));
+    assert!(web("logout", "admin"));
+    assert!(
+        has(&rows, "ceremony", "hsm.reseed", "WEB1", "ok"),
+        "the token reseed: {rows:#?}"
+    );
+    assert!(
+        has(&rows, "ceremony", "hsm.reseed", "NOPE", "error"),
+        "the refused one too"
+    );
+    assert!(rows
+        .iter()
+        .any(|r| r.actor == "ceremony" && r.actor_kind == "token"));
+    assert!(has(&rows, "cli", "hsm.create", "CLI1", "ok"));
+    let web_row = rows
+        .iter()
+        .find(|r| r.action == "hsm.create" && r.target == "WEB1")
+        .unwrap();
+    assert_eq!(web_row.address.as_deref(), Some("127.0.0.1"));
+    let period = rows.iter().find(|r| r.action == "schedule.period").unwrap();
+    assert_eq!(period.detail, "0 -> 2 min");
+
+    // No secret in any row.
+    let all = serde_json::to_string(&rows).unwrap();
+    for secret in [
+        pin.as_str(),
+        secret.as_str(),
+        ADMIN_PASSWORD,
+        "auditor password 1",
+        "wrong password here",
+    ] {
+        assert!(!all.contains(secret), "an audit row holds a secret");
+    }
+
+    // The Audit page shows them, and filters.
+    app.login_as_admin().await;
+    let page = app.get("/audit?action=hsm.").await.text().await.unwrap();
+    assert!(
+        page.contains("hsm.create") && page.contains("WEB1") && !page.contains(">token.create<")
+    );
+    let out = app.cli(&["audit-show", "--limit", "5"]).await;
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        out.stdout.lines().count(),
+        6,
+        "a header and five rows: {}",
+        out.stdout
+    );
+}
+
+#[tokio::test]
+async fn the_last_administrator_cannot_be_removed() {
+    let app = TestApp::spawn().await;
+    app.login_as_admin().await;
+    let r = app
+        .server_fn("remove_user", &[("name", "admin"), ("confirm", "yes")])
+        .await;
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("the last administrator cannot be removed"));
+    let out = app.cli(&["user-remove", "--name=admin"]).await;
+    assert_ne!(out.code, 0);
+    assert!(out
+        .stderr
+        .contains("the last administrator cannot be removed"));
+    assert_eq!(app.engine.list_users().await.unwrap().len(), 1);
+
+    // With a second one, it can go; passwords come from stdin, never flags.
+    let out = app
+        .cli_with_stdin(&["user-add", "--name=second"], "second password 1\n")
+        .await;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "User second added successfully.\n"),
+        "{}",
+        out.stderr
+    );
+    let out = app
+        .cli_with_stdin(&["user-add", "--name=third"], "short\n")
+        .await;
+    assert!(out.stderr.contains("at least 12 characters"));
+    let out = app
+        .cli_with_stdin(&["user-passwd", "--name=second"], "second password 2\n")
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let (other, _) = app.new_client();
+    let r = other
+        .post(app.at("/login"))
+        .header("origin", &app.url)
+        .form(&[("username", "second"), ("password", "second password 2")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crate::helpers::location(&r), "/");
+    let out = app.cli(&["user-remove", "--name=admin"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The removed admin's session ends at its next request.
+    assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn changing_ones_own_password_needs_the_current_one() {
+    let app = TestApp::spawn().await;
+    app.login_as_admin().await;
+    let r = app
+        .server_fn(
+            "change_password",
+            &[
+                ("current", "not it at all"),
+                ("password", "a brand new password"),
+                ("confirm", "a brand new password"),
+            ],
+        )
+        .await;
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("the current password is not right"));
+    let r = app
+        .server_fn(
+            "change_password",
+            &[
+                ("current", ADMIN_PASSWORD),
+                ("password", "a brand new password"),
+                ("confirm", "another one entirely"),
+            ],
+        )
+        .await;
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("The two passwords differ."));
+    let r = app
+        .server_fn(
+            "change_password",
+            &[
+                ("current", ADMIN_PASSWORD),
+                ("password", "a brand new password"),
+                ("confirm", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let (other, _) = app.new_client();
+    let login = |pw: &'static str| {
+        other
+            .post(app.at("/login"))
+            .header("origin", &app.url)
+            .form(&[("username", "admin"), ("password", pw)])
+            .send()
+    };
+    assert_eq!(
+        crate::helpers::location(&login(ADMIN_PASSWORD).await.unwrap()),
+        "/login?m=invalid"
+    );
+    assert_eq!(
+        crate::helpers::location(&login("a brand new password").await.unwrap()),
+        "/"
+    );
+}
+
+#[tokio::test]
+async fn the_console_runs_the_guides_whole_sequence() {
+    let f = fixture();
+    let _g = f.shared_access().await;
+    let app = TestApp::spawn_with(Options::with_hsm()).await;
+    let t = f.token(3);
+    let dir = tempfile::tempdir().unwrap();
+    let server = dir.path().join("server.pem");
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=192.168.1.31",
+        ])
+        .arg("-keyout")
+        .arg(dir.path().join("k"))
+        .arg("-out")
+        .arg(&server)
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert!(ok);
+    let script = format!(
+        "admin\n{ADMIN_PASSWORD}\n\
+         ntl-hsm-cert-import --hsmCert={server} --hsmIp=192.168.1.31\n\
+         ntl-qa-subject --address=192.168.1.21\n\
+         ntl-qa-cert-new\n\
+         ntl-qa-cert-show\n\
+         ntl-qa-cert-export --name=192.168.1.21.pem --dir={dir}\n\
+         ntl-verify\n\
+         hsm-conf-new --name=HSM1\n\
+         hsm-conf-edit --name=HSM1 --partitionName=Partition1 --partitionPwd={pin} --slot={slot} --userType=CKU_USER\n\
+         hsm-conf-show --name=HSM1\n\
+         hsm-conf-seed --period 1\n\
+         hsm-seed --name=HSM1\n\
+         no-such-command\n\
+         help\n\
+         exit\n\
+         hsm-conf-new --name=AFTER_EXIT\n",
+        server = server.display(),
+        dir = dir.path().display(),
+        pin = t.user_pin,
+        slot = t.slot,
+    );
+    let out = app.cli_with_stdin(&["shell"], &script).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let expected = [
+        "Welcome to hsmseed Appliance CLI",
+        "New server added to the list successfully",
+        "New QA certificate created successfully for the NTL.",
+        "Certificate:",
+        "Certificate saved successfully",
+        "The following SafeNet Luna Network HSM Slots/Partitions were found:",
+        &format!("{}\t{}\t{}", t.slot, t.serial, t.label),
+        "New HSM1 configuration created successfully.",
+        "Configuration edited successfully.",
+        "partitionName=Partition1",
+        "partitionPwd=********",
+        &format!("slot={}", t.slot),
+        "userType=CKU_USER",
+        "Seed period configured successfully.",
+        "Commands:",
+    ];
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let mut at = 0;
+    for e in expected {
+        match lines[at..].iter().position(|l| *l == e) {
+            Some(i) => at += i + 1,
+            None => panic!("`{e}` missing (in order) from:\n{}", out.stdout),
+        }
+    }
+    assert!(out
+        .stdout
+        .contains("HSM HSM1 reseeded successfully with 256 bits"));
+    assert!(
+        out.stderr.contains("no-such-command"),
+        "unknown commands are refused: {}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains(&t.user_pin));
+    assert!(
+        app.engine.get_config("AFTER_EXIT").await.is_err(),
+        "nothing runs after exit"
+    );
+    assert!(dir.path().join("192.168.1.21.pem").is_file());
+    // Changes made at the console are the signed-in user's.
+    let rows = audit(&app).await;
+    assert!(has(&rows, "admin", "hsm.create", "HSM1", "ok"));
+    assert!(has(&rows, "admin", "login", "admin", "ok"));
+}
+
+#[tokio::test]
+async fn wrong_console_logins_count_against_the_web_throttle() {
+    let app = TestApp::spawn().await;
+    for _ in 0..5 {
+        let out = app
+            .cli_with_stdin(&["shell"], "admin\nnot the password\n")
+            .await;
+        assert_ne!(out.code, 0);
+        assert!(out.stderr.contains("Login incorrect"), "{}", out.stderr);
+    }
+    let out = app
+        .cli_with_stdin(&["shell"], &format!("admin\n{ADMIN_PASSWORD}\n"))
+        .await;
+    assert!(
+        out.stderr.contains("Too many failed attempts"),
+        "{}",
+        out.stderr
+    );
+    let r = app.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(crate::helpers::location(&r), "/login?m=throttled");
+}
+
+/// The real binary with debug logs, driven over HTTP and the console; then
+/// its logs, the audit log and the metrics are searched for every secret.
+#[tokio::test]
+async fn no_secret_reaches_a_log_line_an_audit_row_or_a_metric() {
+    let f = fixture();
+    let mut spy = f.exclusive().await;
+    let data = tempfile::tempdir().unwrap();
+    let t = f.token(0);
+    let admin_pw = "no-secret admin password";
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"))
+        .arg("serve")
+        .env("HSMSEED_DATA_DIR", data.path())
+        .env("HSMSEED_LISTEN", "127.0.0.1:0")
+        .env("HSMSEED_TLS", "off")
+        .env("HSMSEED_PKCS11_MODULE", f.module_to_load())
+        .env("HSMSEED_ADMIN_PASSWORD", admin_pw)
+        .env("HSMSEED_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s).await;
+        s
+    });
+    let url = loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Some(u) = line.strip_prefix("hsmseed 0.1.0 serving ") {
+            break u.to_string();
+        }
+    };
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: &str, form: Vec<(&'static str, String)>| {
+        client
+            .post(format!("{url}{path}"))
+            .header("origin", &url)
+            .header("accept", "application/json")
+            .form(&form)
+            .send()
+    };
+    post(
+        "/login",
+        vec![
+            ("username", "admin".into()),
+            ("password", "a wrong guess here".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    post(
+        "/login",
+        vec![("username", "admin".into()), ("password", admin_pw.into())],
+    )
+    .await
+    .unwrap();
+    let r = post(
+        "/sfn/create_hsm",
+        vec![
+            ("name", "HSM1".into()),
+            ("partition_pwd", t.user_pin.clone()),
+            ("slot", t.slot.to_string()),
+            ("user_type", "CKU_USER".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = post(
+        "/sfn/create_token",
+        vec![("name", "robot".into()), ("scope", "seed".into())],
+    )
+    .await
+    .unwrap();
+    let (_, token): (String, String) = r.json().await.unwrap();
+    spy.restart();
+    let r = client
+        .post(format!("{url}/api/2.0/hsmseed?name=HSM1"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let metrics = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("hsmseed_seeds_total"), "{metrics}");
+    let audit_rows = client
+        .get(format!("{url}/audit"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut secrets = vec![
+        admin_pw.to_string(),
+        "a wrong guess here".into(),
+        t.user_pin.clone(),
+        token.clone(),
+    ];
+    if f.spy.is_some() {
+        let seeds = spy.calls_of("C_SeedRandom");
+        assert_eq!(seeds.len(), 1);
+        let seed = &seeds[0].data;
+        assert_eq!(seed.len(), 32);
+        secrets.push(hex::encode(seed));
+        secrets.push(hex::encode_upper(seed));
+        secrets.push(
+            seed.iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+        );
+    }
+    drop(spy);
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let logs = logs.await.unwrap();
+    assert!(logs.contains("reseeded"), "debug logs were captured");
+    for s in &secrets {
+        assert!(!logs.contains(s.as_str()), "a log line holds a secret");
+        assert!(!metrics.contains(s.as_str()), "a metric holds a secret");
+        assert!(
+            !audit_rows.contains(s.as_str()),
+            "the audit page holds a secret"
+        );
+    }
+}
+
+/// A strict reading of the Prometheus text format: `# HELP`/`# TYPE` lines,
+/// then samples `name{label="value",...} number` of declared metrics.
+type Sample = (String, Vec<(String, String)>, f64);
+
+fn parse_prometheus(text: &str) -> Vec<Sample> {
+    let mut declared = std::collections::HashMap::new();
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+            declared.insert(name.to_string(), kind.to_string());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        assert!(
+            !line.starts_with('#') && !line.is_empty(),
+            "unexpected line `{line}`"
+        );
+        let (head, value) = line.rsplit_once(' ').expect("a sample has a value");
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("not a number in `{line}`"));
+        let (name, labels) = match head.split_once('{') {
+            None => (head.to_string(), Vec::new()),
+            Some((n, l)) => {
+                let l = l.strip_suffix('}').expect("labels close");
+                let labels = l
+                    .split("\",")
+                    .map(|kv| {
+                        let (k, v) = kv.split_once("=\"").expect("label=\"value\"");
+                        (k.to_string(), v.trim_end_matches('"').to_string())
+                    })
+                    .collect();
+                (n.to_string(), labels)
+            }
+        };
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{name}"
+        );
+        let base = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| {
+                name.strip_suffix(s)
+                    .filter(|b| declared.get(*b).map(String::as_str) == Some("histogram"))
+            })
+            .unwrap_or(&name)
+            .to_string();
+        assert!(declared.contains_key(&base), "{name} is not declared");
+        samples.push((name, labels, value));
+    }
+    samples
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_for_read_tokens_and_sessions() {
+    let f = fixture();
+    let _g = f.shared_access().await;
+    let app = TestApp::spawn_with(Options::with_hsm()).await;
+    app.configure("HSM1", f.token(2), engine::hsm::UserType::User)
+        .await;
+    let seed = app.token("seeder", Scope::Seed).await;
+    let read = app.token("prometheus", Scope::Read).await;
+    app.api_reseed(&seed, "HSM1").await;
+    app.api_reseed(&seed, "HSM1").await;
+
+    let r = app.client.get(app.at("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = app
+        .client
+        .get(app.at("/metrics"))
+        .bearer_auth(&seed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .client
+        .get(app.at("/metrics"))
+        .bearer_auth(&read)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(crate::helpers::header(&r, "content-type").starts_with("text/plain; version=0.0.4"));
+    let samples = parse_prometheus(&r.text().await.unwrap());
+    let get = |name: &str, labels: &[(&str, &str)]| {
+        samples
+            .iter()
+            .find(|(n, l, _)| {
+                n == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map(|s| s.2)
+    };
+    assert_eq!(
+        get(
+            "hsmseed_seeds_total",
+            &[("hsm", "HSM1"), ("outcome", "ok"), ("trigger", "api")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(get("hsmseed_seed_duration_seconds_count", &[]), Some(2.0));
+    assert_eq!(
+        get("hsmseed_seed_duration_seconds_bucket", &[("le", "+Inf")]),
+        Some(2.0)
+    );
+    assert_eq!(get("hsmseed_entropy_source_up", &[]), Some(1.0));
+    assert_eq!(
+        get("hsmseed_scheduler_next_run_timestamp_seconds", &[]),
+        Some(0.0)
+    );
+    assert_eq!(
+        get("hsmseed_build_info", &[("version", "0.1.0")]),
+        Some(1.0)
+    );
+
+    app.login_as_admin().await;
+    assert_eq!(
+        app.get("/metrics").await.status(),
+        StatusCode::OK,
+        "a session may read them too"
+    );
+}
