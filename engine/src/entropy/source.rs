@@ -91,7 +91,7 @@ impl HealthConfig {
 }
 
 /// Where a source is in its life cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EntropyState {
     /// Not (yet) through a start-up test: delivers nothing.
@@ -119,7 +119,7 @@ impl fmt::Display for EntropyState {
 }
 
 /// The most recent failure of a source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FailureInfo {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -136,7 +136,7 @@ pub struct FailureInfo {
 }
 
 /// A snapshot of a source, cheap to take.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EntropyStatus {
     /// The configured source, e.g. `os` or `device:/dev/hwrng`.
     pub source: String,

@@ -61,7 +61,7 @@ pub struct HistoryEntry {
 }
 
 /// A recorded reseed, as the interfaces show it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryRow {
     pub id: i64,
@@ -107,7 +107,7 @@ pub struct HistoryFilter {
     pub outcome: Option<Outcome>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPage {
     pub rows: Vec<HistoryRow>,

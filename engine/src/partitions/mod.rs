@@ -93,7 +93,7 @@ fn check_serial(s: &str) -> Result<String> {
 }
 
 /// A configuration as every interface may show it: never the password.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HsmConfig {
     pub name: String,

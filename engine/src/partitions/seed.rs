@@ -16,7 +16,7 @@ use crate::hsm::SeedTarget;
 use crate::Engine;
 
 /// What asked for a reseed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
     Schedule,
@@ -49,7 +49,7 @@ impl std::str::FromStr for Trigger {
 }
 
 /// A successful reseed, as the REST API answers it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeedRecord {
     pub name: String,

@@ -58,7 +58,7 @@ impl SeedPeriod {
 }
 
 /// The outcome of one scheduled round.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoundReport {
     #[serde(with = "time::serde::rfc3339")]
@@ -69,7 +69,7 @@ pub struct RoundReport {
 }
 
 /// What the schedule page and the dashboard show.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleStatus {
     pub period_minutes: u8,

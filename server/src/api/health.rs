@@ -28,6 +28,17 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// `GET /api/2.0/status`: readiness, entropy source health and the
 /// schedule (read scope).
+#[utoipa::path(
+    get,
+    path = "/api/2.0/status",
+    tag = "operations",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The appliance's state", body = super::openapi::StatusBody),
+        (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
+        (status = 403, description = "The token's scope is not `read`", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn status(State(state): State<AppState>, OpId(op): OpId, caller: Caller) -> Response {
     if let Err(r) = caller.require(Scope::Read) {
         return r.into_response();
@@ -37,13 +48,13 @@ pub async fn status(State(state): State<AppState>, OpId(op): OpId, caller: Calle
         Ok(s) => s,
         Err(e) => return ApiError::new(e, op).into_response(),
     };
-    Json(serde_json::json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "ready": r.ready,
-        "database": r.database,
-        "entropy": state.engine.entropy_status(),
-        "schedule": schedule,
-    }))
+    Json(super::openapi::StatusBody {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        ready: r.ready,
+        database: r.database,
+        entropy: state.engine.entropy_status(),
+        schedule,
+    })
     .into_response()
 }
 

@@ -14,14 +14,33 @@ use super::caller::{Caller, OpId};
 use crate::error::ApiError;
 use crate::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NameQuery {
+    /// The configuration to reseed, e.g. `HSM1`.
     name: Option<String>,
 }
 
 /// Reseeds the named configuration now. 200 with the record; 400 without a
 /// name; 404 unknown; 409 disabled or incomplete; 502 HSM error (names the
 /// `CKR_*`); 503 entropy source failed.
+#[utoipa::path(
+    method(get, post),
+    path = "/api/2.0/hsmseed",
+    tag = "seeding",
+    params(NameQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "Reseeded: 256 bits of checked entropy went into the partition", body = engine::partitions::SeedRecord),
+        (status = 400, description = "No `name`", body = super::openapi::ErrorBody),
+        (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
+        (status = 403, description = "The token's scope is not `seed`", body = super::openapi::ErrorBody),
+        (status = 404, description = "No configuration of that name", body = super::openapi::ErrorBody),
+        (status = 409, description = "The configuration is disabled or incomplete", body = super::openapi::ErrorBody),
+        (status = 502, description = "The HSM refused or failed; `ckr` names the CKR_* code", body = super::openapi::ErrorBody),
+        (status = 503, description = "The entropy source is failed: nothing was delivered", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn reseed(
     State(state): State<AppState>,
     OpId(op): OpId,
@@ -48,6 +67,17 @@ pub async fn reseed(
 }
 
 /// Every configuration (never a password).
+#[utoipa::path(
+    get,
+    path = "/api/2.0/hsms",
+    tag = "seeding",
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The HSM configurations", body = Vec<engine::partitions::HsmConfig>),
+        (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
+        (status = 403, description = "The token's scope is not `read`", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn list_hsms(State(state): State<AppState>, OpId(op): OpId, caller: Caller) -> Response {
     if let Err(r) = caller.require(Scope::Read) {
         return r.into_response();
@@ -58,8 +88,9 @@ pub async fn list_hsms(State(state): State<AppState>, OpId(op): OpId, caller: Ca
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     config: Option<String>,
     trigger: Option<String>,
@@ -85,6 +116,19 @@ impl HistoryQuery {
 }
 
 /// The seed history, newest first: `?config=&trigger=&outcome=&page=&perPage=`.
+#[utoipa::path(
+    get,
+    path = "/api/2.0/history",
+    tag = "seeding",
+    params(HistoryQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "One page of the seed history", body = engine::history::HistoryPage),
+        (status = 400, description = "A filter is not valid", body = super::openapi::ErrorBody),
+        (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
+        (status = 403, description = "The token's scope is not `read`", body = super::openapi::ErrorBody),
+    )
+)]
 pub async fn history(
     State(state): State<AppState>,
     OpId(op): OpId,

@@ -3,6 +3,7 @@
 pub mod caller;
 pub mod health;
 pub mod hsmseed;
+pub mod openapi;
 
 use axum::routing::get;
 use axum::Router;
@@ -16,4 +17,5 @@ pub fn router() -> Router<AppState> {
         .route("/hsmseed", get(hsmseed::reseed).post(hsmseed::reseed))
         .route("/hsms", get(hsmseed::list_hsms))
         .route("/history", get(hsmseed::history))
+        .route("/openapi.json", get(openapi::serve))
 }

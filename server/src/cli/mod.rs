@@ -36,6 +36,8 @@ pub enum Command {
     Serve,
     /// Open the appliance console: log in, then type commands at `qa-cli>`.
     Shell,
+    /// Print the OpenAPI document of the REST API (/api/2.0/).
+    Openapi,
     #[command(flatten)]
     Console(ConsoleCommand),
 }
@@ -190,6 +192,10 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => runtime.block_on(serve::run(settings, report)),
         Command::Console(c) => runtime.block_on(run_command(settings, c)),
+        Command::Openapi => {
+            print!("{}", crate::api::openapi::document());
+            Ok(())
+        }
         Command::Shell => runtime
             .block_on(engine::Engine::open(settings))
             .map_err(anyhow::Error::from)

@@ -28,7 +28,10 @@ pub struct SessionAuth {
 }
 
 fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/healthz" | "/readyz" | "/favicon.svg") || path.starts_with("/pkg/")
+    matches!(
+        path,
+        "/login" | "/healthz" | "/readyz" | "/favicon.svg" | "/api/2.0/openapi.json"
+    ) || path.starts_with("/pkg/")
 }
 
 fn is_programmatic(path: &str) -> bool {

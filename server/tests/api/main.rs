@@ -10,5 +10,6 @@ mod cli;
 mod headers;
 mod health;
 mod ntl;
+mod openapi;
 mod ops;
 mod seeding;

@@ -1,0 +1,98 @@
+//! The OpenAPI 3.1 document of everything under `/api/2.0/`, generated
+//! from the handlers' annotations and the types they answer with. A copy is
+//! committed as `docs/openapi.json` and a test keeps the two equal
+//! (`hsmseed openapi > docs/openapi.json` regenerates it).
+
+use axum::Json;
+use serde::Serialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// Every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// A stable code: `invalid_input`, `not_found`, `disabled`, `hsm_error`, ...
+    pub error: String,
+    /// For an operator; never holds a secret.
+    pub message: String,
+    /// Quote it when reporting a problem: the log has the detail under it.
+    pub operation_id: Option<String>,
+    /// For `hsm_error`: the PKCS#11 code, e.g. `CKR_PIN_INCORRECT`.
+    pub ckr: Option<String>,
+}
+
+/// `GET /api/2.0/status`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusBody {
+    pub version: String,
+    /// The database answers and the entropy source is healthy.
+    pub ready: bool,
+    pub database: String,
+    pub entropy: engine::entropy::EntropyStatus,
+    pub schedule: engine::schedule::ScheduleStatus,
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token (`hsmseed token-new --name=NAME --scope=seed|read`), shown once when created.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "__Host-hsmseed",
+                "A signed-in administrator's session (the web console).",
+            ))),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hsmseed",
+        description = "Checked entropy from a (quantum) RNG into PKCS#11 HSMs: reseed a partition on demand, read configurations, history and health.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        super::hsmseed::reseed,
+        super::hsmseed::list_hsms,
+        super::hsmseed::history,
+        super::health::status,
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "seeding", description = "Reseeding and its records"),
+        (name = "operations", description = "The appliance's state"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document, as served and committed (pretty JSON, newline-terminated).
+pub fn document() -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    let mut s = doc
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+/// `GET /api/2.0/openapi.json` (public: it holds no secret).
+pub async fn serve() -> impl axum::response::IntoResponse {
+    let doc: serde_json::Value = serde_json::from_str(&document()).unwrap_or_default();
+    Json(doc)
+}
