@@ -1,5 +1,5 @@
 # hsmseed: `make run` serves the appliance, `make test` runs every test.
-.PHONY: all build run test deps site clean
+.PHONY: all build run test bench deps site clean
 
 all: build
 
@@ -17,6 +17,9 @@ run: build
 
 test:
 	scripts/test.sh
+
+bench:
+	scripts/bench.sh
 
 clean:
 	cargo clean

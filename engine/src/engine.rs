@@ -39,7 +39,17 @@ struct Inner {
     schedule: watch::Sender<ScheduleStatus>,
     scheduler_running: AtomicBool,
     metrics: crate::metrics::Metrics,
+    token_cache: Mutex<crate::auth::tokens::TokenCache>,
+    config_cache: Mutex<ConfigCache>,
     warnings: Vec<String>,
+}
+
+/// The configurations as of one change version (reseeds read them often;
+/// every change of configuration moves the version on).
+#[derive(Default)]
+struct ConfigCache {
+    version: Option<i64>,
+    rows: std::collections::HashMap<String, Arc<crate::partitions::repo::Row>>,
 }
 
 /// What `/readyz` reports.
@@ -68,6 +78,7 @@ impl Engine {
             HealthConfig {
                 min_entropy_per_byte: settings.entropy_min_entropy,
                 full_entropy: settings.entropy_full_entropy,
+                raw_per_output_byte: settings.entropy_condition_ratio as usize,
             },
             clock.clone(),
         ));
@@ -93,6 +104,8 @@ impl Engine {
                 }),
                 scheduler_running: AtomicBool::new(false),
                 metrics: crate::metrics::Metrics::default(),
+                token_cache: Mutex::default(),
+                config_cache: Mutex::default(),
                 warnings,
             }),
         };
@@ -182,7 +195,12 @@ impl Engine {
     /// `len` bytes of checked, conditioned entropy; fails closed.
     pub(crate) async fn entropy_seed(&self, len: usize) -> Result<Zeroizing<Vec<u8>>> {
         let source = self.inner.entropy.clone();
-        let r = tokio::task::spawn_blocking(move || source.seed(len)).await?;
+        // The kernel CSPRNG answers at once; a device may block.
+        let r = if matches!(self.settings().entropy_source, EntropySourceKind::Os) {
+            source.seed(len)
+        } else {
+            tokio::task::spawn_blocking(move || source.seed(len)).await?
+        };
         self.record_entropy_events().await;
         r
     }
@@ -305,6 +323,48 @@ impl Engine {
             newer
         });
         Ok(())
+    }
+
+    /// The current change version (see [`Engine::note_change`]).
+    pub(crate) fn change_version(&self) -> i64 {
+        *self.inner.changes.borrow()
+    }
+
+    pub(crate) fn token_cache(&self) -> &Mutex<crate::auth::tokens::TokenCache> {
+        &self.inner.token_cache
+    }
+
+    /// One configuration, from the cache of the current change version.
+    pub(crate) async fn cached_config(
+        &self,
+        name: &crate::partitions::HsmName,
+    ) -> Result<Option<Arc<crate::partitions::repo::Row>>> {
+        let version = self.change_version();
+        {
+            let c = self
+                .inner
+                .config_cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if c.version == Some(version) {
+                return Ok(c.rows.get(name.as_str()).cloned());
+            }
+        }
+        let mut conn = self.store().pool().acquire().await?;
+        let rows = crate::partitions::repo::list(&mut conn).await?;
+        let rows: std::collections::HashMap<_, _> = rows
+            .into_iter()
+            .map(|r| (r.name.clone(), Arc::new(r)))
+            .collect();
+        let found = rows.get(name.as_str()).cloned();
+        let mut c = self
+            .inner
+            .config_cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        c.version = Some(version);
+        c.rows = rows;
+        Ok(found)
     }
 
     pub fn watch_changes(&self) -> watch::Receiver<i64> {

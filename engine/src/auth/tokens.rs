@@ -175,6 +175,7 @@ impl Engine {
             if n == 0 {
                 return Err(Error::NotFound(format!("token {name}")));
             }
+            self.note_change(&format!("token {name} revoked")).await?;
             tracing::info!(token = name, "API token revoked");
             Ok(((), String::new()))
         })
@@ -188,24 +189,73 @@ impl Engine {
             return Ok(None);
         }
         let h = hash(s);
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT name, scope, prefix, created_at, created_by, last_used_at FROM api_tokens WHERE token_hash = ?",
-        )
-        .bind(&h)
-        .fetch_optional(self.store().pool())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
         let now = unix_ms(self.now());
-        if row
-            .last_used_at
-            .is_none_or(|t| now - t >= LAST_USED_GRANULARITY_MS)
-        {
+        // Known tokens are remembered until the next change of
+        // configuration (creating or revoking a token is one), so that a
+        // busy automation costs no query per call.
+        let version = self.change_version();
+        let cached = self
+            .token_cache()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(version, &h);
+        let (info, last_used) = match cached {
+            Some(c) => c,
+            None => {
+                let row: Option<Row> = sqlx::query_as(
+                    "SELECT name, scope, prefix, created_at, created_by, last_used_at FROM api_tokens WHERE token_hash = ?",
+                )
+                .bind(&h)
+                .fetch_optional(self.store().pool())
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let last = row.last_used_at;
+                (row.info()?, last)
+            }
+        };
+        let mut last_used = last_used;
+        if last_used.is_none_or(|t| now - t >= LAST_USED_GRANULARITY_MS) {
             sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?")
                 .bind(now)
                 .bind(&h)
                 .execute(self.store().pool())
                 .await?;
+            last_used = Some(now);
         }
-        row.info().map(Some)
+        self.token_cache()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .put(version, h, info.clone(), last_used);
+        Ok(Some(info))
+    }
+}
+
+/// Verified tokens, valid for one configuration version.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    version: i64,
+    entries: std::collections::HashMap<String, (TokenInfo, Option<i64>)>,
+}
+
+impl TokenCache {
+    /// Most tokens remembered at once.
+    const MAX: usize = 1024;
+
+    fn get(&mut self, version: i64, hash: &str) -> Option<(TokenInfo, Option<i64>)> {
+        if self.version != version {
+            self.entries.clear();
+            self.version = version;
+        }
+        self.entries.get(hash).cloned()
+    }
+
+    fn put(&mut self, version: i64, hash: String, info: TokenInfo, last_used: Option<i64>) {
+        if self.version != version {
+            return;
+        }
+        if self.entries.len() >= Self::MAX {
+            self.entries.clear();
+        }
+        self.entries.insert(hash, (info, last_used));
     }
 }

@@ -39,6 +39,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "pkcs11_timeout_secs", secret: false, default: "10", doc: "Deadline of every PKCS#11 call; a hung HSM is reported, never waited for." },
     KeyDoc { key: "entropy_min_entropy", secret: false, default: "7", doc: "Claimed min-entropy per byte (H, 0 < H <= 8) of a device source; sets the health-test cutoffs." },
     KeyDoc { key: "entropy_full_entropy", secret: false, default: "false", doc: "`true` when the device source is full-entropy: seeds are its tested bytes, not SHA-256 conditioned." },
+    KeyDoc { key: "entropy_condition_ratio", secret: false, default: "16", doc: "Raw bytes of a device source SHA-256 conditioned into each delivered byte (2 to 64): more gives more entropy margin and costs more device output." },
     KeyDoc { key: "seed_bits", secret: false, default: "256", doc: "Bits of seed per reseed (a multiple of 8, 128 to 4096)." },
     KeyDoc { key: "history_retention_days", secret: false, default: "90", doc: "Seed history older than this is deleted." },
     KeyDoc { key: "history_max_rows", secret: false, default: "100000", doc: "At most this many seed history rows are kept (the oldest go first)." },
@@ -116,6 +117,7 @@ pub struct Settings {
     pub pkcs11_timeout_secs: u32,
     pub entropy_min_entropy: f64,
     pub entropy_full_entropy: bool,
+    pub entropy_condition_ratio: u32,
     pub seed_bits: u32,
     pub history_retention_days: u32,
     pub history_max_rows: u32,
@@ -148,6 +150,7 @@ struct RawSettings {
     pkcs11_timeout_secs: Option<u32>,
     entropy_min_entropy: Option<f64>,
     entropy_full_entropy: Option<bool>,
+    entropy_condition_ratio: Option<u32>,
     seed_bits: Option<u32>,
     history_retention_days: Option<u32>,
     history_max_rows: Option<u32>,
@@ -212,6 +215,7 @@ impl Settings {
             pkcs11_timeout_secs: 10,
             entropy_min_entropy: 7.0,
             entropy_full_entropy: false,
+            entropy_condition_ratio: 16,
             seed_bits: 256,
             history_retention_days: 90,
             history_max_rows: 100_000,
@@ -314,6 +318,7 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
             )
         }
         "entropy_full_entropy" => raw.entropy_full_entropy = Some(parse_bool(&v)?),
+        "entropy_condition_ratio" => raw.entropy_condition_ratio = Some(parse_u32(&v)?),
         "seed_bits" => raw.seed_bits = Some(parse_u32(&v)?),
         "history_retention_days" => raw.history_retention_days = Some(parse_u32(&v)?),
         "history_max_rows" => raw.history_max_rows = Some(parse_u32(&v)?),
@@ -412,6 +417,14 @@ impl RawSettings {
                 }
             },
             entropy_full_entropy: self.entropy_full_entropy.unwrap_or(false),
+            entropy_condition_ratio: match self.entropy_condition_ratio.unwrap_or(16) {
+                r @ 2..=64 => r,
+                r => {
+                    return Err(Error::Config(format!(
+                        "entropy_condition_ratio {r} is not from 2 to 64"
+                    )))
+                }
+            },
             seed_bits: match self.seed_bits.unwrap_or(256) {
                 b if b % 8 == 0 && (128..=4096).contains(&b) => b,
                 b => {

@@ -58,7 +58,14 @@ pub const STARTUP_SAMPLES: usize = 4096;
 pub const MAX_SEED_LEN: usize = 4096;
 /// Large enough for the largest request plus one block, so that the pool
 /// never reallocates (which would leave an unzeroized copy behind).
-const POOL_CAPACITY: usize = RAW_PER_OUTPUT_BYTE * MAX_SEED_LEN + BLOCK_SIZE;
+/// Raw bytes the pool must hold at most (it is allocated once, so that
+/// zeroizing it never leaves a reallocated copy behind).
+fn pool_capacity(raw_per_output_byte: usize) -> usize {
+    raw_per_output_byte * MAX_SEED_LEN + BLOCK_SIZE
+}
+
+/// The most raw bytes conditioned into one delivered byte.
+pub const MAX_RAW_PER_OUTPUT_BYTE: usize = 64;
 /// Undrained events kept; older ones are dropped (and a warning logged).
 const MAX_EVENTS: usize = 1024;
 /// Bytes the `os` start-up test reads to check the kernel answers.
@@ -70,8 +77,11 @@ pub struct HealthConfig {
     /// Claimed min-entropy per raw byte, in `(0, 8]`; sets the cutoffs.
     pub min_entropy_per_byte: f64,
     /// The source is declared full-entropy: seeds are the tested raw bytes
-    /// themselves rather than SHA-256 conditioned from twice as many.
+    /// themselves rather than SHA-256 conditioned from more raw bytes.
     pub full_entropy: bool,
+    /// Raw bytes conditioned into each delivered byte: at least
+    /// [`RAW_PER_OUTPUT_BYTE`] (2), at most [`MAX_RAW_PER_OUTPUT_BYTE`].
+    pub raw_per_output_byte: usize,
 }
 
 impl Default for HealthConfig {
@@ -79,6 +89,7 @@ impl Default for HealthConfig {
         HealthConfig {
             min_entropy_per_byte: DEFAULT_MIN_ENTROPY_PER_BYTE,
             full_entropy: false,
+            raw_per_output_byte: RAW_PER_OUTPUT_BYTE,
         }
     }
 }
@@ -86,6 +97,12 @@ impl Default for HealthConfig {
 impl HealthConfig {
     /// Checks that `min_entropy_per_byte` is a number in `(0, 8]`.
     pub fn validate(&self) -> Result<()> {
+        if !(RAW_PER_OUTPUT_BYTE..=MAX_RAW_PER_OUTPUT_BYTE).contains(&self.raw_per_output_byte) {
+            return Err(Error::Config(format!(
+                "raw bytes per delivered byte must be {RAW_PER_OUTPUT_BYTE} to {MAX_RAW_PER_OUTPUT_BYTE}, not {}",
+                self.raw_per_output_byte
+            )));
+        }
         validate_min_entropy(self.min_entropy_per_byte)
     }
 }
@@ -233,7 +250,7 @@ struct Io {
     file: Option<File>,
     tester: HealthTester,
     /// Tested raw bytes waiting to become seeds. Never grows past
-    /// `POOL_CAPACITY` (no reallocation); consumed bytes are zeroized.
+    /// `pool_capacity` (no reallocation); consumed bytes are zeroized.
     pool: Zeroizing<Vec<u8>>,
     /// The block being read and tested.
     block: Zeroizing<[u8; BLOCK_SIZE]>,
@@ -292,6 +309,7 @@ impl EntropySource {
                 HealthConfig {
                     min_entropy_per_byte: 8.0,
                     full_entropy: true,
+                    raw_per_output_byte: RAW_PER_OUTPUT_BYTE,
                 },
                 None,
                 None,
@@ -322,7 +340,7 @@ impl EntropySource {
             io: Mutex::new(Io {
                 file: None,
                 tester,
-                pool: Zeroizing::new(Vec::with_capacity(POOL_CAPACITY)),
+                pool: Zeroizing::new(Vec::with_capacity(pool_capacity(cfg.raw_per_output_byte))),
                 block: Zeroizing::new([0u8; BLOCK_SIZE]),
             }),
             shared: Mutex::new(Shared {
@@ -470,7 +488,7 @@ impl EntropySource {
                 let need = if self.cfg.full_entropy {
                     len
                 } else {
-                    RAW_PER_OUTPUT_BYTE * len
+                    self.cfg.raw_per_output_byte * len
                 };
                 while io.pool.len() < need {
                     self.refill(io, path)?;
@@ -521,8 +539,8 @@ impl EntropySource {
         };
         match verdict {
             Verdict::Pass => {
-                // pool.len() < need <= 2 * MAX_SEED_LEN here, so this stays
-                // within POOL_CAPACITY: no reallocation.
+                // pool.len() < need <= ratio * MAX_SEED_LEN here, so this
+                // stays within pool_capacity: no reallocation.
                 io.pool.extend_from_slice(&io.block[..]);
                 io.block.zeroize();
                 Ok(())

@@ -242,15 +242,12 @@ pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<H
     ))
     .fetch_all(&mut *conn)
     .await?;
-    let buckets: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT (at_ms - ?1) / ?2 AS b, SUM(outcome = 'ok'), SUM(outcome = 'error') FROM seed_history \
-         WHERE at_ms >= ?1 AND at_ms < ?3 GROUP BY b",
-    )
-    .bind(start)
-    .bind(hour_ms)
-    .bind(end)
-    .fetch_all(&mut *conn)
-    .await?;
+    let buckets: Vec<(i64, i64, i64)> =
+        sqlx::query_as("SELECT hour_ms, ok, failed FROM seed_hourly WHERE hour_ms >= ? AND hour_ms < ?")
+            .bind(start)
+            .bind(end)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut hourly: Vec<HourBucket> = (0..24)
         .map(|i| HourBucket {
             hour: rfc3339(start + i * hour_ms),
@@ -258,18 +255,15 @@ pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<H
             failed: 0,
         })
         .collect();
-    for (b, ok, failed) in buckets {
-        if let Some(h) = usize::try_from(b).ok().and_then(|b| hourly.get_mut(b)) {
+    for (at, ok, failed) in buckets {
+        if let Some(h) = usize::try_from((at - start) / hour_ms).ok().and_then(|b| hourly.get_mut(b)) {
             h.ok = ok;
             h.failed = failed;
         }
     }
-    let (total_24h, failures_24h): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(outcome = 'error'), 0) FROM seed_history WHERE at_ms > ?",
-    )
-    .bind(now_ms - 24 * hour_ms)
-    .fetch_one(&mut *conn)
-    .await?;
+    // The last 24 hours at hour granularity: the chart's buckets.
+    let total_24h = hourly.iter().map(|h| h.ok + h.failed).sum();
+    let failures_24h = hourly.iter().map(|h| h.failed).sum();
     Ok(HistoryStats {
         last: last.into_iter().map(HistoryRow::finish).collect(),
         total_24h,
@@ -292,6 +286,10 @@ pub async fn prune(
         .execute(&mut *conn)
         .await?
         .rows_affected();
+    sqlx::query("DELETE FROM seed_hourly WHERE hour_ms < ?")
+        .bind(cutoff - 3_600_000)
+        .execute(&mut *conn)
+        .await?;
     let extra = sqlx::query(
         "DELETE FROM seed_history WHERE id NOT IN (SELECT id FROM seed_history ORDER BY at_ms DESC, id DESC LIMIT ?)",
     )

@@ -54,26 +54,65 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// Rows per multi-row INSERT (SQLite allows 32766 bound parameters).
+const ROWS_PER_INSERT: usize = 128;
+
+/// One transaction for the whole batch: multi-row inserts of the history
+/// and audit rows, and one update of each configuration's last outcome.
 async fn commit(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<(), sqlx::Error> {
+    use sqlx::QueryBuilder;
     let mut tx = pool.begin().await?;
-    for (e, _) in batch {
-        sqlx::query(
+    for chunk in batch.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO seed_history (at_ms, config_name, slot, token_serial, trigger, source, bits, \
-             duration_us, outcome, error_code, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             duration_us, outcome, error_code, message) ",
+        );
+        q.push_values(chunk, |mut b, (e, _)| {
+            b.push_bind(e.at_ms)
+                .push_bind(&e.config_name)
+                .push_bind(e.slot)
+                .push_bind(&e.token_serial)
+                .push_bind(e.trigger.as_str())
+                .push_bind(&e.source)
+                .push_bind(i64::from(e.bits))
+                .push_bind(e.duration_us)
+                .push_bind(e.outcome.as_str())
+                .push_bind(&e.error_code)
+                .push_bind(&e.message);
+        });
+        q.build().execute(&mut *tx).await?;
+        let audits: Vec<&crate::audit::AuditEntry> =
+            chunk.iter().filter_map(|(e, _)| e.audit.as_ref()).collect();
+        if !audits.is_empty() {
+            crate::audit::insert_many(&mut tx, &audits).await?;
+        }
+    }
+    // The hourly counts the dashboard reads.
+    let mut hours: std::collections::BTreeMap<i64, (i64, i64)> = std::collections::BTreeMap::new();
+    for (e, _) in batch {
+        let h = hours.entry(e.at_ms.div_euclid(3_600_000) * 3_600_000).or_default();
+        match e.outcome {
+            super::Outcome::Ok => h.0 += 1,
+            super::Outcome::Error => h.1 += 1,
+        }
+    }
+    for (hour, (ok, failed)) in hours {
+        sqlx::query(
+            "INSERT INTO seed_hourly (hour_ms, ok, failed) VALUES (?, ?, ?) ON CONFLICT (hour_ms) \
+             DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed",
         )
-        .bind(e.at_ms)
-        .bind(&e.config_name)
-        .bind(e.slot)
-        .bind(&e.token_serial)
-        .bind(e.trigger.as_str())
-        .bind(&e.source)
-        .bind(i64::from(e.bits))
-        .bind(e.duration_us)
-        .bind(e.outcome.as_str())
-        .bind(&e.error_code)
-        .bind(&e.message)
+        .bind(hour)
+        .bind(ok)
+        .bind(failed)
         .execute(&mut *tx)
         .await?;
+    }
+    // The last outcome of each configuration: its newest row in the batch.
+    let mut last: std::collections::HashMap<&str, &HistoryEntry> = std::collections::HashMap::new();
+    for (e, _) in batch {
+        last.insert(e.config_name.as_str(), e);
+    }
+    for e in last.values() {
         sqlx::query(
             "UPDATE hsm_configs SET last_outcome = ?, last_error = ?, last_at = ? WHERE name = ?",
         )
@@ -83,9 +122,6 @@ async fn commit(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<(), sql
         .bind(&e.config_name)
         .execute(&mut *tx)
         .await?;
-        if let Some(a) = &e.audit {
-            crate::audit::insert(&mut tx, a).await?;
-        }
     }
     tx.commit().await
 }

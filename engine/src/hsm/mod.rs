@@ -290,23 +290,27 @@ impl Hsm {
         }
     }
 
-    /// Take `slot`'s lock (asynchronously) and run `op` with it on the
-    /// blocking pool, all under the deadline. On timeout the caller is
-    /// answered at once; a running `op` keeps the lock until it returns.
+    /// Run `op` on `slot`'s worker thread (one job at a time per slot),
+    /// under the deadline. On timeout the caller is answered at once; a
+    /// running `op` keeps the slot until it returns.
     async fn with_slot<T, F>(&self, what: &str, slot: u64, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Module, &mut SlotState) -> Result<T> + Send + 'static,
     {
-        let module = self.module.clone();
-        let lock = module.slot_lock(slot);
+        let (reply, answer) = tokio::sync::oneshot::channel();
         let span = tracing::Span::current();
-        let work = async move {
-            let mut state = lock.lock_owned().await;
-            tokio::task::spawn_blocking(move || span.in_scope(|| op(&module, &mut state))).await?
-        };
-        match tokio::time::timeout(self.deadline, work).await {
-            Ok(result) => result,
+        self.module.submit(
+            slot,
+            Box::new(move |module, state| {
+                let _ = reply.send(span.in_scope(|| op(module, state)));
+            }),
+        )?;
+        match tokio::time::timeout(self.deadline, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(Error::Internal(format!(
+                "{what}: the slot's worker dropped the job"
+            ))),
             Err(_) => Err(self.timeout(what, Some(slot))),
         }
     }
@@ -327,13 +331,22 @@ impl Hsm {
         }
     }
 
-    /// Test hook: hold `slot`'s lock as a hung HSM call would.
+    /// Test hook: occupy `slot`'s worker as a hung HSM call would, until
+    /// the returned guard is dropped.
     #[cfg(test)]
-    pub(crate) async fn hold_slot_lock(
-        &self,
-        slot: u64,
-    ) -> tokio::sync::OwnedMutexGuard<SlotState> {
-        self.module.slot_lock(slot).lock_owned().await
+    pub(crate) async fn hold_slot_lock(&self, slot: u64) -> std::sync::mpsc::Sender<()> {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let submitted = self.module.submit(
+            slot,
+            Box::new(move |_, _| {
+                let _ = started.send(());
+                let _ = held.recv();
+            }),
+        );
+        assert!(submitted.is_ok());
+        let _ = running.await;
+        release
     }
 
     #[cfg(test)]

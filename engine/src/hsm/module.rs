@@ -99,14 +99,53 @@ impl Drop for LoadingGuard<'_> {
 /// One initialised PKCS#11 library, shared by every [`super::Hsm`] that
 /// loaded it (see [`Registry`]).
 ///
-/// It owns a lock per slot: login state belongs to the token for the whole
-/// process, so all work on one token is serialised through that slot's
-/// `tokio::sync::Mutex`, which also holds the one cached logged-in session.
-/// Work on different slots runs in parallel.
+/// It owns a worker thread per slot: login state belongs to the token for
+/// the whole process, so all work on one token runs, one job after the
+/// other, on that slot's thread, which also keeps the one cached logged-in
+/// session. Work on different slots runs in parallel. A dedicated thread
+/// (rather than the blocking pool) keeps the hand-off cheap: under load the
+/// worker drains its queue without being woken per call.
 pub(crate) struct Module {
     path: PathBuf,
     pkcs11: Pkcs11,
-    slots: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<SlotState>>>>,
+    slots: Mutex<HashMap<u64, SlotWorker>>,
+}
+
+/// Work for a slot's thread. The job owns an `Arc<Module>` so the module
+/// outlives it; the worker drops that reference only after releasing the
+/// slot's state.
+pub(crate) type SlotJob = Box<dyn FnOnce(&Module, &mut SlotState) + Send>;
+
+struct SlotWorker {
+    jobs: std::sync::mpsc::Sender<(Arc<Module>, SlotJob)>,
+    state: Arc<Mutex<SlotState>>,
+}
+
+impl SlotWorker {
+    fn spawn(slot: u64) -> Result<SlotWorker> {
+        let (jobs, queue) = std::sync::mpsc::channel::<(Arc<Module>, SlotJob)>();
+        let state = Arc::new(Mutex::new(SlotState::default()));
+        let own = state.clone();
+        std::thread::Builder::new()
+            .name(format!("pkcs11-slot-{slot}"))
+            .spawn(move || {
+                while let Ok((module, job)) = queue.recv() {
+                    {
+                        let mut st = own.lock().unwrap_or_else(PoisonError::into_inner);
+                        let run = std::panic::AssertUnwindSafe(|| job(&module, &mut st));
+                        if std::panic::catch_unwind(run).is_err() {
+                            tracing::error!(slot, "a PKCS#11 job panicked; its session is dropped");
+                            st.forget();
+                        }
+                    }
+                    // Last: if this was the module's last reference, its
+                    // drop finds the slot state unlocked.
+                    drop(module);
+                }
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the worker of slot {slot}: {e}")))?;
+        Ok(SlotWorker { jobs, state })
+    }
 }
 
 impl std::fmt::Debug for Module {
@@ -192,10 +231,18 @@ impl Module {
         &self.path
     }
 
-    /// The lock (and cached session) of `slot`.
-    pub(crate) fn slot_lock(&self, slot: u64) -> Arc<tokio::sync::Mutex<SlotState>> {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        slots.entry(slot).or_default().clone()
+    /// Queues `job` on `slot`'s thread (started on first use).
+    pub(crate) fn submit(self: &Arc<Self>, slot: u64, job: SlotJob) -> Result<()> {
+        let jobs = {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            let worker = match slots.entry(slot) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(SlotWorker::spawn(slot)?),
+            };
+            worker.jobs.clone()
+        };
+        jobs.send((self.clone(), job))
+            .map_err(|_| Error::Internal(format!("the worker of slot {slot} has stopped")))
     }
 
     /// Slots holding a token, with what their tokens say about themselves.
@@ -233,13 +280,26 @@ impl Module {
         force_login: bool,
     ) -> Result<(SlotInfo, SeedOutcome)> {
         let slot = to_slot(target.slot)?;
-        let info = self.pkcs11.get_token_info(slot).map_err(hsm_error)?;
-        let info = slot_info(target.slot, &info);
-        if state.serial.as_deref() != Some(info.serial.as_str()) {
-            // Another token than the one our cached session belongs to.
-            state.forget();
-            state.serial = Some(info.serial.clone());
-        }
+        // A cached session belongs to the token it was opened on (a removed
+        // or replaced token invalidates it), so its token info is reused;
+        // without one, the slot is asked (SoftHSM reads its token files for
+        // that, a network HSM makes a round trip).
+        let info = match (&state.session, &state.info) {
+            (Some(_), Some(info)) => info.clone(),
+            _ => {
+                let info = slot_info(
+                    target.slot,
+                    &self.pkcs11.get_token_info(slot).map_err(hsm_error)?,
+                );
+                if state.serial.as_deref() != Some(info.serial.as_str()) {
+                    // Another token than the one our cached session belongs to.
+                    state.forget();
+                    state.serial = Some(info.serial.clone());
+                }
+                state.info = Some(info.clone());
+                info
+            }
+        };
         if let Some(pinned) = &target.pinned_serial {
             if pinned.trim() != info.serial {
                 return Err(Error::Hsm {
@@ -357,10 +417,13 @@ impl Drop for Module {
     /// removes the registry entry (waking loaders waiting for it).
     fn drop(&mut self) {
         let slots = std::mem::take(self.slots.get_mut().unwrap_or_else(PoisonError::into_inner));
-        for (_, lock) in slots {
-            // No guard can be alive: guards live in closures that own an
-            // `Arc<Module>`. `try_lock` is only a safe way to get at it.
-            if let Ok(mut state) = lock.try_lock() {
+        for (_, worker) in slots {
+            // Closing the queue ends the thread once it is idle. No job can
+            // be running: jobs own an `Arc<Module>`, and a worker releases
+            // the state before its last reference. `try_lock` is only a
+            // safe way to get at the state.
+            drop(worker.jobs);
+            if let Ok(mut state) = worker.state.try_lock() {
                 state.forget();
             }
         }
@@ -408,6 +471,8 @@ pub(crate) struct SlotState {
     login: Option<Credential>,
     /// Serial of the token `session` belongs to.
     serial: Option<String>,
+    /// That token's info, read when the session was opened.
+    info: Option<SlotInfo>,
 }
 
 impl SlotState {
@@ -425,6 +490,7 @@ impl SlotState {
         }
         self.login = None;
         self.serial = None;
+        self.info = None;
     }
 }
 

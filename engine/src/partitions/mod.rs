@@ -2,7 +2,7 @@
 //! which user type and password. The password is encrypted at rest with the
 //! master key and never leaves the engine.
 
-mod repo;
+pub(crate) mod repo;
 mod seed;
 
 pub use seed::{SeedRecord, Trigger};

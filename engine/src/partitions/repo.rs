@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::{HsmConfig, HsmName};
 use crate::error::{Error, Result};
 
-#[derive(sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub(crate) struct Row {
     pub name: String,
     pub partition_name: String,

@@ -78,11 +78,10 @@ impl Engine {
     /// incomplete.
     async fn reseed_target(&self, name: &str) -> Result<(HsmName, SeedTarget)> {
         let name = HsmName::parse(name)?;
-        let mut conn = self.store().pool().acquire().await?;
-        let row = repo::get(&mut conn, &name)
+        let row = self
+            .cached_config(&name)
             .await?
             .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
-        drop(conn);
         if !row.enabled {
             return Err(Error::Disabled(name.to_string()));
         }

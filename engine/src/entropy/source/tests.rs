@@ -390,6 +390,7 @@ fn invalid_config_fails_closed() {
         let src = dev.source(HealthConfig {
             min_entropy_per_byte: h,
             full_entropy: false,
+            ..HealthConfig::default()
         });
         let msg = failed_msg(src.startup_test());
         assert!(msg.contains("min_entropy_per_byte"), "{msg}");

@@ -1,0 +1,566 @@
+//! `make bench`: measures, in one run and side by side, what SPEC section 6
+//! asks for, and writes `bench/results.json`:
+//!
+//! * on-demand reseed over the REST API with 64 concurrent clients against
+//!   SoftHSM2 (throughput, p50, p99), next to the same server's `/healthz`
+//!   (the HTTP ceiling), the bare `C_SeedRandom` on a logged-in session (the
+//!   PKCS#11 floor) and a naive open/login/seed/logout/close per request;
+//! * one scheduler round over 1,000 configured partitions;
+//! * health tests plus conditioning throughput on one core;
+//! * the dashboard page under load, the WASM bundle size, idle server RSS.
+//!
+//! Everything runs on this machine, on 127.0.0.1 only, and stops by itself.
+
+mod load;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::session::UserType;
+use engine::audit::Actor;
+use engine::auth::tokens::Scope;
+use engine::config::{Settings, TlsMode};
+use engine::hsm::testing::{SoftHsmFixture, TestToken};
+use engine::partitions::{ConfigEdit, SlotId};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+
+#[derive(Debug, Parser)]
+#[command(about = "hsmseed's performance targets, measured side by side")]
+struct Args {
+    /// Seconds each HTTP load runs
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Concurrent HTTP clients
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Partitions configured for the scheduler round
+    #[arg(long, default_value_t = 1000)]
+    partitions: usize,
+    /// MiB pushed through the health tests and conditioning
+    #[arg(long, default_value_t = 256)]
+    entropy_mib: usize,
+    /// C_SeedRandom calls for the PKCS#11 floor (the naive cycle does a tenth)
+    #[arg(long, default_value_t = 20_000)]
+    pkcs11_iterations: usize,
+    /// Where the results go
+    #[arg(long, default_value = "bench/results.json")]
+    out: PathBuf,
+    /// The built site (for the WASM size); default: target/site
+    #[arg(long)]
+    site_dir: Option<PathBuf>,
+    /// The release binary (for idle RSS); default: target/release/hsmseed
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Only the REST reseed load (for profiling)
+    #[arg(long)]
+    reseed_only: bool,
+}
+
+const ADMIN_PASSWORD: &str = "bench admin password";
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let fixture = SoftHsmFixture::try_shared().map_err(|e| anyhow::anyhow!("SoftHSM2: {e}"))?;
+    let mut results = serde_json::Map::new();
+    results.insert(
+        "machine".into(),
+        json!({
+            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "cpu": cpu_model(),
+        }),
+    );
+
+    eprintln!("bench: PKCS#11 floor and naive cycle (SoftHSM2, in-process)");
+    let (floor, naive) = pkcs11_direct(&fixture.module, fixture.token(0), args.pkcs11_iterations)?;
+    results.insert(
+        "pkcs11".into(),
+        json!({ "seed_random_per_s": floor, "naive_cycle_per_s": naive }),
+    );
+
+    eprintln!(
+        "bench: health tests and conditioning ({} MiB, one core)",
+        args.entropy_mib
+    );
+    results.insert("entropy".into(), entropy_throughput(args.entropy_mib)?);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(server_benches(&args, fixture, &mut results))?;
+
+    results.insert(
+        "wasm".into(),
+        wasm_size(
+            &args
+                .site_dir
+                .clone()
+                .unwrap_or_else(|| target_dir().join("site")),
+        ),
+    );
+    eprintln!("bench: idle RSS of the release server");
+    results.insert(
+        "idle_rss_kib".into(),
+        json!(idle_rss(
+            &args
+                .server_bin
+                .clone()
+                .unwrap_or_else(|| target_dir().join("release/hsmseed"))
+        )),
+    );
+
+    let results = Value::Object(results);
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, serde_json::to_string_pretty(&results)? + "\n")?;
+    print_table(&results);
+    println!("\nwritten to {}", args.out.display());
+    Ok(())
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// The PKCS#11 floor (C_SeedRandom on one logged-in session) and the naive
+/// cycle (open, login, seed, logout, close per request), with cryptoki
+/// directly; the library is finalized again before the server loads it.
+fn pkcs11_direct(
+    module: &Path,
+    token: &TestToken,
+    iterations: usize,
+) -> anyhow::Result<(f64, f64)> {
+    let p = Pkcs11::new(module)?;
+    p.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))?;
+    let slot = p
+        .get_slots_with_token()?
+        .into_iter()
+        .find(|s| s.id() == token.slot)
+        .ok_or_else(|| anyhow::anyhow!("slot {} not found", token.slot))?;
+    let pin = SecretString::from(token.user_pin.clone());
+    let seed = [0x5au8; 32];
+
+    let session = p.open_rw_session(slot)?;
+    session.login(UserType::User, Some(&pin))?;
+    let t = Instant::now();
+    for _ in 0..iterations {
+        session.seed_random(&seed)?;
+    }
+    let floor = iterations as f64 / t.elapsed().as_secs_f64();
+    session.logout()?;
+    drop(session);
+
+    let n = (iterations / 10).max(10);
+    let t = Instant::now();
+    for _ in 0..n {
+        let s = p.open_rw_session(slot)?;
+        s.login(UserType::User, Some(&pin))?;
+        s.seed_random(&seed)?;
+        s.logout()?;
+        drop(s);
+    }
+    let naive = n as f64 / t.elapsed().as_secs_f64();
+    p.finalize()?;
+    Ok((floor, naive))
+}
+
+/// SP 800-90B health tests and SHA-256 conditioning over random input, at
+/// the conditioning ratio a device source uses (2 raw bytes per delivered
+/// byte), on one core.
+fn entropy_throughput(mib: usize) -> anyhow::Result<Value> {
+    use rand::RngCore;
+    let mut data = vec![0u8; mib.max(1) * 1024 * 1024];
+    rand::rngs::OsRng.fill_bytes(&mut data);
+    let block = engine::entropy::BLOCK_SIZE;
+    let mut tester = engine::entropy::HealthTester::new(7.0)?;
+    let mut discarded = 0u64;
+    let t = Instant::now();
+    for chunk in data.chunks(block) {
+        if !matches!(tester.check_block(chunk), engine::entropy::Verdict::Pass) {
+            discarded += 1;
+        }
+    }
+    let health = data.len() as f64 / t.elapsed().as_secs_f64();
+    // SHA-256 over `ratio` raw bytes per delivered byte, 32 bytes at a time.
+    let sha = |ratio: usize| -> anyhow::Result<f64> {
+        let t = Instant::now();
+        for chunk in data.chunks(32 * ratio) {
+            if chunk.len() == 32 * ratio {
+                std::hint::black_box(engine::entropy::condition(chunk, 32)?);
+            }
+        }
+        Ok(data.len() as f64 / t.elapsed().as_secs_f64())
+    };
+    let default_ratio = Settings::for_data_dir(".").entropy_condition_ratio as usize;
+    let conditioning = sha(default_ratio)?;
+    let conditioning_min = sha(2)?;
+    let combined = |c: f64| 1.0 / (1.0 / health + 1.0 / c) / 1e6;
+    Ok(json!({
+        "bytes": data.len(),
+        "condition_ratio": default_ratio,
+        "health_mb_s": health / 1e6,
+        "conditioning_mb_s": conditioning / 1e6,
+        "health_and_conditioning_mb_s": combined(conditioning),
+        "health_and_conditioning_at_ratio_2_mb_s": combined(conditioning_min),
+        "blocks_discarded": discarded,
+    }))
+}
+
+fn wasm_size(site: &Path) -> Value {
+    let wasm = site.join("pkg/hsmseed_bg.wasm");
+    match std::fs::read(&wasm) {
+        Ok(bytes) => {
+            let gz = std::process::Command::new("gzip")
+                .arg("-9c")
+                .arg(&wasm)
+                .output()
+                .map(|o| o.stdout.len())
+                .unwrap_or(0);
+            json!({ "raw_bytes": bytes.len(), "gzip_bytes": gz })
+        }
+        Err(e) => json!({ "error": format!("{}: {e} (run make build)", wasm.display()) }),
+    }
+}
+
+/// Starts the release binary on a fresh data directory, lets it settle,
+/// reads its resident set size, stops it.
+fn idle_rss(bin: &Path) -> Option<u64> {
+    let dir = tempfile::tempdir().ok()?;
+    let mut child = std::process::Command::new(bin)
+        .arg("serve")
+        .env("HSMSEED_DATA_DIR", dir.path())
+        .env("HSMSEED_LISTEN", "127.0.0.1:0")
+        .env("HSMSEED_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("HSMSEED_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(Duration::from_secs(3));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok();
+    let _ = child.kill();
+    let _ = child.wait();
+    status?
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+async fn server_benches(
+    args: &Args,
+    fixture: &SoftHsmFixture,
+    results: &mut serde_json::Map<String, Value>,
+) -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let mut settings = Settings::for_data_dir(data.path());
+    settings.tls = TlsMode::On;
+    settings.pkcs11_module = Some(fixture.module.clone());
+    settings.admin_password = Some(SecretString::from(ADMIN_PASSWORD.to_string()));
+    settings.history_max_rows = 10_000_000;
+    if let Some(site) = &args.site_dir {
+        settings.site_dir = Some(site.clone());
+    } else {
+        settings.site_dir = Some(target_dir().join("site"));
+    }
+    let engine = engine::Engine::open(settings).await?;
+    let app = server::Application::build_with_engine(engine.clone()).await?;
+    let url = app.url();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+
+    let actor = Actor::cli();
+    let t = fixture.token(1);
+    engine.create_config("HSM1", &actor).await?;
+    engine
+        .edit_config(
+            "HSM1",
+            ConfigEdit {
+                partition_pwd: Some(SecretString::from(t.user_pin.clone())),
+                slot: Some(SlotId(t.slot)),
+                ..ConfigEdit::default()
+            },
+            &actor,
+        )
+        .await?;
+    let token = engine.create_token("bench", Scope::Seed, &actor).await?;
+    let bearer = token.secret.expose_secret().to_string();
+    let d = Duration::from_secs_f64(args.seconds);
+
+    eprintln!(
+        "bench: GET /healthz, {} clients, {:.0} s",
+        args.clients, args.seconds
+    );
+    if args.reseed_only {
+        let r = load::run(
+            &url,
+            "/api/2.0/hsmseed?name=HSM1",
+            load::Method::Post,
+            Some(load::Auth::Bearer(bearer)),
+            args.clients,
+            d,
+        )
+        .await?;
+        eprintln!("{r}");
+        let _ = stop.send(());
+        std::process::exit(0);
+    }
+    let healthz = load::run(&url, "/healthz", load::Method::Get, None, args.clients, d).await?;
+    eprintln!(
+        "bench: POST /api/2.0/hsmseed?name=HSM1, {} clients, {:.0} s",
+        args.clients, args.seconds
+    );
+    let reseed = load::run(
+        &url,
+        "/api/2.0/hsmseed?name=HSM1",
+        load::Method::Post,
+        Some(load::Auth::Bearer(bearer)),
+        args.clients,
+        d,
+    )
+    .await?;
+    eprintln!(
+        "bench: engine.reseed in-process, {} tasks, {:.0} s",
+        args.clients, args.seconds
+    );
+    let in_process = engine_reseed(&engine, args.clients, d).await;
+    let cookie = load::login(&url, "admin", ADMIN_PASSWORD).await?;
+    eprintln!(
+        "bench: GET / (dashboard, signed in), 16 clients, {:.0} s",
+        args.seconds
+    );
+    let dashboard = load::run(
+        &url,
+        "/",
+        load::Method::Get,
+        Some(load::Auth::Cookie(cookie)),
+        16,
+        d,
+    )
+    .await?;
+    results.insert(
+        "http".into(),
+        json!({
+            "healthz": healthz,
+            "reseed": reseed,
+            "dashboard": dashboard,
+        }),
+    );
+    results.insert("engine_reseed_per_s".into(), json!(in_process));
+
+    eprintln!("bench: scheduler round over {} partitions", args.partitions);
+    results.insert(
+        "scheduler".into(),
+        scheduler_round(&engine, fixture, args.partitions).await?,
+    );
+
+    let _ = stop.send(());
+    let _ = serving.await;
+    Ok(())
+}
+
+/// Reseeds through the engine directly (no HTTP), from `tasks` tasks.
+async fn engine_reseed(engine: &engine::Engine, tasks: usize, d: Duration) -> f64 {
+    let deadline = Instant::now() + d;
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..tasks {
+        let e = engine.clone();
+        set.spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                if e.reseed("HSM1", engine::partitions::Trigger::Api, &Actor::cli())
+                    .await
+                    .is_ok()
+                {
+                    n += 1;
+                }
+            }
+            n
+        });
+    }
+    let mut total = 0;
+    while let Some(n) = set.join_next().await {
+        total += n.unwrap_or(0);
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Configures `n` partitions spread over the fixture's tokens and times
+/// one scheduled round over all of them.
+async fn scheduler_round(
+    engine: &engine::Engine,
+    fixture: &SoftHsmFixture,
+    n: usize,
+) -> anyhow::Result<Value> {
+    let actor = Actor::cli();
+    let tokens = &fixture.tokens;
+    for i in 0..n {
+        let t = &tokens[i % tokens.len()];
+        engine
+            .create_config_with(
+                &format!("P{i:04}"),
+                ConfigEdit {
+                    partition_pwd: Some(SecretString::from(t.user_pin.clone())),
+                    slot: Some(SlotId(t.slot)),
+                    ..ConfigEdit::default()
+                },
+                &actor,
+            )
+            .await?;
+    }
+    let t0 = Instant::now();
+    engine::schedule::run_round(engine.clone()).await;
+    let wall = t0.elapsed();
+    let report = engine.schedule_status().await?.last_round;
+    Ok(json!({
+        "partitions": n + 1,
+        "tokens": tokens.len(),
+        "concurrency": engine.settings().scheduler_concurrency,
+        "round_s": wall.as_secs_f64(),
+        "ok": report.as_ref().map(|r| r.ok),
+        "failed": report.as_ref().map(|r| r.failed),
+    }))
+}
+
+fn num(v: &Value, path: &[&str]) -> f64 {
+    path.iter()
+        .fold(v, |v, k| &v[*k])
+        .as_f64()
+        .unwrap_or(f64::NAN)
+}
+
+fn print_table(r: &Value) {
+    let healthz = num(r, &["http", "healthz", "per_s"]);
+    let reseed = num(r, &["http", "reseed", "per_s"]);
+    let naive = num(r, &["pkcs11", "naive_cycle_per_s"]);
+    let floor = num(r, &["pkcs11", "seed_random_per_s"]);
+    let round = num(r, &["scheduler", "round_s"]);
+    let ent = num(r, &["entropy", "health_and_conditioning_mb_s"]);
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!();
+    println!(
+        "{:<52} {:>14} {:>10} {:>10}",
+        "measure", "per second", "p50 ms", "p99 ms"
+    );
+    for (label, key) in [
+        ("GET /healthz (HTTP ceiling)", "healthz"),
+        ("POST /api/2.0/hsmseed (REST reseed)", "reseed"),
+        ("GET / dashboard, signed in (16 clients)", "dashboard"),
+    ] {
+        println!(
+            "{label:<52} {:>14.0} {:>10.2} {:>10.2}",
+            num(r, &["http", key, "per_s"]),
+            num(r, &["http", key, "p50_ms"]),
+            num(r, &["http", key, "p99_ms"])
+        );
+    }
+    println!(
+        "{:<52} {:>14.0}",
+        "engine.reseed in-process (no HTTP)",
+        num(r, &["engine_reseed_per_s"])
+    );
+    println!(
+        "{:<52} {:>14.0}",
+        "C_SeedRandom on a logged-in session (floor)", floor
+    );
+    println!(
+        "{:<52} {:>14.0}",
+        "naive open/login/seed/logout/close", naive
+    );
+    println!();
+    println!(
+        "REST reseed / healthz      {:>8.2}   target >= 0.50: {}",
+        reseed / healthz,
+        verdict(reseed / healthz >= 0.5)
+    );
+    println!(
+        "REST reseed / naive cycle  {:>8.1}   target >= 10:   {}",
+        reseed / naive,
+        verdict(reseed / naive >= 10.0)
+    );
+    println!(
+        "scheduler round, {} partitions: {:.2} s   target < 5 s: {}",
+        num(r, &["scheduler", "partitions"]),
+        round,
+        verdict(round < 5.0)
+    );
+    println!(
+        "health tests + conditioning ({}:1): {:.0} MB/s (health {:.0}, SHA-256 {:.0}; at 2:1 {:.0})   target >= 1000: {}",
+        num(r, &["entropy", "condition_ratio"]),
+        ent,
+        num(r, &["entropy", "health_mb_s"]),
+        num(r, &["entropy", "conditioning_mb_s"]),
+        num(r, &["entropy", "health_and_conditioning_at_ratio_2_mb_s"]),
+        verdict(ent >= 1000.0)
+    );
+    println!(
+        "WASM bundle: {:.0} KiB raw, {:.0} KiB gzip; idle RSS: {:.1} MiB",
+        num(r, &["wasm", "raw_bytes"]) / 1024.0,
+        num(r, &["wasm", "gzip_bytes"]) / 1024.0,
+        num(r, &["idle_rss_kib"]) / 1024.0
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A smoke run with tiny sizes: the harness works end to end. It
+    /// asserts nothing about speed.
+    #[test]
+    fn the_harness_runs_with_tiny_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("results.json");
+        let args = Args {
+            seconds: 0.3,
+            clients: 4,
+            partitions: 8,
+            entropy_mib: 1,
+            pkcs11_iterations: 50,
+            out: out.clone(),
+            site_dir: Some(dir.path().join("no-site")),
+            server_bin: Some(dir.path().join("no-binary")),
+            reseed_only: false,
+        };
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let fixture = SoftHsmFixture::shared();
+        let (floor, naive) =
+            pkcs11_direct(&fixture.module, fixture.token(0), args.pkcs11_iterations).unwrap();
+        assert!(floor > 0.0 && naive > 0.0);
+        let mut results = serde_json::Map::new();
+        results.insert("entropy".into(), entropy_throughput(1).unwrap());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(server_benches(&args, fixture, &mut results))
+            .unwrap();
+        let r = Value::Object(results);
+        assert!(num(&r, &["http", "reseed", "requests"]) > 0.0);
+        assert_eq!(num(&r, &["http", "reseed", "errors"]), 0.0);
+        assert_eq!(num(&r, &["scheduler", "ok"]), 9.0);
+        assert!(wasm_size(&args.site_dir.unwrap())["error"].is_string());
+        assert!(idle_rss(&args.server_bin.unwrap()).is_none());
+    }
+}
