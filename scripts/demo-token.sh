@@ -20,7 +20,8 @@ if [ ! -f "$data/demo-token.txt" ]; then
   so_pin=$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')
   user_pin=$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')
   softhsm2-util --init-token --free --label hsmseed-demo --so-pin "$so_pin" --pin "$user_pin" >/dev/null
-  serial=$(softhsm2-util --show-slots | awk '/Label:.*hsmseed-demo/ { found = 1 } found && /Serial number:/ { print $3; exit }')
+  # The serial line comes before the label line in each token's block.
+  serial=$(softhsm2-util --show-slots | awk '/Serial number:/ { s = $3 } /Label:[[:space:]]*hsmseed-demo/ { print s; exit }')
   (umask 077; printf 'label=hsmseed-demo\nserial=%s\nuser_pin=%s\nso_pin=%s\n' "$serial" "$user_pin" "$so_pin" > "$data/demo-token.txt")
   echo "demo-token: created SoftHSM2 token hsmseed-demo (PINs in $data/demo-token.txt)" >&2
 fi
