@@ -242,12 +242,13 @@ pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<H
     ))
     .fetch_all(&mut *conn)
     .await?;
-    let buckets: Vec<(i64, i64, i64)> =
-        sqlx::query_as("SELECT hour_ms, ok, failed FROM seed_hourly WHERE hour_ms >= ? AND hour_ms < ?")
-            .bind(start)
-            .bind(end)
-            .fetch_all(&mut *conn)
-            .await?;
+    let buckets: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT hour_ms, ok, failed FROM seed_hourly WHERE hour_ms >= ? AND hour_ms < ?",
+    )
+    .bind(start)
+    .bind(end)
+    .fetch_all(&mut *conn)
+    .await?;
     let mut hourly: Vec<HourBucket> = (0..24)
         .map(|i| HourBucket {
             hour: rfc3339(start + i * hour_ms),
@@ -256,7 +257,10 @@ pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<H
         })
         .collect();
     for (at, ok, failed) in buckets {
-        if let Some(h) = usize::try_from((at - start) / hour_ms).ok().and_then(|b| hourly.get_mut(b)) {
+        if let Some(h) = usize::try_from((at - start) / hour_ms)
+            .ok()
+            .and_then(|b| hourly.get_mut(b))
+        {
             h.ok = ok;
             h.failed = failed;
         }

@@ -90,7 +90,9 @@ async fn commit(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<(), sql
     // The hourly counts the dashboard reads.
     let mut hours: std::collections::BTreeMap<i64, (i64, i64)> = std::collections::BTreeMap::new();
     for (e, _) in batch {
-        let h = hours.entry(e.at_ms.div_euclid(3_600_000) * 3_600_000).or_default();
+        let h = hours
+            .entry(e.at_ms.div_euclid(3_600_000) * 3_600_000)
+            .or_default();
         match e.outcome {
             super::Outcome::Ok => h.0 += 1,
             super::Outcome::Error => h.1 += 1,

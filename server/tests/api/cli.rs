@@ -223,7 +223,10 @@ async fn token_new_prints_the_token_once_and_it_works() {
         if r.status() == StatusCode::UNAUTHORIZED {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(1), "still accepted after a second");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "still accepted after a second"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
