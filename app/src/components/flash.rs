@@ -76,3 +76,8 @@ pub fn text_flash(s: &String) -> Flash {
         secret: None,
     }
 }
+
+/// What a page shows when its data could not be loaded.
+pub fn load_error(e: AppError) -> AnyView {
+    view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any()
+}

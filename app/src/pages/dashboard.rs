@@ -17,7 +17,7 @@ pub fn DashboardPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <Dashboard d=d data=data restart=restart /> }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => crate::components::flash::load_error(e),
                 }
             })}
         </Transition>

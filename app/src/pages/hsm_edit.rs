@@ -25,7 +25,7 @@ pub fn HsmEditPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(c) => view! { <EditForm c=c edit=edit delete=delete /> }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => crate::components::flash::load_error(e),
                 }
             })}
         </Transition>

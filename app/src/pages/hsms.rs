@@ -35,7 +35,7 @@ pub fn HsmsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <Configs d=d reseed=reseed test=test /> }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => crate::components::flash::load_error(e),
                 }
             })}
         </Transition>

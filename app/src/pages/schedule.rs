@@ -63,7 +63,7 @@ pub fn SchedulePage() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => crate::components::flash::load_error(e),
                 }
             })}
         </Transition>

@@ -78,7 +78,7 @@ pub fn SettingsPage() -> impl IntoView {
                             </div>
                         }
                             .into_any(),
-                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => crate::components::flash::load_error(e),
                     }
                 })}
             </Transition>
@@ -153,7 +153,7 @@ fn Users() -> impl IntoView {
                             </div>
                         }
                             .into_any(),
-                        Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => crate::components::flash::load_error(e),
                     }
                 })}
             </Transition>

@@ -33,7 +33,7 @@ pub fn TrustPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <Trust d=d create=create subject=subject delete=delete /> }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => crate::components::flash::load_error(e),
                 }
             })}
         </Transition>
