@@ -15,7 +15,7 @@ pub const HEADER: &str = "x-operation-id";
 
 fn new_id() -> String {
     let mut b = [0u8; 8];
-    rand::rngs::OsRng.fill_bytes(&mut b);
+    rand::thread_rng().fill_bytes(&mut b);
     hex::encode(b)
 }
 

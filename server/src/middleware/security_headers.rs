@@ -14,7 +14,7 @@ pub struct CspNonce(pub String);
 
 fn new_nonce() -> String {
     let mut b = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut b);
+    rand::thread_rng().fill_bytes(&mut b);
     hex::encode(b)
 }
 
