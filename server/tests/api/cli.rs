@@ -198,13 +198,7 @@ async fn token_new_prints_the_token_once_and_it_works() {
     let token = out.stdout.trim();
     assert!(token.starts_with("hss_") && token.len() == 68, "{token}");
     assert!(out.stderr.contains("shown only this once"));
-    let r = app
-        .client
-        .get(app.at("/api/2.0/hsms"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_with_token("/api/2.0/hsms", token).await;
     assert_eq!(r.status(), StatusCode::OK);
     let out = app.cli(&["token-list"]).await;
     assert!(out.stdout.contains("ceremony") && !out.stdout.contains(token));
@@ -213,13 +207,7 @@ async fn token_new_prints_the_token_once_and_it_works() {
     // Revoked at the console: the running server refuses it within a second.
     let started = Instant::now();
     loop {
-        let r = app
-            .client
-            .get(app.at("/api/2.0/hsms"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+        let r = app.get_with_token("/api/2.0/hsms", token).await;
         if r.status() == StatusCode::UNAUTHORIZED {
             break;
         }

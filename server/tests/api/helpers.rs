@@ -352,3 +352,23 @@ pub fn header(r: &Response, name: &str) -> String {
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default()
 }
+
+impl TestApp {
+    /// `GET path` with a bearer token.
+    pub async fn get_with_token(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.at(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Edits a configuration through the engine (as the console would).
+    pub async fn edit(&self, name: &str, edit: ConfigEdit) {
+        self.engine
+            .edit_config(name, edit, &engine::audit::Actor::cli())
+            .await
+            .unwrap();
+    }
+}

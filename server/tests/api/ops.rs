@@ -602,21 +602,9 @@ async fn metrics_are_prometheus_text_for_read_tokens_and_sessions() {
 
     let r = app.client.get(app.at("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = app
-        .client
-        .get(app.at("/metrics"))
-        .bearer_auth(&seed)
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_with_token("/metrics", &seed).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = app
-        .client
-        .get(app.at("/metrics"))
-        .bearer_auth(&read)
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_with_token("/metrics", &read).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(crate::helpers::header(&r, "content-type").starts_with("text/plain; version=0.0.4"));
     let samples = parse_prometheus(&r.text().await.unwrap());

@@ -135,17 +135,14 @@ async fn wrong_password_reports_ckr_pin_incorrect_everywhere_and_the_server_carr
     let app = TestApp::spawn_with(Options::with_hsm()).await;
     let t = f.token(1);
     app.configure("BAD", t, UserType::User).await;
-    app.engine
-        .edit_config(
-            "BAD",
-            engine::partitions::ConfigEdit {
-                partition_pwd: Some(t.wrong_pin_target().pin),
-                ..Default::default()
-            },
-            &engine::audit::Actor::cli(),
-        )
-        .await
-        .unwrap();
+    app.edit(
+        "BAD",
+        engine::partitions::ConfigEdit {
+            partition_pwd: Some(t.wrong_pin_target().pin),
+            ..Default::default()
+        },
+    )
+    .await;
     let token = app.token("automation", Scope::Seed).await;
 
     let r = app.api_reseed(&token, "BAD").await;
@@ -319,18 +316,15 @@ async fn a_missing_module_gives_a_clear_error_and_nothing_crashes() {
         .create_config("HSM1", &engine::audit::Actor::cli())
         .await
         .unwrap();
-    app.engine
-        .edit_config(
-            "HSM1",
-            engine::partitions::ConfigEdit {
-                partition_pwd: Some(secrecy::SecretString::from("x".to_string())),
-                slot: Some(engine::partitions::SlotId(1)),
-                ..Default::default()
-            },
-            &engine::audit::Actor::cli(),
-        )
-        .await
-        .unwrap();
+    app.edit(
+        "HSM1",
+        engine::partitions::ConfigEdit {
+            partition_pwd: Some(secrecy::SecretString::from("x".to_string())),
+            slot: Some(engine::partitions::SlotId(1)),
+            ..Default::default()
+        },
+    )
+    .await;
     let token = app.token("automation", Scope::Seed).await;
     let r = app.api_reseed(&token, "HSM1").await;
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
@@ -360,34 +354,28 @@ async fn an_unknown_slot_and_a_changed_token_are_refused() {
     let token = app.token("automation", Scope::Seed).await;
 
     app.configure("GONE", t, UserType::User).await;
-    app.engine
-        .edit_config(
-            "GONE",
-            engine::partitions::ConfigEdit {
-                slot: Some(engine::partitions::SlotId(987_654)),
-                ..Default::default()
-            },
-            &engine::audit::Actor::cli(),
-        )
-        .await
-        .unwrap();
+    app.edit(
+        "GONE",
+        engine::partitions::ConfigEdit {
+            slot: Some(engine::partitions::SlotId(987_654)),
+            ..Default::default()
+        },
+    )
+    .await;
     let body: Value = app.api_reseed(&token, "GONE").await.json().await.unwrap();
     assert_eq!(body["ckr"], "CKR_SLOT_ID_INVALID");
 
     app.configure("PINNED", t, UserType::User).await;
-    app.engine
-        .edit_config(
-            "PINNED",
-            engine::partitions::ConfigEdit {
-                token_serial: Some(engine::partitions::SerialPin::Set(
-                    "0000000000000000".into(),
-                )),
-                ..Default::default()
-            },
-            &engine::audit::Actor::cli(),
-        )
-        .await
-        .unwrap();
+    app.edit(
+        "PINNED",
+        engine::partitions::ConfigEdit {
+            token_serial: Some(engine::partitions::SerialPin::Set(
+                "0000000000000000".into(),
+            )),
+            ..Default::default()
+        },
+    )
+    .await;
     let r = app.api_reseed(&token, "PINNED").await;
     assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
     let body: Value = r.json().await.unwrap();
@@ -395,17 +383,14 @@ async fn an_unknown_slot_and_a_changed_token_are_refused() {
     assert!(body["message"].as_str().unwrap().contains(&t.serial));
 
     // Pinning the token the slot holds now works.
-    app.engine
-        .edit_config(
-            "PINNED",
-            engine::partitions::ConfigEdit {
-                token_serial: Some(engine::partitions::SerialPin::FromSlot),
-                ..Default::default()
-            },
-            &engine::audit::Actor::cli(),
-        )
-        .await
-        .unwrap();
+    app.edit(
+        "PINNED",
+        engine::partitions::ConfigEdit {
+            token_serial: Some(engine::partitions::SerialPin::FromSlot),
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(
         app.engine
             .get_config("PINNED")
@@ -434,17 +419,14 @@ async fn the_rest_call_answers_each_refusal_with_its_status() {
         .create_config("OFF", &engine::audit::Actor::cli())
         .await
         .unwrap();
-    app.engine
-        .edit_config(
-            "OFF",
-            engine::partitions::ConfigEdit {
-                enabled: Some(false),
-                ..Default::default()
-            },
-            &engine::audit::Actor::cli(),
-        )
-        .await
-        .unwrap();
+    app.edit(
+        "OFF",
+        engine::partitions::ConfigEdit {
+            enabled: Some(false),
+            ..Default::default()
+        },
+    )
+    .await;
 
     let r = app
         .client
@@ -487,12 +469,8 @@ async fn the_rest_call_answers_each_refusal_with_its_status() {
     assert_eq!(body["error"], "not_configured");
     // GET works too, as in the guide's URL.
     let r = app
-        .client
-        .get(app.at("/api/2.0/hsmseed?name=NOPE"))
-        .bearer_auth(&seed)
-        .send()
-        .await
-        .unwrap();
+        .get_with_token("/api/2.0/hsmseed?name=NOPE", &seed)
+        .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // None of these reached the history.
     assert!(app
@@ -523,26 +501,17 @@ async fn read_endpoints_never_show_a_password() {
         .create_config("HSM1", &engine::audit::Actor::cli())
         .await
         .unwrap();
-    app.engine
-        .edit_config(
-            "HSM1",
-            engine::partitions::ConfigEdit {
-                partition_name: Some("Partition1".into()),
-                partition_pwd: Some(secrecy::SecretString::from("myPassword".to_string())),
-                slot: Some(engine::partitions::SlotId(1)),
-                ..Default::default()
-            },
-            &engine::audit::Actor::cli(),
-        )
-        .await
-        .unwrap();
-    let r = app
-        .client
-        .get(app.at("/api/2.0/hsms"))
-        .bearer_auth(&read)
-        .send()
-        .await
-        .unwrap();
+    app.edit(
+        "HSM1",
+        engine::partitions::ConfigEdit {
+            partition_name: Some("Partition1".into()),
+            partition_pwd: Some(secrecy::SecretString::from("myPassword".to_string())),
+            slot: Some(engine::partitions::SlotId(1)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = app.get_with_token("/api/2.0/hsms", &read).await;
     assert_eq!(r.status(), StatusCode::OK);
     let text = r.text().await.unwrap();
     assert!(!text.contains("myPassword"));
@@ -552,29 +521,15 @@ async fn read_endpoints_never_show_a_password() {
     assert_eq!(list[0]["passwordSet"], true);
     assert_eq!(list[0]["slot"], 1);
     assert_eq!(list[0]["userType"], "CKU_USER");
-    let r = app
-        .client
-        .get(app.at("/api/2.0/hsms"))
-        .bearer_auth(&seed)
-        .send()
-        .await
-        .unwrap();
+    let r = app.get_with_token("/api/2.0/hsms", &seed).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = app
-        .client
-        .get(app.at("/api/2.0/history?trigger=api"))
-        .bearer_auth(&read)
-        .send()
-        .await
-        .unwrap();
+        .get_with_token("/api/2.0/history?trigger=api", &read)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let r = app
-        .client
-        .get(app.at("/api/2.0/history?trigger=bogus"))
-        .bearer_auth(&read)
-        .send()
-        .await
-        .unwrap();
+        .get_with_token("/api/2.0/history?trigger=bogus", &read)
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
     // Not in the database file either.
@@ -629,12 +584,8 @@ async fn history_is_paged_filtered_and_exported() {
     // Pages of 25 for the page; the API takes perPage.
     let read = app.token("reader", Scope::Read).await;
     let r: Value = app
-        .client
-        .get(app.at("/api/2.0/history?perPage=2&page=2"))
-        .bearer_auth(&read)
-        .send()
+        .get_with_token("/api/2.0/history?perPage=2&page=2", &read)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
