@@ -213,6 +213,18 @@ fn leptos_context(
     }
 }
 
+/// The app's routes, generated once per process. Generating them runs the
+/// app with resource loading suppressed through a process-global flag
+/// (leptos_server's `SuppressResourceLoad`): a page rendered by another
+/// server in the same process meanwhile would wait forever (leptos issue
+/// 4773). One server per process never meets it; the tests, which run
+/// several servers at once, did.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 fn router(
     state: AppState,
     session_store: SqliteStore,
@@ -221,7 +233,7 @@ fn router(
 ) -> Router {
     let tls = settings.tls == TlsMode::On;
     let context = leptos_context(state.engine.clone(), state.flashes.clone());
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
 
     let sfn_context = context.clone();

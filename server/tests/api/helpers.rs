@@ -77,7 +77,7 @@ impl TestApp {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "warn,tower_sessions=error",
+                std::env::var("TESTAPP_LOG").unwrap_or_else(|_| "warn,tower_sessions=error".into()),
             ))
             .try_init();
         let data = tempfile::tempdir().unwrap();
