@@ -298,6 +298,12 @@ impl Engine {
             .execute(self.store().pool())
             .await?
             .last_insert_rowid();
+        self.advance_changes(id);
+        Ok(())
+    }
+
+    /// Moves the change version on to `id` (never back), waking watchers.
+    fn advance_changes(&self, id: i64) {
         self.inner.changes.send_if_modified(|v| {
             let newer = id > *v;
             if newer {
@@ -305,6 +311,34 @@ impl Engine {
             }
             newer
         });
+    }
+
+    /// An appliance setting kept in the database (`app_settings`).
+    pub(crate) async fn app_setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM app_settings WHERE key = ?")
+                .bind(key)
+                .fetch_optional(self.store().pool())
+                .await?,
+        )
+    }
+
+    /// Writes appliance settings, all in one transaction.
+    pub(crate) async fn set_app_settings(&self, values: &[(&str, String)]) -> Result<()> {
+        let now = unix_ms(self.now());
+        let mut tx = self.store().pool().begin().await?;
+        for (key, value) in values {
+            sqlx::query(
+                "INSERT INTO app_settings (key, value, updated_at) VALUES (?, ?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(key)
+            .bind(value)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -314,14 +348,7 @@ impl Engine {
         let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM changes")
             .fetch_one(self.store().pool())
             .await?;
-        let id = id.unwrap_or(0);
-        self.inner.changes.send_if_modified(|v| {
-            let newer = id > *v;
-            if newer {
-                *v = id;
-            }
-            newer
-        });
+        self.advance_changes(id.unwrap_or(0));
         Ok(())
     }
 

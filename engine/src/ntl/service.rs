@@ -63,19 +63,10 @@ fn key_context(address: &str) -> String {
 }
 
 impl Engine {
-    async fn setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM app_settings WHERE key = ?")
-                .bind(key)
-                .fetch_optional(self.store().pool())
-                .await?,
-        )
-    }
-
     pub async fn qa_settings(&self) -> Result<QaSettings> {
         let mut v = Vec::with_capacity(KEYS.len());
         for k in KEYS {
-            v.push(self.setting(k).await?.filter(|s| !s.is_empty()));
+            v.push(self.app_setting(k).await?.filter(|s| !s.is_empty()));
         }
         Ok(QaSettings {
             subject: QaSubject {
@@ -111,21 +102,19 @@ impl Engine {
             address.as_deref().unwrap_or("(default)")
         );
         self.audited(actor, "ntl.qa.subject", "appliance", async {
-            let values = [&subject.country, &subject.state, &subject.locality, &subject.organization, &address];
-            let now = unix_ms(self.now());
-            let mut tx = self.store().pool().begin().await?;
-            for (k, v) in KEYS.iter().zip(values) {
-                sqlx::query(
-                    "INSERT INTO app_settings (key, value, updated_at) VALUES (?, ?, ?) \
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                )
-                .bind(k)
-                .bind(v.clone().unwrap_or_default())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
+            let values = [
+                &subject.country,
+                &subject.state,
+                &subject.locality,
+                &subject.organization,
+                &address,
+            ];
+            let pairs: Vec<(&str, String)> = KEYS
+                .iter()
+                .zip(values)
+                .map(|(k, v)| (*k, v.clone().unwrap_or_default()))
+                .collect();
+            self.set_app_settings(&pairs).await?;
             Ok(((), detail))
         })
         .await

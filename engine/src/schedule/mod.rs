@@ -16,7 +16,6 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::audit::Actor;
-use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::partitions::Trigger;
 use crate::Engine;
@@ -85,11 +84,7 @@ const PERIOD_KEY: &str = "seed_period";
 impl Engine {
     /// The configured period (0 when never set).
     pub async fn seed_period(&self) -> Result<SeedPeriod> {
-        let v: Option<String> = sqlx::query_scalar("SELECT value FROM app_settings WHERE key = ?")
-            .bind(PERIOD_KEY)
-            .fetch_optional(self.store().pool())
-            .await?;
-        match v {
+        match self.app_setting(PERIOD_KEY).await? {
             None => Ok(SeedPeriod::OFF),
             Some(v) => SeedPeriod::parse(&v),
         }
@@ -110,15 +105,8 @@ impl Engine {
     }
 
     async fn store_seed_period(&self, period: SeedPeriod) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO app_settings (key, value, updated_at) VALUES (?, ?, ?) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(PERIOD_KEY)
-        .bind(period.minutes().to_string())
-        .bind(unix_ms(self.now()))
-        .execute(self.store().pool())
-        .await?;
+        self.set_app_settings(&[(PERIOD_KEY, period.minutes().to_string())])
+            .await?;
         self.note_change(&format!("seed period {}", period.minutes()))
             .await?;
         tracing::info!(minutes = period.minutes(), "seed period set");
