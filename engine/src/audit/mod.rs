@@ -157,28 +157,6 @@ pub(crate) async fn insert(
     Ok(())
 }
 
-/// Appends several rows in one statement.
-pub(crate) async fn insert_many(
-    conn: &mut SqliteConnection,
-    rows: &[&AuditEntry],
-) -> std::result::Result<(), sqlx::Error> {
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO audit_log (at_ms, actor_kind, actor, address, action, target, outcome, detail) ",
-    );
-    q.push_values(rows, |mut b, e| {
-        b.push_bind(e.at_ms)
-            .push_bind(e.actor.kind.as_str())
-            .push_bind(&e.actor.name)
-            .push_bind(&e.actor.address)
-            .push_bind(&e.action)
-            .push_bind(&e.target)
-            .push_bind(e.outcome.as_str())
-            .push_bind(&e.detail);
-    });
-    q.build().execute(conn).await?;
-    Ok(())
-}
-
 fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a AuditFilter) {
     q.push(" WHERE 1 = 1");
     if let Some(a) = &f.actor {

@@ -393,6 +393,91 @@ mod tests {
         assert_eq!(s.last.len(), 4);
     }
 
+    #[tokio::test]
+    async fn one_batch_writes_history_audit_hourly_counts_and_last_outcomes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        for name in ["HSM1", "HSM2"] {
+            sqlx::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES (?, 0, 0)")
+                .bind(name)
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        let w = HistoryWriter::spawn(store.pool().clone());
+        let at = unix_ms(time::macros::datetime!(2026-11-28 12:30 UTC));
+        let mut manual = entry(at + 2, "HSM2", Outcome::Error);
+        manual.message = Some("C_Login: \"quoted\" \\ text, ünïcode".into());
+        manual.audit = Some(crate::audit::AuditEntry {
+            at_ms: at + 2,
+            actor: crate::audit::Actor::token("automation", "127.0.0.1".parse().ok()),
+            action: "hsm.reseed".into(),
+            target: "HSM2".into(),
+            outcome: Outcome::Error,
+            detail: "trigger api: CKR_PIN_INCORRECT".into(),
+        });
+        // Sent together, so the writer takes them as one batch.
+        let (a, b, c) = tokio::join!(
+            w.record(entry(at, "HSM1", Outcome::Error)),
+            w.record(entry(at + 1, "HSM1", Outcome::Ok)),
+            w.record(manual),
+        );
+        a.unwrap();
+        b.unwrap();
+        c.unwrap();
+
+        let mut conn = store.pool().acquire().await.unwrap();
+        let page = list(&mut conn, &HistoryFilter::default(), 1, 10)
+            .await
+            .unwrap();
+        assert_eq!(page.total, 3);
+        let newest = &page.rows[0];
+        assert_eq!(newest.config_name, "HSM2");
+        assert_eq!(
+            newest.message.as_deref(),
+            Some("C_Login: \"quoted\" \\ text, ünïcode"),
+            "text survives the trip intact"
+        );
+        type Last = (String, Option<String>, Option<String>, Option<i64>);
+        let last: Vec<Last> = sqlx::query_as(
+            "SELECT name, last_outcome, last_error, last_at FROM hsm_configs ORDER BY name",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            last,
+            vec![
+                ("HSM1".into(), Some("ok".into()), None, Some(at + 1)),
+                (
+                    "HSM2".into(),
+                    Some("error".into()),
+                    Some("CKR_PIN_INCORRECT".into()),
+                    Some(at + 2)
+                ),
+            ]
+        );
+        let hourly: (i64, i64) = sqlx::query_as("SELECT ok, failed FROM seed_hourly")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(hourly, (1, 2));
+        let audit: Vec<(String, String, Option<String>, String)> =
+            sqlx::query_as("SELECT actor_kind, actor, address, detail FROM audit_log")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        assert_eq!(
+            audit,
+            vec![(
+                "token".into(),
+                "automation".into(),
+                Some("127.0.0.1".into()),
+                "trigger api: CKR_PIN_INCORRECT".into()
+            )]
+        );
+    }
+
     #[test]
     fn csv_cells_are_quoted_and_defused() {
         assert_eq!(csv_cell("HSM1"), "HSM1");
