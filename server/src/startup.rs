@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -32,13 +33,24 @@ use tower_sessions_sqlx_store::SqliteStore;
 use crate::middleware::security_headers::CspNonce;
 use crate::{api, jobs, middleware, serve, web};
 
-/// What every handler can reach.
+/// What every handler can reach. One `Arc`: axum clones the state for
+/// every middleware and handler of every request, and one shared counter is
+/// cheaper to touch from both cores than one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub engine: Engine,
     /// Messages for the next page after a form post (shared with the pages).
     pub flashes: FlashStore,
     pub leptos_options: LeptosOptions,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -139,11 +151,11 @@ impl Application {
             .env(Env::PROD)
             .site_addr(local_addr)
             .build();
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             engine: engine.clone(),
             flashes: FlashStore::default(),
             leptos_options,
-        };
+        }));
         let router = router(state, session_store.clone(), &settings, site);
         Ok(Application {
             listener,
@@ -295,10 +307,13 @@ fn router(
                 Duration::from_secs(u64::from(settings.request_timeout_secs)),
             ))
             .layer(axum::middleware::from_fn(middleware::origin::same_origin))
-            .layer(sessions)
-            .layer(axum::middleware::from_fn_with_state(
-                state,
-                middleware::auth::require_session,
+            .layer(middleware::auth::SessionsUnlessToken(
+                ServiceBuilder::new()
+                    .layer(sessions)
+                    .layer(axum::middleware::from_fn_with_state(
+                        state,
+                        middleware::auth::require_session,
+                    )),
             )),
     )
 }

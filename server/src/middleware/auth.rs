@@ -11,7 +11,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use engine::auth::User;
 use engine::clock::unix_ms;
+use futures_util::future::Either;
 use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+use tower::util::Oneshot;
+use tower::{Layer, Service, ServiceExt};
 use tower_sessions::Session;
 
 use crate::AppState;
@@ -41,6 +46,61 @@ fn is_programmatic(path: &str) -> bool {
 /// Where a bearer token is judged by the handler instead of a session.
 fn takes_tokens(path: &str) -> bool {
     path.starts_with("/api/") || path == "/metrics"
+}
+
+/// A call that presents an API token where tokens are taken: the handler's
+/// `Caller` judges it, and the token wins over any session cookie.
+fn is_token_call(req: &Request) -> bool {
+    takes_tokens(req.uri().path())
+        && req
+            .headers()
+            .contains_key(axum::http::header::AUTHORIZATION)
+}
+
+/// Wraps the session layers so that token calls go around them: automation
+/// with an API token neither reads nor extends a browser session, and pays
+/// nothing for the cookie and session machinery.
+#[derive(Clone)]
+pub struct SessionsUnlessToken<L>(pub L);
+
+impl<L: Layer<S>, S: Clone> Layer<S> for SessionsUnlessToken<L> {
+    type Service = SessionsUnlessTokenService<L::Service, S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionsUnlessTokenService {
+            with_sessions: self.0.layer(inner.clone()),
+            token_call: inner,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SessionsUnlessTokenService<A, B> {
+    with_sessions: A,
+    token_call: B,
+}
+
+impl<A, B> Service<Request> for SessionsUnlessTokenService<A, B>
+where
+    A: Service<Request, Response = Response, Error = Infallible> + Clone,
+    B: Service<Request, Response = Response, Error = Infallible> + Clone,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Oneshot<A, Request>, Oneshot<B, Request>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Each call drives a clone of the service it picks to readiness.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if is_token_call(&req) {
+            Either::Right(self.token_call.clone().oneshot(req))
+        } else {
+            Either::Left(self.with_sessions.clone().oneshot(req))
+        }
+    }
 }
 
 /// The signed-in user of this session, if any; `Err` when the session has
@@ -97,15 +157,8 @@ pub async fn require_session(
         return next.run(req).await;
     }
     if is_programmatic(&path) {
-        // A REST call with a bearer token is judged by the handler's
-        // `Caller` extractor (token validity and scope).
-        if takes_tokens(&path)
-            && req
-                .headers()
-                .contains_key(axum::http::header::AUTHORIZATION)
-        {
-            return next.run(req).await;
-        }
+        // Calls with a bearer token do not come here: they go around the
+        // session layers (`SessionsUnlessToken`) to the handler's `Caller`.
         return Unauthenticated.into_response();
     }
     if matches!(*req.method(), Method::GET | Method::HEAD) {
