@@ -115,6 +115,17 @@ pub async fn run(
     }))
 }
 
+/// The round with the median throughput, with every round's throughput
+/// beside it (`rounds_per_s`).
+pub fn median_round(mut rounds: Vec<Value>) -> Value {
+    let per_s = |v: &Value| v["per_s"].as_f64().unwrap_or(0.0);
+    let all: Vec<f64> = rounds.iter().map(per_s).collect();
+    rounds.sort_by(|a, b| per_s(a).total_cmp(&per_s(b)));
+    let mut median = rounds.swap_remove(rounds.len() / 2);
+    median["rounds_per_s"] = json!(all);
+    median
+}
+
 async fn send(
     c: &reqwest::Client,
     target: &str,

@@ -36,6 +36,10 @@ struct Args {
     /// Concurrent HTTP clients
     #[arg(long, default_value_t = 64)]
     clients: usize,
+    /// Rounds of /healthz and REST reseed, taken in turn; each load is
+    /// reported by its median round (a shared machine drifts between runs)
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
     /// Partitions configured for the scheduler round
     #[arg(long, default_value_t = 1000)]
     partitions: usize,
@@ -54,12 +58,25 @@ struct Args {
     /// The release binary (for idle RSS); default: target/release/hsmseed
     #[arg(long)]
     server_bin: Option<PathBuf>,
-    /// Only the REST reseed load (for profiling)
-    #[arg(long)]
-    reseed_only: bool,
+    /// Only this one load, printed and not written (for profiling)
+    #[arg(long, value_enum)]
+    only: Option<Only>,
+}
+
+/// One load on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Only {
+    Healthz,
+    Reseed,
+    Engine,
 }
 
 const ADMIN_PASSWORD: &str = "bench admin password";
+
+/// The same allocator as the `hsmseed` binary, so the in-process server
+/// measures what production runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -74,18 +91,21 @@ fn main() -> anyhow::Result<()> {
         }),
     );
 
-    eprintln!("bench: PKCS#11 floor and naive cycle (SoftHSM2, in-process)");
-    let (floor, naive) = pkcs11_direct(&fixture.module, fixture.token(0), args.pkcs11_iterations)?;
-    results.insert(
-        "pkcs11".into(),
-        json!({ "seed_random_per_s": floor, "naive_cycle_per_s": naive }),
-    );
+    if args.only.is_none() {
+        eprintln!("bench: PKCS#11 floor and naive cycle (SoftHSM2, in-process)");
+        let (floor, naive) =
+            pkcs11_direct(&fixture.module, fixture.token(0), args.pkcs11_iterations)?;
+        results.insert(
+            "pkcs11".into(),
+            json!({ "seed_random_per_s": floor, "naive_cycle_per_s": naive }),
+        );
 
-    eprintln!(
-        "bench: health tests and conditioning ({} MiB, one core)",
-        args.entropy_mib
-    );
-    results.insert("entropy".into(), entropy_throughput(args.entropy_mib)?);
+        eprintln!(
+            "bench: health tests and conditioning ({} MiB, one core)",
+            args.entropy_mib
+        );
+        results.insert("entropy".into(), entropy_throughput(args.entropy_mib)?);
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -308,37 +328,66 @@ async fn server_benches(
     let d = Duration::from_secs_f64(args.seconds);
 
     eprintln!(
-        "bench: GET /healthz, {} clients, {:.0} s",
-        args.clients, args.seconds
+        "bench: GET /healthz and REST reseed, {} clients, {:.0} s each in {} rounds",
+        args.clients, args.seconds, args.rounds
     );
-    if args.reseed_only {
-        let r = load::run(
-            &url,
-            "/api/2.0/hsmseed?name=HSM1",
-            load::Method::Post,
-            Some(load::Auth::Bearer(bearer)),
-            args.clients,
-            d,
-        )
-        .await?;
+    if let Some(only) = args.only {
+        let r = match only {
+            Only::Healthz => {
+                load::run(&url, "/healthz", load::Method::Get, None, args.clients, d).await?
+            }
+            Only::Reseed => {
+                load::run(
+                    &url,
+                    "/api/2.0/hsmseed?name=HSM1",
+                    load::Method::Post,
+                    Some(load::Auth::Bearer(bearer)),
+                    args.clients,
+                    d,
+                )
+                .await?
+            }
+            Only::Engine => json!({ "per_s": engine_reseed(&engine, args.clients, d).await }),
+        };
         eprintln!("{r}");
         let _ = stop.send(());
         std::process::exit(0);
     }
-    let healthz = load::run(&url, "/healthz", load::Method::Get, None, args.clients, d).await?;
-    eprintln!(
-        "bench: POST /api/2.0/hsmseed?name=HSM1, {} clients, {:.0} s",
-        args.clients, args.seconds
-    );
-    let reseed = load::run(
-        &url,
-        "/api/2.0/hsmseed?name=HSM1",
-        load::Method::Post,
-        Some(load::Auth::Bearer(bearer)),
-        args.clients,
-        d,
-    )
-    .await?;
+    // The ceiling and the reseed in turn, so that both see the same
+    // machine: a neighbour's load or a slow disk moment hits one round of
+    // each, not one whole measurement.
+    let rounds = args.rounds.max(1);
+    let round = d / rounds as u32;
+    let (mut healthz, mut reseed) = (Vec::new(), Vec::new());
+    for i in 0..rounds {
+        eprintln!(
+            "bench: round {}/{rounds}: GET /healthz, then POST /api/2.0/hsmseed?name=HSM1",
+            i + 1
+        );
+        healthz.push(
+            load::run(
+                &url,
+                "/healthz",
+                load::Method::Get,
+                None,
+                args.clients,
+                round,
+            )
+            .await?,
+        );
+        reseed.push(
+            load::run(
+                &url,
+                "/api/2.0/hsmseed?name=HSM1",
+                load::Method::Post,
+                Some(load::Auth::Bearer(bearer.clone())),
+                args.clients,
+                round,
+            )
+            .await?,
+        );
+    }
+    let (healthz, reseed) = (load::median_round(healthz), load::median_round(reseed));
     eprintln!(
         "bench: engine.reseed in-process, {} tasks, {:.0} s",
         args.clients, args.seconds
@@ -535,13 +584,14 @@ mod tests {
         let args = Args {
             seconds: 0.3,
             clients: 4,
+            rounds: 2,
             partitions: 8,
             entropy_mib: 1,
             pkcs11_iterations: 50,
             out: out.clone(),
             site_dir: Some(dir.path().join("no-site")),
             server_bin: Some(dir.path().join("no-binary")),
-            reseed_only: false,
+            only: None,
         };
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let fixture = SoftHsmFixture::shared();
