@@ -478,6 +478,28 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn the_wal_stays_bounded_under_a_stream_of_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let w = HistoryWriter::spawn(store.pool().clone());
+        let at = unix_ms(time::macros::datetime!(2026-11-28 12:00 UTC));
+        // One commit each, several pages each: without the writer's own
+        // checkpoints the WAL passes 9,000 pages.
+        for i in 0..1500 {
+            w.record(entry(at + i, "HSM1", Outcome::Ok)).await.unwrap();
+        }
+        let wal = std::fs::metadata(dir.path().join(format!("{}-wal", crate::store::DB_FILE)))
+            .unwrap()
+            .len();
+        let page: i64 = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let bound = (u64::from(writer::CHECKPOINT_PAGES) + 1000) * (page as u64 + 24);
+        assert!(wal <= bound, "WAL of {wal} bytes, more than {bound}");
+    }
+
     #[test]
     fn csv_cells_are_quoted_and_defused() {
         assert_eq!(csv_cell("HSM1"), "HSM1");

@@ -3,10 +3,10 @@
 //! commits them in one transaction. Under load that is one commit for many
 //! reseeds; alone, it costs what a direct insert would.
 //!
-//! The writer's connection does not checkpoint the WAL itself (a
-//! checkpoint syncs the disk, and every reseed waiting on that commit would
-//! wait for the disk too): a companion task checkpoints from another
-//! connection every [`CHECKPOINT_EVERY`], beside the writer.
+//! The writer checkpoints the WAL itself, every [`CHECKPOINT_PAGES`]: a
+//! checkpoint from another connection never completes while the writer
+//! keeps appending, and the WAL then grows without bound (and appending to
+//! a growing file costs the kernel far more than rewriting cached pages).
 
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
@@ -14,13 +14,17 @@ use tokio::sync::{mpsc, oneshot};
 use super::HistoryEntry;
 use crate::error::{Error, Result};
 
-type Job = (HistoryEntry, oneshot::Sender<Result<(), String>>);
+/// What to do once the row is committed (or could not be).
+type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Job = (HistoryEntry, Done);
 
 /// Most rows in one transaction.
 const BATCH: usize = 256;
 
-/// How often the WAL is checkpointed while the writer runs.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// WAL pages between the writer's checkpoints (SQLite's default is 1000;
+/// fewer checkpoints mean fewer disk syncs for the reseeds to wait on, and
+/// the WAL file stays at most about this many 4 KiB pages).
+pub(super) const CHECKPOINT_PAGES: u32 = 4000;
 
 #[derive(Debug, Clone)]
 pub struct HistoryWriter {
@@ -39,6 +43,9 @@ impl HistoryWriter {
     /// it is committed.
     pub async fn record(&self, entry: HistoryEntry) -> Result<()> {
         let (done, wait) = oneshot::channel();
+        let done: Done = Box::new(move |r| {
+            let _ = done.send(r);
+        });
         self.tx
             .send((entry, done))
             .await
@@ -47,55 +54,49 @@ impl HistoryWriter {
             .map_err(|_| Error::Internal("history writer stopped".into()))?
             .map_err(|e| Error::Internal(format!("recording history: {e}")))
     }
+
+    /// Queues `entry` from a thread outside the runtime (a PKCS#11 slot's
+    /// worker); `done` is called with the commit's outcome. Waits while the
+    /// queue is full. Fails (dropping `done`) when the writer has stopped.
+    pub fn submit_blocking(
+        &self,
+        entry: HistoryEntry,
+        done: impl FnOnce(Result<(), String>) + Send + 'static,
+    ) -> Result<()> {
+        let job: Job = (entry, Box::new(done));
+        let stopped = || Error::Internal("history writer stopped".into());
+        match self.tx.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(job)) => {
+                self.tx.blocking_send(job).map_err(|_| stopped())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(stopped()),
+        }
+    }
 }
 
 async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
-    let checkpoints = AbortOnDrop(tokio::spawn(checkpoint(pool.clone())));
     let mut conn: Option<SqliteConnection> = None;
     let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let result = commit(&pool, &mut conn, &batch).await;
+        let (entries, dones): (Vec<HistoryEntry>, Vec<Done>) = batch.drain(..).unzip();
+        let result = commit(&pool, &mut conn, &entries).await;
         if let Err(e) = &result {
-            tracing::error!(error = %e, rows = batch.len(), "history rows could not be written");
+            tracing::error!(error = %e, rows = entries.len(), "history rows could not be written");
         }
-        for (_, done) in batch.drain(..) {
-            let _ = done.send(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
-        }
-    }
-    drop(checkpoints);
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Checkpoints the WAL (PASSIVE: never waits for readers or the writer)
-/// every [`CHECKPOINT_EVERY`].
-async fn checkpoint(pool: SqlitePool) {
-    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&pool)
-            .await
-        {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
+        for done in dones {
+            done(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
         }
     }
 }
 
-/// The writer's own connection, which leaves checkpoints to [`checkpoint`].
-/// (Taken out of the pool, so its setting never reaches another user.)
+/// The writer's own connection, with its checkpoint interval (taken out
+/// of the pool, so its setting never reaches another user).
 async fn writer_connection(
     pool: &SqlitePool,
 ) -> std::result::Result<SqliteConnection, sqlx::Error> {
     let mut c = pool.acquire().await?.detach();
-    sqlx::query("PRAGMA wal_autocheckpoint = 0")
+    sqlx::query(&format!("PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}"))
         .execute(&mut c)
         .await?;
     Ok(c)
@@ -130,7 +131,7 @@ COMMIT;";
 async fn commit(
     pool: &SqlitePool,
     conn: &mut Option<SqliteConnection>,
-    batch: &[Job],
+    batch: &[HistoryEntry],
 ) -> std::result::Result<(), sqlx::Error> {
     let params = Params::of(batch).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let c = match conn {
@@ -163,10 +164,10 @@ struct Params {
 }
 
 impl Params {
-    fn of(batch: &[Job]) -> serde_json::Result<Params> {
+    fn of(batch: &[HistoryEntry]) -> serde_json::Result<Params> {
         let history: Vec<_> = batch
             .iter()
-            .map(|(e, _)| {
+            .map(|e| {
                 (
                     e.at_ms,
                     &e.config_name,
@@ -184,7 +185,7 @@ impl Params {
             .collect();
         let audit: Vec<_> = batch
             .iter()
-            .filter_map(|(e, _)| e.audit.as_ref())
+            .filter_map(|e| e.audit.as_ref())
             .map(|a| {
                 (
                     a.at_ms,
@@ -200,7 +201,7 @@ impl Params {
             .collect();
         // The hourly counts: one row per hour the batch touches.
         let mut hours: Vec<(i64, i64, i64)> = Vec::new();
-        for (e, _) in batch {
+        for e in batch {
             let hour = e.at_ms.div_euclid(3_600_000) * 3_600_000;
             let i = match hours.iter().position(|h| h.0 == hour) {
                 Some(i) => i,
@@ -217,7 +218,7 @@ impl Params {
         // The last outcome of each configuration: its newest row in the batch.
         let mut last: std::collections::HashMap<&str, &HistoryEntry> =
             std::collections::HashMap::new();
-        for (e, _) in batch {
+        for e in batch {
             last.insert(e.config_name.as_str(), e);
         }
         let last: Vec<_> = last

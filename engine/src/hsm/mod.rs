@@ -261,6 +261,41 @@ impl Hsm {
         tracing::Instrument::instrument(work, span).await
     }
 
+    /// Like [`seed`](Self::seed), but the result goes to `then`, called on
+    /// the slot's thread as soon as `C_SeedRandom` returns, instead of back
+    /// to the caller: a caller that only passes the result on (to the
+    /// history writer) saves waking up in between. There is no deadline
+    /// here; the caller keeps its own ([`deadline`](Self::deadline)) and
+    /// must expect `then` to run after it gave up, or never.
+    pub fn seed_then(
+        &self,
+        target: &SeedTarget,
+        seed: Zeroizing<Vec<u8>>,
+        then: impl FnOnce(Result<SeedOutcome>) + Send + 'static,
+    ) -> Result<()> {
+        if seed.is_empty() {
+            return Err(Error::Invalid("the seed must not be empty".to_owned()));
+        }
+        let login = target.login_target();
+        let span =
+            tracing::debug_span!("hsm_seed", slot = target.slot, user_type = %target.user_type);
+        self.module.submit(
+            target.slot,
+            Box::new(move |module, state| {
+                let result = span.in_scope(|| {
+                    module.login_and_seed(state, &login, Some(seed.as_slice()), false)
+                });
+                drop(seed);
+                then(result.map(|(_, outcome)| outcome));
+            }),
+        )
+    }
+
+    /// The error of an operation that passed its [`deadline`](Self::deadline).
+    pub fn timed_out(&self, what: &str, slot: u64) -> Error {
+        self.timeout(what, Some(slot))
+    }
+
     /// Log in with `target`'s credential for real — a cached login, even of
     /// the same credential, is logged out first so the PIN is checked now —
     /// and keep the logged-in session for later reseeds. Returns the token.

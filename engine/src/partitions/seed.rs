@@ -1,18 +1,22 @@
 //! One reseed: checked entropy into one configured partition, recorded in
 //! the history whatever the outcome.
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tokio::sync::oneshot;
+use zeroize::Zeroizing;
 
 use super::{pwd_context, repo, HsmName};
 use crate::audit::{Actor, AuditEntry};
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, Outcome};
-use crate::hsm::SeedTarget;
+use crate::hsm::{Hsm, SeedOutcome, SeedTarget};
 use crate::Engine;
 
 /// What asked for a reseed.
@@ -128,62 +132,24 @@ impl Engine {
                 return Err(e);
             }
         };
-        let at = self.now();
-        let started = Instant::now();
+        let attempt = Attempt {
+            name,
+            slot: target.slot,
+            pinned_serial: target.pinned_serial.clone(),
+            trigger,
+            actor: manual.then(|| actor.clone()),
+            at: self.now(),
+            started: Instant::now(),
+        };
         let bytes = self.settings().seed_bytes();
-        let result = match self.entropy_seed(bytes).await {
-            Ok(seed) => match self.hsm() {
-                Ok(hsm) => hsm.seed(&target, seed).await,
-                Err(e) => Err(e),
-            },
+        let ready = match self.entropy_seed(bytes).await {
+            Ok(seed) => self.hsm().map(|hsm| (seed, hsm)),
             Err(e) => Err(e),
         };
-        let elapsed = started.elapsed();
-        let (outcome, code, message, serial) = match &result {
-            Ok(o) => (Outcome::Ok, None, None, Some(o.token_serial.clone())),
-            Err(e) => (
-                Outcome::Error,
-                Some(error_code(e)),
-                Some(e.to_string()),
-                None,
-            ),
+        let (result, elapsed) = match ready {
+            Ok((seed, hsm)) => self.seed_and_record(&hsm, &target, seed, &attempt).await?,
+            Err(e) => self.record_failure(&attempt, e).await?,
         };
-        let audit = manual.then(|| AuditEntry {
-            at_ms: unix_ms(at),
-            actor: actor.clone(),
-            action: "hsm.reseed".into(),
-            target: name.to_string(),
-            outcome,
-            detail: match &code {
-                None => format!(
-                    "trigger {}, {} bits",
-                    trigger.as_str(),
-                    self.settings().seed_bits
-                ),
-                Some(c) => format!("trigger {}: {c}", trigger.as_str()),
-            },
-        });
-        let entry = HistoryEntry {
-            at_ms: unix_ms(at),
-            config_name: name.to_string(),
-            slot: Some(target.slot as i64),
-            token_serial: serial.or_else(|| target.pinned_serial.clone()),
-            trigger,
-            source: self.settings().entropy_source.to_string(),
-            bits: self.settings().seed_bits,
-            duration_us: elapsed.as_micros().min(i64::MAX as u128) as i64,
-            outcome,
-            error_code: code,
-            message,
-            audit,
-        };
-        self.metrics().observe_seed(
-            name.as_str(),
-            if result.is_ok() { "ok" } else { "error" },
-            trigger.as_str(),
-            elapsed,
-        );
-        self.history_writer().record(entry).await?;
         match result {
             Ok(o) => {
                 tracing::info!(
@@ -193,12 +159,12 @@ impl Engine {
                     "reseeded"
                 );
                 Ok(SeedRecord {
-                    name: name.to_string(),
+                    name: attempt.name.to_string(),
                     slot: target.slot,
                     token_serial: o.token_serial,
                     bits: self.settings().seed_bits,
                     duration_ms: elapsed.as_secs_f64() * 1000.0,
-                    at,
+                    at: attempt.at,
                     trigger,
                     outcome: "ok",
                 })
@@ -209,6 +175,152 @@ impl Engine {
             }
         }
     }
+
+    /// `C_SeedRandom` on the slot's thread, which hands the history row
+    /// straight to the history writer; answers once the row is committed.
+    /// The attempt's row is written by whoever finishes it first: the
+    /// slot's thread with the result, or this task when the PKCS#11
+    /// deadline passes (a late result is then dropped, as the caller has
+    /// its answer).
+    async fn seed_and_record(
+        &self,
+        hsm: &Hsm,
+        target: &SeedTarget,
+        seed: Zeroizing<Vec<u8>>,
+        attempt: &Attempt,
+    ) -> Result<(Result<SeedOutcome>, Duration)> {
+        type Answer = (
+            Result<SeedOutcome>,
+            Duration,
+            std::result::Result<(), String>,
+        );
+        let (answer, mut answered) = oneshot::channel::<Answer>();
+        let claimed = Arc::new(AtomicBool::new(false));
+        let submitted = {
+            let (engine, attempt, claimed) = (self.clone(), attempt.clone(), claimed.clone());
+            hsm.seed_then(target, seed, move |result| {
+                if claimed.swap(true, Ordering::AcqRel) {
+                    return;
+                }
+                let elapsed = attempt.started.elapsed();
+                let entry = engine.history_entry(&attempt, &result, elapsed);
+                // A stopped writer drops `answer`: the caller hears of it.
+                let _ = engine
+                    .history_writer()
+                    .submit_blocking(entry, move |committed| {
+                        let _ = answer.send((result, elapsed, committed));
+                    });
+            })
+        };
+        if let Err(e) = submitted {
+            return self.record_failure(attempt, e).await;
+        }
+        let answer = match tokio::time::timeout(hsm.deadline(), &mut answered).await {
+            Ok(answer) => answer,
+            // The slot finished just now: its row is on the way.
+            Err(_) if claimed.swap(true, Ordering::AcqRel) => answered.await,
+            Err(_) => {
+                return self
+                    .record_failure(attempt, hsm.timed_out("C_SeedRandom", target.slot))
+                    .await
+            }
+        };
+        match answer {
+            Ok((result, elapsed, committed)) => {
+                committed.map_err(|e| Error::Internal(format!("recording history: {e}")))?;
+                Ok((result, elapsed))
+            }
+            // The job ended without calling back (it panicked).
+            Err(_) if !claimed.swap(true, Ordering::AcqRel) => {
+                let e = Error::Internal("the PKCS#11 job ended without an answer".into());
+                self.record_failure(attempt, e).await
+            }
+            Err(_) => Err(Error::Internal("history writer stopped".into())),
+        }
+    }
+
+    /// Records an attempt that failed with `e` before or instead of the
+    /// slot's answer.
+    async fn record_failure(
+        &self,
+        attempt: &Attempt,
+        e: Error,
+    ) -> Result<(Result<SeedOutcome>, Duration)> {
+        let elapsed = attempt.started.elapsed();
+        let result = Err(e);
+        self.history_writer()
+            .record(self.history_entry(attempt, &result, elapsed))
+            .await?;
+        Ok((result, elapsed))
+    }
+
+    /// The history row (with the audit row of a manual reseed) of
+    /// `attempt` ending with `result`; counts it in the metrics.
+    fn history_entry(
+        &self,
+        a: &Attempt,
+        result: &Result<SeedOutcome>,
+        elapsed: Duration,
+    ) -> HistoryEntry {
+        let (outcome, code, message, serial) = match result {
+            Ok(o) => (Outcome::Ok, None, None, Some(o.token_serial.clone())),
+            Err(e) => (
+                Outcome::Error,
+                Some(error_code(e)),
+                Some(e.to_string()),
+                None,
+            ),
+        };
+        let audit = a.actor.as_ref().map(|actor| AuditEntry {
+            at_ms: unix_ms(a.at),
+            actor: actor.clone(),
+            action: "hsm.reseed".into(),
+            target: a.name.to_string(),
+            outcome,
+            detail: match &code {
+                None => format!(
+                    "trigger {}, {} bits",
+                    a.trigger.as_str(),
+                    self.settings().seed_bits
+                ),
+                Some(c) => format!("trigger {}: {c}", a.trigger.as_str()),
+            },
+        });
+        self.metrics().observe_seed(
+            a.name.as_str(),
+            if result.is_ok() { "ok" } else { "error" },
+            a.trigger.as_str(),
+            elapsed,
+        );
+        HistoryEntry {
+            at_ms: unix_ms(a.at),
+            config_name: a.name.to_string(),
+            slot: Some(a.slot as i64),
+            token_serial: serial.or_else(|| a.pinned_serial.clone()),
+            trigger: a.trigger,
+            source: self.settings().entropy_source.to_string(),
+            bits: self.settings().seed_bits,
+            duration_us: elapsed.as_micros().min(i64::MAX as u128) as i64,
+            outcome,
+            error_code: code,
+            message,
+            audit,
+        }
+    }
+}
+
+/// One reseed under way: what its history row is made of besides the
+/// result.
+#[derive(Clone)]
+struct Attempt {
+    name: HsmName,
+    slot: u64,
+    pinned_serial: Option<String>,
+    trigger: Trigger,
+    /// Who asked, for the audit row of a manual reseed.
+    actor: Option<Actor>,
+    at: OffsetDateTime,
+    started: Instant,
 }
 
 /// The code a failed reseed is filed under: the `CKR_*` name for HSM errors.
@@ -216,5 +328,60 @@ pub fn error_code(e: &Error) -> String {
     match e {
         Error::Hsm { ckr, .. } => ckr.clone(),
         other => other.code().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::history::HistoryFilter;
+    use crate::hsm::testing::SoftHsmFixture;
+    use crate::partitions::{ConfigEdit, SlotId};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reseed_past_the_deadline_is_recorded_once_as_a_timeout() {
+        let f = SoftHsmFixture::shared();
+        let _access = f.shared_access().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_data_dir(dir.path());
+        settings.pkcs11_module = Some(f.module_to_load().to_path_buf());
+        settings.pkcs11_timeout_secs = 1;
+        let engine = Engine::open(settings).await.unwrap();
+        let actor = Actor::cli();
+        let t = f.token(3);
+        engine.create_config("HUNG", &actor).await.unwrap();
+        let edit = ConfigEdit {
+            partition_pwd: Some(SecretString::from(t.user_pin.clone())),
+            slot: Some(SlotId(t.slot)),
+            ..ConfigEdit::default()
+        };
+        engine.edit_config("HUNG", edit, &actor).await.unwrap();
+
+        // As if the HSM stopped answering: the reseed waits its deadline.
+        let held = engine.hsm().unwrap().hold_slot_lock(t.slot).await;
+        let started = Instant::now();
+        let err = engine
+            .reseed("HUNG", Trigger::Api, &actor)
+            .await
+            .unwrap_err();
+        assert_eq!(error_code(&err), "TIMEOUT", "{err}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+
+        // The HSM answers again: the timed-out seed (queued behind the
+        // hung call) runs first and must not add a row of its own.
+        drop(held);
+        engine.reseed("HUNG", Trigger::Api, &actor).await.unwrap();
+        let filter = HistoryFilter {
+            config: Some("HUNG".into()),
+            ..HistoryFilter::default()
+        };
+        let page = engine.history_page(&filter, 1, 10).await.unwrap();
+        let rows: Vec<(&str, Option<&str>)> = page
+            .rows
+            .iter()
+            .map(|r| (r.outcome.as_str(), r.error_code.as_deref()))
+            .collect();
+        assert_eq!(rows, [("ok", None), ("error", Some("TIMEOUT"))]);
     }
 }
