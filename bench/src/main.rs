@@ -111,6 +111,9 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(server_benches(&args, fixture, &mut results))?;
+    if args.only.is_some() {
+        return Ok(());
+    }
 
     results.insert(
         "wasm".into(),
@@ -351,7 +354,8 @@ async fn server_benches(
         };
         eprintln!("{r}");
         let _ = stop.send(());
-        std::process::exit(0);
+        let _ = serving.await;
+        return Ok(());
     }
     // The ceiling and the reseed in turn, so that both see the same
     // machine: a neighbour's load or a slow disk moment hits one round of

@@ -30,6 +30,11 @@ impl Store {
         let opts = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&path)
             .create_if_missing(true)
+            // Small pages: most writes append a few rows to the history and
+            // audit b-trees, and every commit writes each page it touched
+            // to the WAL whole (new databases only; SQLite keeps an
+            // existing file's page size).
+            .page_size(1024)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
