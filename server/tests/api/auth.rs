@@ -117,6 +117,47 @@ async fn protected_pages_redirect_to_login() {
 }
 
 #[tokio::test]
+async fn a_call_with_a_bad_token_is_refused_on_every_token_route_even_beside_a_session() {
+    // Token calls go around the session layers; the handler's Caller is
+    // what refuses them, so every route that takes tokens must have one.
+    let app = TestApp::spawn().await;
+    app.login_as_admin().await; // the cookie must not help a bad token
+    let routes = [
+        ("GET", "/api/2.0/status"),
+        ("GET", "/api/2.0/hsms"),
+        ("GET", "/api/2.0/history"),
+        ("GET", "/api/2.0/hsmseed?name=HSM1"),
+        ("POST", "/api/2.0/hsmseed?name=HSM1"),
+        ("GET", "/metrics"),
+    ];
+    for (method, path) in routes {
+        for auth in ["Bearer hss_not-a-token", "Basic YWRtaW46YWRtaW4=", ""] {
+            let req = match method {
+                "GET" => app.client.get(app.at(path)),
+                _ => app.client.post(app.at(path)),
+            };
+            let r = req.header("authorization", auth).send().await.unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with `{auth}`"
+            );
+        }
+    }
+    // The session alone still works.
+    assert_eq!(app.get("/api/2.0/status").await.status(), StatusCode::OK);
+    let audit = app
+        .engine
+        .audit_page(&Default::default(), 1, 100)
+        .await
+        .unwrap();
+    assert!(
+        audit.rows.iter().all(|r| r.action != "hsm.reseed"),
+        "a refused call reseeded"
+    );
+}
+
+#[tokio::test]
 async fn api_and_server_functions_answer_401_without_a_session() {
     let app = TestApp::spawn().await;
     let r = app.get("/api/2.0/status").await;
