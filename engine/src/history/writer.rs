@@ -19,11 +19,12 @@ type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
 type Job = (HistoryEntry, Done);
 
 /// Most rows in one transaction.
-const BATCH: usize = 256;
+const BATCH: usize = 128;
 
 /// WAL pages between the writer's checkpoints (SQLite's default is 1000;
-/// fewer checkpoints mean fewer disk syncs for the reseeds to wait on, and
-/// the WAL file stays at most about this many 4 KiB pages).
+/// fewer checkpoints mean fewer disk syncs for the reseeds to wait on). The
+/// WAL file stays at about this many pages: 4 MiB with the 1 KiB pages of a
+/// new database.
 pub(super) const CHECKPOINT_PAGES: u32 = 4000;
 
 #[derive(Debug, Clone)]
@@ -102,49 +103,107 @@ async fn writer_connection(
     Ok(c)
 }
 
-/// The whole batch as one statement list with a fixed text, so SQLite
-/// prepares it once per connection and the batch costs one round trip to
-/// the connection's thread: the history rows, the audit rows of manual
-/// reseeds, the hourly counts the dashboard reads and each configuration's
-/// last outcome, in one transaction. The rows travel as JSON arrays
-/// (bound parameters, never spliced into the SQL). One plain `?` per
-/// statement, bound in order: sqlx binds numbered parameters wrongly across
-/// statements (a `?4` in the fifth statement is left NULL).
-const COMMIT_SQL: &str = "\
-BEGIN IMMEDIATE;
+/// Size classes of a batch: a batch of `n` rows runs the statement list of
+/// the smallest class that holds it, padded with rows of NULLs that the
+/// statements skip, so SQLite prepares each list once per connection.
+const CLASSES: [usize; 8] = [1, 2, 4, 8, 16, 32, 64, BATCH];
+
+/// The statement list of one size class: the whole batch in one round trip
+/// to the connection's thread and one transaction: the history rows, the
+/// audit rows of manual reseeds, the hourly counts the dashboard reads and
+/// each configuration's last outcome. Every value is a bound parameter
+/// (plain `?`, bound in order: sqlx binds numbered parameters wrongly
+/// across statements). The last two travel as small JSON arrays.
+fn commit_sql(rows: usize) -> String {
+    let values = |columns: usize| {
+        let row = format!("({})", vec!["?"; columns].join(", "));
+        vec![row; rows].join(", ")
+    };
+    format!(
+        "BEGIN IMMEDIATE;
 INSERT INTO seed_history (at_ms, config_name, slot, token_serial, trigger, source, bits, \
-    duration_us, outcome, error_code, message)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
-    value->>7, value->>8, value->>9, value->>10 FROM json_each(?);
+duration_us, outcome, error_code, message)
+  SELECT * FROM (VALUES {history}) WHERE column1 IS NOT NULL;
 INSERT INTO audit_log (at_ms, actor_kind, actor, address, action, target, outcome, detail)
-  SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, \
-    value->>7 FROM json_each(?);
+  SELECT * FROM (VALUES {audit}) WHERE column1 IS NOT NULL;
 INSERT INTO seed_hourly (hour_ms, ok, failed)
   SELECT value->>0, value->>1, value->>2 FROM json_each(?) WHERE true
   ON CONFLICT (hour_ms) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed;
 UPDATE hsm_configs SET last_outcome = l.value->>1, last_error = l.value->>2, last_at = l.value->>3
   FROM json_each(?) AS l WHERE hsm_configs.name = l.value->>0;
-COMMIT;";
+COMMIT;",
+        history = values(HISTORY_COLUMNS),
+        audit = values(AUDIT_COLUMNS),
+    )
+}
 
-/// One transaction for the whole batch (see [`COMMIT_SQL`]), on the
-/// writer's own connection; a failed batch is rolled back.
+const HISTORY_COLUMNS: usize = 11;
+const AUDIT_COLUMNS: usize = 8;
+
+/// The statement list for `rows` rows and its class size.
+fn statements_for(rows: usize) -> (&'static str, usize) {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| CLASSES.iter().map(|&n| commit_sql(n)).collect());
+    let i = CLASSES
+        .iter()
+        .position(|&n| n >= rows)
+        .unwrap_or(CLASSES.len() - 1);
+    (all[i].as_str(), CLASSES[i])
+}
+
+/// One transaction for the whole batch (at most [`BATCH`] rows; see
+/// [`commit_sql`]), on the writer's own connection; a failed batch is
+/// rolled back.
 async fn commit(
     pool: &SqlitePool,
     conn: &mut Option<SqliteConnection>,
     batch: &[HistoryEntry],
 ) -> std::result::Result<(), sqlx::Error> {
-    let params = Params::of(batch).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let (sql, class) = statements_for(batch.len());
+    let mut q = sqlx::query(sql);
+    for e in batch {
+        q = q
+            .bind(e.at_ms)
+            .bind(e.config_name.as_str())
+            .bind(e.slot)
+            .bind(e.token_serial.as_deref())
+            .bind(e.trigger.as_str())
+            .bind(e.source.as_str())
+            .bind(i64::from(e.bits))
+            .bind(e.duration_us)
+            .bind(e.outcome.as_str())
+            .bind(e.error_code.as_deref())
+            .bind(e.message.as_deref());
+    }
+    for _ in batch.len()..class {
+        for _ in 0..HISTORY_COLUMNS {
+            q = q.bind(None::<i64>);
+        }
+    }
+    let mut audits = 0;
+    for a in batch.iter().filter_map(|e| e.audit.as_ref()) {
+        audits += 1;
+        q = q
+            .bind(a.at_ms)
+            .bind(a.actor.kind.as_str())
+            .bind(a.actor.name.as_str())
+            .bind(a.actor.address.as_deref())
+            .bind(a.action.as_str())
+            .bind(a.target.as_str())
+            .bind(a.outcome.as_str())
+            .bind(a.detail.as_str());
+    }
+    for _ in audits..class {
+        for _ in 0..AUDIT_COLUMNS {
+            q = q.bind(None::<i64>);
+        }
+    }
+    let (hours, last) = summaries(batch).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let c = match conn {
         Some(c) => c,
         None => conn.insert(writer_connection(pool).await?),
     };
-    let result = sqlx::query(COMMIT_SQL)
-        .bind(params.history)
-        .bind(params.audit)
-        .bind(params.hours)
-        .bind(params.last)
-        .execute(&mut *c)
-        .await;
+    let result = q.bind(hours).bind(last).execute(&mut *c).await;
     if result.is_err() {
         // Whatever ran of the batch is undone; a connection that cannot
         // even roll back is replaced.
@@ -155,81 +214,36 @@ async fn commit(
     result.map(|_| ())
 }
 
-/// The batch as the JSON arrays [`COMMIT_SQL`] reads.
-struct Params {
-    history: String,
-    audit: String,
-    hours: String,
-    last: String,
-}
-
-impl Params {
-    fn of(batch: &[HistoryEntry]) -> serde_json::Result<Params> {
-        let history: Vec<_> = batch
-            .iter()
-            .map(|e| {
-                (
-                    e.at_ms,
-                    &e.config_name,
-                    e.slot,
-                    &e.token_serial,
-                    e.trigger.as_str(),
-                    &e.source,
-                    e.bits,
-                    e.duration_us,
-                    e.outcome.as_str(),
-                    &e.error_code,
-                    &e.message,
-                )
-            })
-            .collect();
-        let audit: Vec<_> = batch
-            .iter()
-            .filter_map(|e| e.audit.as_ref())
-            .map(|a| {
-                (
-                    a.at_ms,
-                    a.actor.kind.as_str(),
-                    &a.actor.name,
-                    &a.actor.address,
-                    &a.action,
-                    &a.target,
-                    a.outcome.as_str(),
-                    &a.detail,
-                )
-            })
-            .collect();
-        // The hourly counts: one row per hour the batch touches.
-        let mut hours: Vec<(i64, i64, i64)> = Vec::new();
-        for e in batch {
-            let hour = e.at_ms.div_euclid(3_600_000) * 3_600_000;
-            let i = match hours.iter().position(|h| h.0 == hour) {
-                Some(i) => i,
-                None => {
-                    hours.push((hour, 0, 0));
-                    hours.len() - 1
-                }
-            };
-            match e.outcome {
-                super::Outcome::Ok => hours[i].1 += 1,
-                super::Outcome::Error => hours[i].2 += 1,
+/// The batch's hourly counts and each configuration's last outcome, as
+/// the JSON arrays the statement list reads.
+fn summaries(batch: &[HistoryEntry]) -> serde_json::Result<(String, String)> {
+    // The hourly counts: one row per hour the batch touches.
+    let mut hours: Vec<(i64, i64, i64)> = Vec::new();
+    for e in batch {
+        let hour = e.at_ms.div_euclid(3_600_000) * 3_600_000;
+        let i = match hours.iter().position(|h| h.0 == hour) {
+            Some(i) => i,
+            None => {
+                hours.push((hour, 0, 0));
+                hours.len() - 1
             }
+        };
+        match e.outcome {
+            super::Outcome::Ok => hours[i].1 += 1,
+            super::Outcome::Error => hours[i].2 += 1,
         }
-        // The last outcome of each configuration: its newest row in the batch.
-        let mut last: std::collections::HashMap<&str, &HistoryEntry> =
-            std::collections::HashMap::new();
-        for e in batch {
-            last.insert(e.config_name.as_str(), e);
-        }
-        let last: Vec<_> = last
-            .values()
-            .map(|e| (&e.config_name, e.outcome.as_str(), &e.error_code, e.at_ms))
-            .collect();
-        Ok(Params {
-            history: serde_json::to_string(&history)?,
-            audit: serde_json::to_string(&audit)?,
-            hours: serde_json::to_string(&hours)?,
-            last: serde_json::to_string(&last)?,
-        })
     }
+    // The last outcome of each configuration: its newest row in the batch.
+    let mut last: std::collections::HashMap<&str, &HistoryEntry> = std::collections::HashMap::new();
+    for e in batch {
+        last.insert(e.config_name.as_str(), e);
+    }
+    let last: Vec<_> = last
+        .values()
+        .map(|e| (&e.config_name, e.outcome.as_str(), &e.error_code, e.at_ms))
+        .collect();
+    Ok((
+        serde_json::to_string(&hours)?,
+        serde_json::to_string(&last)?,
+    ))
 }
