@@ -39,6 +39,7 @@ use crate::{api, jobs, middleware, serve, web};
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
+/// The fields of [`AppState`], reached through `Deref`.
 pub struct Shared {
     pub engine: Engine,
     /// Messages for the next page after a form post (shared with the pages).
