@@ -247,18 +247,9 @@ impl Hsm {
     /// `target` says (reusing the cached login only for the same
     /// credential). The seed is zeroized after use, also on error or timeout.
     pub async fn seed(&self, target: &SeedTarget, seed: Zeroizing<Vec<u8>>) -> Result<SeedOutcome> {
-        if seed.is_empty() {
-            return Err(Error::Invalid("the seed must not be empty".to_owned()));
-        }
-        let login = target.login_target();
-        let span =
-            tracing::debug_span!("hsm_seed", slot = target.slot, user_type = %target.user_type);
-        let work = self.with_slot("C_SeedRandom", target.slot, move |module, state| {
-            let result = module.login_and_seed(state, &login, Some(seed.as_slice()), false);
-            drop(seed);
-            result.map(|(_, outcome)| outcome)
-        });
-        tracing::Instrument::instrument(work, span).await
+        let job = seed_job(target, seed)?;
+        let work = self.with_slot("C_SeedRandom", target.slot, job);
+        tracing::Instrument::instrument(work, seed_span(target)).await
     }
 
     /// Like [`seed`](Self::seed), but the result goes to `then`, called on
@@ -273,21 +264,11 @@ impl Hsm {
         seed: Zeroizing<Vec<u8>>,
         then: impl FnOnce(Result<SeedOutcome>) + Send + 'static,
     ) -> Result<()> {
-        if seed.is_empty() {
-            return Err(Error::Invalid("the seed must not be empty".to_owned()));
-        }
-        let login = target.login_target();
-        let span =
-            tracing::debug_span!("hsm_seed", slot = target.slot, user_type = %target.user_type);
+        let job = seed_job(target, seed)?;
+        let span = seed_span(target);
         self.module.submit(
             target.slot,
-            Box::new(move |module, state| {
-                let result = span.in_scope(|| {
-                    module.login_and_seed(state, &login, Some(seed.as_slice()), false)
-                });
-                drop(seed);
-                then(result.map(|(_, outcome)| outcome));
-            }),
+            Box::new(move |module, state| then(span.in_scope(|| job(module, state)))),
         )
     }
 
@@ -388,4 +369,25 @@ impl Hsm {
     pub(crate) fn shares_module_with(&self, other: &Hsm) -> bool {
         Arc::ptr_eq(&self.module, &other.module)
     }
+}
+
+/// The slot job of one reseed: log in as `target` says, then `C_SeedRandom`
+/// with `seed`, which is zeroized once used (or when the job is dropped).
+fn seed_job(
+    target: &SeedTarget,
+    seed: Zeroizing<Vec<u8>>,
+) -> Result<impl FnOnce(&Module, &mut SlotState) -> Result<SeedOutcome> + Send + 'static> {
+    if seed.is_empty() {
+        return Err(Error::Invalid("the seed must not be empty".to_owned()));
+    }
+    let login = target.login_target();
+    Ok(move |module: &Module, state: &mut SlotState| {
+        let result = module.login_and_seed(state, &login, Some(seed.as_slice()), false);
+        drop(seed);
+        result.map(|(_, outcome)| outcome)
+    })
+}
+
+fn seed_span(target: &SeedTarget) -> tracing::Span {
+    tracing::debug_span!("hsm_seed", slot = target.slot, user_type = %target.user_type)
 }
