@@ -23,7 +23,6 @@ use engine::audit::Actor;
 use engine::auth::tokens::Scope;
 use engine::config::{Settings, TlsMode};
 use engine::hsm::testing::{SoftHsmFixture, TestToken};
-use engine::partitions::{ConfigEdit, SlotId};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
@@ -316,15 +315,7 @@ async fn server_benches(
     let t = fixture.token(1);
     engine.create_config("HSM1", &actor).await?;
     engine
-        .edit_config(
-            "HSM1",
-            ConfigEdit {
-                partition_pwd: Some(SecretString::from(t.user_pin.clone())),
-                slot: Some(SlotId(t.slot)),
-                ..ConfigEdit::default()
-            },
-            &actor,
-        )
+        .edit_config("HSM1", t.config_edit(engine::hsm::UserType::User), &actor)
         .await?;
     let token = engine.create_token("bench", Scope::Seed, &actor).await?;
     let bearer = token.secret.expose_secret().to_string();
@@ -334,22 +325,23 @@ async fn server_benches(
         "bench: GET /healthz and REST reseed, {} clients, {:.0} s each in {} rounds",
         args.clients, args.seconds, args.rounds
     );
+    // The two loads compared: the HTTP ceiling and the REST reseed.
+    let healthz_load =
+        |d: Duration| load::run(&url, "/healthz", load::Method::Get, None, args.clients, d);
+    let reseed_load = |d: Duration| {
+        load::run(
+            &url,
+            "/api/2.0/hsmseed?name=HSM1",
+            load::Method::Post,
+            Some(load::Auth::Bearer(bearer.clone())),
+            args.clients,
+            d,
+        )
+    };
     if let Some(only) = args.only {
         let r = match only {
-            Only::Healthz => {
-                load::run(&url, "/healthz", load::Method::Get, None, args.clients, d).await?
-            }
-            Only::Reseed => {
-                load::run(
-                    &url,
-                    "/api/2.0/hsmseed?name=HSM1",
-                    load::Method::Post,
-                    Some(load::Auth::Bearer(bearer)),
-                    args.clients,
-                    d,
-                )
-                .await?
-            }
+            Only::Healthz => healthz_load(d).await?,
+            Only::Reseed => reseed_load(d).await?,
             Only::Engine => json!({ "per_s": engine_reseed(&engine, args.clients, d).await }),
         };
         eprintln!("{r}");
@@ -368,28 +360,8 @@ async fn server_benches(
             "bench: round {}/{rounds}: GET /healthz, then POST /api/2.0/hsmseed?name=HSM1",
             i + 1
         );
-        healthz.push(
-            load::run(
-                &url,
-                "/healthz",
-                load::Method::Get,
-                None,
-                args.clients,
-                round,
-            )
-            .await?,
-        );
-        reseed.push(
-            load::run(
-                &url,
-                "/api/2.0/hsmseed?name=HSM1",
-                load::Method::Post,
-                Some(load::Auth::Bearer(bearer.clone())),
-                args.clients,
-                round,
-            )
-            .await?,
-        );
+        healthz.push(healthz_load(round).await?);
+        reseed.push(reseed_load(round).await?);
     }
     let (healthz, reseed) = (load::median_round(healthz), load::median_round(reseed));
     eprintln!(
@@ -473,11 +445,7 @@ async fn scheduler_round(
         engine
             .create_config_with(
                 &format!("P{i:04}"),
-                ConfigEdit {
-                    partition_pwd: Some(SecretString::from(t.user_pin.clone())),
-                    slot: Some(SlotId(t.slot)),
-                    ..ConfigEdit::default()
-                },
+                t.config_edit(engine::hsm::UserType::User),
                 &actor,
             )
             .await?;

@@ -134,6 +134,18 @@ impl TestToken {
         }
     }
 
+    /// The edit that points a configuration at this token, logged in as
+    /// `user_type` with the right PIN.
+    pub fn config_edit(&self, user_type: UserType) -> crate::partitions::ConfigEdit {
+        crate::partitions::ConfigEdit {
+            partition_name: Some(self.label.clone()),
+            partition_pwd: Some(self.target(user_type).pin),
+            slot: Some(crate::partitions::SlotId(self.slot)),
+            user_type: Some(user_type),
+            ..Default::default()
+        }
+    }
+
     /// A `CKU_USER` target with a PIN that is not this token's.
     pub fn wrong_pin_target(&self) -> SeedTarget {
         SeedTarget {

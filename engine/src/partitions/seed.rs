@@ -337,7 +337,6 @@ mod tests {
     use crate::config::Settings;
     use crate::history::HistoryFilter;
     use crate::hsm::testing::SoftHsmFixture;
-    use crate::partitions::{ConfigEdit, SlotId};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_reseed_past_the_deadline_is_recorded_once_as_a_timeout() {
@@ -351,11 +350,7 @@ mod tests {
         let actor = Actor::cli();
         let t = f.token(3);
         engine.create_config("HUNG", &actor).await.unwrap();
-        let edit = ConfigEdit {
-            partition_pwd: Some(SecretString::from(t.user_pin.clone())),
-            slot: Some(SlotId(t.slot)),
-            ..ConfigEdit::default()
-        };
+        let edit = t.config_edit(crate::hsm::UserType::User);
         engine.edit_config("HUNG", edit, &actor).await.unwrap();
 
         // As if the HSM stopped answering: the reseed waits its deadline.

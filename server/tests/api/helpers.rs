@@ -4,7 +4,7 @@ use engine::clock::ManualClock;
 use engine::config::{EntropySourceKind, Settings, TlsMode};
 use engine::hsm::testing::{SoftHsmFixture, TestToken};
 use engine::hsm::UserType;
-use engine::partitions::{ConfigEdit, SlotId};
+use engine::partitions::ConfigEdit;
 use engine::Engine;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::redirect::Policy;
@@ -250,7 +250,6 @@ impl TestApp {
 
     /// A complete configuration for `token`, through the engine.
     pub async fn configure(&self, name: &str, token: &TestToken, user_type: UserType) {
-        let t = token.target(user_type);
         self.engine
             .create_config(name, &engine::audit::Actor::cli())
             .await
@@ -258,13 +257,7 @@ impl TestApp {
         self.engine
             .edit_config(
                 name,
-                ConfigEdit {
-                    partition_name: Some(token.label.clone()),
-                    partition_pwd: Some(t.pin),
-                    slot: Some(SlotId(token.slot)),
-                    user_type: Some(user_type),
-                    ..ConfigEdit::default()
-                },
+                token.config_edit(user_type),
                 &engine::audit::Actor::cli(),
             )
             .await
