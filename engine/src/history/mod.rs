@@ -479,6 +479,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failed_batch_writes_nothing_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        // As if the disk refused one row of the batch.
+        sqlx::query(
+            "CREATE TRIGGER refuse BEFORE INSERT ON seed_history WHEN NEW.config_name = 'BAD'
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        )
+        .execute(store.pool())
+        .await
+        .unwrap();
+        let w = HistoryWriter::spawn(store.pool().clone());
+        let at = unix_ms(time::macros::datetime!(2026-11-28 12:00 UTC));
+        let (good, bad) = tokio::join!(
+            w.record(entry(at, "HSM1", Outcome::Ok)),
+            w.record(entry(at + 1, "BAD", Outcome::Ok)),
+        );
+        let e = bad.unwrap_err().to_string();
+        assert!(e.contains("refused by the test"), "{e}");
+        // Whether the good row shared the failed batch or not, it is
+        // recorded exactly when it was answered Ok.
+        let count = || async {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM seed_history")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+        };
+        let hourly = || async {
+            sqlx::query_scalar::<_, i64>("SELECT coalesce(sum(ok), 0) FROM seed_hourly")
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+        };
+        let written = i64::from(good.is_ok());
+        assert_eq!((count().await, hourly().await), (written, written));
+
+        w.record(entry(at + 2, "HSM1", Outcome::Ok)).await.unwrap();
+        assert_eq!((count().await, hourly().await), (written + 1, written + 1));
+    }
+
+    #[tokio::test]
     async fn the_wal_stays_bounded_under_a_stream_of_commits() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();

@@ -205,11 +205,9 @@ impl Engine {
                 let elapsed = attempt.started.elapsed();
                 let entry = engine.history_entry(&attempt, &result, elapsed);
                 // A stopped writer drops `answer`: the caller hears of it.
-                let _ = engine
-                    .history_writer()
-                    .submit_blocking(entry, move |committed| {
-                        let _ = answer.send((result, elapsed, committed));
-                    });
+                let _ = engine.history_writer().submit(entry, move |committed| {
+                    let _ = answer.send((result, elapsed, committed));
+                });
             })
         };
         if let Err(e) = submitted {
