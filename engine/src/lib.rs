@@ -20,6 +20,7 @@ pub mod store;
 pub mod tls;
 
 mod engine;
+mod handoff;
 
 pub use engine::{Engine, Readiness};
 pub use error::{Error, Result};

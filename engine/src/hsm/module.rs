@@ -129,7 +129,7 @@ impl SlotWorker {
         std::thread::Builder::new()
             .name(format!("pkcs11-slot-{slot}"))
             .spawn(move || {
-                while let Ok((module, job)) = queue.recv() {
+                while let Ok((module, job)) = crate::handoff::recv_soon(&queue) {
                     {
                         let mut st = own.lock().unwrap_or_else(PoisonError::into_inner);
                         let run = std::panic::AssertUnwindSafe(|| job(&module, &mut st));
