@@ -136,24 +136,26 @@ pub struct AuditPage {
     pub per_page: u32,
 }
 
+/// One audit row; the history writer runs it too, for manual reseeds.
+pub(crate) const INSERT_SQL: &str = "INSERT INTO audit_log \
+     (at_ms, actor_kind, actor, address, action, target, outcome, detail) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+
 pub(crate) async fn insert(
     conn: &mut SqliteConnection,
     e: &AuditEntry,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_log (at_ms, actor_kind, actor, address, action, target, outcome, detail) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(e.at_ms)
-    .bind(e.actor.kind.as_str())
-    .bind(&e.actor.name)
-    .bind(&e.actor.address)
-    .bind(&e.action)
-    .bind(&e.target)
-    .bind(e.outcome.as_str())
-    .bind(&e.detail)
-    .execute(conn)
-    .await?;
+    sqlx::query(INSERT_SQL)
+        .bind(e.at_ms)
+        .bind(e.actor.kind.as_str())
+        .bind(&e.actor.name)
+        .bind(&e.actor.address)
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(e.outcome.as_str())
+        .bind(&e.detail)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 mod writer;
 
 pub use writer::HistoryWriter;
+pub(crate) use writer::{committed, stopped};
 
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};

@@ -16,7 +16,6 @@
 
 use std::path::Path;
 use std::sync::mpsc;
-use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use sqlx::SqlitePool;
@@ -37,10 +36,6 @@ const BATCH: usize = 128;
 /// WAL file stays at about this many pages: 4 MiB with the 1 KiB pages of a
 /// new database.
 pub(super) const CHECKPOINT_PAGES: u32 = 4000;
-
-/// How long a commit waits for another connection's write lock (as the
-/// pool's connections do).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 pub struct HistoryWriter {
@@ -71,9 +66,7 @@ impl HistoryWriter {
         self.submit(entry, move |r| {
             let _ = done.send(r);
         })?;
-        wait.await
-            .map_err(|_| Error::Internal("history writer stopped".into()))?
-            .map_err(|e| Error::Internal(format!("recording history: {e}")))
+        committed(wait.await.map_err(|_| stopped())?)
     }
 
     /// Queues `entry` from any thread without waiting; `done` is called on
@@ -85,10 +78,18 @@ impl HistoryWriter {
         entry: HistoryEntry,
         done: impl FnOnce(std::result::Result<(), String>) + Send + 'static,
     ) -> Result<()> {
-        self.tx
-            .send((entry, Box::new(done)))
-            .map_err(|_| Error::Internal("history writer stopped".into()))
+        self.tx.send((entry, Box::new(done))).map_err(|_| stopped())
     }
+}
+
+/// The error of a row the writer can no longer take or answer.
+pub(crate) fn stopped() -> Error {
+    Error::Internal("history writer stopped".into())
+}
+
+/// The caller's view of a commit's outcome, as `done` receives it.
+pub(crate) fn committed(outcome: std::result::Result<(), String>) -> Result<()> {
+    outcome.map_err(|e| Error::Internal(format!("recording history: {e}")))
 }
 
 /// The writer thread: waits for a row, takes every row queued behind it
@@ -115,7 +116,8 @@ fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
     }
 }
 
-/// The writer's own connection, set up as the pool's are, with its
+/// The writer's own connection, set up as the pool's are (keep these
+/// pragmas in step with [`crate::store::Store::open`]), with its
 /// checkpoint interval.
 fn open(path: &Path) -> std::result::Result<Connection, String> {
     let setup = || -> rusqlite::Result<(Connection, String)> {
@@ -123,7 +125,7 @@ fn open(path: &Path) -> std::result::Result<Connection, String> {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        c.busy_timeout(BUSY_TIMEOUT)?;
+        c.busy_timeout(crate::store::BUSY_TIMEOUT)?;
         c.execute_batch(&format!(
             "PRAGMA synchronous = NORMAL;
              PRAGMA foreign_keys = ON;
@@ -143,8 +145,6 @@ fn open(path: &Path) -> std::result::Result<Connection, String> {
 const INSERT_HISTORY: &str = "INSERT INTO seed_history (at_ms, config_name, slot, token_serial, \
      trigger, source, bits, duration_us, outcome, error_code, message) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-const INSERT_AUDIT: &str = "INSERT INTO audit_log (at_ms, actor_kind, actor, address, action, \
-     target, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 const COUNT_HOUR: &str = "INSERT INTO seed_hourly (hour_ms, ok, failed) VALUES (?, ?, ?) \
      ON CONFLICT (hour_ms) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed";
 const LAST_OUTCOME: &str =
@@ -175,7 +175,7 @@ fn write(c: &mut Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut history = tx.prepare_cached(INSERT_HISTORY)?;
-        let mut audit = tx.prepare_cached(INSERT_AUDIT)?;
+        let mut audit = tx.prepare_cached(crate::audit::INSERT_SQL)?;
         for e in batch {
             history.execute(params![
                 e.at_ms,

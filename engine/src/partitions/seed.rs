@@ -225,7 +225,7 @@ impl Engine {
         };
         match answer {
             Ok((result, elapsed, committed)) => {
-                committed.map_err(|e| Error::Internal(format!("recording history: {e}")))?;
+                crate::history::committed(committed)?;
                 Ok((result, elapsed))
             }
             // The job ended without calling back (it panicked).
@@ -233,7 +233,7 @@ impl Engine {
                 let e = Error::Internal("the PKCS#11 job ended without an answer".into());
                 self.record_failure(attempt, e).await
             }
-            Err(_) => Err(Error::Internal("history writer stopped".into())),
+            Err(_) => Err(crate::history::stopped()),
         }
     }
 

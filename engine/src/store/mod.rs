@@ -20,6 +20,10 @@ pub struct Store {
     pool: SqlitePool,
 }
 
+/// How long a write waits for another connection's lock (the pool's
+/// connections and the history writer's).
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Store {
     /// Opens (creating when missing) the database in `data_dir` and applies
     /// every pending migration. A failed migration is an error: the caller
@@ -37,7 +41,7 @@ impl Store {
             .page_size(1024)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
