@@ -542,6 +542,33 @@ mod tests {
         assert!(wal <= bound, "WAL of {wal} bytes, more than {bound}");
     }
 
+    #[tokio::test]
+    async fn the_writers_statements_build_no_temporary_btree() {
+        // A CHECK (x IN (...)) of more than two values builds and drops a
+        // temporary b-tree on every insert (see migration 7).
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        for sql in [
+            writer::INSERT_HISTORY,
+            writer::COUNT_HOUR,
+            writer::LAST_OUTCOME,
+            crate::audit::INSERT_SQL,
+        ] {
+            let opcodes: Vec<String> = sqlx::query(&format!("EXPLAIN {sql}"))
+                .fetch_all(store.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| sqlx::Row::get::<String, _>(r, "opcode"))
+                .collect();
+            assert!(!opcodes.is_empty(), "{sql}");
+            assert!(
+                !opcodes.iter().any(|o| o == "OpenEphemeral"),
+                "{sql}: {opcodes:?}"
+            );
+        }
+    }
+
     #[test]
     fn csv_cells_are_quoted_and_defused() {
         assert_eq!(csv_cell("HSM1"), "HSM1");

@@ -143,6 +143,109 @@ mod tests {
         Store::open(&data).await.unwrap();
     }
 
+    #[tokio::test]
+    async fn rebuilding_the_history_and_audit_tables_keeps_rows_and_rules() {
+        // A database as migration 6 left it, with rows in both tables.
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SqliteConnectOptions::from_str("sqlite://")
+            .unwrap()
+            .filename(dir.path().join(DB_FILE))
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(opts).await.unwrap();
+        let rebuild = MIGRATOR
+            .migrations
+            .iter()
+            .position(|m| m.version == 20261128000007)
+            .unwrap();
+        let before = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Borrowed(&MIGRATOR.migrations[..rebuild]),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        before.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO seed_history (id, at_ms, config_name, slot, token_serial, trigger, \
+             source, bits, duration_us, outcome, error_code, message) \
+             VALUES (41, 1000, 'HSM1', 3, 'SER1', 'cli', 'os', 256, 120, 'error', \
+             'CKR_PIN_INCORRECT', 'wrong PIN')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO audit_log (id, at_ms, actor_kind, actor, address, action, target, \
+             outcome, detail) VALUES (7, 2000, 'scheduler', 'scheduler', NULL, 'hsm.reseed', \
+             'HSM1', 'ok', 'trigger schedule, 256 bits')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(dir.path()).await.unwrap();
+        let history: (i64, i64, String, String, String, Option<String>) = sqlx::query_as(
+            "SELECT id, at_ms, config_name, trigger, outcome, error_code FROM seed_history",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            history,
+            (
+                41,
+                1000,
+                "HSM1".into(),
+                "cli".into(),
+                "error".into(),
+                Some("CKR_PIN_INCORRECT".into())
+            )
+        );
+        let audit: (i64, String, String) =
+            sqlx::query_as("SELECT id, actor_kind, detail FROM audit_log")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            audit,
+            (7, "scheduler".into(), "trigger schedule, 256 bits".into())
+        );
+        let indexes: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_schema WHERE tbl_name = 'seed_history' AND type = 'index' \
+             ORDER BY name",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(indexes, ["seed_history_at", "seed_history_config"]);
+
+        // The rules still hold: unknown values are refused, the audit log
+        // stays append-only.
+        let refused = [
+            "INSERT INTO seed_history (at_ms, config_name, trigger, source, bits, duration_us, \
+             outcome) VALUES (1, 'HSM1', 'nightly', 'os', 256, 1, 'ok')",
+            "INSERT INTO seed_history (at_ms, config_name, trigger, source, bits, duration_us, \
+             outcome) VALUES (1, 'HSM1', 'api', 'os', 256, 1, 'maybe')",
+            "INSERT INTO audit_log (at_ms, actor_kind, actor, action, target, outcome, detail) \
+             VALUES (1, 'robot', 'r', 'a', 't', 'ok', 'd')",
+            "UPDATE audit_log SET detail = 'rewritten'",
+            "DELETE FROM audit_log",
+        ];
+        for sql in refused {
+            let e = sqlx::query(sql).execute(store.pool()).await.unwrap_err();
+            let e = e.to_string();
+            assert!(
+                e.contains("CHECK constraint failed") || e.contains("append-only"),
+                "{sql}: {e}"
+            );
+        }
+        let rows: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM seed_history) + (SELECT count(*) FROM audit_log)",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(rows, 2);
+    }
+
     #[test]
     fn private_file_is_0600_and_replaced_whole() {
         let dir = tempfile::tempdir().unwrap();
