@@ -99,6 +99,12 @@ fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
     while let Ok(job) = rx.recv() {
         batch.push(job);
+        // Whoever woke us (a slot's thread, usually) often has more rows
+        // right behind this one, and when we took its CPU, committing now
+        // would commit them a few at a time: in the benchmark, 5 to 8 rows
+        // a commit instead of about 30, and 3 to 4 us more per row. One
+        // yield lets it finish; with nobody else to run it returns at once.
+        std::thread::yield_now();
         while batch.len() < BATCH {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
