@@ -286,7 +286,7 @@ impl Hsm {
         let work = self.with_slot("C_Login", target.slot, move |module, state| {
             module
                 .login_and_seed(state, &login, None, true)
-                .map(|(info, _)| info)
+                .map(|(info, _)| SlotInfo::clone(&info))
         });
         tracing::Instrument::instrument(work, span).await
     }

@@ -278,7 +278,7 @@ impl Module {
         target: &LoginTarget,
         seed: Option<&[u8]>,
         force_login: bool,
-    ) -> Result<(SlotInfo, SeedOutcome)> {
+    ) -> Result<(Arc<SlotInfo>, SeedOutcome)> {
         let slot = to_slot(target.slot)?;
         // A cached session belongs to the token it was opened on (a removed
         // or replaced token invalidates it), so its token info is reused;
@@ -287,10 +287,10 @@ impl Module {
         let info = match (&state.session, &state.info) {
             (Some(_), Some(info)) => info.clone(),
             _ => {
-                let info = slot_info(
+                let info = Arc::new(slot_info(
                     target.slot,
                     &self.pkcs11.get_token_info(slot).map_err(hsm_error)?,
-                );
+                ));
                 if state.serial.as_deref() != Some(info.serial.as_str()) {
                     // Another token than the one our cached session belongs to.
                     state.forget();
@@ -471,8 +471,9 @@ pub(crate) struct SlotState {
     login: Option<Credential>,
     /// Serial of the token `session` belongs to.
     serial: Option<String>,
-    /// That token's info, read when the session was opened.
-    info: Option<SlotInfo>,
+    /// That token's info, read when the session was opened (shared, not
+    /// copied, with every reseed that reuses the session).
+    info: Option<Arc<SlotInfo>>,
 }
 
 impl SlotState {

@@ -14,9 +14,14 @@ const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Reseeds of one configuration by (outcome, trigger).
+type SeedCounts = BTreeMap<(&'static str, &'static str), u64>;
+
 #[derive(Default)]
 pub struct Metrics {
-    seeds: Mutex<BTreeMap<(String, &'static str, &'static str), u64>>,
+    /// Reseeds by configuration, then by (outcome, trigger): a reseed of a
+    /// known configuration counts without allocating.
+    seeds: Mutex<BTreeMap<String, SeedCounts>>,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -46,7 +51,12 @@ impl Metrics {
     ) {
         {
             let mut m = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
-            *m.entry((hsm.to_string(), outcome, trigger)).or_default() += 1;
+            match m.get_mut(hsm) {
+                Some(counts) => *counts.entry((outcome, trigger)).or_default() += 1,
+                None => {
+                    m.insert(hsm.to_owned(), SeedCounts::from([((outcome, trigger), 1)]));
+                }
+            }
         }
         let secs = took.as_secs_f64();
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -77,15 +87,17 @@ impl Metrics {
             "# HELP hsmseed_seeds_total Reseeds attempted, by configuration, outcome and trigger."
         );
         let _ = writeln!(out, "# TYPE hsmseed_seeds_total counter");
-        for ((hsm, outcome, trigger), n) in
-            self.seeds.lock().unwrap_or_else(|p| p.into_inner()).iter()
-        {
-            let _ = writeln!(
-                out,
-                "hsmseed_seeds_total{{hsm=\"{}\",outcome=\"{outcome}\",trigger=\"{trigger}\"}} {n}",
-                label(hsm)
-            );
+        let seeds = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
+        for (hsm, counts) in seeds.iter() {
+            for ((outcome, trigger), n) in counts {
+                let _ = writeln!(
+                    out,
+                    "hsmseed_seeds_total{{hsm=\"{}\",outcome=\"{outcome}\",trigger=\"{trigger}\"}} {n}",
+                    label(hsm)
+                );
+            }
         }
+        drop(seeds);
         let _ = writeln!(out, "# HELP hsmseed_seed_duration_seconds Time of one reseed, entropy and PKCS#11 included.");
         let _ = writeln!(out, "# TYPE hsmseed_seed_duration_seconds histogram");
         for (i, b) in BUCKETS.iter().enumerate() {
