@@ -281,7 +281,7 @@ fn router(
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
         .route("/metrics", get(api::health::metrics))
-        .nest("/api/2.0", api::router())
+        .merge(api::router())
         .route("/sfn/{*name}", get(server_fns.clone()).post(server_fns))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
