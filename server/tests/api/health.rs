@@ -44,3 +44,17 @@ async fn unknown_page_is_404_with_an_operation_id() {
     assert!(body.contains("Page not found"));
     assert!(body.contains(&op), "the page shows the operation id {op}");
 }
+
+#[tokio::test]
+async fn unknown_api_path_is_404_and_known_ones_still_answer() {
+    let app = TestApp::spawn().await;
+    let read = app.token("reader", engine::auth::tokens::Scope::Read).await;
+    for path in ["/api/2.0/nope", "/api/2.0/hsms/extra", "/api/2.0"] {
+        let r = app.get_with_token(path, &read).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let r = app.get_with_token("/api/2.0/hsms", &read).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.get_with_token("/api/2.0/status", &read).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
