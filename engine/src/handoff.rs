@@ -4,8 +4,9 @@
 //! costs more than that: a futex sleep, then a wake-up from the sender (on
 //! a virtual machine, an interrupt to a halted CPU), on both threads. So a
 //! worker yields a few times before it parks. (The history writer does
-//! not: it takes rows in batches, which already spreads its wake-ups, and
-//! yielding there measured no gain.)
+//! not wait this way: it takes rows in batches, which already spreads its
+//! wake-ups, and spinning there measured no gain, twice. It yields once
+//! after waking instead; see `history::writer`.)
 
 use std::sync::mpsc::{Receiver, RecvError, TryRecvError};
 

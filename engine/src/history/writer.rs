@@ -190,51 +190,49 @@ fn write(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
     written.map(drop)
 }
 
-fn insert(tx: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
-    {
-        let mut history = tx.prepare_cached(INSERT_HISTORY)?;
-        let mut audit = tx.prepare_cached(crate::audit::INSERT_SQL)?;
-        for e in batch {
-            history.execute(params![
-                e.at_ms,
-                e.config_name,
-                e.slot,
-                e.token_serial,
-                e.trigger.as_str(),
-                e.source,
-                e.bits,
-                e.duration_us,
-                e.outcome.as_str(),
-                e.error_code,
-                e.message,
-            ])?;
-            if let Some(a) = &e.audit {
-                audit.execute(params![
-                    a.at_ms,
-                    a.actor.kind.as_str(),
-                    a.actor.name,
-                    a.actor.address,
-                    a.action,
-                    a.target,
-                    a.outcome.as_str(),
-                    a.detail,
-                ])?;
-            }
-        }
-        let (hours, last) = summaries(batch);
-        let mut count = tx.prepare_cached(COUNT_HOUR)?;
-        for (hour, ok, failed) in hours {
-            count.execute(params![hour, ok, failed])?;
-        }
-        let mut update = tx.prepare_cached(LAST_OUTCOME)?;
-        for e in last {
-            update.execute(params![
-                e.outcome.as_str(),
-                e.error_code,
-                e.at_ms,
-                e.config_name
+fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
+    let mut history = c.prepare_cached(INSERT_HISTORY)?;
+    let mut audit = c.prepare_cached(crate::audit::INSERT_SQL)?;
+    for e in batch {
+        history.execute(params![
+            e.at_ms,
+            e.config_name,
+            e.slot,
+            e.token_serial,
+            e.trigger.as_str(),
+            e.source,
+            e.bits,
+            e.duration_us,
+            e.outcome.as_str(),
+            e.error_code,
+            e.message,
+        ])?;
+        if let Some(a) = &e.audit {
+            audit.execute(params![
+                a.at_ms,
+                a.actor.kind.as_str(),
+                a.actor.name,
+                a.actor.address,
+                a.action,
+                a.target,
+                a.outcome.as_str(),
+                a.detail,
             ])?;
         }
+    }
+    let (hours, last) = summaries(batch);
+    let mut count = c.prepare_cached(COUNT_HOUR)?;
+    for (hour, ok, failed) in hours {
+        count.execute(params![hour, ok, failed])?;
+    }
+    let mut update = c.prepare_cached(LAST_OUTCOME)?;
+    for e in last {
+        update.execute(params![
+            e.outcome.as_str(),
+            e.error_code,
+            e.at_ms,
+            e.config_name
+        ])?;
     }
     Ok(())
 }
