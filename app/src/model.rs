@@ -26,6 +26,18 @@ pub struct HsmView {
     pub last_at: Option<String>,
     /// The token the slot holds now, as the module sees it.
     pub live_token: Option<String>,
+    /// Set while the login is held after a failed login.
+    pub held: Option<HeldView>,
+}
+
+/// Why a configuration's login is held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldView {
+    pub ckr: String,
+    pub detail: String,
+    pub since: String,
+    /// What an administrator reads before retrying (the vendor's limits).
+    pub retry_warning: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +121,8 @@ pub struct DashboardData {
     pub entropy: EntropyView,
     pub schedule: ScheduleView,
     pub configs: usize,
+    /// Configurations whose login is held: `(name, held)`.
+    pub held: Vec<(String, HeldView)>,
     pub total_24h: i64,
     pub failures_24h: i64,
     pub last: Vec<HistoryRowView>,

@@ -93,6 +93,7 @@ impl From<engine::Error> for AppError {
             | engine::Error::NeedsConfirmation(_)
             | engine::Error::NotConfigured(_)
             | engine::Error::BadCredentials
+            | engine::Error::LoginHeld { .. }
             | engine::Error::Throttled { .. }) => AppError::Invalid(e.to_string()),
             e @ engine::Error::Hsm { .. } => AppError::Hsm(e.to_string()),
             e @ engine::Error::EntropyFailed(_) => AppError::Unavailable(e.to_string()),

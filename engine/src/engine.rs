@@ -28,7 +28,9 @@ struct Inner {
     settings: Settings,
     store: Store,
     clock: Arc<dyn Clock>,
-    master_key: MasterKey,
+    master_key: Arc<MasterKey>,
+    /// Holds credentials that failed to log in (see `partitions/hold.rs`).
+    logins: crate::partitions::LoginLedger,
     entropy: Arc<EntropySource>,
     /// Loaded at first use; a failed load is tried again next time.
     hsm: Mutex<Option<Hsm>>,
@@ -73,6 +75,14 @@ impl Engine {
         let store = Store::open(&settings.data_dir).await?;
         let (master_key, warnings) =
             MasterKey::load_or_create(&settings.data_dir, settings.master_key_file.as_deref())?;
+        let master_key = Arc::new(master_key);
+        let logins = crate::partitions::LoginLedger::new(
+            settings.data_dir.clone(),
+            store.pool().connect_options().get_filename().to_path_buf(),
+            master_key.clone(),
+            clock.clone(),
+            settings.login_failures_per_token,
+        );
         let entropy = Arc::new(EntropySource::new(
             settings.entropy_source.clone(),
             HealthConfig {
@@ -92,6 +102,7 @@ impl Engine {
                 store,
                 clock,
                 master_key,
+                logins,
                 entropy,
                 hsm: Mutex::new(None),
                 history,
@@ -135,6 +146,10 @@ impl Engine {
 
     pub(crate) fn master_key(&self) -> &MasterKey {
         &self.inner.master_key
+    }
+
+    pub(crate) fn logins(&self) -> &crate::partitions::LoginLedger {
+        &self.inner.logins
     }
 
     pub(crate) fn history_writer(&self) -> &HistoryWriter {

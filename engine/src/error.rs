@@ -47,6 +47,18 @@ pub enum Error {
     /// `TOKEN_MISMATCH`, `MODULE_LOAD` for failures around the calls).
     #[error("{ckr}: {detail}")]
     Hsm { ckr: String, detail: String },
+    /// The configuration's login is held after a failed login: nothing
+    /// logs in with this credential until its password or user type is
+    /// edited or an administrator retries. `ckr` is what held it.
+    #[error(
+        "configuration {name}: login held after {ckr} ({detail}); no login is tried with this \
+         password until it is edited or an administrator retries the login"
+    )]
+    LoginHeld {
+        name: String,
+        ckr: String,
+        detail: String,
+    },
     #[error("certificate error: {0}")]
     Certificate(String),
     #[error("internal error: {0}")]
@@ -71,6 +83,7 @@ impl Error {
             Error::Migration(_) => "migration",
             Error::EntropyFailed(_) => "entropy_failed",
             Error::Hsm { .. } => "hsm_error",
+            Error::LoginHeld { .. } => "login_held",
             Error::Certificate(_) => "certificate",
             Error::Internal(_) => "internal",
         }

@@ -33,7 +33,8 @@ impl ApiError {
             engine::Error::Conflict(_)
             | engine::Error::NeedsConfirmation(_)
             | engine::Error::Disabled(_)
-            | engine::Error::NotConfigured(_) => StatusCode::CONFLICT,
+            | engine::Error::NotConfigured(_)
+            | engine::Error::LoginHeld { .. } => StatusCode::CONFLICT,
             engine::Error::Hsm { .. } => StatusCode::BAD_GATEWAY,
             engine::Error::EntropyFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
             engine::Error::BadCredentials => StatusCode::UNAUTHORIZED,
@@ -67,7 +68,7 @@ impl IntoResponse for ApiError {
             "message": message,
             "operationId": self.operation_id,
         });
-        if let engine::Error::Hsm { ckr, .. } = &self.error {
+        if let engine::Error::Hsm { ckr, .. } | engine::Error::LoginHeld { ckr, .. } = &self.error {
             body["ckr"] = json!(ckr);
         }
         (status, Json(body)).into_response()

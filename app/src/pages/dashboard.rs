@@ -38,7 +38,35 @@ fn Dashboard(
     } else {
         format!("every {} min", d.schedule.period_minutes)
     };
+    let held = (!d.held.is_empty()).then(|| {
+        view! {
+            <section class="card alarm" aria-labelledby="held-title" data-testid="held-banner">
+                <h2 id="held-title">"Login held: not seeded"</h2>
+                <p>
+                    "A failed login holds a configuration: nothing logs in with its password "
+                    "again (a Luna HSM locks or zeroizes a partition after repeated failures) "
+                    "until you edit it or retry the login."
+                </p>
+                <ul>
+                    {d
+                        .held
+                        .iter()
+                        .map(|(name, h)| {
+                            view! {
+                                <li>
+                                    <span class="badge bad">{name.clone()}</span>
+                                    " " {h.ckr.clone()} " since " {h.since.clone()} " — "
+                                    <a href=format!("/hsms/{name}")>"Fix: Edit"</a>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    });
     view! {
+        {held}
         <div class="grid">
             <section class="card" aria-labelledby="status-title">
                 <div class="card-head">

@@ -4,8 +4,8 @@ use leptos_router::hooks::use_params_map;
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
 use crate::model::HsmView;
-use crate::pages::hsms::USER_TYPES;
-use crate::server_fns::hsms::{get_hsm, DeleteHsm, EditHsm};
+use crate::pages::hsms::{SO_CONFIRM, USER_TYPES};
+use crate::server_fns::hsms::{get_hsm, DeleteHsm, EditHsm, RetryLoginHsm};
 
 /// One configuration: edit (a blank password keeps the current one) and
 /// delete (with confirmation).
@@ -15,16 +15,21 @@ pub fn HsmEditPage() -> impl IntoView {
     let name = move || params.with(|p| p.get("name").unwrap_or_default());
     let edit = ServerAction::<EditHsm>::new();
     let delete = ServerAction::<DeleteHsm>::new();
-    let data = Resource::new(move || (name(), edit.version().get()), |(n, _)| get_hsm(n));
+    let retry = ServerAction::<RetryLoginHsm>::new();
+    let data = Resource::new(
+        move || (name(), edit.version().get(), retry.version().get()),
+        |(n, _, _)| get_hsm(n),
+    );
     view! {
         <PageHeader title=format!("HSM {}", name()) lead="Edit this configuration, like hsm-conf-edit." />
         <p><a href="/hsms">"← All configurations"</a></p>
         {action_notice(edit, text_flash)}
         {action_notice(delete, text_flash)}
+        {action_notice(retry, text_flash)}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(c) => view! { <EditForm c=c edit=edit delete=delete /> }.into_any(),
+                    Ok(c) => view! { <EditForm c=c edit=edit delete=delete retry=retry /> }.into_any(),
                     Err(e) => crate::components::flash::load_error(e),
                 }
             })}
@@ -37,11 +42,35 @@ fn EditForm(
     c: HsmView,
     edit: ServerAction<EditHsm>,
     delete: ServerAction<DeleteHsm>,
+    retry: ServerAction<RetryLoginHsm>,
 ) -> impl IntoView {
     let name = c.name.clone();
     let (edit_name, delete_name, confirm_name) = (name.clone(), name.clone(), name.clone());
     let current_type = c.user_type.clone();
+    let held = c.held.clone().map(|h| {
+        let retry_name = name.clone();
+        view! {
+            <section class="card danger" data-testid="held-card">
+                <h2>"Login held: " {h.ckr}</h2>
+                <p>
+                    "Since " {h.since} ": " {h.detail} ". No scheduled round, API call, console "
+                    "command or button logs in with this password again until you change the "
+                    "partition password or user type below, or retry the login here."
+                </p>
+                <p class="notice error" role="note">{h.retry_warning}</p>
+                <ActionForm action=retry attr:class="stack" attr:data-testid="retry-form">
+                    <input type="hidden" name="name" value=retry_name />
+                    <label class="check">
+                        <input type="checkbox" name="confirm" value="yes" required />
+                        "I have read the warning: try the stored password once more"
+                    </label>
+                    <button type="submit" class="button danger">"Retry login"</button>
+                </ActionForm>
+            </section>
+        }
+    });
     view! {
+        {held}
         <section class="card">
             <h2>"Settings"</h2>
             <ActionForm action=edit attr:class="form-grid" attr:data-testid="edit-form">
@@ -72,6 +101,11 @@ fn EditForm(
                 <label class="check">
                     <input type="checkbox" name="pin_token" value="yes" />
                     "Pin the token the slot holds now"
+                </label>
+                <span></span>
+                <label class="check">
+                    <input type="checkbox" name="confirm_so" value="yes" />
+                    {SO_CONFIRM}
                 </label>
                 <span></span>
                 <label class="check">

@@ -12,6 +12,10 @@ pub const USER_TYPES: [(&str, &str); 3] = [
     ("CKU_SO", "CKU_SO (security officer)"),
 ];
 
+/// The checkbox that confirms a configuration logging in as `CKU_SO`.
+pub const SO_CONFIRM: &str = "If the user type is CKU_SO: I understand that on a Luna HSM 10 \
+    failed Partition SO logins zeroize the partition (every key destroyed)";
+
 #[component]
 pub fn HsmsPage() -> impl IntoView {
     let create = ServerAction::<CreateHsm>::new();
@@ -63,6 +67,11 @@ pub fn HsmsPage() -> impl IntoView {
                 <label class="check">
                     <input type="checkbox" name="pin_token" value="yes" />
                     "Pin the token this slot holds now (refuse to seed another token)"
+                </label>
+                <span></span>
+                <label class="check">
+                    <input type="checkbox" name="confirm_so" value="yes" />
+                    {SO_CONFIRM}
                 </label>
                 <span></span>
                 <button type="submit" class="button primary">"Create"</button>
@@ -133,12 +142,20 @@ fn ConfigRow(
 ) -> impl IntoView {
     let name = c.name.clone();
     let complete = c.slot.is_some() && c.password_set;
-    let last = match (&c.last_outcome, &c.last_at) {
-        (Some(o), Some(at)) if o == "ok" => {
+    let last = match (&c.held, &c.last_outcome, &c.last_at) {
+        (Some(h), _, _) => view! {
+            <span class="badge bad" data-testid="held">{format!("login held: {}", h.ckr)}</span>
+            " "
+            <span class="muted">"since " {h.since.clone()} ". Nothing logs in with this password until you "</span>
+            <a href=format!("/hsms/{}", c.name)>"edit it or retry the login"</a>
+            "."
+        }
+        .into_any(),
+        (None, Some(o), Some(at)) if o == "ok" => {
             view! { <span class="badge ok">"ok"</span> " " <span class="muted">{at.clone()}</span> }
                 .into_any()
         }
-        (Some(_), Some(at)) => view! {
+        (None, Some(_), Some(at)) => view! {
             <span class="badge bad">{c.last_error.clone().unwrap_or_else(|| "error".into())}</span>
             " "
             <span class="muted">{at.clone()}</span>
@@ -159,7 +176,9 @@ fn ConfigRow(
             <td>{if c.enabled { "yes" } else { "no" }}</td>
             <td data-testid="last">{last}</td>
             <td class="actions">
-                {if complete {
+                {if c.held.is_some() {
+                    view! { <a class="button primary" href=format!("/hsms/{name}") data-testid="fix">"Fix: Edit"</a> }.into_any()
+                } else if complete {
                     let (n1, n2) = (name.clone(), name.clone());
                     view! {
                         <ActionForm action=reseed attr:class="inline">

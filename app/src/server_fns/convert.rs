@@ -48,6 +48,12 @@ pub fn hsm(c: HsmConfig, slots: &[SlotInfo]) -> HsmView {
         last_error: c.last_error,
         last_at: c.last_at.map(when),
         live_token,
+        held: c.held.map(|h| crate::model::HeldView {
+            ckr: h.ckr,
+            detail: h.detail,
+            since: when(h.since),
+            retry_warning: engine::partitions::RETRY_WARNING.to_string(),
+        }),
     }
 }
 

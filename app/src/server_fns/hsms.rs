@@ -46,6 +46,7 @@ fn form_edit(
     enabled: Option<bool>,
     token_serial: Option<String>,
     pin_token: bool,
+    confirm_so: bool,
 ) -> Result<engine::partitions::ConfigEdit, AppError> {
     use engine::partitions::{ConfigEdit, SerialPin, SlotId};
     use secrecy::SecretString;
@@ -67,6 +68,7 @@ fn form_edit(
                 }
             })
         },
+        confirm_so,
     })
 }
 
@@ -81,6 +83,7 @@ pub async fn create_hsm(
     slot: Option<String>,
     user_type: Option<String>,
     pin_token: Option<String>,
+    confirm_so: Option<String>,
 ) -> Result<String, AppError> {
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
@@ -93,6 +96,7 @@ pub async fn create_hsm(
             None,
             None,
             pin_token.is_some(),
+            confirm_so.is_some(),
         )?;
         engine.create_config_with(&name, edit, &actor).await?;
         Ok(format!("New {name} configuration created successfully."))
@@ -111,6 +115,7 @@ pub async fn edit_hsm(
     enabled: Option<String>,
     token_serial: Option<String>,
     pin_token: Option<String>,
+    confirm_so: Option<String>,
 ) -> Result<String, AppError> {
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
@@ -123,6 +128,7 @@ pub async fn edit_hsm(
             Some(enabled.is_some()),
             token_serial,
             pin_token.is_some(),
+            confirm_so.is_some(),
         )?;
         engine.edit_config(&name, edit, &actor).await?;
         Ok("Configuration edited successfully.".to_string())
@@ -174,6 +180,27 @@ pub async fn test_login_hsm(name: String) -> Result<String, AppError> {
         let info = crate::ssr::engine()?.test_login(&name, &actor).await?;
         Ok(format!(
             "{name}: login succeeded on slot {} (token {}, serial {}).",
+            info.slot_id, info.label, info.serial
+        ))
+    }
+    .await;
+    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
+}
+
+/// "Retry login" of a held configuration: one more login with the stored
+/// password; the form must tick that the warning was read.
+#[server(prefix = "/sfn", endpoint = "retry_login_hsm")]
+pub async fn retry_login_hsm(name: String, confirm: Option<String>) -> Result<String, AppError> {
+    let result = async {
+        let (_, actor) = crate::ssr::admin_actor().await?;
+        if confirm.as_deref() != Some("yes") {
+            return Err(AppError::Invalid(format!(
+                "Nothing was tried: tick that you read the warning to log in to {name} once more."
+            )));
+        }
+        let info = crate::ssr::engine()?.retry_login(&name, &actor).await?;
+        Ok(format!(
+            "{name}: login succeeded on slot {} (token {}, serial {}); its login is no longer held.",
             info.slot_id, info.label, info.serial
         ))
     }

@@ -19,7 +19,16 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
     let r = engine.readiness().await;
     let stats = engine.history_stats().await?;
     let schedule = engine.schedule_status().await?;
-    let configs = engine.list_configs().await?.len();
+    let configs = engine.list_configs().await?;
+    let held = configs
+        .iter()
+        .filter(|c| c.held.is_some())
+        .map(|c| {
+            let v = convert::hsm(c.clone(), &[]);
+            (v.name, v.held)
+        })
+        .filter_map(|(name, h)| h.map(|h| (name, h)))
+        .collect();
     let now = engine.now();
     Ok(DashboardData {
         ready: r.ready,
@@ -33,7 +42,8 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
         ),
         entropy: convert::entropy(engine.entropy_status()),
         schedule: convert::schedule(schedule),
-        configs,
+        configs: configs.len(),
+        held,
         total_24h: stats.total_24h,
         failures_24h: stats.failures_24h,
         last: stats.last.into_iter().map(convert::history_row).collect(),

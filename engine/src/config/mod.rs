@@ -44,6 +44,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "history_retention_days", secret: false, default: "90", doc: "Seed history older than this is deleted." },
     KeyDoc { key: "history_max_rows", secret: false, default: "100000", doc: "At most this many seed history rows are kept (the oldest go first)." },
     KeyDoc { key: "scheduler_concurrency", secret: false, default: "8", doc: "How many partitions a scheduled round reseeds at once." },
+    KeyDoc { key: "login_failures_per_token", secret: false, default: "3", doc: "After this many failed logins in a row on one token (by serial), only a password that worked on it before is tried there; every other configuration on it is held. (Each configuration is held after its own first failed login anyway.)" },
     KeyDoc { key: "luna_client_dir", secret: false, default: "(none)", doc: "The Luna client directory: when set, every trust-link change rewrites cert/server/CAFile.pem, cert/client/<address>.pem and Key.pem, and the server list in Chrystoki.conf." },
     KeyDoc { key: "admin_password", secret: true, default: "(random)", doc: "Password of the first admin `admin`, used only when that user is created." },
     KeyDoc { key: "site_dir", secret: false, default: "(beside the binary)", doc: "Directory of the built web assets (pkg/ with WASM, JS and CSS)." },
@@ -122,6 +123,7 @@ pub struct Settings {
     pub history_retention_days: u32,
     pub history_max_rows: u32,
     pub scheduler_concurrency: u32,
+    pub login_failures_per_token: u32,
     /// The length of a scheduler "minute". Always 60 s outside tests; not a
     /// setting of the file or the environment.
     pub schedule_unit: std::time::Duration,
@@ -155,6 +157,7 @@ struct RawSettings {
     history_retention_days: Option<u32>,
     history_max_rows: Option<u32>,
     scheduler_concurrency: Option<u32>,
+    login_failures_per_token: Option<u32>,
 }
 
 /// What loading found besides the settings: things to tell the operator.
@@ -220,6 +223,7 @@ impl Settings {
             history_retention_days: 90,
             history_max_rows: 100_000,
             scheduler_concurrency: 8,
+            login_failures_per_token: 3,
             schedule_unit: std::time::Duration::from_secs(60),
         }
     }
@@ -323,6 +327,7 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         "history_retention_days" => raw.history_retention_days = Some(parse_u32(&v)?),
         "history_max_rows" => raw.history_max_rows = Some(parse_u32(&v)?),
         "scheduler_concurrency" => raw.scheduler_concurrency = Some(parse_u32(&v)?),
+        "login_failures_per_token" => raw.login_failures_per_token = Some(parse_u32(&v)?),
         other => return Err(format!("unknown key `{other}`")),
     }
     Ok(())
@@ -444,6 +449,16 @@ impl RawSettings {
                 self.scheduler_concurrency,
                 8,
             )?,
+            // Below the 10 failed logins after which a Luna HSM locks the
+            // Crypto Officer or zeroizes the partition.
+            login_failures_per_token: match self.login_failures_per_token.unwrap_or(3) {
+                n @ 1..=9 => n,
+                n => {
+                    return Err(Error::Config(format!(
+                        "login_failures_per_token {n} is not from 1 to 9"
+                    )))
+                }
+            },
             schedule_unit: defaults.schedule_unit,
         })
     }

@@ -21,6 +21,9 @@ use crate::partitions::Trigger;
 pub enum Outcome {
     Ok,
     Error,
+    /// Not attempted: the configuration's login is held (history only; an
+    /// audit row is `ok` or `error`).
+    Held,
 }
 
 impl Outcome {
@@ -28,6 +31,7 @@ impl Outcome {
         match self {
             Outcome::Ok => "ok",
             Outcome::Error => "error",
+            Outcome::Held => "held",
         }
     }
 }
@@ -38,7 +42,10 @@ impl std::str::FromStr for Outcome {
         match s {
             "ok" => Ok(Outcome::Ok),
             "error" => Ok(Outcome::Error),
-            _ => Err(Error::Invalid(format!("outcome `{s}` is not ok or error"))),
+            "held" => Ok(Outcome::Held),
+            _ => Err(Error::Invalid(format!(
+                "outcome `{s}` is not ok, error or held"
+            ))),
         }
     }
 }

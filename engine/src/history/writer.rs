@@ -17,7 +17,7 @@
 use std::path::Path;
 use std::sync::mpsc;
 
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::{params, Connection};
 use sqlx::SqlitePool;
 use tokio::sync::oneshot;
 
@@ -122,29 +122,13 @@ fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
     }
 }
 
-/// The writer's own connection, set up as the pool's are (keep these
-/// pragmas in step with [`crate::store::Store::open`]), with its
+/// The writer's own connection (see [`crate::store::open_sync`]), with its
 /// checkpoint interval.
 fn open(path: &Path) -> std::result::Result<Connection, String> {
-    let setup = || -> rusqlite::Result<(Connection, String)> {
-        let c = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        c.busy_timeout(crate::store::BUSY_TIMEOUT)?;
-        c.execute_batch(&format!(
-            "PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES};"
-        ))?;
-        let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-        Ok((c, mode))
-    };
-    let (c, mode) = setup().map_err(|e| format!("opening the history writer's connection: {e}"))?;
-    // The pool made the database WAL; never write it in another mode.
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(format!("the database is in journal mode {mode}, not WAL"));
-    }
+    let c = crate::store::open_sync(path)
+        .map_err(|e| format!("opening the history writer's connection: {e}"))?;
+    c.execute_batch(&format!("PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES};"))
+        .map_err(|e| format!("setting the history writer's checkpoint interval: {e}"))?;
     Ok(c)
 }
 
@@ -253,7 +237,8 @@ fn summaries(batch: &[HistoryEntry]) -> (Vec<(i64, i64, i64)>, Vec<&HistoryEntry
         };
         match e.outcome {
             Outcome::Ok => hours[i].1 += 1,
-            Outcome::Error => hours[i].2 += 1,
+            // A held round is a missed reseed: counted with the failures.
+            Outcome::Error | Outcome::Held => hours[i].2 += 1,
         }
         match last.iter_mut().find(|l| l.config_name == e.config_name) {
             Some(l) => *l = e,

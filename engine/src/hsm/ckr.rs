@@ -278,6 +278,23 @@ pub(crate) fn is_stale_session(err: &CkError) -> bool {
     )
 }
 
+/// Errors of a `C_Login` that count against the token's failed-login
+/// counter (a wrong, malformed, expired or locked PIN): after one of these
+/// the credential is held, never tried again on its own.
+pub(crate) fn is_failed_login(err: &CkError) -> bool {
+    matches!(
+        err,
+        CkError::Pkcs11(
+            RvError::PinIncorrect
+                | RvError::PinInvalid
+                | RvError::PinLenRange
+                | RvError::PinExpired
+                | RvError::PinLocked,
+            _
+        )
+    )
+}
+
 /// The return value of a PKCS#11 error, if it is one.
 pub(crate) fn rv_of(err: &CkError) -> Option<RvError> {
     match err {

@@ -130,6 +130,52 @@ pub struct SlotInfo {
     pub flags: Vec<String>,
 }
 
+/// Asked right before every `C_Login`, and told how it went: how the
+/// engine keeps a wrong password from ever being tried twice (on a Luna
+/// HSM, ten failed Partition SO logins zeroize the partition). It runs on
+/// the slot's thread, so no other login on that slot can slip in between
+/// the question and the answer.
+pub trait LoginGuard: Send + Sync {
+    /// Whether `login` may log in to the token with serial `serial` now:
+    /// a ticket to hand the outcome to, or the refusal (`LoginHeld`).
+    fn begin(&self, login: &GuardedLogin<'_>, serial: &str) -> Result<Box<dyn LoginTicket>>;
+}
+
+/// What a [`LoginGuard`] is asked about (the PIN only to fingerprint it).
+pub struct GuardedLogin<'a> {
+    pub config: &'a str,
+    pub user_type: UserType,
+    pub pin: &'a SecretString,
+    /// An administrator asked for this one more attempt, warned of the risk.
+    pub retry: bool,
+}
+
+/// Held across one `C_Login` (and its retry on a stale session).
+pub trait LoginTicket: Send {
+    fn finish(self: Box<Self>, outcome: LoginOutcome);
+}
+
+/// How a guarded login ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// Logged in.
+    Ok,
+    /// The HSM refused the PIN (`CKR_PIN_INCORRECT` and kin): one more on
+    /// the token's failed-login counter.
+    Refused { ckr: String },
+    /// Something else went wrong (no session, token gone): the PIN was not
+    /// judged.
+    Other,
+}
+
+/// The guard of a target's logins and the configuration they are for.
+#[derive(Clone)]
+pub struct Guard {
+    pub guard: Arc<dyn LoginGuard>,
+    pub config: String,
+    pub retry: bool,
+}
+
 /// Where and as whom to reseed.
 #[derive(Clone)]
 pub struct SeedTarget {
@@ -140,6 +186,9 @@ pub struct SeedTarget {
     pub user_type: UserType,
     /// The partition password. Never logged, never in `Debug`.
     pub pin: SecretString,
+    /// Asked before every `C_Login` of this target (the engine always sets
+    /// it; bare `Hsm` users such as tests may leave it out).
+    pub guard: Option<Guard>,
 }
 
 impl std::fmt::Debug for SeedTarget {
@@ -160,6 +209,7 @@ impl SeedTarget {
             pinned_serial: self.pinned_serial.clone(),
             credential: Credential::new(self.user_type, &self.pin),
             pin: self.pin.clone(),
+            guard: self.guard.clone(),
         }
     }
 }

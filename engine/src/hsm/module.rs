@@ -16,8 +16,8 @@ use cryptoki::slot::{Slot, TokenInfo};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::ckr::{self, hsm_error, is_stale_session, module_load_error, rv_of};
-use super::{SeedOutcome, SlotInfo, UserType};
+use super::ckr::{self, hsm_error, is_failed_login, is_stale_session, module_load_error, rv_of};
+use super::{Guard, GuardedLogin, LoginOutcome, LoginTicket, SeedOutcome, SlotInfo, UserType};
 use crate::{Error, Result};
 
 // ---------------------------------------------------------------------------
@@ -318,17 +318,22 @@ impl Module {
 
         let mut force = force_login;
         let mut retried = false;
-        loop {
-            let result = self.attempt(state, slot, target, seed, force);
-            match result {
-                Ok(logged_in) => {
-                    let outcome = SeedOutcome {
-                        token_serial: info.serial.clone(),
-                        token_label: info.label.clone(),
-                        logged_in,
+        // Taken before the first C_Login this job makes, finished after.
+        let mut ticket: Option<Box<dyn LoginTicket>> = None;
+        let result = loop {
+            if ticket.is_none() && needs_login(state, target, force) {
+                if let Some(g) = &target.guard {
+                    let login = GuardedLogin {
+                        config: &g.config,
+                        user_type: target.credential.user_type,
+                        pin: &target.pin,
+                        retry: g.retry,
                     };
-                    return Ok((info, outcome));
+                    ticket = Some(g.guard.begin(&login, &info.serial)?);
                 }
+            }
+            match self.attempt(state, slot, target, seed, force) {
+                Ok(logged_in) => break Ok(logged_in),
                 Err(e) if !retried && is_stale_session(&e) => {
                     tracing::warn!(
                         slot = target.slot,
@@ -340,8 +345,32 @@ impl Module {
                     // The fresh session logs in anyway.
                     force = false;
                 }
-                Err(e) => return Err(hsm_error(e)),
+                Err(e) => break Err(e),
             }
+        };
+        if let Some(ticket) = ticket {
+            let outcome = if state.login.as_ref() == Some(&target.credential) {
+                LoginOutcome::Ok
+            } else {
+                match &result {
+                    Err(e) if is_failed_login(e) => LoginOutcome::Refused {
+                        ckr: ckr::describe(e).0.into_owned(),
+                    },
+                    _ => LoginOutcome::Other,
+                }
+            };
+            ticket.finish(outcome);
+        }
+        match result {
+            Ok(logged_in) => {
+                let outcome = SeedOutcome {
+                    token_serial: info.serial.clone(),
+                    token_label: info.label.clone(),
+                    logged_in,
+                };
+                Ok((info, outcome))
+            }
+            Err(e) => Err(hsm_error(e)),
         }
     }
 
@@ -442,6 +471,12 @@ impl Drop for Module {
     }
 }
 
+/// Whether seeding as `target` needs a `C_Login` now (no cached session, or
+/// one logged in with another credential, or a forced login).
+fn needs_login(state: &SlotState, target: &LoginTarget, force: bool) -> bool {
+    force || state.session.is_none() || state.login.as_ref() != Some(&target.credential)
+}
+
 fn logout(session: &Session) -> std::result::Result<(), CkError> {
     match session.logout() {
         Ok(()) | Err(CkError::Pkcs11(RvError::UserNotLoggedIn, _)) => Ok(()),
@@ -521,6 +556,7 @@ pub(crate) struct LoginTarget {
     pub(crate) pinned_serial: Option<String>,
     pub(crate) credential: Credential,
     pub(crate) pin: SecretString,
+    pub(crate) guard: Option<Guard>,
 }
 
 impl std::fmt::Debug for LoginTarget {
@@ -614,6 +650,7 @@ mod tests {
             pinned_serial: None,
             credential: Credential::new(UserType::User, &pin),
             pin,
+            guard: None,
         };
         let text = format!("{target:?}");
         assert!(!text.contains("s3cret"), "{text}");

@@ -131,6 +131,7 @@ impl TestToken {
             pinned_serial: None,
             user_type,
             pin: SecretString::from(pin.as_str()),
+            guard: None,
         }
     }
 
@@ -142,6 +143,8 @@ impl TestToken {
             partition_pwd: Some(self.target(user_type).pin),
             slot: Some(crate::partitions::SlotId(self.slot)),
             user_type: Some(user_type),
+            // Tests that log in as CKU_SO confirm it, as an administrator must.
+            confirm_so: user_type == UserType::So,
             ..Default::default()
         }
     }
@@ -153,6 +156,7 @@ impl TestToken {
             pinned_serial: None,
             user_type: UserType::User,
             pin: SecretString::from(format!("{}-wrong", self.user_pin)),
+            guard: None,
         }
     }
 }

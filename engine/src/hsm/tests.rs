@@ -94,6 +94,7 @@ fn seed_target_debug_hides_the_pin() {
         pinned_serial: Some("abc".into()),
         user_type: UserType::User,
         pin: SecretString::from("hunter2-secret"),
+        guard: None,
     };
     let text = format!("{target:?}");
     assert!(!text.contains("hunter2"), "{text}");

@@ -49,15 +49,7 @@ impl Metrics {
         trigger: &'static str,
         took: Duration,
     ) {
-        {
-            let mut m = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
-            match m.get_mut(hsm) {
-                Some(counts) => *counts.entry((outcome, trigger)).or_default() += 1,
-                None => {
-                    m.insert(hsm.to_owned(), SeedCounts::from([((outcome, trigger), 1)]));
-                }
-            }
-        }
+        self.count_seed(hsm, outcome, trigger);
         let secs = took.as_secs_f64();
         for (i, b) in BUCKETS.iter().enumerate() {
             if secs <= *b {
@@ -69,6 +61,18 @@ impl Metrics {
             took.as_micros().min(u128::from(u64::MAX)) as u64,
             Ordering::Relaxed,
         );
+    }
+
+    /// Counts a reseed that never reached the HSM (a `held` round), so
+    /// out of the duration histogram.
+    pub fn count_seed(&self, hsm: &str, outcome: &'static str, trigger: &'static str) {
+        let mut m = self.seeds.lock().unwrap_or_else(|p| p.into_inner());
+        match m.get_mut(hsm) {
+            Some(counts) => *counts.entry((outcome, trigger)).or_default() += 1,
+            None => {
+                m.insert(hsm.to_owned(), SeedCounts::from([((outcome, trigger), 1)]));
+            }
+        }
     }
 
     pub fn observe_entropy_failure(&self, test: &str, kind: &str) {

@@ -2,9 +2,12 @@
 //! which user type and password. The password is encrypted at rest with the
 //! master key and never leaves the engine.
 
+mod hold;
 pub(crate) mod repo;
 mod seed;
 
+pub(crate) use hold::LoginLedger;
+pub use hold::{RETRY_WARNING, SO_WARNING};
 pub use seed::{SeedRecord, Trigger};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -113,6 +116,20 @@ pub struct HsmConfig {
     pub last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_at: Option<OffsetDateTime>,
+    /// Set while the login is held: nothing logs in with this password
+    /// until it is edited or an administrator retries.
+    pub held: Option<LoginHold>,
+}
+
+/// Why a configuration's login is held.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginHold {
+    /// The `CKR_*` that held it (e.g. `CKR_PIN_INCORRECT`).
+    pub ckr: String,
+    pub detail: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
 }
 
 impl HsmConfig {
@@ -142,6 +159,9 @@ pub struct ConfigEdit {
     pub user_type: Option<UserType>,
     pub enabled: Option<bool>,
     pub token_serial: Option<SerialPin>,
+    /// The administrator confirmed a change to `CKU_SO` (see
+    /// [`SO_WARNING`]); without it such a change is refused.
+    pub confirm_so: bool,
 }
 
 impl ConfigEdit {
@@ -159,6 +179,9 @@ impl ConfigEdit {
         }
         if let Some(u) = self.user_type {
             parts.push(format!("userType={u}"));
+            if u == UserType::So && self.confirm_so {
+                parts.push("zeroization risk confirmed".into());
+            }
         }
         if let Some(e) = self.enabled {
             parts.push(format!("enabled={e}"));
@@ -170,6 +193,16 @@ impl ConfigEdit {
             None => {}
         }
         parts.join(", ")
+    }
+
+    /// A change to `CKU_SO` (from `current`, `None` for a new
+    /// configuration) needs the administrator's confirmation.
+    fn check_so(&self, current: Option<&str>) -> Result<()> {
+        let to_so = self.user_type == Some(UserType::So) && current != Some(UserType::So.as_str());
+        if to_so && !self.confirm_so {
+            return Err(Error::NeedsConfirmation(SO_WARNING.into()));
+        }
+        Ok(())
     }
 
     /// The rules each field must follow (the same `edit_config` applies).
@@ -231,6 +264,7 @@ impl Engine {
         self.audited(actor, "hsm.create", name, async {
             let hsm_name = HsmName::parse(name)?;
             edit.check()?;
+            edit.check_so(None)?;
             if edit.token_serial == Some(SerialPin::FromSlot) {
                 let slot = edit
                     .slot
@@ -300,6 +334,11 @@ impl Engine {
         let mut row = repo::get(&mut conn, &name)
             .await?
             .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
+        edit.check_so(Some(&row.user_type))?;
+        // A new password or user type is a new credential: its first login
+        // is tried (a held one is released).
+        let new_credential = edit.partition_pwd.is_some()
+            || edit.user_type.is_some_and(|u| u.as_str() != row.user_type);
         if let Some(p) = &edit.partition_name {
             row.partition_name = check_partition_name(p)?;
         }
@@ -336,8 +375,16 @@ impl Engine {
             }
         }
         row.updated_at = unix_ms(self.now());
-        repo::update(&mut conn, &row).await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        repo::update(&mut tx, &row).await?;
+        if new_credential && repo::release_login(&mut tx, &name).await? {
+            tracing::info!(hsm = %name, "login hold released: the credential was edited");
+        }
+        tx.commit().await?;
         drop(conn);
+        if new_credential {
+            self.logins().forget(name.as_str());
+        }
         self.note_change(&format!("hsm {name} edited")).await?;
         tracing::info!(hsm = %name, "configuration edited");
         self.get_config(name.as_str()).await
@@ -365,16 +412,42 @@ impl Engine {
     }
 
     /// Logs in to the configured partition with its credentials, without
-    /// seeding; answers what token the slot holds.
+    /// seeding; answers what token the slot holds. A held login is not
+    /// tried (`LoginHeld`): see [`Engine::retry_login`].
     #[tracing::instrument(skip(self, actor))]
     pub async fn test_login(&self, name: &str, actor: &Actor) -> Result<SlotInfo> {
         self.audited(actor, "hsm.test_login", name, async {
-            let target = self.seed_target(&HsmName::parse(name)?).await?;
-            let info = self.hsm()?.test_login(&target).await?;
+            let info = self.login_once(name, false).await?;
             let detail = format!("slot {}, token {}", info.slot_id, info.serial);
             Ok((info, detail))
         })
         .await
+    }
+
+    /// One more login with a held configuration's password, asked for by
+    /// an administrator who was shown [`RETRY_WARNING`]: success releases
+    /// the hold, another refusal keeps it (and counts on the token).
+    #[tracing::instrument(skip(self, actor))]
+    pub async fn retry_login(&self, name: &str, actor: &Actor) -> Result<SlotInfo> {
+        self.audited(actor, "hsm.login_retry", name, async {
+            let info = self.login_once(name, true).await?;
+            let detail = format!(
+                "slot {}, token {}: hold released",
+                info.slot_id, info.serial
+            );
+            Ok((info, detail))
+        })
+        .await
+    }
+
+    async fn login_once(&self, name: &str, retry: bool) -> Result<SlotInfo> {
+        let name = HsmName::parse(name)?;
+        let target = self.seed_target(&name, retry).await?;
+        let result = self.hsm()?.test_login(&target).await;
+        // A hold written or released on the slot's thread: every cache
+        // of this process sees it before the answer.
+        self.poll_changes().await?;
+        result
     }
 }
 

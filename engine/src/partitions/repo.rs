@@ -20,6 +20,10 @@ pub(crate) struct Row {
     pub last_outcome: Option<String>,
     pub last_error: Option<String>,
     pub last_at: Option<i64>,
+    /// Set while the login is held (see `hold.rs`): the CKR that held it.
+    pub held_ckr: Option<String>,
+    pub held_detail: Option<String>,
+    pub held_at_ms: Option<i64>,
 }
 
 pub(crate) fn from_ms(ms: i64) -> OffsetDateTime {
@@ -42,13 +46,20 @@ impl Row {
             last_outcome: self.last_outcome,
             last_error: self.last_error,
             last_at: self.last_at.map(from_ms),
+            held: self.held_ckr.map(|ckr| super::LoginHold {
+                ckr,
+                detail: self.held_detail.unwrap_or_default(),
+                since: from_ms(self.held_at_ms.unwrap_or_default()),
+            }),
         }
     }
 }
 
-const COLUMNS: &str =
-    "name, partition_name, partition_pwd, slot, token_serial, user_type, enabled, \
-                       created_at, updated_at, last_outcome, last_error, last_at";
+/// A configuration with its login hold, if any.
+const SELECT: &str = "SELECT c.name, c.partition_name, c.partition_pwd, c.slot, c.token_serial, \
+     c.user_type, c.enabled, c.created_at, c.updated_at, c.last_outcome, c.last_error, \
+     c.last_at, l.held_ckr, l.held_detail, l.held_at_ms \
+     FROM hsm_configs c LEFT JOIN config_logins l ON l.config_name = c.name";
 
 pub(crate) async fn insert(conn: &mut SqliteConnection, name: &HsmName, now_ms: i64) -> Result<()> {
     let r = sqlx::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES (?, ?, ?)")
@@ -67,20 +78,16 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, name: &HsmName, now_ms: 
 }
 
 pub(crate) async fn get(conn: &mut SqliteConnection, name: &HsmName) -> Result<Option<Row>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM hsm_configs WHERE name = ?"))
-            .bind(name.as_str())
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE c.name = ?"))
+        .bind(name.as_str())
+        .fetch_optional(conn)
+        .await?)
 }
 
 pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<Row>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM hsm_configs ORDER BY name"))
-            .fetch_all(conn)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!("{SELECT} ORDER BY c.name"))
+        .fetch_all(conn)
+        .await?)
 }
 
 pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()> {
@@ -99,6 +106,19 @@ pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()>
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Ends the login hold of `name` (its password or user type was edited):
+/// its next login is tried.
+pub(crate) async fn release_login(conn: &mut SqliteConnection, name: &HsmName) -> Result<bool> {
+    Ok(
+        sqlx::query("DELETE FROM config_logins WHERE config_name = ?")
+            .bind(name.as_str())
+            .execute(conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }
 
 pub(crate) async fn delete(conn: &mut SqliteConnection, name: &HsmName) -> Result<bool> {

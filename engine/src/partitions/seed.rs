@@ -68,18 +68,26 @@ pub struct SeedRecord {
 }
 
 impl Engine {
-    /// The PKCS#11 target of a configuration, with its decrypted password.
-    pub(crate) async fn seed_target(&self, name: &HsmName) -> Result<SeedTarget> {
+    /// The PKCS#11 target of a configuration, with its decrypted password;
+    /// `retry`: an administrator's one more login with a held password.
+    pub(crate) async fn seed_target(&self, name: &HsmName, retry: bool) -> Result<SeedTarget> {
         let mut conn = self.store().pool().acquire().await?;
         let row = repo::get(&mut conn, name)
             .await?
             .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
         drop(conn);
-        self.target_of(&row)
+        if !retry {
+            return self.target_of(&row);
+        }
+        let mut target = self.unheld_target_of(&row)?;
+        if let Some(g) = target.guard.as_mut() {
+            g.retry = true;
+        }
+        Ok(target)
     }
 
-    /// The configuration to reseed, refused when unknown, disabled or
-    /// incomplete.
+    /// The configuration to reseed, refused when unknown, disabled,
+    /// incomplete or held.
     async fn reseed_target(&self, name: &str) -> Result<(HsmName, SeedTarget)> {
         let name = HsmName::parse(name)?;
         let row = self
@@ -93,7 +101,20 @@ impl Engine {
         Ok((name, target))
     }
 
+    /// The target of `row`; refused while its login is held (the slot's
+    /// login guard would refuse it too, this saves the trip).
     fn target_of(&self, row: &repo::Row) -> Result<SeedTarget> {
+        if let Some(ckr) = &row.held_ckr {
+            return Err(Error::LoginHeld {
+                name: row.name.clone(),
+                ckr: ckr.clone(),
+                detail: row.held_detail.clone().unwrap_or_default(),
+            });
+        }
+        self.unheld_target_of(row)
+    }
+
+    fn unheld_target_of(&self, row: &repo::Row) -> Result<SeedTarget> {
         let (Some(slot), Some(sealed)) = (row.slot, row.partition_pwd.as_ref()) else {
             return Err(Error::NotConfigured(format!(
                 "configuration {} is not complete: set its slot and partition password (hsm-conf-edit)",
@@ -108,6 +129,11 @@ impl Engine {
             pinned_serial: row.token_serial.clone(),
             user_type: row.user_type.parse()?,
             pin: SecretString::from(pin),
+            guard: Some(crate::hsm::Guard {
+                guard: Arc::new(self.logins().clone()),
+                config: row.name.clone(),
+                retry: false,
+            }),
         })
     }
 
@@ -171,9 +197,51 @@ impl Engine {
             }
             Err(e) => {
                 tracing::warn!(slot = target.slot, error = %e, "reseed failed");
+                if matches!(e, Error::Hsm { .. } | Error::LoginHeld { .. }) {
+                    // The slot's login guard may have held the login: the
+                    // next request must see it without waiting for the poll.
+                    self.poll_changes().await?;
+                }
                 Err(e)
             }
         }
+    }
+
+    /// A scheduled round meets a held configuration: nothing reaches the
+    /// HSM. The first such round writes one `held` row to the history
+    /// (after which the configuration's last outcome is `held`); later
+    /// rounds write nothing until the hold ends. Returns whether a row
+    /// was written.
+    pub(crate) async fn record_held(&self, c: &super::HsmConfig) -> Result<bool> {
+        let Some(hold) = &c.held else {
+            return Ok(false);
+        };
+        if c.last_outcome.as_deref() == Some(Outcome::Held.as_str()) {
+            return Ok(false);
+        }
+        self.metrics()
+            .count_seed(&c.name, Outcome::Held.as_str(), Trigger::Schedule.as_str());
+        let entry = HistoryEntry {
+            at_ms: unix_ms(self.now()),
+            config_name: c.name.clone(),
+            slot: c.slot.map(|s| s as i64),
+            token_serial: c.token_serial.clone(),
+            trigger: Trigger::Schedule,
+            source: self.settings().entropy_source.to_string(),
+            bits: self.settings().seed_bits,
+            duration_us: 0,
+            outcome: Outcome::Held,
+            error_code: Some(hold.ckr.clone()),
+            message: Some(format!(
+                "not attempted: the login is held ({}: {}); edit the partition password or \
+                 retry the login",
+                hold.ckr, hold.detail
+            )),
+            audit: None,
+        };
+        tracing::warn!(hsm = %c.name, ckr = %hold.ckr, "scheduled reseed skipped: the login is held");
+        self.history_writer().record(entry).await?;
+        Ok(true)
     }
 
     /// `C_SeedRandom` on the slot's thread, which hands the history row
@@ -262,6 +330,10 @@ impl Engine {
     ) -> HistoryEntry {
         let (outcome, code, message, serial) = match result {
             Ok(o) => (Outcome::Ok, None, None, Some(o.token_serial.clone())),
+            // Refused by the slot's login guard: nothing reached the HSM.
+            Err(e @ Error::LoginHeld { ckr, .. }) => {
+                (Outcome::Held, Some(ckr.clone()), Some(e.to_string()), None)
+            }
             Err(e) => (
                 Outcome::Error,
                 Some(error_code(e)),
@@ -274,7 +346,12 @@ impl Engine {
             actor: actor.clone(),
             action: "hsm.reseed".into(),
             target: a.name.to_string(),
-            outcome,
+            // An audit row is `ok` or `error`.
+            outcome: if outcome == Outcome::Ok {
+                Outcome::Ok
+            } else {
+                Outcome::Error
+            },
             detail: match &code {
                 None => format!(
                     "trigger {}, {} bits",
@@ -286,7 +363,7 @@ impl Engine {
         });
         self.metrics().observe_seed(
             a.name.as_str(),
-            if result.is_ok() { "ok" } else { "error" },
+            outcome.as_str(),
             a.trigger.as_str(),
             elapsed,
         );

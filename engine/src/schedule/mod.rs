@@ -65,6 +65,9 @@ pub struct RoundReport {
     pub duration_ms: f64,
     pub ok: u32,
     pub failed: u32,
+    /// Configurations skipped because their login is held.
+    #[serde(default)]
+    pub held: u32,
 }
 
 /// What the schedule page and the dashboard show.
@@ -223,7 +226,16 @@ pub async fn run_round(engine: Engine) {
         engine.settings().scheduler_concurrency as usize,
     ));
     let mut tasks = JoinSet::new();
+    let mut held = 0u32;
     for c in configs.into_iter().filter(|c| c.enabled && c.is_complete()) {
+        if c.held.is_some() {
+            // Never logged in to again on a schedule: see partitions/hold.rs.
+            held += 1;
+            if let Err(e) = engine.record_held(&c).await {
+                tracing::error!(hsm = %c.name, error = %e, "held round could not be recorded");
+            }
+            continue;
+        }
         let engine = engine.clone();
         let permits = permits.clone();
         tasks.spawn(async move {
@@ -246,10 +258,12 @@ pub async fn run_round(engine: Engine) {
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         ok,
         failed,
+        held,
     };
     tracing::info!(
         ok,
         failed,
+        held,
         duration_ms = report.duration_ms,
         "scheduled round done"
     );

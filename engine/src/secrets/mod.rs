@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
@@ -16,6 +17,9 @@ pub const DEFAULT_FILE: &str = "master.key";
 
 pub struct MasterKey {
     key: LessSafeKey,
+    /// For fingerprints of secrets ([`MasterKey::fingerprint`]), derived
+    /// from the master key.
+    mac: hmac::Key,
     pub path: PathBuf,
 }
 
@@ -80,9 +84,14 @@ impl MasterKey {
         }
         let key = UnboundKey::new(&AES_256_GCM, &raw)
             .map_err(|_| Error::Internal("master key rejected".into()))?;
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, &raw),
+            b"hsmseed:fingerprint-key:v1",
+        );
         Ok((
             MasterKey {
                 key: LessSafeKey::new(key),
+                mac: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
                 path,
             },
             warnings,
@@ -108,6 +117,19 @@ impl MasterKey {
         out.extend_from_slice(&buf);
         zeroize::Zeroize::zeroize(&mut buf);
         Ok(out)
+    }
+
+    /// A keyed fingerprint (hex HMAC-SHA256) of `parts`, to tell whether
+    /// two secrets are equal without storing either: worthless to whoever
+    /// has the database but not the master key. Each part is length-prefixed,
+    /// so `["ab", "c"]` and `["a", "bc"]` differ.
+    pub fn fingerprint(&self, context: &str, parts: &[&[u8]]) -> String {
+        let mut ctx = hmac::Context::with_key(&self.mac);
+        for part in std::iter::once(context.as_bytes()).chain(parts.iter().copied()) {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
+        }
+        hex::encode(ctx.sign().as_ref())
     }
 
     /// Decrypts what [`seal`](Self::seal) produced for the same `context`.
@@ -168,6 +190,20 @@ mod tests {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
         let (_, w) = MasterKey::load_or_create(dir.path(), Some(&f)).unwrap();
         assert_eq!(w.len(), 1, "warns about a readable key");
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_and_length_prefixed() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let (ka, _) = MasterKey::load_or_create(a.path(), None).unwrap();
+        let (kb, _) = MasterKey::load_or_create(b.path(), None).unwrap();
+        let f = ka.fingerprint("login", &[b"CKU_USER", b"1234"]);
+        assert_eq!(f.len(), 64);
+        assert_eq!(f, ka.fingerprint("login", &[b"CKU_USER", b"1234"]));
+        assert_ne!(f, ka.fingerprint("login", &[b"CKU_USER1", b"234"]));
+        assert_ne!(f, ka.fingerprint("other", &[b"CKU_USER", b"1234"]));
+        assert_ne!(f, kb.fingerprint("login", &[b"CKU_USER", b"1234"]));
     }
 
     #[test]

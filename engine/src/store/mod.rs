@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod lock;
+
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
@@ -61,6 +63,31 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// A synchronous connection to the database at `path` (rusqlite, on the
+/// same SQLite library as the pool), set up as the pool's are (keep these
+/// pragmas in step with [`Store::open`]); for threads that are not on the
+/// runtime: the history writer, the PKCS#11 slots' login guard. The
+/// database must exist and be in WAL mode already (the pool made it so).
+pub(crate) fn open_sync(path: &Path) -> std::result::Result<rusqlite::Connection, String> {
+    use rusqlite::{Connection, OpenFlags};
+    let setup = || -> rusqlite::Result<(Connection, String)> {
+        let c = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(BUSY_TIMEOUT)?;
+        c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        Ok((c, mode))
+    };
+    let (c, mode) = setup().map_err(|e| e.to_string())?;
+    // Never write the database in another mode than the pool's.
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(format!("the database is in journal mode {mode}, not WAL"));
+    }
+    Ok(c)
 }
 
 /// Creates `dir` (and parents) with mode 0700 when missing.

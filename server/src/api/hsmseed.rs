@@ -22,8 +22,9 @@ pub struct NameQuery {
 }
 
 /// Reseeds the named configuration now. 200 with the record; 400 without a
-/// name; 404 unknown; 409 disabled or incomplete; 502 HSM error (names the
-/// `CKR_*`); 503 entropy source failed.
+/// name; 404 unknown; 409 disabled, incomplete or login held (`login_held`
+/// with the `CKR_*` that held it); 502 HSM error (names the `CKR_*`); 503
+/// entropy source failed.
 #[utoipa::path(
     method(get, post),
     path = "/api/2.0/hsmseed",
@@ -36,7 +37,7 @@ pub struct NameQuery {
         (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
         (status = 403, description = "The token's scope is not `seed`", body = super::openapi::ErrorBody),
         (status = 404, description = "No configuration of that name", body = super::openapi::ErrorBody),
-        (status = 409, description = "The configuration is disabled or incomplete", body = super::openapi::ErrorBody),
+        (status = 409, description = "The configuration is disabled or incomplete, or its login is held after a failed login (`login_held`, `ckr` names what held it): nothing reached the HSM", body = super::openapi::ErrorBody),
         (status = 502, description = "The HSM refused or failed; `ckr` names the CKR_* code", body = super::openapi::ErrorBody),
         (status = 503, description = "The entropy source is failed: nothing was delivered", body = super::openapi::ErrorBody),
     )

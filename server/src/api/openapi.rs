@@ -18,7 +18,7 @@ pub struct ErrorBody {
     pub message: String,
     /// Quote it when reporting a problem: the log has the detail under it.
     pub operation_id: Option<String>,
-    /// For `hsm_error`: the PKCS#11 code, e.g. `CKR_PIN_INCORRECT`.
+    /// For `hsm_error` and `login_held`: the PKCS#11 code, e.g. `CKR_PIN_INCORRECT`.
     pub ckr: Option<String>,
 }
 

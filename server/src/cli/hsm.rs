@@ -43,6 +43,20 @@ pub struct EditArgs {
     /// or `none`
     #[arg(long = "tokenSerial", value_name = "SERIAL")]
     pub token_serial: Option<String>,
+    /// Confirm `--userType=CKU_SO`: on a Luna HSM, 10 failed Partition SO
+    /// logins zeroize the partition
+    #[arg(long = "confirmSO")]
+    pub confirm_so: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// Name of the configuration
+    #[arg(long)]
+    pub name: String,
+    /// I have read the warning: try the stored password once more
+    #[arg(long)]
+    pub confirm: bool,
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +113,7 @@ fn edit_of(a: &EditArgs) -> anyhow::Result<ConfigEdit> {
             "slot" => SerialPin::FromSlot,
             other => SerialPin::Set(other.to_string()),
         }),
+        confirm_so: a.confirm_so,
     })
 }
 
@@ -139,6 +154,18 @@ pub async fn conf_show(engine: &Engine, a: &NameArg, out: &mut impl Write) -> an
         c.slot.map(|s| s.to_string()).unwrap_or_default()
     )?;
     writeln!(out, "userType={}", c.user_type)?;
+    if let Some(h) = &c.held {
+        writeln!(
+            out,
+            "loginHeld={} since {} ({}; edit the password, or hsm-login-retry --name={} --confirm)",
+            h.ckr,
+            h.since
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            h.detail,
+            c.name
+        )?;
+    }
     Ok(())
 }
 
@@ -154,14 +181,12 @@ pub async fn conf_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<
         "Name", "Slot", "User type", "Enabled", "Password", "Partition"
     )?;
     for c in list {
-        let last = match (&c.last_outcome, &c.last_error, &c.last_at) {
-            (Some(o), e, Some(at)) => format!(
-                "{o}{} at {}",
-                e.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
-                at.format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default()
+        let last = match &c.held {
+            Some(h) => format!(
+                "LOGIN HELD ({}): edit the password or hsm-login-retry",
+                h.ckr
             ),
-            _ => "never".into(),
+            None => last_reseed(&c),
         };
         writeln!(
             out,
@@ -179,6 +204,19 @@ pub async fn conf_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<
         )?;
     }
     Ok(())
+}
+
+/// The list's "Last reseed" column: outcome, error and time, or `never`.
+fn last_reseed(c: &engine::partitions::HsmConfig) -> String {
+    match (&c.last_outcome, &c.last_error, &c.last_at) {
+        (Some(o), e, Some(at)) => format!(
+            "{o}{} at {}",
+            e.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
+            at.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        ),
+        _ => "never".into(),
+    }
 }
 
 pub async fn conf_delete(
@@ -203,6 +241,28 @@ pub async fn seed(
         out,
         "HSM {} reseeded successfully with {} bits (slot {}, token {}, {:.1} ms).",
         r.name, r.bits, r.slot, r.token_serial, r.duration_ms
+    )?;
+    Ok(())
+}
+
+pub async fn login_retry(
+    engine: &Engine,
+    a: &RetryArgs,
+    actor: &Actor,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    if !a.confirm {
+        writeln!(out, "{}", engine::partitions::RETRY_WARNING)?;
+        anyhow::bail!(
+            "nothing was tried: add --confirm to log in to {} once more",
+            a.name
+        );
+    }
+    let info = engine.retry_login(&a.name, actor).await?;
+    writeln!(
+        out,
+        "Login of {} succeeded (slot {}, token {}); its login is no longer held.",
+        a.name, info.slot_id, info.serial
     )?;
     Ok(())
 }

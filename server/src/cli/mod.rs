@@ -67,6 +67,10 @@ pub enum ConsoleCommand {
     /// Reseed an HSM partition now.
     #[command(name = "hsm-seed")]
     HsmSeed(hsm::NameArg),
+    /// Try one more login with a configuration whose login is held after a
+    /// failed login (read the warning first: it needs --confirm).
+    #[command(name = "hsm-login-retry")]
+    HsmLoginRetry(hsm::RetryArgs),
     /// Create an API token; it is printed once on standard output.
     #[command(name = "token-new")]
     TokenNew(hsm::TokenArgs),
@@ -140,6 +144,7 @@ pub async fn run_console(
         Command::HsmConfDelete(a) => hsm::conf_delete(engine, a, actor, out).await,
         Command::HsmConfSeed(a) => hsm::conf_seed(engine, a, actor, out).await,
         Command::HsmSeed(a) => hsm::seed(engine, a, actor, out).await,
+        Command::HsmLoginRetry(a) => hsm::login_retry(engine, a, actor, out).await,
         Command::TokenNew(a) => hsm::token_new(engine, a, actor, out).await,
         Command::TokenList => hsm::token_list(engine, out).await,
         Command::TokenRevoke(a) => hsm::token_revoke(engine, a, actor, out).await,

@@ -37,6 +37,7 @@ pub struct Options {
     /// The length of a scheduler "minute".
     pub schedule_unit: Option<std::time::Duration>,
     pub luna_client_dir: Option<std::path::PathBuf>,
+    pub login_failures_per_token: Option<u32>,
 }
 
 impl Default for Options {
@@ -48,6 +49,7 @@ impl Default for Options {
             entropy: None,
             schedule_unit: None,
             luna_client_dir: None,
+            login_failures_per_token: None,
         }
     }
 }
@@ -97,6 +99,9 @@ impl TestApp {
             settings.schedule_unit = u;
         }
         settings.luna_client_dir = opts.luna_client_dir;
+        if let Some(n) = opts.login_failures_per_token {
+            settings.login_failures_per_token = n;
+        }
         let cli_env = cli_env(&settings);
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let engine = Engine::open_with_clock(settings, clock.clone())

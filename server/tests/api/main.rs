@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod headers;
 mod health;
+mod holds;
 mod ntl;
 mod openapi;
 mod ops;
