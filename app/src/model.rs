@@ -164,6 +164,8 @@ pub struct UserView {
     pub name: String,
     pub created_at: String,
     pub is_me: bool,
+    /// API tokens they created (revoked when they are removed).
+    pub tokens: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

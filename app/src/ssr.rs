@@ -15,6 +15,21 @@ use crate::error::AppError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperationId(pub String);
 
+/// Session key of the signed-in user ([`SessionAuth`]).
+pub const SESSION_AUTH: &str = "auth";
+
+/// Who a session is signed in as: bound to the user's random uid and the
+/// generation of their credentials, so that a removed user's session, or
+/// one from before a password change, can never be anyone's again.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SessionAuth {
+    /// The user's random id (never reused).
+    pub user_uid: String,
+    /// The user's credential generation at sign-in.
+    pub generation: i64,
+    pub login_at_ms: i64,
+}
+
 /// The signed-in administrator of this request (the server's session
 /// middleware puts [`User`] in the request extensions).
 #[derive(Debug, Clone)]
@@ -96,7 +111,9 @@ impl From<engine::Error> for AppError {
             | engine::Error::LoginHeld { .. }
             | engine::Error::Throttled { .. }) => AppError::Invalid(e.to_string()),
             e @ engine::Error::Hsm { .. } => AppError::Hsm(e.to_string()),
-            e @ engine::Error::EntropyFailed(_) => AppError::Unavailable(e.to_string()),
+            e @ (engine::Error::EntropyFailed(_) | engine::Error::Busy { .. }) => {
+                AppError::Unavailable(e.to_string())
+            }
             other => {
                 let op = operation_id();
                 tracing::error!(operation_id = %op, code = other.code(), error = %other, "request failed");

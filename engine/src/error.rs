@@ -27,6 +27,9 @@ pub enum Error {
     BadCredentials,
     #[error("too many failed login attempts; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// Too much of a bounded kind of work at once (password checks).
+    #[error("the appliance is busy with other sign-ins; try again in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("configuration error: {0}")]
     Config(String),
     #[error("{action} {path}: {source}")]
@@ -77,6 +80,7 @@ impl Error {
             Error::NeedsConfirmation(_) => "needs_confirmation",
             Error::BadCredentials => "bad_credentials",
             Error::Throttled { .. } => "throttled",
+            Error::Busy { .. } => "busy",
             Error::Config(_) => "config",
             Error::Io { .. } => "io",
             Error::Database(_) => "database",

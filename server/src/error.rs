@@ -36,7 +36,9 @@ impl ApiError {
             | engine::Error::NotConfigured(_)
             | engine::Error::LoginHeld { .. } => StatusCode::CONFLICT,
             engine::Error::Hsm { .. } => StatusCode::BAD_GATEWAY,
-            engine::Error::EntropyFailed(_) => StatusCode::SERVICE_UNAVAILABLE,
+            engine::Error::EntropyFailed(_) | engine::Error::Busy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             engine::Error::BadCredentials => StatusCode::UNAUTHORIZED,
             engine::Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -53,7 +55,9 @@ impl IntoResponse for ApiError {
         let message = if status.is_server_error()
             && !matches!(
                 self.error,
-                engine::Error::Hsm { .. } | engine::Error::EntropyFailed(_)
+                engine::Error::Hsm { .. }
+                    | engine::Error::EntropyFailed(_)
+                    | engine::Error::Busy { .. }
             ) {
             tracing::error!(operation_id = %self.operation_id, code = self.error.code(), error = %self.error, "request failed");
             format!(
@@ -71,6 +75,14 @@ impl IntoResponse for ApiError {
         if let engine::Error::Hsm { ckr, .. } | engine::Error::LoginHeld { ckr, .. } = &self.error {
             body["ckr"] = json!(ckr);
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let engine::Error::Throttled { retry_after_secs }
+        | engine::Error::Busy { retry_after_secs } = &self.error
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
+        }
+        response
     }
 }

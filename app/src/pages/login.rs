@@ -21,6 +21,13 @@ fn message(code: &str) -> Option<(&'static str, &'static str)> {
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let notice = move || query.with(|q| q.get("m").and_then(|c| message(&c)));
+    // The page asked for before sign-in; the server checks it again.
+    let next = move || {
+        query.with(|q| {
+            q.get("next")
+                .filter(|n| n.starts_with('/') && !n.starts_with("//") && n.len() <= 512)
+        })
+    };
     let (show_password, set_show_password) = signal(false);
     view! {
         <Title text="Sign in" />
@@ -42,6 +49,7 @@ pub fn LoginPage() -> impl IntoView {
                         })
                 }}
                 <form method="post" action="/login" class="stack">
+                    {move || next().map(|n| view! { <input type="hidden" name="next" value=n /> })}
                     <label for="username">"User name"</label>
                     <input
                         id="username"

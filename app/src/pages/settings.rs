@@ -130,6 +130,14 @@ fn Users() -> impl IntoView {
                                             .into_iter()
                                             .map(|u| {
                                                 let name = u.name.clone();
+                                                let consequence = if u.tokens.is_empty() {
+                                                    "Removing ends their sessions at once.".to_string()
+                                                } else {
+                                                    format!(
+                                                        "Removing ends their sessions at once and revokes the API tokens they created: {}.",
+                                                        u.tokens.join(", ")
+                                                    )
+                                                };
                                                 view! {
                                                     <tr data-user=u.name.clone()>
                                                         <td>{u.name.clone()} {u.is_me.then_some(" (you)")}</td>
@@ -143,6 +151,7 @@ fn Users() -> impl IntoView {
                                                                 </label>
                                                                 <button type="submit" class="button subtle danger" data-testid="remove-user">"Remove"</button>
                                                             </ActionForm>
+                                                            <p class="muted small" data-testid="remove-consequence">{consequence}</p>
                                                         </td>
                                                     </tr>
                                                 }

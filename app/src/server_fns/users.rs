@@ -13,6 +13,7 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
             is_me: u.name == me.name,
             name: u.name,
             created_at: super::convert::when_text(&u.created_at),
+            tokens: u.tokens,
         })
         .collect())
 }
@@ -47,8 +48,11 @@ pub async fn remove_user(name: String, confirm: Option<String>) -> Result<String
                 "Tick “confirm” to remove {name}."
             )));
         }
-        crate::ssr::engine()?.remove_user(&name, &actor).await?;
-        Ok(format!("Administrator {name} removed."))
+        let removed = crate::ssr::engine()?.remove_user(&name, &actor).await?;
+        Ok(format!(
+            "Administrator {name} removed: {}.",
+            removed.describe()
+        ))
     }
     .await;
     crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
@@ -62,17 +66,39 @@ pub async fn change_password(
     confirm: String,
 ) -> Result<String, AppError> {
     let result = async {
+        use crate::ssr::{SessionAuth, SESSION_AUTH};
         let (me, actor) = crate::ssr::admin_actor().await?;
         let new = confirmed(password, confirm)?;
-        crate::ssr::engine()?
+        let session: tower_sessions::Session = leptos_axum::extract()
+            .await
+            .map_err(|_| AppError::Unauthorized)?;
+        let this = session.id().map(|id| id.to_string());
+        let user = crate::ssr::engine()?
             .change_own_password(
                 &me.name,
                 &secrecy::SecretString::from(current),
                 &new,
+                this.as_deref(),
                 &actor,
             )
             .await?;
-        Ok("Your password has been changed.".to_string())
+        // This session goes on, at the new generation; every other one ended.
+        let auth = session
+            .get::<SessionAuth>(SESSION_AUTH)
+            .await
+            .ok()
+            .flatten()
+            .map(|a| SessionAuth {
+                generation: user.generation,
+                ..a
+            });
+        if let Some(auth) = auth {
+            session
+                .insert(SESSION_AUTH, auth)
+                .await
+                .map_err(|e| AppError::from(engine::Error::Internal(format!("session: {e}"))))?;
+        }
+        Ok("Your password has been changed; your other sessions have ended.".to_string())
     }
     .await;
     crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await

@@ -268,6 +268,44 @@ impl Engine {
         }
     }
 
+    /// Applies `audit_retention_days` (nothing when 0): deletes older rows
+    /// inside one transaction that permits just that and records it as an
+    /// `audit.prune` row. Returns how many rows went.
+    pub async fn prune_audit(&self) -> Result<u64> {
+        let days = self.settings().audit_retention_days;
+        if days == 0 {
+            return Ok(0);
+        }
+        let now = self.now();
+        let before = unix_ms(now - time::Duration::days(i64::from(days)));
+        let mut tx = self.store().pool().begin().await?;
+        sqlx::query("INSERT INTO audit_prune_permit (id, before_ms) VALUES (1, ?)")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?;
+        let n = sqlx::query("DELETE FROM audit_log WHERE at_ms < ?")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM audit_prune_permit")
+            .execute(&mut *tx)
+            .await?;
+        if n > 0 {
+            let entry = AuditEntry {
+                at_ms: unix_ms(now),
+                actor: Actor::scheduler(),
+                action: "audit.prune".into(),
+                target: "audit log".into(),
+                outcome: Outcome::Ok,
+                detail: format!("{n} rows older than {days} days deleted (audit_retention_days)"),
+            };
+            insert(&mut tx, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
     pub async fn audit_page(
         &self,
         filter: &AuditFilter,
@@ -283,6 +321,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::config::Settings;
+    use std::sync::Arc;
 
     #[tokio::test]
     async fn rows_are_appended_listed_and_never_changed() {
@@ -343,5 +382,59 @@ mod tests {
                 .total,
             2
         );
+    }
+
+    #[tokio::test]
+    async fn retention_deletes_only_old_rows_records_it_and_nothing_else_can() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(crate::clock::ManualClock::new(
+            time::macros::datetime!(2026-01-01 12:00 UTC),
+        ));
+        let mut settings = Settings::for_data_dir(dir.path());
+        settings.audit_retention_days = 30;
+        let engine = Engine::open_with_clock(settings, clock.clone())
+            .await
+            .unwrap();
+        let cli = Actor::cli();
+        for i in 0..3 {
+            engine
+                .audit(&cli, "hsm.create", &format!("OLD{i}"), Outcome::Ok, "")
+                .await
+                .unwrap();
+        }
+        clock.advance(time::Duration::days(29));
+        engine
+            .audit(&cli, "hsm.create", "RECENT", Outcome::Ok, "")
+            .await
+            .unwrap();
+        clock.advance(time::Duration::days(2));
+        assert_eq!(engine.prune_audit().await.unwrap(), 3);
+        let p = engine
+            .audit_page(&AuditFilter::default(), 1, 10)
+            .await
+            .unwrap();
+        let targets: Vec<&str> = p.rows.iter().map(|r| r.target.as_str()).collect();
+        assert_eq!(targets, ["audit log", "RECENT"]);
+        assert!(p.rows[0].detail.contains("3 rows older than 30 days"));
+        // The permit is gone with the transaction: the log is append-only again.
+        let e = sqlx::query("DELETE FROM audit_log")
+            .execute(engine.store().pool())
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{e}");
+        assert_eq!(engine.prune_audit().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn without_a_retention_nothing_is_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(Settings::for_data_dir(dir.path()))
+            .await
+            .unwrap();
+        engine
+            .audit(&Actor::cli(), "hsm.create", "HSM1", Outcome::Ok, "")
+            .await
+            .unwrap();
+        assert_eq!(engine.prune_audit().await.unwrap(), 0);
     }
 }

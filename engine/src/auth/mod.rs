@@ -9,7 +9,7 @@ mod users;
 
 pub use name::UserName;
 pub use password::{hash_password, verify_password, MIN_PASSWORD_LEN};
-pub use throttle::{MAX_FAILURES, WINDOW};
+pub use throttle::{CONSOLE_DOOR, MAX_FAILURES, WINDOW};
 pub use users::{User, UserInfo};
 
 use std::net::IpAddr;
@@ -79,9 +79,12 @@ impl Engine {
         }))
     }
 
-    /// Checks a user name and password. Refused while the user or the address
-    /// has had too many recent failures (then the password is not even
-    /// checked); an unknown user costs the same time as a wrong password.
+    /// Checks a user name and password. Refused while the user or the
+    /// address has had too many recent failures (then the password is not
+    /// even checked); an unknown user costs the same time as a wrong
+    /// password. `door` is `web` or `console` (the console counts its
+    /// failures apart). Every attempt that gets its password checked is
+    /// audited; throttled ones are counted and audited once per window.
     #[tracing::instrument(skip(self, password), fields(user = %name))]
     pub async fn login(
         &self,
@@ -90,11 +93,12 @@ impl Engine {
         addr: Option<IpAddr>,
         door: &str,
     ) -> Result<User> {
-        let r = self.login_inner(name, password, addr).await;
+        let r = self.login_inner(name, password, addr, door).await;
         // The name as typed, bounded and printable: it may be anything.
         let shown: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
         let (outcome, detail) = match &r {
             Ok(_) => (Outcome::Ok, door.to_string()),
+            Err(Error::Throttled { .. }) => return r,
             Err(e) => (Outcome::Error, format!("{door}: {e}")),
         };
         self.audit(
@@ -113,45 +117,134 @@ impl Engine {
         name: &str,
         password: &SecretString,
         addr: Option<IpAddr>,
+        door: &str,
     ) -> Result<User> {
-        let now = self.now();
-        let mut conn = self.store().pool().acquire().await?;
         let addr_key = addr.map(|a| a.to_string());
-        throttle::check(&mut conn, name, addr_key.as_deref(), now).await?;
+        let attempt = throttle::Attempt {
+            door,
+            user: name,
+            addr: addr_key.as_deref(),
+        };
+        let pool = self.store().pool();
+        let reserved = match throttle::reserve(pool, &attempt, self.now()).await? {
+            throttle::Verdict::Reserved(r) => r,
+            throttle::Verdict::Throttled {
+                retry_after_secs,
+                finished,
+            } => {
+                if let Some(count) = finished {
+                    self.audit_throttled(&count, door).await?;
+                }
+                tracing::warn!(retry_after_secs, "login throttled");
+                return Err(Error::Throttled { retry_after_secs });
+            }
+        };
+        // No connection is held while the password is checked.
         let user = match UserName::parse(name) {
-            Ok(n) => users::find_by_name(&mut conn, &n).await?,
+            Ok(n) => {
+                let mut conn = pool.acquire().await?;
+                users::find_by_name(&mut conn, &n).await?
+            }
             Err(_) => None,
         };
-        let ok = verify_password(
+        let checked = verify_password(
             user.as_ref().map(|u| u.password_hash.clone()),
             password.clone(),
         )
-        .await?;
+        .await;
+        let ok = match checked {
+            Ok(ok) => ok,
+            Err(e) => {
+                // Not judged: the attempt does not count.
+                throttle::released(pool, &reserved).await?;
+                return Err(e);
+            }
+        };
         match user {
             Some(u) if ok => {
-                throttle::clear_user(&mut conn, name).await?;
+                throttle::succeeded(pool, &reserved).await?;
                 tracing::info!("login succeeded");
-                Ok(User {
-                    id: u.id,
-                    name: u.name,
-                })
+                Ok(u.user())
             }
+            // The reservation stays: a failure.
             _ => {
-                throttle::record_failure(&mut conn, name, addr_key.as_deref(), now).await?;
                 tracing::warn!("login failed");
                 Err(Error::BadCredentials)
             }
         }
     }
 
-    /// The user with this id, if it still exists (sessions are checked
-    /// against it on every request).
-    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
+    /// The audit row of a throttled bucket's window: how many attempts
+    /// were refused, from when to when.
+    async fn audit_throttled(&self, c: &throttle::ThrottledCount, door: &str) -> Result<()> {
+        let (who, target) = match c.kind.as_str() {
+            "addr" => (
+                Actor {
+                    kind: crate::audit::ActorKind::User,
+                    name: c.last_user.clone(),
+                    address: Some(c.key.clone()),
+                },
+                format!("address {}", c.key),
+            ),
+            _ => (Actor::user(c.last_user.clone(), None), c.key.clone()),
+        };
+        let detail = format!(
+            "{door}: {} sign-in attempts refused while throttled, {} to {}",
+            c.count,
+            crate::history::rfc3339(c.first_ms),
+            crate::history::rfc3339(c.last_ms)
+        );
+        self.audit(&who, "login.throttled", &target, Outcome::Error, &detail)
+            .await
+    }
+
+    /// Audits the throttled attempts of windows that have ended (the
+    /// server calls it every few seconds); returns how many rows it wrote.
+    pub async fn flush_throttled(&self) -> Result<usize> {
+        let counts = throttle::finished_counts(self.store().pool(), self.now()).await?;
+        for c in &counts {
+            self.audit_throttled(c, "sign-in").await?;
+        }
+        Ok(counts.len())
+    }
+
+    /// The user a session is bound to, if they still exist with the same
+    /// credential generation (a password change or reset, or removal, ends
+    /// every older session).
+    pub async fn session_user(&self, uid: &str, generation: i64) -> Result<Option<User>> {
         let mut conn = self.store().pool().acquire().await?;
-        Ok(users::find_by_id(&mut conn, id).await?.map(|u| User {
-            id: u.id,
-            name: u.name,
-        }))
+        Ok(users::find_by_uid(&mut conn, uid)
+            .await?
+            .filter(|u| u.generation == generation)
+            .map(users::UserRow::user))
+    }
+
+    /// Records that web session `session_id` belongs to `user` (at sign-in),
+    /// so that removing the user or changing their password ends it.
+    pub async fn bind_session(&self, session_id: &str, user: &User) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO user_sessions (session_id, user_uid, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (session_id) DO UPDATE SET user_uid = excluded.user_uid",
+        )
+        .bind(session_id)
+        .bind(&user.uid)
+        .bind(unix_ms(self.now()))
+        .execute(self.store().pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets a session's binding (sign-out), and bindings of sessions the
+    /// store no longer has (expired).
+    pub async fn unbind_sessions(&self, session_id: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM user_sessions WHERE session_id = ? \
+             OR session_id NOT IN (SELECT id FROM sessions)",
+        )
+        .bind(session_id)
+        .execute(self.store().pool())
+        .await?;
+        Ok(())
     }
 
     /// The administrators.
@@ -174,36 +267,50 @@ impl Engine {
         .await
     }
 
-    /// Removes an administrator; the last one cannot be removed.
+    /// Removes an administrator (never the last one): their sessions end
+    /// at once and the API tokens they created are revoked (the answer and
+    /// the audit log say which).
     #[tracing::instrument(skip(self, actor))]
-    pub async fn remove_user(&self, name: &str, actor: &Actor) -> Result<()> {
+    pub async fn remove_user(&self, name: &str, actor: &Actor) -> Result<UserRemoved> {
         self.audited(actor, "user.remove", name, async {
             let name = UserName::parse(name)?;
             let mut tx = self.store().pool().begin().await?;
-            if users::find_by_name(&mut tx, &name).await?.is_none() {
+            let Some(user) = users::find_by_name(&mut tx, &name).await? else {
                 return Err(Error::NotFound(format!("user {}", name.as_str())));
-            }
+            };
             if users::count(&mut tx).await? <= 1 {
                 return Err(Error::Invalid(
                     "the last administrator cannot be removed: add another one first".into(),
                 ));
             }
             users::delete(&mut tx, &name).await?;
+            let sessions = end_sessions(&mut tx, &user.uid, None).await?;
+            let tokens = tokens::revoke_created_by(&mut tx, name.as_str()).await?;
             tx.commit().await?;
-            Ok(((), String::new()))
+            if !tokens.is_empty() {
+                self.note_change(&format!("user {} removed: tokens revoked", name.as_str()))
+                    .await?;
+            }
+            let removed = UserRemoved { sessions, tokens };
+            let detail = removed.describe();
+            tracing::info!(user = name.as_str(), %detail, "administrator removed");
+            Ok((removed, detail))
         })
         .await
     }
 
-    /// Changes one's own password: the current one is required.
+    /// Changes one's own password: the current one is required. Every other
+    /// session of the user ends; `keep_session` (the one asking) stays, and
+    /// the answer is the user's new generation for it.
     #[tracing::instrument(skip(self, current, new, actor))]
     pub async fn change_own_password(
         &self,
         name: &str,
         current: &SecretString,
         new: &SecretString,
+        keep_session: Option<&str>,
         actor: &Actor,
-    ) -> Result<()> {
+    ) -> Result<User> {
         self.audited(actor, "user.password", name, async {
             let uname = UserName::parse(name)?;
             let mut conn = self.store().pool().acquire().await?;
@@ -213,14 +320,14 @@ impl Engine {
             if !ok {
                 return Err(Error::Invalid("the current password is not right".into()));
             }
-            self.store_password(&uname, new).await?;
-            Ok(((), "own password".to_string()))
+            let (user, ended) = self.store_password(&uname, new, keep_session).await?;
+            Ok((user, format!("own password; {ended} other sessions ended")))
         })
         .await
     }
 
     /// Sets a user's password (console `user-passwd`, by whoever holds the
-    /// data directory).
+    /// data directory): every session of the user ends.
     #[tracing::instrument(skip(self, password, actor))]
     pub async fn set_password(
         &self,
@@ -229,22 +336,77 @@ impl Engine {
         actor: &Actor,
     ) -> Result<()> {
         self.audited(actor, "user.password", name, async {
-            self.store_password(&UserName::parse(name)?, password)
+            let (_, ended) = self
+                .store_password(&UserName::parse(name)?, password, None)
                 .await?;
-            Ok(((), String::new()))
+            Ok(((), format!("reset; {ended} sessions ended")))
         })
         .await
     }
 
-    async fn store_password(&self, name: &UserName, password: &SecretString) -> Result<()> {
+    /// A new hash and generation, and the user's sessions but `keep` ended;
+    /// answers the user as now and how many sessions ended.
+    async fn store_password(
+        &self,
+        name: &UserName,
+        password: &SecretString,
+        keep: Option<&str>,
+    ) -> Result<(User, u64)> {
         password::check_policy(password)?;
         let hash = hash_password(password.clone()).await?;
-        let mut conn = self.store().pool().acquire().await?;
-        if !users::update_password(&mut conn, name, &hash, unix_ms(self.now())).await? {
-            return Err(Error::NotFound(format!("user {}", name.as_str())));
-        }
-        Ok(())
+        let mut tx = self.store().pool().begin().await?;
+        let user = users::update_password(&mut tx, name, &hash, unix_ms(self.now()))
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("user {}", name.as_str())))?;
+        let ended = end_sessions(&mut tx, &user.uid, keep).await?;
+        tx.commit().await?;
+        Ok((user, ended))
     }
+}
+
+/// What removing an administrator did besides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRemoved {
+    /// Their web sessions that ended.
+    pub sessions: u64,
+    /// The API tokens they had created, now revoked.
+    pub tokens: Vec<String>,
+}
+
+impl UserRemoved {
+    /// For the audit log and the answer.
+    pub fn describe(&self) -> String {
+        let tokens = if self.tokens.is_empty() {
+            "no API token to revoke".to_string()
+        } else {
+            format!("API tokens revoked: {}", self.tokens.join(", "))
+        };
+        format!("{} sessions ended; {tokens}", self.sessions)
+    }
+}
+
+/// Deletes the web sessions of user `uid` but `keep`; how many went.
+async fn end_sessions(
+    conn: &mut sqlx::SqliteConnection,
+    uid: &str,
+    keep: Option<&str>,
+) -> Result<u64> {
+    let keep = keep.unwrap_or("");
+    let n = sqlx::query(
+        "DELETE FROM sessions WHERE id IN \
+         (SELECT session_id FROM user_sessions WHERE user_uid = ? AND session_id <> ?)",
+    )
+    .bind(uid)
+    .bind(keep)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query("DELETE FROM user_sessions WHERE user_uid = ? AND session_id <> ?")
+        .bind(uid)
+        .bind(keep)
+        .execute(&mut *conn)
+        .await?;
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -401,5 +563,188 @@ mod tests {
         e.login("admin", &pw("correct horse battery"), addr, "test")
             .await
             .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn forty_attempts_at_once_get_five_password_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (e, _) = engine(&dir).await;
+        e.ensure_first_admin(Some(&pw("correct horse battery")))
+            .await
+            .unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..40u8 {
+            let e = e.clone();
+            tasks.spawn(async move {
+                let addr = Some(IpAddr::from([10, 1, 0, i]));
+                e.login("admin", &pw("nope nope nope"), addr, "web")
+                    .await
+                    .unwrap_err()
+                    .code()
+            });
+        }
+        let mut codes = Vec::new();
+        while let Some(c) = tasks.join_next().await {
+            codes.push(c.unwrap());
+        }
+        let checked = codes.iter().filter(|c| **c == "bad_credentials").count();
+        let throttled = codes.iter().filter(|c| **c == "throttled").count();
+        assert_eq!((checked, throttled), (MAX_FAILURES, 40 - MAX_FAILURES));
+    }
+
+    #[tokio::test]
+    async fn the_console_has_its_own_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let (e, _) = engine(&dir).await;
+        e.ensure_first_admin(Some(&pw("correct horse battery")))
+            .await
+            .unwrap();
+        for i in 0..MAX_FAILURES {
+            let addr = Some(IpAddr::from([10, 2, 0, i as u8]));
+            e.login("admin", &pw("nope nope nope"), addr, "web")
+                .await
+                .unwrap_err();
+        }
+        let web = e
+            .login("admin", &pw("correct horse battery"), None, "web")
+            .await
+            .unwrap_err();
+        assert_eq!(web.code(), "throttled");
+        // Anyone on the network cannot keep the operator out of the console.
+        e.login("admin", &pw("correct horse battery"), None, CONSOLE_DOOR)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn throttled_attempts_are_counted_and_audited_once_per_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let (e, clock) = engine(&dir).await;
+        e.ensure_first_admin(Some(&pw("correct horse battery")))
+            .await
+            .unwrap();
+        let addr = Some(IpAddr::from([192, 0, 2, 9]));
+        for i in 0..(MAX_FAILURES + 200) {
+            e.login(&format!("guess{i}"), &pw("guess guess guess"), addr, "web")
+                .await
+                .unwrap_err();
+        }
+        let rows = |action: &'static str| {
+            let e = e.clone();
+            async move {
+                let f = crate::audit::AuditFilter {
+                    action: Some(action.into()),
+                    ..Default::default()
+                };
+                e.audit_page(&f, 1, 200).await.unwrap()
+            }
+        };
+        assert_eq!(rows("login").await.total, MAX_FAILURES as i64);
+        assert_eq!(
+            rows("login.throttled").await.total,
+            0,
+            "not yet: the window runs"
+        );
+        assert_eq!(e.flush_throttled().await.unwrap(), 0);
+        clock.advance(time::Duration::seconds(61));
+        assert_eq!(e.flush_throttled().await.unwrap(), 1);
+        let t = rows("login.throttled").await;
+        assert_eq!(t.total, 1);
+        assert!(
+            t.rows[0].detail.contains("200 sign-in attempts refused"),
+            "{:?}",
+            t.rows[0]
+        );
+        assert_eq!(t.rows[0].address.as_deref(), Some("192.0.2.9"));
+        assert_eq!(e.flush_throttled().await.unwrap(), 0, "audited once");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_database_connection_waits_on_a_password_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let (e, _) = engine(&dir).await;
+        e.ensure_first_admin(Some(&pw("correct horse battery")))
+            .await
+            .unwrap();
+        // Every argon2 turn taken: sign-ins queue for their password check.
+        let turns = password::occupy_argon2().await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..16u8 {
+            let e = e.clone();
+            tasks.spawn(async move {
+                let addr = Some(IpAddr::from([10, 3, 0, i]));
+                let _ = e
+                    .login(&format!("u{i}"), &pw("guess guess guess"), addr, "web")
+                    .await;
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // Meanwhile the whole pool is free for everything else.
+        let pool = e.store().pool().clone();
+        let all = async {
+            let mut held = Vec::new();
+            for _ in 0..8 {
+                held.push(pool.acquire().await.unwrap());
+            }
+            held.len()
+        };
+        let got = tokio::time::timeout(std::time::Duration::from_secs(3), all).await;
+        assert_eq!(
+            got.ok(),
+            Some(8),
+            "sign-ins waiting for argon2 hold connections"
+        );
+        drop(turns);
+        while tasks.join_next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn user_ids_are_never_reused_and_sessions_follow_the_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (e, _) = engine(&dir).await;
+        e.ensure_first_admin(Some(&pw("correct horse battery")))
+            .await
+            .unwrap();
+        let cli = Actor::cli();
+        e.add_user("bob", &pw("bob's long password"), &cli)
+            .await
+            .unwrap();
+        let bob = e
+            .login("bob", &pw("bob's long password"), None, "test")
+            .await
+            .unwrap();
+        assert!(e
+            .session_user(&bob.uid, bob.generation)
+            .await
+            .unwrap()
+            .is_some());
+        e.remove_user("bob", &cli).await.unwrap();
+        e.add_user("bob", &pw("bob's long password"), &cli)
+            .await
+            .unwrap();
+        let bob2 = e
+            .login("bob", &pw("bob's long password"), None, "test")
+            .await
+            .unwrap();
+        assert!(bob2.id > bob.id, "{} after {}", bob2.id, bob.id);
+        assert_ne!(bob2.uid, bob.uid);
+        assert!(e
+            .session_user(&bob.uid, bob.generation)
+            .await
+            .unwrap()
+            .is_none());
+        e.set_password("bob", &pw("a reset password"), &cli)
+            .await
+            .unwrap();
+        assert!(e
+            .session_user(&bob2.uid, bob2.generation)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(e
+            .session_user(&bob2.uid, bob2.generation + 1)
+            .await
+            .unwrap()
+            .is_some());
     }
 }

@@ -6,6 +6,8 @@ use argon2::password_hash::{
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::error::{Error, Result};
 
@@ -36,10 +38,53 @@ fn hash_blocking(password: &SecretString) -> Result<String> {
         .to_string())
 }
 
+/// How long an argon2 computation waits for its turn before it is refused
+/// as busy.
+const ARGON2_WAIT: Duration = Duration::from_secs(10);
+
+/// Turns for argon2 computations: each takes a core for tens of
+/// milliseconds, so at most half the cores (at least one) compute at once
+/// and a sign-in flood waits here instead of taking every core and every
+/// blocking thread from the API. Per process, as the cores are.
+fn argon2_turns() -> &'static Semaphore {
+    static TURNS: OnceLock<Semaphore> = OnceLock::new();
+    TURNS.get_or_init(|| Semaphore::new(argon2_turn_count()))
+}
+
+fn argon2_turn_count() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / 2).max(1)
+}
+
+async fn argon2_turn() -> Result<SemaphorePermit<'static>> {
+    match tokio::time::timeout(ARGON2_WAIT, argon2_turns().acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(_)) => Err(Error::Internal("the argon2 turns are closed".into())),
+        Err(_) => Err(Error::Busy {
+            retry_after_secs: ARGON2_WAIT.as_secs(),
+        }),
+    }
+}
+
+/// Runs argon2 work `f` on the blocking pool in its turn.
+async fn with_argon2<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let _turn = argon2_turn().await?;
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f)).await?
+}
+
+/// Test hook: takes every argon2 turn until the permits are dropped.
+#[cfg(test)]
+pub(crate) async fn occupy_argon2() -> SemaphorePermit<'static> {
+    let all = u32::try_from(argon2_turn_count()).unwrap_or(u32::MAX);
+    argon2_turns().acquire_many(all).await.unwrap()
+}
+
 /// Hashes a password with argon2id (PHC string).
 pub async fn hash_password(password: SecretString) -> Result<String> {
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(|| hash_blocking(&password))).await?
+    with_argon2(move || hash_blocking(&password)).await
 }
 
 /// A hash of a random password, checked against when the user is unknown so
@@ -56,21 +101,18 @@ fn dummy_hash() -> &'static str {
 /// Verifies `password` against `hash`; with no hash, verifies against a
 /// dummy and answers false.
 pub async fn verify_password(hash: Option<String>, password: SecretString) -> Result<bool> {
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || {
-        span.in_scope(|| {
-            let known = hash.is_some();
-            let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
-            let Ok(parsed) = PasswordHash::new(&hash) else {
-                return Ok(false);
-            };
-            let ok = argon2()?
-                .verify_password(password.expose_secret().as_bytes(), &parsed)
-                .is_ok();
-            Ok(known && ok)
-        })
+    with_argon2(move || {
+        let known = hash.is_some();
+        let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return Ok(false);
+        };
+        let ok = argon2()?
+            .verify_password(password.expose_secret().as_bytes(), &parsed)
+            .is_ok();
+        Ok(known && ok)
     })
-    .await?
+    .await
 }
 
 #[cfg(test)]

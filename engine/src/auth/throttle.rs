@@ -2,24 +2,82 @@
 //! [`WINDOW`] for one user name or one client address, further attempts are
 //! refused until the window has passed. Kept in the database so that every
 //! process on the data directory (server and console) counts the same.
+//!
+//! The check and the record are one step: an attempt is recorded as a
+//! failure *before* its password is checked, in the transaction that
+//! counts the earlier ones, and the record is taken back when the password
+//! was right. So however many attempts arrive at once, at most
+//! [`MAX_FAILURES`] per bucket reach the password check.
+//!
+//! The console on the appliance's own terminal counts in buckets of its
+//! own: failures on the network cannot lock an operator out of
+//! `hsmseed shell`.
+//!
+//! Refused (throttled) attempts are counted, not audited one by one: the
+//! audit log gets one row per throttled bucket and window, with the count.
 
-use sqlx::SqliteConnection;
+use sqlx::{SqliteConnection, SqlitePool};
 use time::{Duration, OffsetDateTime};
 
 use crate::clock::unix_ms;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub const MAX_FAILURES: usize = 5;
 pub const WINDOW: Duration = Duration::minutes(1);
 
+/// The door whose failures count apart (see the module documentation).
+pub const CONSOLE_DOOR: &str = "console";
+
 /// The key a user name is counted under: bounded, so that a huge name cannot
-/// bloat the table.
-fn user_key(user: &str) -> String {
-    user.chars().take(128).collect()
+/// bloat the table; the console's apart.
+fn user_key(door: &str, user: &str) -> String {
+    let name: String = user.chars().take(128).collect();
+    if door == CONSOLE_DOOR {
+        format!("{CONSOLE_DOOR}:{name}")
+    } else {
+        name
+    }
 }
 
 fn window_start_ms(now: OffsetDateTime) -> i64 {
     unix_ms(now - WINDOW)
+}
+
+/// The buckets one attempt counts in.
+pub(crate) struct Attempt<'a> {
+    pub door: &'a str,
+    pub user: &'a str,
+    pub addr: Option<&'a str>,
+}
+
+/// An attempt allowed to check its password, recorded as failed until
+/// [`succeeded`] takes it back.
+pub(crate) struct Reserved {
+    ids: Vec<i64>,
+    user_key: String,
+}
+
+/// Throttled attempts of one bucket, for its audit row.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub(crate) struct ThrottledCount {
+    /// `user` or `addr`.
+    pub kind: String,
+    pub key: String,
+    /// The user name last tried, as typed (bounded).
+    pub last_user: String,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub count: i64,
+}
+
+pub(crate) enum Verdict {
+    Reserved(Reserved),
+    /// Refused; a bucket's finished count to audit, if this attempt closed
+    /// one.
+    Throttled {
+        retry_after_secs: u64,
+        finished: Option<ThrottledCount>,
+    },
 }
 
 /// When the oldest failure that still counts toward the limit stops counting,
@@ -48,52 +106,166 @@ async fn retry_after(
     Ok(Some(((wait_ms + 999) / 1000) as u64))
 }
 
-pub(crate) async fn check(
-    conn: &mut SqliteConnection,
-    user: &str,
-    addr: Option<&str>,
+/// Counts an attempt against both buckets: reserved (recorded as a failure
+/// until it succeeds) or throttled (counted in `login_throttled`).
+pub(crate) async fn reserve(
+    pool: &SqlitePool,
+    a: &Attempt<'_>,
     now: OffsetDateTime,
-) -> Result<()> {
-    let mut wait = retry_after(conn, "user", &user_key(user), now).await?;
-    if let Some(a) = addr {
-        wait = wait.max(retry_after(conn, "addr", a, now).await?);
-    }
-    match wait {
-        Some(retry_after_secs) => Err(Error::Throttled { retry_after_secs }),
-        None => Ok(()),
-    }
-}
-
-pub(crate) async fn record_failure(
-    conn: &mut SqliteConnection,
-    user: &str,
-    addr: Option<&str>,
-    now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<Verdict> {
+    let user_key = user_key(a.door, a.user);
     let at = unix_ms(now);
+    let mut tx = pool.begin().await?;
+    // A write first: the transaction holds the write lock from here on, so
+    // concurrent attempts count one after the other.
     sqlx::query("DELETE FROM login_failures WHERE at_ms <= ?")
         .bind(window_start_ms(now))
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO login_failures (kind, key, at_ms) VALUES ('user', ?, ?)")
-        .bind(user_key(user))
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    if let Some(a) = addr {
-        sqlx::query("INSERT INTO login_failures (kind, key, at_ms) VALUES ('addr', ?, ?)")
-            .bind(a)
-            .bind(at)
-            .execute(&mut *conn)
-            .await?;
+    let user_wait = retry_after(&mut tx, "user", &user_key, now).await?;
+    let addr_wait = match a.addr {
+        Some(addr) => retry_after(&mut tx, "addr", addr, now).await?,
+        None => None,
+    };
+    if let Some(retry_after_secs) = user_wait.max(addr_wait) {
+        // Counted under the address when it is throttled (one row however
+        // many names it tries), else under the user.
+        let (kind, key) = match (addr_wait, a.addr) {
+            (Some(_), Some(addr)) => ("addr", addr.to_string()),
+            _ => ("user", user_key),
+        };
+        let shown: String = a
+            .user
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(64)
+            .collect();
+        let finished = count_throttled(&mut tx, kind, &key, &shown, at).await?;
+        tx.commit().await?;
+        return Ok(Verdict::Throttled {
+            retry_after_secs,
+            finished,
+        });
     }
+    let mut ids = Vec::with_capacity(2);
+    let user_row =
+        sqlx::query("INSERT INTO login_failures (kind, key, at_ms) VALUES ('user', ?, ?)")
+            .bind(&user_key)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+    ids.push(user_row.last_insert_rowid());
+    if let Some(addr) = a.addr {
+        let addr_row =
+            sqlx::query("INSERT INTO login_failures (kind, key, at_ms) VALUES ('addr', ?, ?)")
+                .bind(addr)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        ids.push(addr_row.last_insert_rowid());
+    }
+    tx.commit().await?;
+    Ok(Verdict::Reserved(Reserved { ids, user_key }))
+}
+
+/// One more throttled attempt of a bucket; returns the bucket's previous
+/// count when its window had ended (to audit), starting a new one.
+async fn count_throttled(
+    conn: &mut SqliteConnection,
+    kind: &str,
+    key: &str,
+    shown: &str,
+    at: i64,
+) -> Result<Option<ThrottledCount>> {
+    let window_ms = WINDOW.whole_milliseconds() as i64;
+    let finished: Option<ThrottledCount> = sqlx::query_as(
+        "DELETE FROM login_throttled WHERE kind = ? AND key = ? AND first_ms <= ? \
+         RETURNING kind, key, last_user, first_ms, last_ms, count",
+    )
+    .bind(kind)
+    .bind(key)
+    .bind(at - window_ms)
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(
+        |(kind, key, last_user, first_ms, last_ms, count)| ThrottledCount {
+            kind,
+            key,
+            last_user,
+            first_ms,
+            last_ms,
+            count,
+        },
+    );
+    sqlx::query(
+        "INSERT INTO login_throttled (kind, key, last_user, first_ms, last_ms, count) \
+         VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (kind, key) DO UPDATE SET \
+         last_user = excluded.last_user, last_ms = excluded.last_ms, count = count + 1",
+    )
+    .bind(kind)
+    .bind(key)
+    .bind(shown)
+    .bind(at)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(finished)
+}
+
+/// The counts of buckets whose window has ended, taken out of the table
+/// (to audit); the server asks every few seconds.
+pub(crate) async fn finished_counts(
+    pool: &SqlitePool,
+    now: OffsetDateTime,
+) -> Result<Vec<ThrottledCount>> {
+    let rows: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+        "DELETE FROM login_throttled WHERE first_ms <= ? \
+         RETURNING kind, key, last_user, first_ms, last_ms, count",
+    )
+    .bind(window_start_ms(now))
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(kind, key, last_user, first_ms, last_ms, count)| ThrottledCount {
+                kind,
+                key,
+                last_user,
+                first_ms,
+                last_ms,
+                count,
+            },
+        )
+        .collect())
+}
+
+/// The password was right: the attempt is no failure, and the user's
+/// earlier failures are forgotten.
+pub(crate) async fn succeeded(pool: &SqlitePool, r: &Reserved) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("DELETE FROM login_failures WHERE kind = 'user' AND key = ?")
+        .bind(&r.user_key)
+        .execute(&mut *tx)
+        .await?;
+    take_back(&mut tx, r).await?;
+    tx.commit().await?;
     Ok(())
 }
 
-pub(crate) async fn clear_user(conn: &mut SqliteConnection, user: &str) -> Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE kind = 'user' AND key = ?")
-        .bind(user_key(user))
-        .execute(conn)
-        .await?;
+/// The attempt did not get to judge its password (an internal error): it
+/// does not count.
+pub(crate) async fn released(pool: &SqlitePool, r: &Reserved) -> Result<()> {
+    let mut conn = pool.acquire().await?;
+    take_back(&mut conn, r).await
+}
+
+async fn take_back(conn: &mut SqliteConnection, r: &Reserved) -> Result<()> {
+    for id in &r.ids {
+        sqlx::query("DELETE FROM login_failures WHERE id = ?")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }

@@ -259,3 +259,17 @@ impl TokenCache {
         self.entries.insert(hash, (info, last_used));
     }
 }
+
+/// Revokes the tokens administrator `name` created (they are removed);
+/// answers their names.
+pub(crate) async fn revoke_created_by(
+    conn: &mut sqlx::SqliteConnection,
+    name: &str,
+) -> Result<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("DELETE FROM api_tokens WHERE created_by = ? RETURNING name")
+            .bind(name)
+            .fetch_all(conn)
+            .await?,
+    )
+}

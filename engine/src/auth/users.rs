@@ -10,6 +10,11 @@ use crate::error::Result;
 pub struct User {
     pub id: i64,
     pub name: String,
+    /// Random and never reused: what a session is bound to.
+    pub uid: String,
+    /// Moves on at every password change or reset; a session of an older
+    /// generation has ended.
+    pub generation: i64,
 }
 
 /// An administrator as listed.
@@ -17,14 +22,31 @@ pub struct User {
 pub struct UserInfo {
     pub name: String,
     pub created_at: String,
+    /// The API tokens this administrator created: revoked with them.
+    pub tokens: Vec<String>,
 }
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
     pub id: i64,
+    pub uid: String,
     pub name: String,
     pub password_hash: String,
+    pub generation: i64,
 }
+
+impl UserRow {
+    pub fn user(self) -> User {
+        User {
+            id: self.id,
+            name: self.name,
+            uid: self.uid,
+            generation: self.generation,
+        }
+    }
+}
+
+const SELECT: &str = "SELECT id, uid, name, password_hash, generation FROM users";
 
 pub(crate) async fn count(conn: &mut SqliteConnection) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
@@ -38,9 +60,12 @@ pub(crate) async fn insert(
     hash: &str,
     now_ms: i64,
 ) -> Result<i64> {
+    let mut uid = [0u8; 16];
+    super::fill_random(&mut uid);
     let r = sqlx::query(
-        "INSERT INTO users (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO users (uid, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
     )
+    .bind(hex::encode(uid))
     .bind(name.as_str())
     .bind(hash)
     .bind(now_ms)
@@ -60,47 +85,56 @@ pub(crate) async fn find_by_name(
     conn: &mut SqliteConnection,
     name: &UserName,
 ) -> Result<Option<UserRow>> {
-    Ok(
-        sqlx::query_as("SELECT id, name, password_hash FROM users WHERE name = ?")
-            .bind(name.as_str())
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE name = ?"))
+        .bind(name.as_str())
+        .fetch_optional(conn)
+        .await?)
 }
 
-pub(crate) async fn find_by_id(conn: &mut SqliteConnection, id: i64) -> Result<Option<UserRow>> {
-    Ok(
-        sqlx::query_as("SELECT id, name, password_hash FROM users WHERE id = ?")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?,
-    )
+pub(crate) async fn find_by_uid(conn: &mut SqliteConnection, uid: &str) -> Result<Option<UserRow>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE uid = ?"))
+        .bind(uid)
+        .fetch_optional(conn)
+        .await?)
 }
 
+/// Sets a new password hash and moves the user's generation on (their
+/// sessions of older generations end); the user as they are now.
 pub(crate) async fn update_password(
     conn: &mut SqliteConnection,
     name: &UserName,
     hash: &str,
     now_ms: i64,
-) -> Result<bool> {
-    let n = sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?")
-        .bind(hash)
-        .bind(now_ms)
-        .bind(name.as_str())
-        .execute(conn)
-        .await?
-        .rows_affected();
-    Ok(n == 1)
+) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(
+        "UPDATE users SET password_hash = ?, generation = generation + 1, updated_at = ? \
+         WHERE name = ? RETURNING id, uid, name, password_hash, generation",
+    )
+    .bind(hash)
+    .bind(now_ms)
+    .bind(name.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(UserRow::user))
 }
 
 pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<UserInfo>> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT name, created_at FROM users ORDER BY name")
-            .fetch_all(conn)
+            .fetch_all(&mut *conn)
+            .await?;
+    let tokens: Vec<(String, String)> =
+        sqlx::query_as("SELECT created_by, name FROM api_tokens ORDER BY name")
+            .fetch_all(&mut *conn)
             .await?;
     Ok(rows
         .into_iter()
         .map(|(name, at)| UserInfo {
+            tokens: tokens
+                .iter()
+                .filter(|(by, _)| *by == name)
+                .map(|(_, t)| t.clone())
+                .collect(),
             name,
             created_at: crate::history::rfc3339(at),
         })

@@ -42,6 +42,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "entropy_condition_ratio", secret: false, default: "16", doc: "Raw bytes of a device source SHA-256 conditioned into each delivered byte (2 to 64): more gives more entropy margin and costs more device output." },
     KeyDoc { key: "seed_bits", secret: false, default: "256", doc: "Bits of seed per reseed (a multiple of 8, 128 to 4096)." },
     KeyDoc { key: "history_retention_days", secret: false, default: "90", doc: "Seed history older than this is deleted." },
+    KeyDoc { key: "audit_retention_days", secret: false, default: "0", doc: "Audit log rows older than this many days are deleted (by the server, once per ten minutes, recording that it did); 0 keeps every row. No door can delete or change a row." },
     KeyDoc { key: "history_max_rows", secret: false, default: "100000", doc: "At most this many seed history rows are kept (the oldest go first)." },
     KeyDoc { key: "scheduler_concurrency", secret: false, default: "8", doc: "How many partitions a scheduled round reseeds at once." },
     KeyDoc { key: "login_failures_per_token", secret: false, default: "3", doc: "After this many failed logins in a row on one token (by serial), only a password that worked on it before is tried there; every other configuration on it is held. (Each configuration is held after its own first failed login anyway.)" },
@@ -122,6 +123,8 @@ pub struct Settings {
     pub seed_bits: u32,
     pub history_retention_days: u32,
     pub history_max_rows: u32,
+    /// 0: keep every audit row.
+    pub audit_retention_days: u32,
     pub scheduler_concurrency: u32,
     pub login_failures_per_token: u32,
     /// The length of a scheduler "minute". Always 60 s outside tests; not a
@@ -156,6 +159,7 @@ struct RawSettings {
     seed_bits: Option<u32>,
     history_retention_days: Option<u32>,
     history_max_rows: Option<u32>,
+    audit_retention_days: Option<u32>,
     scheduler_concurrency: Option<u32>,
     login_failures_per_token: Option<u32>,
 }
@@ -222,6 +226,7 @@ impl Settings {
             seed_bits: 256,
             history_retention_days: 90,
             history_max_rows: 100_000,
+            audit_retention_days: 0,
             scheduler_concurrency: 8,
             login_failures_per_token: 3,
             schedule_unit: std::time::Duration::from_secs(60),
@@ -326,6 +331,7 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         "seed_bits" => raw.seed_bits = Some(parse_u32(&v)?),
         "history_retention_days" => raw.history_retention_days = Some(parse_u32(&v)?),
         "history_max_rows" => raw.history_max_rows = Some(parse_u32(&v)?),
+        "audit_retention_days" => raw.audit_retention_days = Some(parse_u32(&v)?),
         "scheduler_concurrency" => raw.scheduler_concurrency = Some(parse_u32(&v)?),
         "login_failures_per_token" => raw.login_failures_per_token = Some(parse_u32(&v)?),
         other => return Err(format!("unknown key `{other}`")),
@@ -444,6 +450,14 @@ impl RawSettings {
                 90,
             )?,
             history_max_rows: positive("history_max_rows", self.history_max_rows, 100_000)?,
+            audit_retention_days: match self.audit_retention_days.unwrap_or(0) {
+                d @ 0..=36_500 => d,
+                d => {
+                    return Err(Error::Config(format!(
+                        "audit_retention_days {d} is not from 0 (keep every row) to 36500"
+                    )))
+                }
+            },
             scheduler_concurrency: positive(
                 "scheduler_concurrency",
                 self.scheduler_concurrency,

@@ -64,7 +64,11 @@ pub async fn user_passwd(
 ) -> anyhow::Result<()> {
     let pw = new_password()?;
     engine.set_password(&a.name, &pw, actor).await?;
-    writeln!(out, "Password of {} changed successfully.", a.name)?;
+    writeln!(
+        out,
+        "Password of {} changed successfully; their web sessions have ended.",
+        a.name
+    )?;
     Ok(())
 }
 
@@ -74,8 +78,13 @@ pub async fn user_remove(
     actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    engine.remove_user(&a.name, actor).await?;
-    writeln!(out, "User {} removed successfully.", a.name)?;
+    let removed = engine.remove_user(&a.name, actor).await?;
+    writeln!(
+        out,
+        "User {} removed successfully: {}.",
+        a.name,
+        removed.describe()
+    )?;
     Ok(())
 }
 

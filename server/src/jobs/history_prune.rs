@@ -1,4 +1,5 @@
-//! Keeps the seed history within its retention limits (age and row count).
+//! Keeps the seed history within its retention limits (age and row count),
+//! and the audit log within `audit_retention_days` when one is set.
 
 use std::time::Duration;
 
@@ -13,11 +14,18 @@ pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
         tokio::select! {
-            _ = tick.tick() => match engine.prune_history().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "old seed history deleted"),
-                Err(e) => tracing::warn!(error = %e, "pruning the seed history failed"),
-            },
+            _ = tick.tick() => {
+                match engine.prune_history().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "old seed history deleted"),
+                    Err(e) => tracing::warn!(error = %e, "pruning the seed history failed"),
+                }
+                match engine.prune_audit().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "audit rows past their retention deleted"),
+                    Err(e) => tracing::warn!(error = %e, "pruning the audit log failed"),
+                }
+            }
             _ = shutdown.changed() => break,
         }
     }

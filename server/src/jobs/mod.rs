@@ -4,6 +4,7 @@
 pub mod change_poll;
 pub mod history_prune;
 pub mod session_cleanup;
+pub mod throttle_audit;
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -33,10 +34,15 @@ pub fn spawn_all(
         history_prune::run(e, s).await;
         "history retention"
     });
-    let s = shutdown.clone();
+    let (e, s) = (engine.clone(), shutdown.clone());
     set.spawn(async move {
-        session_cleanup::run(sessions, s).await;
+        session_cleanup::run(e, sessions, s).await;
         "session cleanup"
+    });
+    let (e, s) = (engine.clone(), shutdown.clone());
+    set.spawn(async move {
+        throttle_audit::run(e, s).await;
+        "throttle audit"
     });
     set
 }

@@ -1,7 +1,9 @@
-//! Deletes expired sessions from the session store every few minutes.
+//! Deletes expired sessions from the session store every few minutes, and
+//! the user bindings of sessions that are gone.
 
 use std::time::Duration;
 
+use engine::Engine;
 use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 use tower_sessions::session_store::ExpiredDeletion;
@@ -9,7 +11,7 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 pub const PERIOD: Duration = Duration::from_secs(300);
 
-pub async fn run(store: SqliteStore, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(engine: Engine, store: SqliteStore, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(PERIOD);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
@@ -17,6 +19,9 @@ pub async fn run(store: SqliteStore, mut shutdown: watch::Receiver<bool>) {
             _ = tick.tick() => {
                 if let Err(e) = store.delete_expired().await {
                     tracing::warn!(error = %e, "deleting expired sessions failed");
+                }
+                if let Err(e) = engine.unbind_sessions(None).await {
+                    tracing::warn!(error = %e, "deleting bindings of ended sessions failed");
                 }
             }
             _ = shutdown.changed() => break,

@@ -2,7 +2,12 @@
 //! static assets needs a signed-in administrator: pages redirect to
 //! `/login`, the REST API and server functions answer 401. A session ends
 //! after the idle timeout (the session store) or the absolute timeout
-//! counted from sign-in (checked here), and when its user no longer exists.
+//! counted from sign-in (checked here), and when its user no longer exists
+//! or has changed their password since (the session is bound to the user's
+//! random uid and credential generation, never to a reusable number).
+//!
+//! An anonymous request never creates a session: the page asked for rides
+//! along in the sign-in URL (`/login?next=...`, bounded).
 
 use app::ssr::Unauthenticated;
 use axum::extract::{Request, State};
@@ -12,7 +17,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use engine::auth::User;
 use engine::clock::unix_ms;
 use futures_util::future::Either;
-use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 use tower::util::Oneshot;
@@ -21,16 +25,10 @@ use tower_sessions::Session;
 
 use crate::AppState;
 
-/// Session key of the signed-in user.
-pub const SESSION_AUTH: &str = "auth";
-/// Session key of the page to return to after sign-in.
-pub const SESSION_NEXT: &str = "next";
+pub use app::ssr::{SessionAuth, SESSION_AUTH};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SessionAuth {
-    pub user_id: i64,
-    pub login_at_ms: i64,
-}
+/// The longest page address carried through sign-in (`next`).
+pub const MAX_NEXT: usize = 512;
 
 fn is_public(path: &str) -> bool {
     matches!(
@@ -116,16 +114,18 @@ async fn session_user(state: &AppState, session: &Session) -> Result<Option<User
     };
     let max_ms = i64::from(state.engine.settings().session_absolute_hours) * 3_600_000;
     if unix_ms(state.engine.now()) - auth.login_at_ms > max_ms {
-        tracing::info!(
-            user_id = auth.user_id,
-            "session reached its absolute timeout"
-        );
+        tracing::info!("session reached its absolute timeout");
         let _ = session.flush().await;
         return Err(Ended);
     }
-    match state.engine.user_by_id(auth.user_id).await {
+    match state
+        .engine
+        .session_user(&auth.user_uid, auth.generation)
+        .await
+    {
         Ok(Some(u)) => Ok(Some(u)),
         Ok(None) => {
+            tracing::info!("session ended: its user was removed or changed their password");
             let _ = session.flush().await;
             Err(Ended)
         }
@@ -161,18 +161,24 @@ pub async fn require_session(
         // session layers (`SessionsUnlessToken`) to the handler's `Caller`.
         return Unauthenticated.into_response();
     }
-    if matches!(*req.method(), Method::GET | Method::HEAD) {
-        let target = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into());
-        if let Err(e) = session.insert(SESSION_NEXT, target).await {
-            tracing::warn!(error = %e, "could not remember the requested page");
-        }
-    } else {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return (StatusCode::UNAUTHORIZED, "Sign in first.\n").into_response();
     }
     let why = if user.is_err() { "expired" } else { "required" };
-    Redirect::to(&format!("/login?m={why}")).into_response()
+    let next = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|p| p.len() <= MAX_NEXT && *p != "/");
+    Redirect::to(&login_url(why, next)).into_response()
+}
+
+/// `/login?m=WHY[&next=PAGE]`, the page percent-encoded.
+pub fn login_url(why: &str, next: Option<&str>) -> String {
+    let mut q = vec![("m", why)];
+    q.extend(next.map(|n| ("next", n)));
+    match serde_urlencoded::to_string(q) {
+        Ok(q) => format!("/login?{q}"),
+        Err(_) => format!("/login?m={why}"),
+    }
 }

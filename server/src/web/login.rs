@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::error::ApiError;
-use crate::middleware::auth::{SessionAuth, SESSION_AUTH, SESSION_NEXT};
+use crate::middleware::auth::{login_url, SessionAuth, MAX_NEXT, SESSION_AUTH};
 use crate::AppState;
 use app::ssr::OperationId;
 use engine::audit::Actor;
@@ -24,13 +24,20 @@ pub struct LoginForm {
     username: String,
     #[serde(default)]
     password: Option<SecretString>,
+    /// The page asked for before sign-in (from `/login?next=`).
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// Only a local path may be returned to after sign-in (no open redirect).
 fn safe_next(next: Option<String>) -> String {
     match next {
         Some(n)
-            if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n != "/login" =>
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.starts_with("/login")
+                && n.len() <= MAX_NEXT =>
         {
             n
         }
@@ -49,6 +56,8 @@ pub async fn login(
     let password = form
         .password
         .unwrap_or_else(|| SecretString::from(String::new()));
+    let next = safe_next(form.next);
+    let back = (next != "/").then_some(next.as_str());
     let user = match state
         .engine
         .login(form.username.trim(), &password, Some(peer.ip()), "web")
@@ -56,26 +65,44 @@ pub async fn login(
     {
         Ok(u) => u,
         Err(engine::Error::BadCredentials) => {
-            return Redirect::to("/login?m=invalid").into_response()
+            return Redirect::to(&login_url("invalid", back)).into_response()
         }
-        Err(engine::Error::Throttled { .. }) => {
-            return Redirect::to("/login?m=throttled").into_response()
+        Err(engine::Error::Throttled { retry_after_secs }) => {
+            let mut r = Redirect::to(&login_url("throttled", back)).into_response();
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
+            return r;
         }
         Err(e) => return ApiError::new(e, op).into_response(),
     };
-    let next = session.remove::<String>(SESSION_NEXT).await.ok().flatten();
     // A new session id at sign-in: an id planted before cannot be used after.
     if let Err(e) = session.cycle_id().await {
         return ApiError::new(engine::Error::Internal(format!("session: {e}")), op).into_response();
     }
     let auth = SessionAuth {
-        user_id: user.id,
+        user_uid: user.uid.clone(),
+        generation: user.generation,
         login_at_ms: unix_ms(state.engine.now()),
     };
     if let Err(e) = session.insert(SESSION_AUTH, auth).await {
         return ApiError::new(engine::Error::Internal(format!("session: {e}")), op).into_response();
     }
-    Redirect::to(&safe_next(next)).into_response()
+    // Saved now (not at the end of the request) to learn its id: removing
+    // the user or changing their password must be able to end it.
+    let bound = match session.save().await {
+        Ok(()) => match session.id() {
+            Some(id) => state.engine.bind_session(&id.to_string(), &user).await,
+            None => Err(engine::Error::Internal(
+                "session: no id after saving".into(),
+            )),
+        },
+        Err(e) => Err(engine::Error::Internal(format!("session: {e}"))),
+    };
+    if let Err(e) = bound {
+        let _ = session.flush().await;
+        return ApiError::new(e, op).into_response();
+    }
+    Redirect::to(&next).into_response()
 }
 
 pub async fn logout(
@@ -84,8 +111,12 @@ pub async fn logout(
     user: Option<axum::Extension<engine::auth::User>>,
     session: Session,
 ) -> Response {
+    let id = session.id().map(|id| id.to_string());
     if let Err(e) = session.flush().await {
         tracing::warn!(error = %e, "session could not be deleted");
+    }
+    if let Err(e) = state.engine.unbind_sessions(id.as_deref()).await {
+        tracing::warn!(error = %e, "session binding could not be deleted");
     }
     if let Some(axum::Extension(u)) = user {
         let actor = Actor::user(u.name.clone(), Some(peer.ip()));
@@ -111,6 +142,8 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example/".into())), "/");
         assert_eq!(safe_next(Some("/\\evil".into())), "/");
         assert_eq!(safe_next(Some("/login".into())), "/");
+        assert_eq!(safe_next(Some("/login?next=/x".into())), "/");
+        assert_eq!(safe_next(Some(format!("/{}", "a".repeat(600)))), "/");
         assert_eq!(safe_next(None), "/");
     }
 }

@@ -102,18 +102,33 @@ async fn failures_from_one_address_block_that_address_for_every_user() {
     }
     let r = app.login("admin", ADMIN_PASSWORD).await;
     assert_eq!(location(&r), "/login?m=throttled");
+    let wait: u64 = crate::helpers::header(&r, "retry-after").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
 }
 
 #[tokio::test]
-async fn protected_pages_redirect_to_login() {
+async fn protected_pages_redirect_to_login_without_creating_a_session() {
     let app = TestApp::spawn().await;
     for path in PAGES {
         let r = app.get(path).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(location(&r), "/login?m=required", "{path}");
+        let want = match *path {
+            "/" => "/login?m=required".to_string(),
+            p => format!("/login?m=required&next=%2F{}", &p[1..]),
+        };
+        assert_eq!(location(&r), want, "{path}");
+        assert!(r.headers().get("set-cookie").is_none(), "{path}");
     }
+    // A long address rides along only when short enough.
+    let long = format!("/history?config={}", "x".repeat(600));
+    assert_eq!(location(&app.get(&long).await), "/login?m=required");
     let r = app.get("/login").await;
     assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        app.session_rows().await,
+        0,
+        "anonymous requests store nothing"
+    );
 }
 
 #[tokio::test]
@@ -177,9 +192,38 @@ async fn api_and_server_functions_answer_401_without_a_session() {
 #[tokio::test]
 async fn after_login_the_page_first_asked_for_is_shown() {
     let app = TestApp::spawn().await;
-    app.get("/history?page=2").await;
-    let r = app.login("admin", ADMIN_PASSWORD).await;
+    let r = app.get("/history?page=2").await;
+    // The sign-in page carries the address in its form.
+    let (_, page) = app.follow(r).await;
+    assert!(
+        page.contains(r#"name="next" value="/history?page=2""#),
+        "{page}"
+    );
+    // A wrong password keeps it; the right one goes there.
+    let form = |pw: &'static str| {
+        [
+            ("username", "admin"),
+            ("password", pw),
+            ("next", "/history?page=2"),
+        ]
+    };
+    let r = app.post_form("/login", &form("wrong password!!")).await;
+    assert_eq!(location(&r), "/login?m=invalid&next=%2Fhistory%3Fpage%3D2");
+    let r = app.post_form("/login", &form(ADMIN_PASSWORD)).await;
     assert_eq!(location(&r), "/history?page=2");
+    // Never to another site.
+    app.post_form("/logout", &[]).await;
+    let r = app
+        .post_form(
+            "/login",
+            &[
+                ("username", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/");
 }
 
 #[tokio::test]
@@ -207,8 +251,8 @@ async fn logout_ends_the_session_on_the_server() {
 #[tokio::test]
 async fn the_session_id_changes_at_login() {
     let app = TestApp::spawn().await;
-    // Visiting a protected page starts a session (it remembers the page).
-    app.get("/settings").await;
+    // A session the browser already holds is replaced at the next sign-in.
+    app.login("admin", ADMIN_PASSWORD).await;
     let before = app.session_cookie().expect("a session before login");
     app.login("admin", ADMIN_PASSWORD).await;
     let after = app.session_cookie().expect("a session after login");

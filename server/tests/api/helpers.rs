@@ -292,8 +292,20 @@ impl TestApp {
 
     /// A server function as the hydrated page calls it (JSON answer).
     pub async fn server_fn(&self, name: &str, form: &[(&str, &str)]) -> Response {
-        self.client
-            .post(self.at(&format!("/sfn/{name}")))
+        self.post_as(&self.client, &format!("/sfn/{name}"), form)
+            .await
+    }
+
+    /// A same-origin form post (JSON answer) from `client`, e.g. a second
+    /// browser of [`TestApp::new_client`].
+    pub async fn post_as(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        client
+            .post(self.at(path))
             .header("origin", &self.url)
             .header("sec-fetch-site", "same-origin")
             .header("accept", "application/json")
@@ -362,6 +374,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Rows of the web session store.
+    pub async fn session_rows(&self) -> i64 {
+        sqlx_count(&self.engine, "SELECT COUNT(*) FROM sessions").await
+    }
+
     /// Edits a configuration through the engine (as the console would).
     pub async fn edit(&self, name: &str, edit: ConfigEdit) {
         self.engine
@@ -369,4 +386,12 @@ impl TestApp {
             .await
             .unwrap();
     }
+}
+
+/// A `SELECT COUNT(*) ...` on the app's database.
+pub async fn sqlx_count(engine: &Engine, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(engine.store().pool())
+        .await
+        .unwrap()
 }

@@ -14,3 +14,4 @@ mod ntl;
 mod openapi;
 mod ops;
 mod seeding;
+mod sessions;

@@ -1,0 +1,24 @@
+//! Writes the audit rows of throttled sign-in attempts once their window
+//! has ended (one row per client address or user name and window, with
+//! the count; see `engine/src/auth/throttle.rs`).
+
+use std::time::Duration;
+
+use engine::Engine;
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+
+pub const PERIOD: Duration = Duration::from_secs(10);
+
+pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(PERIOD);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => if let Err(e) = engine.flush_throttled().await {
+                tracing::warn!(error = %e, "auditing throttled sign-in attempts failed");
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Sessions follow the user, not a reused number: removal and password
+//! changes end them, and an id is never anyone else's.
+
+use engine::audit::Actor;
+use reqwest::StatusCode;
+use secrecy::SecretString;
+
+use crate::helpers::{location, sqlx_count, TestApp, ADMIN_PASSWORD};
+
+const BOB: &str = "bob's long password";
+
+async fn user_id(app: &TestApp, name: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
+        .bind(name)
+        .fetch_one(app.engine.store().pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_removed_administrators_session_never_becomes_the_next_users() {
+    let app = TestApp::spawn().await;
+    let cli = Actor::cli();
+    app.engine
+        .add_user("bob", &SecretString::from(BOB), &cli)
+        .await
+        .unwrap();
+    let bob_id = user_id(&app, "bob").await;
+    let (bob, _) = app.new_client();
+    let r = app
+        .post_as(&bob, "/login", &[("username", "bob"), ("password", BOB)])
+        .await;
+    assert_eq!(location(&r), "/");
+    let r = app
+        .post_as(
+            &bob,
+            "/sfn/create_token",
+            &[("name", "bobs"), ("scope", "seed")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let token = app.token("admins", engine::auth::tokens::Scope::Read).await;
+
+    // The settings page says what removing bob does, before it is done.
+    app.login_as_admin().await;
+    let page = app.get("/settings").await.text().await.unwrap();
+    assert!(
+        page.contains("revokes the API tokens they created: bobs"),
+        "{page}"
+    );
+    let r = app
+        .server_fn("remove_user", &[("name", "bob"), ("confirm", "yes")])
+        .await;
+    let text = r.text().await.unwrap();
+    assert!(text.contains("1 sessions ended"), "{text}");
+    assert!(text.contains("API tokens revoked: bobs"), "{text}");
+
+    // A new user gets a new id; bob's cookie is nobody's session.
+    app.engine
+        .add_user("carol", &SecretString::from(BOB), &cli)
+        .await
+        .unwrap();
+    assert!(user_id(&app, "carol").await > bob_id);
+    let r = app.post_as(&bob, "/sfn/current_user", &[]).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = bob.get(app.at("/settings")).send().await.unwrap();
+    assert_eq!(location(&r), "/login?m=required&next=%2Fsettings");
+    assert_eq!(
+        sqlx_count(&app.engine, "SELECT COUNT(*) FROM user_sessions").await,
+        1,
+        "only the admin's session is left"
+    );
+    assert_eq!(app.session_rows().await, 1);
+    let tokens: Vec<String> = app
+        .engine
+        .list_tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(tokens, ["admins"], "bob's token is revoked, no other");
+    assert_eq!(
+        app.get_with_token("/api/2.0/status", &token).await.status(),
+        StatusCode::OK
+    );
+    let audit = app
+        .engine
+        .audit_page(
+            &engine::audit::AuditFilter {
+                action: Some("user.remove".into()),
+                ..Default::default()
+            },
+            1,
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(audit.rows[0].detail.contains("bobs"), "{:?}", audit.rows);
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session_and_a_reset_ends_all() {
+    let app = TestApp::spawn().await;
+    app.login_as_admin().await;
+    let (other, _) = app.new_client();
+    let r = app
+        .post_as(
+            &other,
+            "/login",
+            &[("username", "admin"), ("password", ADMIN_PASSWORD)],
+        )
+        .await;
+    assert_eq!(location(&r), "/");
+    assert_eq!(app.session_rows().await, 2);
+
+    let new = "a brand new password";
+    let r = app
+        .server_fn(
+            "change_password",
+            &[
+                ("current", ADMIN_PASSWORD),
+                ("password", new),
+                ("confirm", new),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    // This browser goes on; the other one is signed out.
+    assert_eq!(app.get("/settings").await.status(), StatusCode::OK);
+    let r = other.get(app.at("/settings")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.session_rows().await, 1);
+
+    // A reset at the console ends the rest.
+    let out = app
+        .cli_with_stdin(&["user-passwd", "--name=admin"], "reset by the console\n")
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("sessions have ended"), "{}", out.stdout);
+    let r = app.get("/settings").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.session_rows().await, 0);
+}
