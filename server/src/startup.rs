@@ -45,6 +45,8 @@ pub struct Shared {
     /// Messages for the next page after a form post (shared with the pages).
     pub flashes: FlashStore,
     pub leptos_options: LeptosOptions,
+    /// The open client connections (for `/metrics`).
+    pub connections: Arc<serve::Connections>,
 }
 
 impl std::ops::Deref for AppState {
@@ -67,6 +69,9 @@ pub struct Application {
     router: Router,
     tls: Option<TlsAcceptor>,
     session_store: SqliteStore,
+    limits: serve::Limits,
+    /// The open client connections.
+    pub connections: Arc<serve::Connections>,
     pub engine: Engine,
     /// SHA-256 fingerprint of the served TLS certificate.
     pub fingerprint: Option<String>,
@@ -152,10 +157,12 @@ impl Application {
             .env(Env::PROD)
             .site_addr(local_addr)
             .build();
+        let connections = Arc::new(serve::Connections::default());
         let state = AppState(Arc::new(Shared {
             engine: engine.clone(),
             flashes: FlashStore::default(),
             leptos_options,
+            connections: connections.clone(),
         }));
         let router = router(state, session_store.clone(), &settings, site);
         Ok(Application {
@@ -164,6 +171,8 @@ impl Application {
             router,
             tls,
             session_store,
+            limits: serve::Limits::from_settings(&settings),
+            connections,
             engine,
             fingerprint,
             first_admin,
@@ -187,7 +196,7 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut jobs = jobs::spawn_all(&self.engine, self.session_store.clone(), &stop_rx);
         tokio::select! {
-            () = serve::serve(self.listener, self.router, self.tls, shutdown) => {}
+            () = serve::serve(self.listener, self.router, self.tls, self.limits, self.connections.clone(), shutdown) => {}
             Some(ended) = jobs.join_next() => {
                 // A job ending before shutdown is a bug: say which, and stop.
                 match ended {

@@ -68,7 +68,7 @@ pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Response 
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.engine.metrics_text(),
+        state.engine.metrics_text() + &state.connections.metrics_text(),
     )
         .into_response()
 }

@@ -21,6 +21,8 @@ pub struct TestApp {
     pub jar: Arc<Jar>,
     pub clock: Arc<ManualClock>,
     pub engine: Engine,
+    /// The server's open client connections.
+    pub connections: Arc<server::serve::Connections>,
     cli_env: Vec<(String, String)>,
     _data: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
@@ -38,6 +40,8 @@ pub struct Options {
     pub schedule_unit: Option<std::time::Duration>,
     pub luna_client_dir: Option<std::path::PathBuf>,
     pub login_failures_per_token: Option<u32>,
+    /// Any other change of the settings.
+    pub settings: Option<fn(&mut Settings)>,
 }
 
 impl Default for Options {
@@ -50,6 +54,7 @@ impl Default for Options {
             schedule_unit: None,
             luna_client_dir: None,
             login_failures_per_token: None,
+            settings: None,
         }
     }
 }
@@ -102,6 +107,9 @@ impl TestApp {
         if let Some(n) = opts.login_failures_per_token {
             settings.login_failures_per_token = n;
         }
+        if let Some(edit) = opts.settings {
+            edit(&mut settings);
+        }
         let cli_env = cli_env(&settings);
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let engine = Engine::open_with_clock(settings, clock.clone())
@@ -111,6 +119,7 @@ impl TestApp {
             .await
             .unwrap();
         let url = app.url();
+        let connections = app.connections.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -127,6 +136,7 @@ impl TestApp {
             jar,
             clock,
             engine,
+            connections,
             cli_env,
             _data: data,
             stop: Some(tx),
