@@ -17,6 +17,7 @@ use crate::history::{self, HistoryFilter, HistoryPage, HistoryStats, HistoryWrit
 use crate::hsm::Hsm;
 use crate::schedule::ScheduleStatus;
 use crate::secrets::MasterKey;
+use crate::store::lock::FileLock;
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -54,6 +55,15 @@ struct ConfigCache {
     rows: std::collections::HashMap<String, Arc<crate::partitions::repo::Row>>,
 }
 
+/// Takes the data directory's set-up lock (waiting off the runtime).
+async fn init_lock(data_dir: &std::path::Path) -> Result<FileLock> {
+    let dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || FileLock::exclusive(&dir, INIT_LOCK)).await?
+}
+
+/// The lock file of first-time set-up and migrations.
+const INIT_LOCK: &str = "init.lock";
+
 /// What `/readyz` reports.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Readiness {
@@ -72,9 +82,15 @@ impl Engine {
     }
 
     pub async fn open_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Engine> {
+        // First-time set-up and migrations, one process at a time: a server
+        // and a console command started together on a new data directory
+        // must not both create the tables or the master key.
+        crate::store::ensure_private_dir(&settings.data_dir)?;
+        let init = init_lock(&settings.data_dir).await?;
         let store = Store::open(&settings.data_dir).await?;
         let (master_key, warnings) =
             MasterKey::load_or_create(&settings.data_dir, settings.master_key_file.as_deref())?;
+        drop(init);
         let master_key = Arc::new(master_key);
         let logins = crate::partitions::LoginLedger::new(
             settings.data_dir.clone(),
@@ -128,6 +144,13 @@ impl Engine {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The data directory's set-up lock, for one-time set-up that other
+    /// processes must not race (the first administrator, the TLS
+    /// certificate).
+    pub async fn init_lock(&self) -> Result<FileLock> {
+        init_lock(&self.settings().data_dir).await
     }
 
     pub fn store(&self) -> &Store {

@@ -106,6 +106,13 @@ impl Application {
     pub async fn build_with_engine(engine: Engine) -> anyhow::Result<Application> {
         let settings = engine.settings().clone();
         let mut warnings: Vec<String> = engine.warnings().to_vec();
+        // One-time set-up (first administrator, TLS certificate, session
+        // table) under the data directory's set-up lock: another server or
+        // a console command may be starting on it too.
+        let init = engine
+            .init_lock()
+            .await
+            .context("locking the data directory")?;
         let first_admin = engine
             .ensure_first_admin(settings.admin_password.as_ref())
             .await
@@ -142,6 +149,7 @@ impl Application {
             .migrate()
             .await
             .context("creating the session table")?;
+        drop(init);
 
         let site = site_dir(settings.site_dir.as_deref());
         if !site.join("pkg").is_dir() {

@@ -11,7 +11,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::store::{readable_by_others, write_private_file};
+use crate::store::{create_private_file_once, readable_by_others};
 
 pub const DEFAULT_FILE: &str = "master.key";
 
@@ -64,8 +64,11 @@ impl MasterKey {
                 .fill(raw.as_mut())
                 .map_err(|_| Error::Internal("no randomness for the master key".into()))?;
             let text = Zeroizing::new(format!("{}\n", hex::encode(raw.as_ref())));
-            write_private_file(&path, text.as_bytes())?;
-            tracing::info!(path = %path.display(), "created a new master key");
+            // Exclusive: if another process created one meanwhile, that one
+            // is the key, read below like any existing key.
+            if create_private_file_once(&path, text.as_bytes())? {
+                tracing::info!(path = %path.display(), "created a new master key");
+            }
         }
         let text = Zeroizing::new(
             std::fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?,

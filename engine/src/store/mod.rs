@@ -33,6 +33,9 @@ impl Store {
     pub async fn open(data_dir: &Path) -> Result<Store> {
         ensure_private_dir(data_dir)?;
         let path = data_dir.join(DB_FILE);
+        // Created 0600 before SQLite opens it: SQLite gives the WAL and
+        // shared-memory files the database file's mode.
+        create_private_file(&path)?;
         let opts = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&path)
             .create_if_missing(true)
@@ -50,7 +53,12 @@ impl Store {
             .connect_with(opts)
             .await?;
         MIGRATOR.run(&pool).await?;
-        restrict_file(&path)?;
+        for file in [DB_FILE, "hsmseed.db-wal", "hsmseed.db-shm"] {
+            let p = data_dir.join(file);
+            if p.exists() {
+                restrict_file(&p)?;
+            }
+        }
         Ok(Store { pool })
     }
 
@@ -90,47 +98,127 @@ pub(crate) fn open_sync(path: &Path) -> std::result::Result<rusqlite::Connection
     Ok(c)
 }
 
-/// Creates `dir` (and parents) with mode 0700 when missing.
+/// Creates `dir` (and parents) with mode 0700 when missing; an existing
+/// one that others may enter is tightened to 0700 (and the log says so).
 pub fn ensure_private_dir(dir: &Path) -> Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     if !dir.is_dir() {
-        std::fs::DirBuilder::new()
+        match std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|e| Error::io("creating directory", dir, e))?;
+        {
+            Ok(()) => {}
+            // Another process made it meanwhile.
+            Err(_) if dir.is_dir() => {}
+            Err(e) => return Err(Error::io("creating directory", dir, e)),
+        }
     }
+    tighten(dir, 0o700)?;
     Ok(dir.to_path_buf())
 }
 
-/// Sets mode 0600 on a file holding something private.
-pub fn restrict_file(path: &Path) -> Result<()> {
+/// Takes away every permission of `path` beyond `mode` (never adds any);
+/// logs when it had to.
+pub fn tighten(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::io("setting permissions of", path, e))
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("reading permissions of", path, e))?;
+    let had = meta.permissions().mode() & 0o777;
+    if had & !mode != 0 {
+        let now = had & mode;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(now))
+            .map_err(|e| Error::io("setting permissions of", path, e))?;
+        tracing::warn!(
+            path = %path.display(),
+            "permissions tightened from {had:04o} to {now:04o}: only the appliance's user may read it"
+        );
+    }
+    Ok(())
 }
 
-/// Writes `contents` to `path` atomically (temporary file, then rename) with
-/// mode 0600.
-pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<()> {
+/// Sets mode 0600 (or less) on a file holding something private.
+pub fn restrict_file(path: &Path) -> Result<()> {
+    tighten(path, 0o600)
+}
+
+/// Creates an empty file `path` with mode 0600 unless it exists.
+fn create_private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::io("creating", path, e)),
+    }
+}
+
+/// Writes `contents` to a new temporary file beside `path` (a name of its
+/// own, never shared with another writer), mode 0600, synced; returns its
+/// path.
+fn write_temp(path: &Path, contents: &[u8]) -> Result<PathBuf> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
+    let mut suffix = [0u8; 8];
+    crate::auth::fill_random(&mut suffix);
     let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        hex::encode(suffix)
     ));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&tmp)
         .map_err(|e| Error::io("creating", &tmp, e))?;
-    f.write_all(contents)
-        .map_err(|e| Error::io("writing", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("renaming to", path, e))
+    let written = f
+        .write_all(contents)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io("writing", &tmp, e));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map(|()| tmp)
+}
+
+/// Makes a rename or link in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("syncing directory", dir, e))
+}
+
+/// Writes `contents` to `path` atomically (a temporary file of its own,
+/// then rename) with mode 0600.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<()> {
+    let tmp = write_temp(path, contents)?;
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("renaming to", path, e));
+    }
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Writes `contents` to `path` only if no file is there, atomically and
+/// whole (written and synced aside, then linked in: the link fails if
+/// another process got there first). Returns whether this call wrote it.
+pub fn create_private_file_once(path: &Path, contents: &[u8]) -> Result<bool> {
+    let tmp = write_temp(path, contents)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            sync_dir(path.parent().unwrap_or(Path::new(".")))?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::io("creating", path, e)),
+    }
 }
 
 /// Whether a file can be read by group or others (worth a warning for keys).
@@ -271,6 +359,63 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(rows, 2);
+    }
+
+    #[test]
+    fn an_open_data_directory_and_its_files_are_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ensure_private_dir(&data).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&data), 0o700);
+        let f = data.join("x");
+        std::fs::write(&f, "x").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        restrict_file(&f).unwrap();
+        assert_eq!(mode(&f), 0o600);
+        // Never loosened.
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o400)).unwrap();
+        restrict_file(&f).unwrap();
+        assert_eq!(mode(&f), 0o400);
+    }
+
+    #[tokio::test]
+    async fn the_database_and_its_wal_are_0600_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        sqlx::query("INSERT INTO app_settings (key, value, updated_at) VALUES ('k', 'v', 1)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        for f in [DB_FILE, "hsmseed.db-wal", "hsmseed.db-shm"] {
+            let m = std::fs::metadata(dir.path().join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(m & 0o777, 0o600, "{f}");
+        }
+    }
+
+    #[test]
+    fn a_file_created_once_is_never_overwritten_and_never_seen_half_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k");
+        let mut writers = Vec::new();
+        for i in 0..16u8 {
+            let p = p.clone();
+            writers.push(std::thread::spawn(move || {
+                create_private_file_once(&p, &[b'a' + i; 64]).unwrap()
+            }));
+        }
+        let won: Vec<bool> = writers.into_iter().map(|w| w.join().unwrap()).collect();
+        assert_eq!(won.iter().filter(|w| **w).count(), 1);
+        let text = std::fs::read(&p).unwrap();
+        assert_eq!(text.len(), 64);
+        assert!(text.iter().all(|b| *b == text[0]));
+        // No temporary file left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -169,8 +169,48 @@ pub fn load_settings(config: Option<&std::path::Path>) -> anyhow::Result<(Settin
     Ok(Settings::load(config, std::env::vars())?)
 }
 
+/// The variable that may carry the first administrator's password.
+const ADMIN_PASSWORD_ENV: &str = "HSMSEED_ADMIN_PASSWORD";
+
+/// `serve` with the first administrator's password in its environment:
+/// the password moves to a pipe on standard input and the process runs
+/// itself again without the variable (`HSMSEED_ADMIN_PASSWORD_FILE` names
+/// the pipe), so that it cannot be read in `/proc/PID/environ` while the
+/// appliance runs. Returns only if that failed.
+fn serve_without_password_in_environment() -> anyhow::Error {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let run = || -> anyhow::Result<std::io::Error> {
+        let password = std::env::var_os(ADMIN_PASSWORD_ENV).unwrap_or_default();
+        // Written whole before anyone reads: it must fit the pipe's buffer.
+        anyhow::ensure!(
+            password.len() <= 4096,
+            "{ADMIN_PASSWORD_ENV} is longer than 4096 bytes"
+        );
+        let (reader, mut writer) = std::io::pipe()?;
+        writer.write_all(password.as_encoded_bytes())?;
+        drop(writer);
+        Ok(std::process::Command::new(std::env::current_exe()?)
+            .args(std::env::args_os().skip(1))
+            .env_remove(ADMIN_PASSWORD_ENV)
+            .env(format!("{ADMIN_PASSWORD_ENV}_FILE"), "/dev/stdin")
+            .stdin(reader)
+            .exec())
+    };
+    match run() {
+        Ok(exec_error) => {
+            anyhow::anyhow!("running itself without {ADMIN_PASSWORD_ENV}: {exec_error}")
+        }
+        Err(e) => e,
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve) && std::env::var_os(ADMIN_PASSWORD_ENV).is_some() {
+        eprintln!("hsmseed: {:#}", serve_without_password_in_environment());
+        return ExitCode::FAILURE;
+    }
     let (settings, report) = match load_settings(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {

@@ -8,6 +8,7 @@ mod helpers;
 mod auth;
 mod cli;
 mod connections;
+mod datadir;
 mod headers;
 mod health;
 mod holds;

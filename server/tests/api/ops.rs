@@ -425,6 +425,14 @@ async fn no_secret_reaches_a_log_line_an_audit_row_or_a_metric() {
             break u.to_string();
         }
     };
+    // The password given in the environment is not left there.
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id().unwrap())).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    assert!(
+        !environ.contains(admin_pw),
+        "the admin password is still in /proc/PID/environ"
+    );
+    assert!(environ.contains("HSMSEED_DATA_DIR="), "{environ}");
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     let client = reqwest::Client::builder()
         .cookie_provider(jar)
