@@ -33,3 +33,28 @@ impl FromServerFnError for AppError {
         AppError::ServerFn(value)
     }
 }
+
+impl AppError {
+    /// The HTTP status a server function answers this error with: client
+    /// errors are 4xx, only the server's own failures 5xx.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid(_) => 400,
+            AppError::Unauthorized => 401,
+            AppError::NotFound(_) => 404,
+            AppError::Hsm(_) => 502,
+            AppError::Unavailable(_) => 503,
+            AppError::Internal(_) => 500,
+            AppError::ServerFn(e) => match e {
+                // The request itself was wrong: arguments that do not
+                // parse, a missing one, a body that cannot be read.
+                ServerFnErrorErr::Args(_)
+                | ServerFnErrorErr::MissingArg(_)
+                | ServerFnErrorErr::Deserialization(_)
+                | ServerFnErrorErr::Request(_) => 400,
+                ServerFnErrorErr::UnsupportedRequestMethod(_) => 405,
+                _ => 500,
+            },
+        }
+    }
+}

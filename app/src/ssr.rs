@@ -101,7 +101,9 @@ pub async fn admin_actor() -> Result<(User, engine::audit::Actor), AppError> {
 impl From<engine::Error> for AppError {
     fn from(e: engine::Error) -> Self {
         match e {
-            engine::Error::Invalid(m) => AppError::Invalid(m),
+            engine::Error::Invalid(m)
+            | engine::Error::MethodNotAllowed(m)
+            | engine::Error::TooLarge(m) => AppError::Invalid(m),
             engine::Error::NotFound(what) => AppError::NotFound(what),
             e @ (engine::Error::Conflict(_)
             | engine::Error::Disabled(_)

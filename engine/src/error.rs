@@ -20,6 +20,12 @@ pub enum Error {
     /// The configuration lacks what the action needs (slot, password).
     #[error("{0}")]
     NotConfigured(String),
+    /// The request's method does not fit the caller (a door's rule).
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The request's body is larger than the door takes.
+    #[error("{0}")]
+    TooLarge(String),
     /// The action would replace something; the caller must confirm.
     #[error("{0}")]
     NeedsConfirmation(String),
@@ -78,6 +84,8 @@ impl Error {
             Error::Disabled(_) => "disabled",
             Error::NotConfigured(_) => "not_configured",
             Error::NeedsConfirmation(_) => "needs_confirmation",
+            Error::MethodNotAllowed(_) => "method_not_allowed",
+            Error::TooLarge(_) => "too_large",
             Error::BadCredentials => "bad_credentials",
             Error::Throttled { .. } => "throttled",
             Error::Busy { .. } => "busy",

@@ -30,6 +30,8 @@ impl ApiError {
         match &self.error {
             engine::Error::Invalid(_) => StatusCode::BAD_REQUEST,
             engine::Error::NotFound(_) => StatusCode::NOT_FOUND,
+            engine::Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            engine::Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             engine::Error::Conflict(_)
             | engine::Error::NeedsConfirmation(_)
             | engine::Error::Disabled(_)

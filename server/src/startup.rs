@@ -325,6 +325,7 @@ fn router(
                 Duration::from_secs(u64::from(settings.request_timeout_secs)),
             ))
             .layer(axum::middleware::from_fn(middleware::origin::same_origin))
+            .layer(axum::middleware::from_fn(web::sfn::status))
             .layer(middleware::auth::SessionsUnlessToken(
                 ServiceBuilder::new()
                     .layer(sessions)

@@ -27,14 +27,17 @@ pub struct OpId(pub String);
 impl<S: Send + Sync> FromRequestParts<S> for OpId {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(OpId(
-            parts
-                .extensions
-                .get::<OperationId>()
-                .map(|o| o.0.clone())
-                .unwrap_or_default(),
-        ))
+        Ok(OpId(op_id(parts)))
     }
+}
+
+/// The operation id the middleware gave this request ("" without one).
+pub fn op_id(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<OperationId>()
+        .map(|o| o.0.clone())
+        .unwrap_or_default()
 }
 
 fn unauthorized(message: &str) -> Response {
@@ -115,14 +118,7 @@ impl FromRequestParts<AppState> for Caller {
             Ok(None) => Err(unauthorized(
                 "The API token is not valid (unknown or revoked).",
             )),
-            Err(e) => {
-                let op = parts
-                    .extensions
-                    .get::<OperationId>()
-                    .map(|o| o.0.clone())
-                    .unwrap_or_default();
-                Err(ApiError::new(e, op).into_response())
-            }
+            Err(e) => Err(ApiError::new(e, op_id(parts)).into_response()),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use engine::auth::tokens::Scope;
@@ -11,6 +11,7 @@ use engine::partitions::Trigger;
 use serde::Deserialize;
 
 use super::caller::{Caller, OpId};
+use super::query::ApiQuery;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -37,6 +38,7 @@ pub struct NameQuery {
         (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
         (status = 403, description = "The token's scope is not `seed`", body = super::openapi::ErrorBody),
         (status = 404, description = "No configuration of that name", body = super::openapi::ErrorBody),
+        (status = 405, description = "GET with a session (a session must POST; GET is for API tokens)", body = super::openapi::ErrorBody),
         (status = 409, description = "The configuration is disabled or incomplete, or its login is held after a failed login (`login_held`, `ckr` names what held it): nothing reached the HSM", body = super::openapi::ErrorBody),
         (status = 502, description = "The HSM refused or failed; `ckr` names the CKR_* code", body = super::openapi::ErrorBody),
         (status = 503, description = "The entropy source is failed: nothing was delivered", body = super::openapi::ErrorBody),
@@ -46,11 +48,29 @@ pub async fn reseed(
     State(state): State<AppState>,
     OpId(op): OpId,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: axum::http::Method,
     caller: Caller,
-    Query(q): Query<NameQuery>,
+    ApiQuery(q): ApiQuery<NameQuery>,
 ) -> Response {
     if let Err(r) = caller.require(Scope::Seed) {
         return r.into_response();
+    }
+    // GET is the guide's URL for automation with a token. A browser's
+    // session must POST: a GET can be triggered by any link or image, and
+    // the same-origin check only looks at state-changing methods.
+    if matches!(caller, Caller::Admin(_)) && method != axum::http::Method::POST {
+        let mut r = ApiError::new(
+            engine::Error::MethodNotAllowed(
+                "a signed-in session reseeds with POST; GET is for API tokens".into(),
+            ),
+            op,
+        )
+        .into_response();
+        r.headers_mut().insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static("POST"),
+        );
+        return r;
     }
     let Some(name) = q.name.filter(|n| !n.is_empty()) else {
         return ApiError::bad_request(
@@ -134,7 +154,7 @@ pub async fn history(
     State(state): State<AppState>,
     OpId(op): OpId,
     caller: Caller,
-    Query(q): Query<HistoryQuery>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Response {
     if let Err(r) = caller.require(Scope::Read) {
         return r.into_response();

@@ -4,6 +4,7 @@ pub mod caller;
 pub mod health;
 pub mod hsmseed;
 pub mod openapi;
+pub mod query;
 
 use axum::routing::get;
 use axum::Router;

@@ -2,7 +2,7 @@
 //! the same data directory as the server. Success lines match the Quantis
 //! Appliance CLI.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use clap::Args;
 use engine::audit::Actor;
@@ -86,20 +86,12 @@ fn parse_bool(v: &str) -> engine::Result<bool> {
     }
 }
 
-fn read_password_from_stdin() -> anyhow::Result<SecretString> {
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(SecretString::from(
-        line.trim_end_matches(['\r', '\n']).to_string(),
-    ))
-}
-
 /// Turns the flags into an edit; every value is checked before anything is
 /// changed.
-fn edit_of(a: &EditArgs) -> anyhow::Result<ConfigEdit> {
+fn edit_of(a: &EditArgs, input: &mut dyn super::SecretInput) -> anyhow::Result<ConfigEdit> {
     let partition_pwd = match a.partition_pwd.as_deref() {
         None => None,
-        Some("-") => Some(read_password_from_stdin()?),
+        Some("-") => Some(input.secret("Partition password: ")?),
         Some(p) => Some(SecretString::from(p.to_string())),
     };
     Ok(ConfigEdit {
@@ -133,8 +125,9 @@ pub async fn conf_edit(
     a: &EditArgs,
     actor: &Actor,
     out: &mut impl Write,
+    input: &mut dyn super::SecretInput,
 ) -> anyhow::Result<()> {
-    let edit = edit_of(a)?;
+    let edit = edit_of(a, input)?;
     engine.edit_config(&a.name, edit, actor).await?;
     writeln!(out, "Configuration edited successfully.")?;
     Ok(())

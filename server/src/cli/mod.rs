@@ -121,24 +121,48 @@ pub enum ConsoleCommand {
     AuditShow(users::AuditArgs),
 }
 
+/// Where a command reads a secret (a password given as `-`, or asked
+/// for): the terminal without echo, or one line of standard input. The
+/// shell hands in its own input, which already holds standard input.
+pub trait SecretInput {
+    fn secret(&mut self, prompt: &str) -> anyhow::Result<secrecy::SecretString>;
+    /// Whether a person types (then a new password is asked twice).
+    fn is_terminal(&self) -> bool;
+}
+
+/// Standard input, for a command run on its own.
+pub struct Stdin;
+
+impl SecretInput for Stdin {
+    fn secret(&mut self, prompt: &str) -> anyhow::Result<secrecy::SecretString> {
+        users::read_password(prompt)
+    }
+
+    fn is_terminal(&self) -> bool {
+        std::io::IsTerminal::is_terminal(&std::io::stdin())
+    }
+}
+
 /// Runs a console command on an engine opened on the data directory.
 async fn run_command(settings: Settings, command: ConsoleCommand) -> anyhow::Result<()> {
     let engine = engine::Engine::open(settings).await?;
     let mut out = std::io::stdout().lock();
-    run_console(&engine, &command, &Actor::cli(), &mut out).await
+    run_console(&engine, &command, &Actor::cli(), &mut out, &mut Stdin).await
 }
 
-/// Runs one console command against `engine`, writing its result to `out`.
+/// Runs one console command against `engine`, writing its result to `out`
+/// and reading secrets from `input`.
 pub async fn run_console(
     engine: &engine::Engine,
     command: &ConsoleCommand,
     actor: &Actor,
     out: &mut impl std::io::Write,
+    input: &mut dyn SecretInput,
 ) -> anyhow::Result<()> {
     use ConsoleCommand as Command;
     match command {
         Command::HsmConfNew(a) => hsm::conf_new(engine, a, actor, out).await,
-        Command::HsmConfEdit(a) => hsm::conf_edit(engine, a, actor, out).await,
+        Command::HsmConfEdit(a) => hsm::conf_edit(engine, a, actor, out, input).await,
         Command::HsmConfShow(a) => hsm::conf_show(engine, a, out).await,
         Command::HsmConfList => hsm::conf_list(engine, out).await,
         Command::HsmConfDelete(a) => hsm::conf_delete(engine, a, actor, out).await,
@@ -148,8 +172,8 @@ pub async fn run_console(
         Command::TokenNew(a) => hsm::token_new(engine, a, actor, out).await,
         Command::TokenList => hsm::token_list(engine, out).await,
         Command::TokenRevoke(a) => hsm::token_revoke(engine, a, actor, out).await,
-        Command::UserAdd(a) => users::user_add(engine, a, actor, out).await,
-        Command::UserPasswd(a) => users::user_passwd(engine, a, actor, out).await,
+        Command::UserAdd(a) => users::user_add(engine, a, actor, out, input).await,
+        Command::UserPasswd(a) => users::user_passwd(engine, a, actor, out, input).await,
         Command::UserRemove(a) => users::user_remove(engine, a, actor, out).await,
         Command::UserList => users::user_list(engine, out).await,
         Command::AuditShow(a) => users::audit_show(engine, a, out).await,

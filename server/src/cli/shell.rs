@@ -80,6 +80,22 @@ impl Input {
     }
 }
 
+/// A command's secret comes from the console's own input: the terminal
+/// without echo, or the next line of the pipe (standard input is already
+/// held by the console).
+impl super::SecretInput for Input {
+    fn secret(&mut self, prompt: &str) -> anyhow::Result<SecretString> {
+        match self {
+            Input::Terminal(_) => read_password(prompt),
+            piped => Ok(SecretString::from(piped.read("").unwrap_or_default())),
+        }
+    }
+
+    fn is_terminal(&self) -> bool {
+        Input::is_terminal(self)
+    }
+}
+
 fn help(out: &mut impl Write) -> std::io::Result<()> {
     use clap::CommandFactory;
     let mut cmd = Line::command();
@@ -105,10 +121,7 @@ pub fn run(runtime: &Runtime, engine: Engine) -> anyhow::Result<()> {
             let Some(name) = input.read("qa login: ") else {
                 anyhow::bail!("no login given");
             };
-            let password: SecretString = match &mut input {
-                Input::Terminal(_) => read_password("Password: ")?,
-                piped => SecretString::from(piped.read("").unwrap_or_default()),
-            };
+            let password = super::SecretInput::secret(&mut input, "Password: ")?;
             match runtime.block_on(engine.login(name.trim(), &password, None, "console")) {
                 Ok(u) => break 'login u,
                 Err(engine::Error::Throttled { retry_after_secs }) => {
@@ -146,7 +159,9 @@ pub fn run(runtime: &Runtime, engine: Engine) -> anyhow::Result<()> {
         match Line::try_parse_from(&words) {
             Ok(Line { command }) => {
                 let mut buf = Vec::new();
-                let r = runtime.block_on(super::run_console(&engine, &command, &actor, &mut buf));
+                let r = runtime.block_on(super::run_console(
+                    &engine, &command, &actor, &mut buf, &mut input,
+                ));
                 out.write_all(&buf)?;
                 if let Err(e) = r {
                     eprintln!("Error: {e:#}");

@@ -32,11 +32,11 @@ pub fn read_password(prompt: &str) -> anyhow::Result<SecretString> {
 }
 
 /// A new password, asked twice on a terminal.
-fn new_password() -> anyhow::Result<SecretString> {
+fn new_password(input: &mut dyn super::SecretInput) -> anyhow::Result<SecretString> {
     use secrecy::ExposeSecret;
-    let first = read_password("New password: ")?;
-    if std::io::stdin().is_terminal() {
-        let again = read_password("Again: ")?;
+    let first = input.secret("New password: ")?;
+    if input.is_terminal() {
+        let again = input.secret("Again: ")?;
         if again.expose_secret() != first.expose_secret() {
             anyhow::bail!("the two passwords differ");
         }
@@ -49,8 +49,9 @@ pub async fn user_add(
     a: &NameArg,
     actor: &Actor,
     out: &mut impl Write,
+    input: &mut dyn super::SecretInput,
 ) -> anyhow::Result<()> {
-    let pw = new_password()?;
+    let pw = new_password(input)?;
     engine.add_user(&a.name, &pw, actor).await?;
     writeln!(out, "User {} added successfully.", a.name)?;
     Ok(())
@@ -61,8 +62,9 @@ pub async fn user_passwd(
     a: &NameArg,
     actor: &Actor,
     out: &mut impl Write,
+    input: &mut dyn super::SecretInput,
 ) -> anyhow::Result<()> {
-    let pw = new_password()?;
+    let pw = new_password(input)?;
     engine.set_password(&a.name, &pw, actor).await?;
     writeln!(
         out,

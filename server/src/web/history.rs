@@ -1,18 +1,19 @@
 //! `GET /history.csv`: the seed history as CSV, with the page's filters.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use crate::api::caller::OpId;
 use crate::api::hsmseed::HistoryQuery;
+use crate::api::query::ApiQuery;
 use crate::error::ApiError;
 use crate::AppState;
 
 pub async fn csv(
     State(state): State<AppState>,
     OpId(op): OpId,
-    Query(q): Query<HistoryQuery>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Response {
     let filter = match q.filter() {
         Ok(f) => f,

@@ -3,4 +3,5 @@
 
 pub mod history;
 pub mod login;
+pub mod sfn;
 pub mod trust;

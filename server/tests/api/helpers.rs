@@ -234,6 +234,11 @@ fn cli_env(s: &Settings) -> Vec<(String, String)> {
 }
 
 impl TestApp {
+    /// The environment a console command on this app's data directory gets.
+    pub fn cli_env(&self) -> Vec<(String, String)> {
+        self.cli_env.clone()
+    }
+
     /// Runs `hsmseed ARGS` on this app's data directory (a separate
     /// process, as an operator at the console would).
     pub async fn cli(&self, args: &[&str]) -> CliOutput {

@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod connections;
 mod datadir;
+mod errors;
 mod headers;
 mod health;
 mod holds;

@@ -658,3 +658,120 @@ async fn metrics_are_prometheus_text_for_read_tokens_and_sessions() {
         "a session may read them too"
     );
 }
+
+#[tokio::test]
+async fn the_piped_console_reads_passwords_from_its_own_input() {
+    let app = TestApp::spawn().await;
+    let script = format!(
+        "admin\n{ADMIN_PASSWORD}\n\
+         user-add --name=bob\n\
+         bob's long password\n\
+         hsm-conf-new --name=H1\n\
+         hsm-conf-edit --name=H1 --partitionPwd=- --slot=3\n\
+         piped partition secret\n\
+         user-list\n\
+         exit\n"
+    );
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        app.cli_with_stdin(&["shell"], &script),
+    )
+    .await
+    .expect("the console does not hang on a password from the pipe");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("User bob added successfully."),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Configuration edited successfully."));
+    assert!(!out.stdout.contains("piped partition secret"));
+    assert!(app.engine.get_config("H1").await.unwrap().password_set);
+    app.engine
+        .login(
+            "bob",
+            &secrecy::SecretString::from("bob's long password"),
+            None,
+            "test",
+        )
+        .await
+        .unwrap();
+}
+
+/// A terminal session driven like a person: wait for a prompt, type.
+struct Tty {
+    input: tokio::process::ChildStdin,
+    output: tokio::process::ChildStdout,
+    seen: String,
+    transcript: String,
+}
+
+impl Tty {
+    /// Reads the terminal until `prompt` shows, then types `line`.
+    async fn step(&mut self, prompt: &str, line: &str) {
+        use tokio::io::AsyncWriteExt;
+        let mut buf = [0u8; 4096];
+        while !self.seen.contains(prompt) {
+            let n = tokio::time::timeout(Duration::from_secs(20), self.output.read(&mut buf))
+                .await
+                .unwrap_or_else(|_| panic!("no `{prompt}` in:\n{}", self.seen))
+                .unwrap();
+            assert!(n > 0, "the console ended before `{prompt}`:\n{}", self.seen);
+            self.seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        self.transcript.push_str(&self.seen);
+        self.seen.clear();
+        self.input
+            .write_all(format!("{line}\r").as_bytes())
+            .await
+            .unwrap();
+    }
+}
+
+/// The console under a real terminal (a pty from util-linux `script`):
+/// a partition password typed at `--partitionPwd=-` is not echoed.
+#[tokio::test]
+async fn the_console_asks_for_a_partition_password_without_echo() {
+    let app = TestApp::spawn().await;
+    let cmd = format!("{} shell", env!("CARGO_BIN_EXE_hsmseed"));
+    let mut child = tokio::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .envs(app.cli_env())
+        .env_remove("HSMSEED_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut tty = Tty {
+        input: child.stdin.take().unwrap(),
+        output: child.stdout.take().unwrap(),
+        seen: String::new(),
+        transcript: String::new(),
+    };
+    tty.step("qa login: ", "admin").await;
+    tty.step("Password: ", ADMIN_PASSWORD).await;
+    tty.step("qa-cli> ", "hsm-conf-new --name=TTY").await;
+    tty.step("qa-cli> ", "hsm-conf-edit --name=TTY --partitionPwd=-")
+        .await;
+    tty.step("Partition password: ", "typed-partition-secret")
+        .await;
+    tty.step("qa-cli> ", "exit").await;
+    let mut rest = String::new();
+    let _ = tokio::time::timeout(
+        Duration::from_secs(10),
+        tty.output.read_to_string(&mut rest),
+    )
+    .await;
+    let transcript = format!("{}{rest}", tty.transcript);
+    assert!(
+        transcript.contains("Configuration edited successfully."),
+        "{transcript}"
+    );
+    assert!(
+        !transcript.contains("typed-partition-secret"),
+        "{transcript}"
+    );
+    assert!(app.engine.get_config("TTY").await.unwrap().password_set);
+}
