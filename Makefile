@@ -1,5 +1,5 @@
 # hsmseed: `make run` serves the appliance, `make test` runs every test.
-.PHONY: all build run test bench deps site clean
+.PHONY: all build run test bench soak fuzz deps site clean
 
 all: build
 
@@ -20,6 +20,14 @@ test:
 
 bench:
 	scripts/bench.sh
+
+# kill -9 under load, again and again: nothing lost or duplicated.
+soak:
+	scripts/soak.sh
+
+# The property tests (fuzz_*) with many cases.
+fuzz:
+	scripts/fuzz.sh
 
 clean:
 	cargo clean

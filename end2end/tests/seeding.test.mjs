@@ -118,6 +118,19 @@ test('the same forms work without JavaScript, and refusals say why', async () =>
   await Promise.all([page.waitForNavigation(), page.locator('tr[data-hsm=NOJS] [data-testid=reseed]').click()]);
   assert.match(await page.textContent('[data-testid=notice]'), /CKR_PIN_INCORRECT/);
 
+  // One failed login holds it: shown red with the fix, never tried again.
+  await page.goto(`${server.url}/hsms`);
+  assert.equal(
+    await page.textContent('tr[data-hsm=NOJS] [data-testid=held]'),
+    'login held: CKR_PIN_INCORRECT',
+  );
+  assert.equal(await page.locator('tr[data-hsm=NOJS] [data-testid=reseed]').count(), 0);
+  await Promise.all([page.waitForNavigation(), page.click('tr[data-hsm=NOJS] [data-testid=fix]')]);
+  assert.equal(new URL(page.url()).pathname, '/hsms/NOJS');
+  assert.match(await page.textContent('[data-testid=held-card]'), /zeroizes the partition/);
+  await page.goto(`${server.url}/`);
+  assert.match(await page.textContent('[data-testid=held-banner]'), /NOJS/);
+
   // Delete needs the confirmation.
   await page.goto(`${server.url}/hsms/NOJS`);
   await page.check('[data-testid=delete-form] [name=confirm]');

@@ -20,6 +20,8 @@ pub mod store;
 pub mod tls;
 
 mod engine;
+#[cfg(test)]
+mod fuzz_tests;
 mod handoff;
 
 pub use engine::{Engine, Readiness};

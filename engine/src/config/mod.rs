@@ -209,6 +209,18 @@ impl Settings {
         Ok((settings, report))
     }
 
+    /// [`Settings::load`] from the text of a settings file.
+    pub fn load_str(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Settings, LoadReport)> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut report = LoadReport::default();
+        let mut raw = parse_file(text).map_err(|e| Error::Config(format!("settings: {e}")))?;
+        apply_env(&mut raw, &env, &mut report.warnings)?;
+        Ok((raw.validate()?, report))
+    }
+
     /// Settings for tests: every default, a given data directory, plain HTTP
     /// on a free port.
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Settings {

@@ -17,10 +17,10 @@
 //! Nothing here touches the database; callers store what they get back.
 //! No function logs or returns key material in errors or `Debug` output.
 
-mod address;
-mod cert;
-mod der;
-mod luna;
+pub(crate) mod address;
+pub(crate) mod cert;
+pub(crate) mod der;
+pub(crate) mod luna;
 mod oids;
 mod qa;
 mod service;

@@ -172,3 +172,58 @@ pub async fn history(
         Err(e) => ApiError::new(e, op).into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Query strings as clients write them, and as they mistype them.
+    fn query() -> impl Strategy<Value = String> {
+        let pair = prop_oneof![
+            (
+                prop_oneof![
+                    Just("config"),
+                    Just("trigger"),
+                    Just("outcome"),
+                    Just("page"),
+                    Just("perPage"),
+                    Just("name"),
+                    Just("x"),
+                ],
+                prop_oneof![
+                    Just("api".to_string()),
+                    Just("held".to_string()),
+                    Just("-1".to_string()),
+                    Just("99999999999".to_string()),
+                    Just("%ZZ".to_string()),
+                    "[ -~]{0,12}",
+                ]
+            )
+                .prop_map(|(k, v)| format!("{k}={v}")),
+            "\\PC{0,16}",
+        ];
+        prop::collection::vec(pair, 0..6).prop_map(|p| p.join("&"))
+    }
+
+    proptest! {
+        #[test]
+        fn fuzz_any_query_string_is_a_filter_or_a_clear_refusal(q in query()) {
+            // What axum's query extractor does first.
+            if let Ok(h) = serde_urlencoded::from_str::<HistoryQuery>(&q) {
+                if let Err(e) = h.filter() {
+                    prop_assert_eq!(e.code(), "invalid_input");
+                    prop_assert!(!e.to_string().is_empty());
+                }
+            }
+            if let Ok(n) = serde_urlencoded::from_str::<NameQuery>(&q) {
+                if let Some(name) = n.name {
+                    prop_assert!(
+                        engine::partitions::HsmName::parse(&name).is_ok()
+                            || engine::partitions::HsmName::parse(&name).is_err()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -29,7 +29,8 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-/// Only a local path may be returned to after sign-in (no open redirect).
+/// Only a local path may be returned to after sign-in (no open redirect),
+/// and only one a `Location` header can hold.
 fn safe_next(next: Option<String>) -> String {
     match next {
         Some(n)
@@ -37,7 +38,8 @@ fn safe_next(next: Option<String>) -> String {
                 && !n.starts_with("//")
                 && !n.contains('\\')
                 && !n.starts_with("/login")
-                && n.len() <= MAX_NEXT =>
+                && n.len() <= MAX_NEXT
+                && !n.chars().any(char::is_control) =>
         {
             n
         }
@@ -133,7 +135,27 @@ pub async fn logout(
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{safe_next, MAX_NEXT};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn fuzz_only_a_local_path_is_ever_returned_to(next in prop_oneof![
+            "\\PC{0,40}",
+            "/[ -~]{0,40}",
+            "//[ -~]{0,20}",
+            "/\\\\[a-z.]{0,20}",
+            "/.{500,600}",
+            "/[a-z]{0,5}[\\x00-\\x1f\\x7f][a-z]{0,5}",
+        ]) {
+            let to = safe_next(Some(next.clone()));
+            prop_assert!(to == "/" || to == next, "{to}");
+            prop_assert!(to.starts_with('/') && !to.starts_with("//") && !to.contains('\\'));
+            prop_assert!(!to.starts_with("/login") && to.len() <= MAX_NEXT);
+            // It becomes a Location header: nothing a header cannot hold.
+            prop_assert!(axum::http::HeaderValue::try_from(to.as_str()).is_ok(), "{to:?}");
+        }
+    }
 
     #[test]
     fn only_local_paths_are_followed() {
