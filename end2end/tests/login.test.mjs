@@ -19,9 +19,10 @@ test('sign in, see the dashboard, use it after hydration, sign out', async () =>
   const context = await newContext(browser);
   const page = await context.newPage();
 
-  // A protected page sends us to the sign-in form.
+  // A protected page sends us to the sign-in form, the page it asked for
+  // in the address (no session is made for an anonymous visit).
   await page.goto(`${server.url}/history`);
-  assert.match(page.url(), /\/login\?m=required$/);
+  assert.match(page.url(), /\/login\?m=required&next=%2Fhistory$/);
   assert.equal(await page.textContent('[data-testid=login-message]'), 'Please sign in to continue.');
 
   // The form is live once hydrated: "Show password" reveals what was typed.
