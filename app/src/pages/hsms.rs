@@ -146,9 +146,7 @@ fn ConfigRow(
         (Some(h), _, _) => view! {
             <span class="badge bad" data-testid="held">{format!("login held: {}", h.ckr)}</span>
             " "
-            <span class="muted">"since " {h.since.clone()} ". Nothing logs in with this password until you "</span>
-            <a href=format!("/hsms/{}", c.name)>"edit it or retry the login"</a>
-            "."
+            <span class="muted">"since " {h.since.clone()} "; not tried again until the password is edited or the login retried"</span>
         }
         .into_any(),
         (None, Some(o), Some(at)) if o == "ok" => {
@@ -194,7 +192,7 @@ fn ConfigRow(
                 } else {
                     view! { <span class="muted">"set slot and password"</span> }.into_any()
                 }}
-                <a class="button subtle" href=format!("/hsms/{name}")>"Edit"</a>
+                {c.held.is_none().then(|| view! { <a class="button subtle" href=format!("/hsms/{name}")>"Edit"</a> })}
             </td>
         </tr>
     }

@@ -198,7 +198,7 @@ fn OwnPassword() -> impl IntoView {
                 <span></span>
                 <button type="submit" class="button primary">"Change password"</button>
             </ActionForm>
-            <p class="muted">"At least 12 characters."</p>
+            <p class="muted">"At least 12 characters. Your other sessions end; this one stays signed in."</p>
         </section>
     }
 }

@@ -49,7 +49,7 @@ pub const RETRY_WARNING: &str = "One more login is tried with the stored passwor
     Crypto User roles after 10 failed Crypto Officer logins in a row (for good under the default \
     policy), zeroizes the partition (every key on it destroyed) after 10 failed Partition SO \
     logins, and zeroizes the whole HSM after 3 failed HSM SO logins. Retry only once the \
-    password or the HSM side has been corrected; otherwise correct the password with Edit.";
+    password or the HSM side has been corrected; otherwise change the stored password.";
 
 /// What an administrator confirms before a configuration logs in as
 /// `CKU_SO`.
