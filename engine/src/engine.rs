@@ -12,7 +12,7 @@ use crate::audit::Actor;
 use crate::clock::{unix_ms, Clock, SystemClock};
 use crate::config::{EntropySourceKind, Settings};
 use crate::entropy::{EntropySource, EntropyState, EntropyStatus, HealthConfig};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::history::{self, HistoryFilter, HistoryPage, HistoryStats, HistoryWriter};
 use crate::hsm::Hsm;
 use crate::schedule::ScheduleStatus;
@@ -33,8 +33,8 @@ struct Inner {
     /// Holds credentials that failed to log in (see `partitions/hold.rs`).
     logins: crate::partitions::LoginLedger,
     entropy: Arc<EntropySource>,
-    /// Loaded at first use; a failed load is tried again next time.
-    hsm: Mutex<Option<Hsm>>,
+    /// The PKCS#11 module, loaded at first use (see `hsm/loader.rs`).
+    hsm: crate::hsm::ModuleLoader,
     history: HistoryWriter,
     /// The highest change id seen (bumped in-process, or by polling the
     /// database for changes made by other processes).
@@ -112,6 +112,11 @@ impl Engine {
             .fetch_one(store.pool())
             .await?;
         let history = HistoryWriter::spawn(store.pool().clone());
+        let hsm = crate::hsm::ModuleLoader::new(
+            settings.pkcs11_module.clone(),
+            Duration::from_secs(u64::from(settings.pkcs11_timeout_secs)),
+            clock.clone(),
+        );
         let engine = Engine {
             inner: Arc::new(Inner {
                 settings,
@@ -120,7 +125,7 @@ impl Engine {
                 master_key,
                 logins,
                 entropy,
-                hsm: Mutex::new(None),
+                hsm,
                 history,
                 changes: watch::Sender::new(last_change.unwrap_or(0)),
                 schedule: watch::Sender::new(ScheduleStatus {
@@ -179,26 +184,11 @@ impl Engine {
         &self.inner.history
     }
 
-    /// The PKCS#11 module, loaded (and initialised) at first use.
-    pub fn hsm(&self) -> Result<Hsm> {
-        let mut slot = self.inner.hsm.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(h) = slot.as_ref() {
-            return Ok(h.clone());
-        }
-        let path = self
-            .settings()
-            .pkcs11_module
-            .as_ref()
-            .ok_or_else(|| Error::Hsm {
-                ckr: "MODULE_LOAD".into(),
-                detail:
-                    "no PKCS#11 module is configured (set pkcs11_module / HSMSEED_PKCS11_MODULE)"
-                        .into(),
-            })?;
-        let deadline = Duration::from_secs(u64::from(self.settings().pkcs11_timeout_secs));
-        let h = Hsm::load(path, deadline)?;
-        *slot = Some(h.clone());
-        Ok(h)
+    /// The PKCS#11 module, loaded (and initialised) at first use, off the
+    /// runtime and under the PKCS#11 deadline; after a failure not tried
+    /// again before a backoff.
+    pub async fn hsm(&self) -> Result<Hsm> {
+        self.inner.hsm.get().await
     }
 
     // --- entropy ---------------------------------------------------------

@@ -6,32 +6,36 @@
 //!
 //! # How a reseed runs
 //!
-//! 1. Wait (asynchronously) for the slot's lock. Login state belongs to the
-//!    *token* for the whole process — one session's `C_Logout` logs every
-//!    session out — so all work on one token is serialised, across every
+//! 1. The job goes to its slot's worker thread (`module.rs`): one thread
+//!    per slot, one job after the other. Login state belongs to the *token*
+//!    for the whole process — one session's `C_Logout` logs every session
+//!    out — so all work on one token is serialised, across every
 //!    configuration and every `Hsm` clone. Slots are independent.
-//! 2. On the blocking pool: `C_GetTokenInfo` (refuse with `TOKEN_MISMATCH`
-//!    if the configuration pins another serial), then make sure the one
-//!    cached session is logged in with *this* credential. A login is reused
-//!    only for the same user type and the same PIN (compared by SHA-256);
-//!    otherwise the session is logged out and this credential's PIN is
-//!    checked by a fresh `C_Login`, so a wrong password always answers
-//!    `CKR_PIN_INCORRECT` and never rides on another configuration's login.
+//! 2. On that thread: the token's info (`C_GetTokenInfo`, cached with the
+//!    session; refused with `TOKEN_MISMATCH` if the configuration pins
+//!    another serial), then the one cached session is made to hold *this*
+//!    credential's login. A login is reused only for the same user type and
+//!    PIN (compared by SHA-256); otherwise the session is logged out and
+//!    this credential's PIN checked by a fresh `C_Login`, so a wrong
+//!    password always answers `CKR_PIN_INCORRECT` and never rides on
+//!    another configuration's login. Every `C_Login` first asks the target's
+//!    [`LoginGuard`] (the engine's login holds) and tells it the outcome.
 //! 3. `C_SeedRandom`. If the cached session turns out to be dead
 //!    (`CKR_SESSION_HANDLE_INVALID`, `CKR_SESSION_CLOSED`,
 //!    `CKR_USER_NOT_LOGGED_IN`, `CKR_TOKEN_NOT_PRESENT`,
 //!    `CKR_DEVICE_REMOVED`), it is dropped and the reseed retried once.
 //!
-//! Steps 1–3 run under one deadline. When it passes, the caller gets
+//! The caller waits under one deadline. When it passes, the caller gets
 //! `Error::Hsm { ckr: "TIMEOUT", .. }` at once; a call stuck in the HSM keeps
-//! its blocking thread and its slot's lock until the HSM answers, so only
-//! that slot waits and every other slot carries on.
+//! its slot's thread until the HSM answers, so only that slot waits and
+//! every other slot carries on.
 //!
 //! Errors are `Error::Hsm { ckr, detail }` with `ckr` a `CKR_*` name, or
 //! `TIMEOUT`, `TOKEN_MISMATCH`, `MODULE_LOAD`. No PIN ever appears in an
 //! error, a log line or a `Debug` output.
 
 mod ckr;
+mod loader;
 mod module;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -48,6 +52,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::{Error, Result};
+pub(crate) use loader::ModuleLoader;
 use module::{Credential, LoginTarget, Module, SlotState};
 
 /// Deadline of one HSM operation when the caller has no better idea.
@@ -224,7 +229,7 @@ pub struct SeedOutcome {
 }
 
 /// Handle on one PKCS#11 module. Clones (and other `Hsm`s loaded from the
-/// same path) share the initialised library, its per-slot locks and cached
+/// same path) share the initialised library, its slot threads and cached
 /// sessions.
 #[derive(Clone)]
 pub struct Hsm {
@@ -248,8 +253,8 @@ impl Hsm {
     /// later operation through this handle (see [`DEFAULT_DEADLINE`]).
     ///
     /// Blocks while the library runs `C_Initialize` (milliseconds for
-    /// SoftHSM; call it from `spawn_blocking` in async code if the module
-    /// may be slow). Fails with `MODULE_LOAD` if the file is missing or not
+    /// SoftHSM; the engine loads from the blocking pool under a deadline,
+    /// see `loader.rs`). Fails with `MODULE_LOAD` if the file is missing or not
     /// a PKCS#11 library, and with `CKR_CRYPTOKI_ALREADY_INITIALIZED` if the
     /// same library is already initialised through another path (a spy).
     pub fn load(path: &Path, deadline: Duration) -> Result<Hsm> {

@@ -1,8 +1,9 @@
 //! A loaded, initialised PKCS#11 module, the process-wide registry of them,
 //! and the blocking work done on one slot (login, `C_SeedRandom`).
 //!
-//! Everything here blocks; [`super::Hsm`] runs it on the blocking thread
-//! pool under a deadline.
+//! Everything here blocks: slot work runs on the slot's own worker thread,
+//! the rest (listing slots, token info) on the blocking pool, and
+//! [`super::Hsm`] waits for either under a deadline.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -271,7 +272,7 @@ impl Module {
 
     /// Log in with `credential` (reusing the cached login when it is the
     /// same credential and `force` is false) and, when `seed` is given,
-    /// `C_SeedRandom` it. The caller holds the slot's lock (`state`).
+    /// `C_SeedRandom` it. Runs on the slot's thread, which owns `state`.
     pub(crate) fn login_and_seed(
         &self,
         state: &mut SlotState,
@@ -497,7 +498,7 @@ fn to_slot(slot: u64) -> Result<Slot> {
 // Per-slot state
 // ---------------------------------------------------------------------------
 
-/// What one slot's lock protects: the cached session and whose login it has.
+/// What one slot's thread keeps: the cached session and whose login it has.
 #[derive(Default)]
 pub(crate) struct SlotState {
     /// The one session kept open on this token (read/write).

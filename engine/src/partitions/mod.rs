@@ -269,7 +269,7 @@ impl Engine {
                 let slot = edit
                     .slot
                     .ok_or_else(|| Error::Invalid("set a slot before pinning its token".into()))?;
-                let info = self.hsm()?.token_info(slot.0).await?;
+                let info = self.hsm().await?.token_info(slot.0).await?;
                 edit.token_serial = Some(SerialPin::Set(info.serial));
             }
             let mut conn = self.store().pool().acquire().await?;
@@ -369,7 +369,7 @@ impl Engine {
                     .slot
                     .ok_or_else(|| Error::Invalid("set a slot before pinning its token".into()))?;
                 drop(conn);
-                let info = self.hsm()?.token_info(slot as u64).await?;
+                let info = self.hsm().await?.token_info(slot as u64).await?;
                 row.token_serial = Some(info.serial);
                 conn = self.store().pool().acquire().await?;
             }
@@ -408,7 +408,7 @@ impl Engine {
 
     /// The slots (with a token) the PKCS#11 module sees.
     pub async fn slots(&self) -> Result<Vec<SlotInfo>> {
-        self.hsm()?.slots().await
+        self.hsm().await?.slots().await
     }
 
     /// Logs in to the configured partition with its credentials, without
@@ -443,7 +443,7 @@ impl Engine {
     async fn login_once(&self, name: &str, retry: bool) -> Result<SlotInfo> {
         let name = HsmName::parse(name)?;
         let target = self.seed_target(&name, retry).await?;
-        let result = self.hsm()?.test_login(&target).await;
+        let result = self.hsm().await?.test_login(&target).await;
         // A hold written or released on the slot's thread: every cache
         // of this process sees it before the answer.
         self.poll_changes().await?;

@@ -169,7 +169,7 @@ impl Engine {
         };
         let bytes = self.settings().seed_bytes();
         let ready = match self.entropy_seed(bytes).await {
-            Ok(seed) => self.hsm().map(|hsm| (seed, hsm)),
+            Ok(seed) => self.hsm().await.map(|hsm| (seed, hsm)),
             Err(e) => Err(e),
         };
         let (result, elapsed) = match ready {
@@ -429,7 +429,7 @@ mod tests {
         engine.edit_config("HUNG", edit, &actor).await.unwrap();
 
         // As if the HSM stopped answering: the reseed waits its deadline.
-        let held = engine.hsm().unwrap().hold_slot_lock(t.slot).await;
+        let held = engine.hsm().await.unwrap().hold_slot_lock(t.slot).await;
         let started = Instant::now();
         let err = engine
             .reseed("HUNG", Trigger::Api, &actor)
