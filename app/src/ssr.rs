@@ -35,16 +35,45 @@ pub struct SessionAuth {
 #[derive(Debug, Clone)]
 pub struct RequireAdmin(pub User);
 
+/// The one body of every error answer over HTTP (REST, probes, the
+/// sign-in gate), whoever writes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(description = "Every error answer.")]
+pub struct ErrorBody {
+    /// A stable code: `invalid_input`, `not_found`, `disabled`, `hsm_error`, ...
+    pub error: String,
+    /// For an operator; never holds a secret.
+    pub message: String,
+    /// Quote it when reporting a problem: the log has the detail under it.
+    pub operation_id: Option<String>,
+    /// For `hsm_error` and `login_held`: the PKCS#11 code, e.g. `CKR_PIN_INCORRECT`.
+    pub ckr: Option<String>,
+}
+
 /// Answer when a protected handler is reached without a session.
 #[derive(Debug)]
-pub struct Unauthenticated;
+pub struct Unauthenticated {
+    pub operation_id: Option<String>,
+}
+
+impl Unauthenticated {
+    /// For the request of `parts` (its operation id goes in the body).
+    pub fn of(parts: &Parts) -> Self {
+        Unauthenticated {
+            operation_id: parts.extensions.get::<OperationId>().map(|o| o.0.clone()),
+        }
+    }
+}
 
 impl IntoResponse for Unauthenticated {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "error": "unauthorized",
-            "message": "Sign in, or present an API token.",
-        });
+        let body = ErrorBody {
+            error: "unauthorized".into(),
+            message: "Sign in, or present an API token.".into(),
+            operation_id: self.operation_id,
+            ckr: None,
+        };
         (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
     }
 }
@@ -53,12 +82,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequireAdmin {
     type Rejection = Unauthenticated;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<User>()
-            .cloned()
-            .map(RequireAdmin)
-            .ok_or(Unauthenticated)
+        match parts.extensions.get::<User>() {
+            Some(u) => Ok(RequireAdmin(u.clone())),
+            None => Err(Unauthenticated::of(parts)),
+        }
     }
 }
 

@@ -31,6 +31,12 @@ pub enum Error {
     NeedsConfirmation(String),
     #[error("invalid user name or password")]
     BadCredentials,
+    /// No valid session or API token (a door's rule).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller is known but may not do this (a token's scope).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("too many failed login attempts; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     /// Too much of a bounded kind of work at once (password checks).
@@ -87,6 +93,8 @@ impl Error {
             Error::MethodNotAllowed(_) => "method_not_allowed",
             Error::TooLarge(_) => "too_large",
             Error::BadCredentials => "bad_credentials",
+            Error::Unauthorized(_) => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
             Error::Throttled { .. } => "throttled",
             Error::Busy { .. } => "busy",
             Error::Config(_) => "config",

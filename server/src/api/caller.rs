@@ -1,16 +1,15 @@
 //! Who is calling the REST API: a signed-in administrator (session) or an
-//! API token (`Authorization: Bearer hss_...`) with its scope.
+//! API token (`Authorization: Bearer hss_...`) with its scope. Handlers
+//! take [`Reader`] or [`Seeder`]: the caller, already checked for the
+//! scope the route needs.
 
-use app::ssr::OperationId;
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use engine::auth::tokens::{Scope, TokenInfo};
 use engine::auth::User;
+use engine::Error;
 use secrecy::SecretString;
-use serde_json::json;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -19,38 +18,6 @@ use crate::AppState;
 pub enum Caller {
     Admin(User),
     Token(TokenInfo),
-}
-
-/// The operation id of the request (for error bodies).
-pub struct OpId(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for OpId {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(OpId(op_id(parts)))
-    }
-}
-
-/// The operation id the middleware gave this request ("" without one).
-pub fn op_id(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<OperationId>()
-        .map(|o| o.0.clone())
-        .unwrap_or_default()
-}
-
-fn unauthorized(message: &str) -> Response {
-    let mut r = (
-        StatusCode::UNAUTHORIZED,
-        Json(json!({ "error": "unauthorized", "message": message })),
-    )
-        .into_response();
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer"),
-    );
-    r
 }
 
 impl Caller {
@@ -63,41 +30,28 @@ impl Caller {
     }
 
     /// An administrator may do everything; a token only what its scope says.
-    pub fn require(&self, scope: Scope) -> Result<(), Forbidden> {
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
         match self {
             Caller::Admin(_) => Ok(()),
             Caller::Token(t) if t.scope == scope => Ok(()),
-            Caller::Token(t) => Err(Forbidden(format!(
+            Caller::Token(t) => Err(ApiError(Error::Forbidden(format!(
                 "token {} has scope {}; this needs scope {}",
                 t.name,
                 t.scope.as_str(),
                 scope.as_str()
-            ))),
+            )))),
         }
     }
 }
 
-/// A 403: the caller is known but may not do this.
-#[derive(Debug)]
-pub struct Forbidden(String);
-
-impl IntoResponse for Forbidden {
-    fn into_response(self) -> Response {
-        (
-            StatusCode::FORBIDDEN,
-            Json(json!({ "error": "forbidden", "message": self.0 })),
-        )
-            .into_response()
-    }
+fn unauthorized(message: &str) -> ApiError {
+    ApiError(Error::Unauthorized(message.into()))
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = Response;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         // An explicit token wins over a session the client may also hold.
         let Some(auth) = parts.headers.get(header::AUTHORIZATION) else {
             if let Some(u) = parts.extensions.get::<User>() {
@@ -113,12 +67,37 @@ impl FromRequestParts<AppState> for Caller {
             ));
         };
         let secret = SecretString::from(secret.trim().to_string());
-        match state.engine.verify_token(&secret).await {
-            Ok(Some(info)) => Ok(Caller::Token(info)),
-            Ok(None) => Err(unauthorized(
+        match state.engine.verify_token(&secret).await? {
+            Some(info) => Ok(Caller::Token(info)),
+            None => Err(unauthorized(
                 "The API token is not valid (unknown or revoked).",
             )),
-            Err(e) => Err(ApiError::new(e, op_id(parts)).into_response()),
         }
+    }
+}
+
+/// A caller allowed to read (scope `read`, or an administrator).
+pub struct Reader(pub Caller);
+
+/// A caller allowed to reseed (scope `seed`, or an administrator).
+pub struct Seeder(pub Caller);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(Scope::Read)?;
+        Ok(Reader(caller))
+    }
+}
+
+impl FromRequestParts<AppState> for Seeder {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(Scope::Seed)?;
+        Ok(Seeder(caller))
     }
 }

@@ -1,6 +1,4 @@
-use engine::auth::tokens::Scope;
-
-use super::caller::{Caller, OpId};
+use super::caller::Reader;
 use crate::error::ApiError;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -35,34 +33,27 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The appliance's state", body = super::openapi::StatusBody),
-        (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
-        (status = 403, description = "The token's scope is not `read`", body = super::openapi::ErrorBody),
+        (status = 401, description = "No valid token or session", body = app::ssr::ErrorBody),
+        (status = 403, description = "The token's scope is not `read`", body = app::ssr::ErrorBody),
     )
 )]
-pub async fn status(State(state): State<AppState>, OpId(op): OpId, caller: Caller) -> Response {
-    if let Err(r) = caller.require(Scope::Read) {
-        return r.into_response();
-    }
+pub async fn status(
+    State(state): State<AppState>,
+    _: Reader,
+) -> Result<Json<super::openapi::StatusBody>, ApiError> {
     let r = state.engine.readiness().await;
-    let schedule = match state.engine.schedule_status().await {
-        Ok(s) => s,
-        Err(e) => return ApiError::new(e, op).into_response(),
-    };
-    Json(super::openapi::StatusBody {
+    let schedule = state.engine.schedule_status().await?;
+    Ok(Json(super::openapi::StatusBody {
         version: env!("CARGO_PKG_VERSION").to_string(),
         ready: r.ready,
         database: r.database,
         entropy: state.engine.entropy_status(),
         schedule,
-    })
-    .into_response()
+    }))
 }
 
 /// `GET /metrics`: Prometheus text (read-scope token or a session).
-pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Response {
-    if let Err(r) = caller.require(Scope::Read) {
-        return r.into_response();
-    }
+pub async fn metrics(State(state): State<AppState>, _: Reader) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use engine::auth::tokens::Scope;
 use engine::history::{HistoryFilter, Outcome};
 use engine::partitions::Trigger;
 use serde::Deserialize;
 
-use super::caller::{Caller, OpId};
+use super::caller::{Caller, Reader, Seeder};
 use super::query::ApiQuery;
 use crate::error::ApiError;
 use crate::AppState;
@@ -34,57 +33,46 @@ pub struct NameQuery {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "Reseeded: 256 bits of checked entropy went into the partition", body = engine::partitions::SeedRecord),
-        (status = 400, description = "No `name`", body = super::openapi::ErrorBody),
-        (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
-        (status = 403, description = "The token's scope is not `seed`", body = super::openapi::ErrorBody),
-        (status = 404, description = "No configuration of that name", body = super::openapi::ErrorBody),
-        (status = 405, description = "GET with a session (a session must POST; GET is for API tokens)", body = super::openapi::ErrorBody),
-        (status = 409, description = "The configuration is disabled or incomplete, or its login is held after a failed login (`login_held`, `ckr` names what held it): nothing reached the HSM", body = super::openapi::ErrorBody),
-        (status = 502, description = "The HSM refused or failed; `ckr` names the CKR_* code", body = super::openapi::ErrorBody),
-        (status = 503, description = "The entropy source is failed: nothing was delivered", body = super::openapi::ErrorBody),
+        (status = 400, description = "No `name`", body = app::ssr::ErrorBody),
+        (status = 401, description = "No valid token or session", body = app::ssr::ErrorBody),
+        (status = 403, description = "The token's scope is not `seed`", body = app::ssr::ErrorBody),
+        (status = 404, description = "No configuration of that name", body = app::ssr::ErrorBody),
+        (status = 405, description = "GET with a session (a session must POST; GET is for API tokens)", body = app::ssr::ErrorBody),
+        (status = 409, description = "The configuration is disabled or incomplete, or its login is held after a failed login (`login_held`, `ckr` names what held it): nothing reached the HSM", body = app::ssr::ErrorBody),
+        (status = 502, description = "The HSM refused or failed; `ckr` names the CKR_* code", body = app::ssr::ErrorBody),
+        (status = 503, description = "The entropy source is failed: nothing was delivered", body = app::ssr::ErrorBody),
     )
 )]
 pub async fn reseed(
     State(state): State<AppState>,
-    OpId(op): OpId,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: axum::http::Method,
-    caller: Caller,
+    Seeder(caller): Seeder,
     ApiQuery(q): ApiQuery<NameQuery>,
-) -> Response {
-    if let Err(r) = caller.require(Scope::Seed) {
-        return r.into_response();
-    }
+) -> Result<Response, ApiError> {
     // GET is the guide's URL for automation with a token. A browser's
     // session must POST: a GET can be triggered by any link or image, and
     // the same-origin check only looks at state-changing methods.
     if matches!(caller, Caller::Admin(_)) && method != axum::http::Method::POST {
-        let mut r = ApiError::new(
-            engine::Error::MethodNotAllowed(
-                "a signed-in session reseeds with POST; GET is for API tokens".into(),
-            ),
-            op,
-        )
+        let mut r = ApiError(engine::Error::MethodNotAllowed(
+            "a signed-in session reseeds with POST; GET is for API tokens".into(),
+        ))
         .into_response();
         r.headers_mut().insert(
             axum::http::header::ALLOW,
             axum::http::HeaderValue::from_static("POST"),
         );
-        return r;
+        return Ok(r);
     }
     let Some(name) = q.name.filter(|n| !n.is_empty()) else {
-        return ApiError::bad_request(
+        return Err(ApiError::bad_request(
             "the query parameter `name` is required, e.g. ?name=HSM1",
-            op,
-        )
-        .into_response();
+        ));
     };
     let actor = caller.actor(Some(peer.ip()));
     tracing::info!(actor = %actor.label(), hsm = %name, "reseed requested over the API");
-    match state.engine.reseed(&name, Trigger::Api, &actor).await {
-        Ok(record) => Json(record).into_response(),
-        Err(e) => ApiError::new(e, op).into_response(),
-    }
+    let record = state.engine.reseed(&name, Trigger::Api, &actor).await?;
+    Ok(Json(record).into_response())
 }
 
 /// Every configuration (never a password).
@@ -95,18 +83,15 @@ pub async fn reseed(
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "The HSM configurations", body = Vec<engine::partitions::HsmConfig>),
-        (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
-        (status = 403, description = "The token's scope is not `read`", body = super::openapi::ErrorBody),
+        (status = 401, description = "No valid token or session", body = app::ssr::ErrorBody),
+        (status = 403, description = "The token's scope is not `read`", body = app::ssr::ErrorBody),
     )
 )]
-pub async fn list_hsms(State(state): State<AppState>, OpId(op): OpId, caller: Caller) -> Response {
-    if let Err(r) = caller.require(Scope::Read) {
-        return r.into_response();
-    }
-    match state.engine.list_configs().await {
-        Ok(list) => Json(list).into_response(),
-        Err(e) => ApiError::new(e, op).into_response(),
-    }
+pub async fn list_hsms(
+    State(state): State<AppState>,
+    _: Reader,
+) -> Result<Json<Vec<engine::partitions::HsmConfig>>, ApiError> {
+    Ok(Json(state.engine.list_configs().await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -145,32 +130,22 @@ impl HistoryQuery {
     security(("bearer" = []), ("session" = [])),
     responses(
         (status = 200, description = "One page of the seed history", body = engine::history::HistoryPage),
-        (status = 400, description = "A filter is not valid", body = super::openapi::ErrorBody),
-        (status = 401, description = "No valid token or session", body = super::openapi::ErrorBody),
-        (status = 403, description = "The token's scope is not `read`", body = super::openapi::ErrorBody),
+        (status = 400, description = "A filter is not valid", body = app::ssr::ErrorBody),
+        (status = 401, description = "No valid token or session", body = app::ssr::ErrorBody),
+        (status = 403, description = "The token's scope is not `read`", body = app::ssr::ErrorBody),
     )
 )]
 pub async fn history(
     State(state): State<AppState>,
-    OpId(op): OpId,
-    caller: Caller,
+    _: Reader,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> Response {
-    if let Err(r) = caller.require(Scope::Read) {
-        return r.into_response();
-    }
-    let filter = match q.filter() {
-        Ok(f) => f,
-        Err(e) => return ApiError::new(e, op).into_response(),
-    };
-    match state
+) -> Result<Json<engine::history::HistoryPage>, ApiError> {
+    let filter = q.filter()?;
+    let page = state
         .engine
         .history_page(&filter, q.page.unwrap_or(1), q.per_page.unwrap_or(50))
-        .await
-    {
-        Ok(page) => Json(page).into_response(),
-        Err(e) => ApiError::new(e, op).into_response(),
-    }
+        .await?;
+    Ok(Json(page))
 }
 
 #[cfg(test)]

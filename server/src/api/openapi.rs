@@ -8,20 +8,6 @@ use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-/// Every error answer.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorBody {
-    /// A stable code: `invalid_input`, `not_found`, `disabled`, `hsm_error`, ...
-    pub error: String,
-    /// For an operator; never holds a secret.
-    pub message: String,
-    /// Quote it when reporting a problem: the log has the detail under it.
-    pub operation_id: Option<String>,
-    /// For `hsm_error` and `login_held`: the PKCS#11 code, e.g. `CKR_PIN_INCORRECT`.
-    pub ckr: Option<String>,
-}
-
 /// `GET /api/2.0/status`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatusBody {

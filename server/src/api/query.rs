@@ -4,7 +4,6 @@
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -12,19 +11,15 @@ use crate::error::ApiError;
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = Response;
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(v)) => Ok(ApiQuery(v)),
-            Err(rejection) => {
-                let op = super::caller::op_id(parts);
-                Err(ApiError::bad_request(
-                    format!("the query string is not valid: {}", rejection.body_text()),
-                    op,
-                )
-                .into_response())
-            }
+            Err(rejection) => Err(ApiError::bad_request(format!(
+                "the query string is not valid: {}",
+                rejection.body_text()
+            ))),
         }
     }
 }

@@ -11,7 +11,7 @@
 
 use app::ssr::Unauthenticated;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use engine::auth::User;
@@ -159,10 +159,14 @@ pub async fn require_session(
     if is_programmatic(&path) {
         // Calls with a bearer token do not come here: they go around the
         // session layers (`SessionsUnlessToken`) to the handler's `Caller`.
-        return Unauthenticated.into_response();
+        return Unauthenticated {
+            operation_id: crate::error::operation_id(),
+        }
+        .into_response();
     }
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return (StatusCode::UNAUTHORIZED, "Sign in first.\n").into_response();
+        return crate::error::ApiError(engine::Error::Unauthorized("Sign in first.".into()))
+            .into_response();
     }
     let why = if user.is_err() { "expired" } else { "required" };
     let next = req

@@ -31,7 +31,10 @@ pub async fn operation_id(mut req: Request, next: Next) -> Response {
     let span =
         tracing::info_span!("request", operation_id = %id, method = %req.method(), route = %route);
     let started = Instant::now();
-    let mut res = next.run(req).instrument(span.clone()).await;
+    // The id is also the request's task-local, for error bodies.
+    let mut res = crate::error::OPERATION_ID
+        .scope(id.clone(), next.run(req).instrument(span.clone()))
+        .await;
     let status = res.status().as_u16();
     span.in_scope(|| {
         tracing::info!(

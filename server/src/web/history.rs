@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::caller::OpId;
 use crate::api::hsmseed::HistoryQuery;
 use crate::api::query::ApiQuery;
 use crate::error::ApiError;
@@ -12,25 +11,18 @@ use crate::AppState;
 
 pub async fn csv(
     State(state): State<AppState>,
-    OpId(op): OpId,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> Response {
-    let filter = match q.filter() {
-        Ok(f) => f,
-        Err(e) => return ApiError::new(e, op).into_response(),
-    };
-    match state.engine.history_csv(&filter).await {
-        Ok(text) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"hsmseed-history.csv\"",
-                ),
-            ],
-            text,
-        )
-            .into_response(),
-        Err(e) => ApiError::new(e, op).into_response(),
-    }
+) -> Result<Response, ApiError> {
+    let text = state.engine.history_csv(&q.filter()?).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"hsmseed-history.csv\"",
+            ),
+        ],
+        text,
+    )
+        .into_response())
 }

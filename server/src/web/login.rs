@@ -13,7 +13,6 @@ use tower_sessions::Session;
 use crate::error::ApiError;
 use crate::middleware::auth::{login_url, SessionAuth, MAX_NEXT, SESSION_AUTH};
 use crate::AppState;
-use app::ssr::OperationId;
 use engine::audit::Actor;
 use engine::clock::unix_ms;
 use engine::history::Outcome;
@@ -50,11 +49,9 @@ fn safe_next(next: Option<String>) -> String {
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    op: Option<axum::Extension<OperationId>>,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let op = op.map(|o| o.0 .0).unwrap_or_default();
     let password = form
         .password
         .unwrap_or_else(|| SecretString::from(String::new()));
@@ -75,11 +72,11 @@ pub async fn login(
                 .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
             return r;
         }
-        Err(e) => return ApiError::new(e, op).into_response(),
+        Err(e) => return ApiError(e).into_response(),
     };
     // A new session id at sign-in: an id planted before cannot be used after.
     if let Err(e) = session.cycle_id().await {
-        return ApiError::new(engine::Error::Internal(format!("session: {e}")), op).into_response();
+        return ApiError(engine::Error::Internal(format!("session: {e}"))).into_response();
     }
     let auth = SessionAuth {
         user_uid: user.uid.clone(),
@@ -87,7 +84,7 @@ pub async fn login(
         login_at_ms: unix_ms(state.engine.now()),
     };
     if let Err(e) = session.insert(SESSION_AUTH, auth).await {
-        return ApiError::new(engine::Error::Internal(format!("session: {e}")), op).into_response();
+        return ApiError(engine::Error::Internal(format!("session: {e}"))).into_response();
     }
     // Saved now (not at the end of the request) to learn its id: removing
     // the user or changing their password must be able to end it.
@@ -102,7 +99,7 @@ pub async fn login(
     };
     if let Err(e) = bound {
         let _ = session.flush().await;
-        return ApiError::new(e, op).into_response();
+        return ApiError(e).into_response();
     }
     Redirect::to(&next).into_response()
 }

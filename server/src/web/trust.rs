@@ -12,7 +12,6 @@ use engine::audit::Actor;
 use engine::auth::User;
 use tower_sessions::Session;
 
-use crate::api::caller::OpId;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -114,26 +113,20 @@ fn pem_download(file_name: &str, pem: String) -> Response {
 /// `GET /trust/servers/{address}`: that HSM's stored certificate.
 pub async fn download_server(
     State(state): State<AppState>,
-    OpId(op): OpId,
     Path(address): Path<String>,
-) -> Response {
-    match state.engine.server_cert_pem(&address).await {
-        Ok(pem) => pem_download(&format!("{address}.pem"), pem),
-        Err(e) => ApiError::new(e, op).into_response(),
-    }
+) -> Result<Response, ApiError> {
+    let pem = state.engine.server_cert_pem(&address).await?;
+    Ok(pem_download(&format!("{address}.pem"), pem))
 }
 
 /// `GET /trust/qa-cert.pem`: the appliance certificate as `<address>.pem`
 /// (the certificate only).
 pub async fn download_qa(
     State(state): State<AppState>,
-    OpId(op): OpId,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     axum::Extension(user): axum::Extension<User>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let actor = Actor::user(user.name, Some(peer.ip()));
-    match state.engine.export_qa_cert(&actor).await {
-        Ok((address, pem)) => pem_download(&format!("{address}.pem"), pem),
-        Err(e) => ApiError::new(e, op).into_response(),
-    }
+    let (address, pem) = state.engine.export_qa_cert(&actor).await?;
+    Ok(pem_download(&format!("{address}.pem"), pem))
 }

@@ -92,3 +92,46 @@ async fn a_session_reseeds_with_post_only_a_token_with_get_too() {
         "a GET with a token reaches the reseed"
     );
 }
+
+#[tokio::test]
+async fn every_error_answer_has_one_shape_with_its_operation_id() {
+    let app = TestApp::spawn().await;
+    let reader = app.token("reader", Scope::Read).await;
+    let (anon, _) = app.new_client();
+    let answers = [
+        // No session, no token.
+        anon.get(app.at("/api/2.0/status")).send().await.unwrap(),
+        // A token that does not exist.
+        anon.get(app.at("/api/2.0/status"))
+            .bearer_auth("hss_nope")
+            .send()
+            .await
+            .unwrap(),
+        // A read token where a seed token is needed.
+        anon.post(app.at("/api/2.0/hsmseed?name=X"))
+            .bearer_auth(&reader)
+            .send()
+            .await
+            .unwrap(),
+        // A server function without a session.
+        app.post_as(&anon, "/sfn/list_hsms", &[]).await,
+        // A form post without a session.
+        app.post_as(&anon, "/trust/servers", &[]).await,
+    ];
+    let mut statuses = Vec::new();
+    for r in answers {
+        statuses.push(r.status().as_u16());
+        let op = header(&r, "x-operation-id");
+        let body: Value = r.json().await.unwrap();
+        let keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["ckr", "error", "message", "operationId"], "{body}");
+        assert_eq!(body["operationId"], op.as_str(), "{body}");
+        assert!(!body["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(statuses, [401, 401, 403, 401, 401]);
+}
