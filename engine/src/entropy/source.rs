@@ -137,6 +137,7 @@ impl fmt::Display for EntropyState {
 
 /// The most recent failure of a source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct FailureInfo {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
@@ -154,6 +155,7 @@ pub struct FailureInfo {
 
 /// A snapshot of a source, cheap to take.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct EntropyStatus {
     /// The configured source, e.g. `os` or `device:/dev/hwrng`.
     pub source: String,

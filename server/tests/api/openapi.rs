@@ -97,3 +97,31 @@ async fn it_is_served_describes_every_endpoint_and_matches_the_answers() {
         assert!(err.get(&f).is_some(), "ErrorBody.{f}");
     }
 }
+
+#[test]
+fn every_field_of_every_schema_is_camel_case() {
+    let doc: Value = serde_json::from_str(&server::api::openapi::document()).unwrap();
+    let camel = |name: &str| {
+        name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && name.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    let mut wrong = Vec::new();
+    for (schema, body) in doc["components"]["schemas"].as_object().unwrap() {
+        for field in body["properties"].as_object().into_iter().flat_map(|p| p.keys()) {
+            if !camel(field) {
+                wrong.push(format!("{schema}.{field}"));
+            }
+        }
+    }
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap();
+                if !camel(name) {
+                    wrong.push(format!("{method} {path} ?{name}"));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "not camelCase: {wrong:?}");
+}

@@ -400,7 +400,7 @@ fn invalid_config_fails_closed() {
     }
 }
 
-/// Status and events serialise as the API expects.
+/// Status and events serialise as the API expects (camelCase fields).
 #[test]
 fn status_and_events_serialise() {
     let dev = Dev::new(&[0u8; 4096]);
@@ -408,10 +408,10 @@ fn status_and_events_serialise() {
     src.startup_test().unwrap_err();
     let json = serde_json::to_value(src.status()).unwrap();
     assert_eq!(json["state"], "failed");
-    assert_eq!(json["rct_cutoff"], 6);
-    assert_eq!(json["last_failure"]["at"], "2030-01-02T03:04:05Z");
-    assert_eq!(json["last_failure"]["kind"], "startup");
-    assert_eq!(json["last_failure"]["test"], "repetition count");
+    assert_eq!(json["rctCutoff"], 6);
+    assert_eq!(json["lastFailure"]["at"], "2030-01-02T03:04:05Z");
+    assert_eq!(json["lastFailure"]["kind"], "startup");
+    assert_eq!(json["lastFailure"]["test"], "repetition count");
     let back: EntropyStatus = serde_json::from_value(json).unwrap();
     assert_eq!(back, src.status());
     let events = serde_json::to_value(src.drain_events()).unwrap();
