@@ -208,6 +208,19 @@ impl Engine {
         Ok(counts.len())
     }
 
+    /// Records that `user` signed out through `door` (the door ends the
+    /// session; the audit row is the engine's).
+    pub async fn signed_out(&self, user: &User, addr: Option<IpAddr>, door: &str) -> Result<()> {
+        self.audit(
+            &Actor::user(user.name.clone(), addr),
+            "logout",
+            &user.name,
+            Outcome::Ok,
+            door,
+        )
+        .await
+    }
+
     /// The user a session is bound to, if they still exist with the same
     /// credential generation (a password change or reset, or removal, ends
     /// every older session).

@@ -13,9 +13,7 @@ use tower_sessions::Session;
 use crate::error::ApiError;
 use crate::middleware::auth::{login_url, SessionAuth, MAX_NEXT, SESSION_AUTH};
 use crate::AppState;
-use engine::audit::Actor;
 use engine::clock::unix_ms;
-use engine::history::Outcome;
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -118,12 +116,7 @@ pub async fn logout(
         tracing::warn!(error = %e, "session binding could not be deleted");
     }
     if let Some(axum::Extension(u)) = user {
-        let actor = Actor::user(u.name.clone(), Some(peer.ip()));
-        if let Err(e) = state
-            .engine
-            .audit(&actor, "logout", &u.name, Outcome::Ok, "web")
-            .await
-        {
+        if let Err(e) = state.engine.signed_out(&u, Some(peer.ip()), "web").await {
             tracing::error!(error = %e, "logout not audited");
         }
     }
