@@ -48,6 +48,12 @@ if [ "$have" != "$want" ]; then
     || cargo install wasm-bindgen-cli --version "$want"
 fi
 
+# cargo-machete: make test fails on a dependency no code uses.
+if [ "$mode" = test ] && ! command -v cargo-machete >/dev/null; then
+  say "installing cargo-machete (unused dependency check); takes a minute or two"
+  cargo install cargo-machete --locked
+fi
+
 # npm packages: binaryen (wasm-opt) for the build, playwright-core for tests.
 # Debian's chromium is the browser; playwright never downloads one.
 if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/playwright-core ] \

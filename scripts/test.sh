@@ -14,6 +14,9 @@ scripts/deps.sh test
 step "format"
 cargo fmt --all -- --check
 
+step "unused dependencies"
+cargo machete
+
 step "clippy (server build)"
 cargo clippy --locked -p engine -p app -p server -p bench --all-targets -- -D warnings
 step "clippy (WASM build)"
