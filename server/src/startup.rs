@@ -31,7 +31,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::middleware::security_headers::CspNonce;
-use crate::{api, jobs, middleware, serve, web};
+use crate::{api, jobs, listen, middleware, web};
 
 /// What every handler can reach. One `Arc`: axum clones the state for
 /// every middleware and handler of every request, and one shared counter is
@@ -46,7 +46,7 @@ pub struct Shared {
     pub flashes: FlashStore,
     pub leptos_options: LeptosOptions,
     /// The open client connections (for `/metrics`).
-    pub connections: Arc<serve::Connections>,
+    pub connections: Arc<listen::Connections>,
 }
 
 impl std::ops::Deref for AppState {
@@ -69,9 +69,9 @@ pub struct Application {
     router: Router,
     tls: Option<TlsAcceptor>,
     session_store: SqliteStore,
-    limits: serve::Limits,
+    limits: listen::Limits,
     /// The open client connections.
-    pub connections: Arc<serve::Connections>,
+    pub connections: Arc<listen::Connections>,
     pub engine: Engine,
     /// SHA-256 fingerprint of the served TLS certificate.
     pub fingerprint: Option<String>,
@@ -137,7 +137,7 @@ impl Application {
                 )
                 .context("loading the TLS certificate")?;
                 warnings.extend(id.warnings.iter().cloned());
-                let acceptor = serve::tls_acceptor(&id.cert_pem, &id.key_pem)?;
+                let acceptor = listen::tls_acceptor(&id.cert_pem, &id.key_pem)?;
                 (Some(acceptor), Some(id.fingerprint))
             }
         };
@@ -165,7 +165,7 @@ impl Application {
             .env(Env::PROD)
             .site_addr(local_addr)
             .build();
-        let connections = Arc::new(serve::Connections::default());
+        let connections = Arc::new(listen::Connections::default());
         let state = AppState(Arc::new(Shared {
             engine: engine.clone(),
             flashes: FlashStore::default(),
@@ -179,7 +179,7 @@ impl Application {
             router,
             tls,
             session_store,
-            limits: serve::Limits::from_settings(&settings),
+            limits: listen::Limits::from_settings(&settings),
             connections,
             engine,
             fingerprint,
@@ -204,7 +204,7 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut jobs = jobs::spawn_all(&self.engine, self.session_store.clone(), &stop_rx);
         tokio::select! {
-            () = serve::serve(self.listener, self.router, self.tls, self.limits, self.connections.clone(), shutdown) => {}
+            () = listen::serve(self.listener, self.router, self.tls, self.limits, self.connections.clone(), shutdown) => {}
             Some(ended) = jobs.join_next() => {
                 // A job ending before shutdown is a bug: say which, and stop.
                 match ended {
@@ -297,7 +297,7 @@ fn router(
         .route("/trust/qa-cert.pem", get(web::trust::download_qa))
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
-        .route("/metrics", get(api::health::metrics))
+        .route("/metrics", get(api::metrics::metrics))
         .merge(api::router())
         .route("/sfn/{*name}", get(server_fns.clone()).post(server_fns))
         .leptos_routes_with_context(&state, routes, context.clone(), move || {

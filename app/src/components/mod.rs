@@ -1,6 +1,6 @@
 //! Widgets shared by the pages.
 
 pub mod flash;
+pub mod history_table;
 pub mod page;
 pub mod shell;
-pub mod tables;

@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 
 use crate::components::flash::{action_notice, text_flash};
+use crate::components::history_table::HistoryTable;
 use crate::components::page::PageHeader;
-use crate::components::tables::HistoryTable;
 use crate::model::{DashboardData, HourView};
 use crate::server_fns::status::{dashboard, RestartEntropy};
 

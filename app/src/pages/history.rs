@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::history_table::HistoryTable;
 use crate::components::page::PageHeader;
-use crate::components::tables::HistoryTable;
 use crate::server_fns::history::history_page;
 
 /// `?k=v&...&page=N` from the non-empty filter values (escaped).

@@ -36,7 +36,8 @@ pub async fn get_hsm(name: String) -> Result<HsmView, AppError> {
     Ok(super::convert::hsm(engine.get_config(&name).await?, &slots))
 }
 
-/// The edit a form describes: blank fields are left as they are.
+/// The edit a form describes: a blank password, slot or user type is left
+/// as it is; a blank partition name or token serial clears it.
 #[cfg(feature = "ssr")]
 fn form_edit(
     partition_name: Option<String>,

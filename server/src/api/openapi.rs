@@ -54,9 +54,9 @@ impl Modify for Security {
     ),
     paths(
         super::hsmseed::reseed,
-        super::hsmseed::list_hsms,
-        super::hsmseed::history,
-        super::health::status,
+        super::hsms::list_hsms,
+        super::history::history,
+        super::status::status,
     ),
     modifiers(&Security),
     tags(

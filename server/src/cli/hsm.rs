@@ -1,6 +1,6 @@
-//! The guide's HSM commands (`hsm-conf-*`, `hsm-seed`) and API tokens, on
-//! the same data directory as the server. Success lines match the Quantis
-//! Appliance CLI.
+//! The guide's HSM commands (`hsm-conf-*`, `hsm-seed`) and
+//! `hsm-login-retry`, on the same data directory as the server. Success
+//! lines match the Quantis Appliance CLI.
 
 use std::io::Write;
 
@@ -64,16 +64,6 @@ pub struct PeriodArgs {
     /// Minutes between reseeds: 0 = scheduler off (on demand only), 1 to 9
     #[arg(long)]
     pub period: String,
-}
-
-#[derive(Debug, Args)]
-pub struct TokenArgs {
-    /// Name of the token
-    #[arg(long)]
-    pub name: String,
-    /// seed (reseed now) or read (configurations, history, status)
-    #[arg(long)]
-    pub scope: String,
 }
 
 fn parse_bool(v: &str) -> engine::Result<bool> {
@@ -269,62 +259,5 @@ pub async fn conf_seed(
     let p = SeedPeriod::parse(&a.period)?;
     engine.set_seed_period(p, actor).await?;
     writeln!(out, "Seed period configured successfully.")?;
-    Ok(())
-}
-
-pub async fn token_new(
-    engine: &Engine,
-    a: &TokenArgs,
-    actor: &Actor,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    use secrecy::ExposeSecret;
-    let scope = a.scope.parse()?;
-    let t = engine.create_token(&a.name, scope, actor).await?;
-    eprintln!(
-        "API token {} created with scope {}; it is shown only this once:",
-        t.info.name,
-        t.info.scope.as_str()
-    );
-    writeln!(out, "{}", t.secret.expose_secret())?;
-    Ok(())
-}
-
-pub async fn token_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
-    let list = engine.list_tokens().await?;
-    if list.is_empty() {
-        writeln!(
-            out,
-            "No API token yet (token-new --name=NAME --scope=seed)."
-        )?;
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "{:<24} {:<6} {:<14} {:<26} Last used",
-        "Name", "Scope", "Prefix", "Created"
-    )?;
-    for t in list {
-        writeln!(
-            out,
-            "{:<24} {:<6} {:<14} {:<26} {}",
-            t.name,
-            t.scope.as_str(),
-            t.prefix,
-            t.created_at,
-            t.last_used_at.unwrap_or_else(|| "never".into())
-        )?;
-    }
-    Ok(())
-}
-
-pub async fn token_revoke(
-    engine: &Engine,
-    a: &NameArg,
-    actor: &Actor,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    engine.revoke_token(&a.name, actor).await?;
-    writeln!(out, "API token {} revoked.", a.name)?;
     Ok(())
 }

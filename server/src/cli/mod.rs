@@ -1,10 +1,12 @@
 //! The command line: `hsmseed serve` and the console commands, all on the
 //! same data directory.
 
+mod audit;
 mod hsm;
 mod ntl;
 mod serve;
 mod shell;
+mod tokens;
 mod users;
 
 use std::path::PathBuf;
@@ -73,7 +75,7 @@ pub enum ConsoleCommand {
     HsmLoginRetry(hsm::RetryArgs),
     /// Create an API token; it is printed once on standard output.
     #[command(name = "token-new")]
-    TokenNew(hsm::TokenArgs),
+    TokenNew(tokens::TokenArgs),
     /// List the API tokens (never their secrets).
     #[command(name = "token-list")]
     TokenList,
@@ -118,7 +120,7 @@ pub enum ConsoleCommand {
     NtlVerify,
     /// Show the newest entries of the audit log.
     #[command(name = "audit-show")]
-    AuditShow(users::AuditArgs),
+    AuditShow(audit::AuditArgs),
 }
 
 /// Where a command reads a secret (a password given as `-`, or asked
@@ -169,14 +171,14 @@ pub async fn run_console(
         Command::HsmConfSeed(a) => hsm::conf_seed(engine, a, actor, out).await,
         Command::HsmSeed(a) => hsm::seed(engine, a, actor, out).await,
         Command::HsmLoginRetry(a) => hsm::login_retry(engine, a, actor, out).await,
-        Command::TokenNew(a) => hsm::token_new(engine, a, actor, out).await,
-        Command::TokenList => hsm::token_list(engine, out).await,
-        Command::TokenRevoke(a) => hsm::token_revoke(engine, a, actor, out).await,
+        Command::TokenNew(a) => tokens::token_new(engine, a, actor, out).await,
+        Command::TokenList => tokens::token_list(engine, out).await,
+        Command::TokenRevoke(a) => tokens::token_revoke(engine, a, actor, out).await,
         Command::UserAdd(a) => users::user_add(engine, a, actor, out, input).await,
         Command::UserPasswd(a) => users::user_passwd(engine, a, actor, out, input).await,
         Command::UserRemove(a) => users::user_remove(engine, a, actor, out).await,
         Command::UserList => users::user_list(engine, out).await,
-        Command::AuditShow(a) => users::audit_show(engine, a, out).await,
+        Command::AuditShow(a) => audit::audit_show(engine, a, out).await,
         Command::NtlHsmCertImport(a) => ntl::hsm_cert_import(engine, a, actor, out).await,
         Command::NtlHsmCertList => ntl::hsm_cert_list(engine, out).await,
         Command::NtlHsmCertDelete(a) => ntl::hsm_cert_delete(engine, a, actor, out).await,

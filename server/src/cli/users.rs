@@ -1,22 +1,14 @@
-//! Administrators and the audit log at the console. Passwords are read from
+//! Administrators at the console. Passwords are read from
 //! the terminal (not echoed) or, for scripts, one line of standard input;
 //! never from a flag.
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use clap::Args;
-use engine::audit::{Actor, AuditFilter};
+use engine::audit::Actor;
 use engine::Engine;
 use secrecy::SecretString;
 
 use super::hsm::NameArg;
-
-#[derive(Debug, Args)]
-pub struct AuditArgs {
-    /// How many of the newest actions to show
-    #[arg(long, default_value_t = 50)]
-    pub limit: u32,
-}
 
 /// Reads a password: from the terminal without echo, or a line of stdin.
 pub fn read_password(prompt: &str) -> anyhow::Result<SecretString> {
@@ -94,53 +86,6 @@ pub async fn user_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<
     writeln!(out, "{:<32} Since", "Name")?;
     for u in engine.list_users().await? {
         writeln!(out, "{:<32} {}", u.name, u.created_at)?;
-    }
-    Ok(())
-}
-
-pub async fn audit_show(
-    engine: &Engine,
-    a: &AuditArgs,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    if a.limit == 0 || a.limit > 10_000 {
-        anyhow::bail!("--limit must be from 1 to 10000");
-    }
-    let mut rows = Vec::new();
-    let mut page = 1;
-    while rows.len() < a.limit as usize {
-        let p = engine
-            .audit_page(&AuditFilter::default(), page, 200)
-            .await?;
-        if p.rows.is_empty() {
-            break;
-        }
-        rows.extend(p.rows);
-        page += 1;
-    }
-    rows.truncate(a.limit as usize);
-    writeln!(
-        out,
-        "{:<25} {:<20} {:<16} {:<18} {:<20} {:<6} Detail",
-        "Time", "Actor", "Address", "Action", "Target", "Result"
-    )?;
-    for r in rows {
-        let actor = if r.actor_kind == "token" {
-            format!("token:{}", r.actor)
-        } else {
-            r.actor
-        };
-        writeln!(
-            out,
-            "{:<25} {:<20} {:<16} {:<18} {:<20} {:<6} {}",
-            r.at,
-            actor,
-            r.address.unwrap_or_else(|| "-".into()),
-            r.action,
-            r.target,
-            r.outcome,
-            r.detail
-        )?;
     }
     Ok(())
 }

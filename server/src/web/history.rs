@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use crate::api::hsmseed::HistoryQuery;
+use crate::api::history::HistoryQuery;
 use crate::api::query::ApiQuery;
 use crate::error::ApiError;
 use crate::AppState;

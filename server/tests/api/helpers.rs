@@ -22,7 +22,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub engine: Engine,
     /// The server's open client connections.
-    pub connections: Arc<server::serve::Connections>,
+    pub connections: Arc<server::listen::Connections>,
     cli_env: Vec<(String, String)>,
     _data: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,

@@ -107,7 +107,11 @@ fn every_field_of_every_schema_is_camel_case() {
     };
     let mut wrong = Vec::new();
     for (schema, body) in doc["components"]["schemas"].as_object().unwrap() {
-        for field in body["properties"].as_object().into_iter().flat_map(|p| p.keys()) {
+        for field in body["properties"]
+            .as_object()
+            .into_iter()
+            .flat_map(|p| p.keys())
+        {
             if !camel(field) {
                 wrong.push(format!("{schema}.{field}"));
             }

@@ -709,6 +709,14 @@ struct Tty {
 impl Tty {
     /// Reads the terminal until `prompt` shows, then types `line`.
     async fn step(&mut self, prompt: &str, line: &str) {
+        self.step_after(prompt, Duration::ZERO, line).await;
+    }
+
+    /// Like `step`, but waits `pause` after the prompt before typing, as a
+    /// person would: a password prompt is printed just before echo is
+    /// turned off, and what is typed within those microseconds is echoed
+    /// (on a busy machine, a program typing at once can land there).
+    async fn step_after(&mut self, prompt: &str, pause: Duration, line: &str) {
         use tokio::io::AsyncWriteExt;
         let mut buf = [0u8; 4096];
         while !self.seen.contains(prompt) {
@@ -721,6 +729,7 @@ impl Tty {
         }
         self.transcript.push_str(&self.seen);
         self.seen.clear();
+        tokio::time::sleep(pause).await;
         self.input
             .write_all(format!("{line}\r").as_bytes())
             .await
@@ -751,12 +760,17 @@ async fn the_console_asks_for_a_partition_password_without_echo() {
         transcript: String::new(),
     };
     tty.step("qa login: ", "admin").await;
-    tty.step("Password: ", ADMIN_PASSWORD).await;
+    tty.step_after("Password: ", Duration::from_millis(300), ADMIN_PASSWORD)
+        .await;
     tty.step("qa-cli> ", "hsm-conf-new --name=TTY").await;
     tty.step("qa-cli> ", "hsm-conf-edit --name=TTY --partitionPwd=-")
         .await;
-    tty.step("Partition password: ", "typed-partition-secret")
-        .await;
+    tty.step_after(
+        "Partition password: ",
+        Duration::from_millis(300),
+        "typed-partition-secret",
+    )
+    .await;
     tty.step("qa-cli> ", "exit").await;
     let mut rest = String::new();
     let _ = tokio::time::timeout(

@@ -1,0 +1,76 @@
+//! API tokens at the console: `token-new`, `token-list`, `token-revoke`.
+
+use std::io::Write;
+
+use clap::Args;
+use engine::audit::Actor;
+use engine::Engine;
+
+use super::hsm::NameArg;
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Name of the token
+    #[arg(long)]
+    pub name: String,
+    /// seed (reseed now) or read (configurations, history, status)
+    #[arg(long)]
+    pub scope: String,
+}
+
+pub async fn token_new(
+    engine: &Engine,
+    a: &TokenArgs,
+    actor: &Actor,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let scope = a.scope.parse()?;
+    let t = engine.create_token(&a.name, scope, actor).await?;
+    eprintln!(
+        "API token {} created with scope {}; it is shown only this once:",
+        t.info.name,
+        t.info.scope.as_str()
+    );
+    writeln!(out, "{}", t.secret.expose_secret())?;
+    Ok(())
+}
+
+pub async fn token_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
+    let list = engine.list_tokens().await?;
+    if list.is_empty() {
+        writeln!(
+            out,
+            "No API token yet (token-new --name=NAME --scope=seed)."
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<24} {:<6} {:<14} {:<26} Last used",
+        "Name", "Scope", "Prefix", "Created"
+    )?;
+    for t in list {
+        writeln!(
+            out,
+            "{:<24} {:<6} {:<14} {:<26} {}",
+            t.name,
+            t.scope.as_str(),
+            t.prefix,
+            t.created_at,
+            t.last_used_at.unwrap_or_else(|| "never".into())
+        )?;
+    }
+    Ok(())
+}
+
+pub async fn token_revoke(
+    engine: &Engine,
+    a: &NameArg,
+    actor: &Actor,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    engine.revoke_token(&a.name, actor).await?;
+    writeln!(out, "API token {} revoked.", a.name)?;
+    Ok(())
+}
