@@ -18,12 +18,12 @@ step "unused dependencies"
 cargo machete
 
 step "clippy (server build)"
-cargo clippy --locked -p engine -p app -p server -p bench --all-targets -- -D warnings
+cargo clippy --locked -p types -p engine -p app -p server -p bench --all-targets -- -D warnings
 step "clippy (WASM build)"
 cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "unit and integration tests (and a smoke run of the bench harness)"
-cargo test --locked -p engine -p app -p server -p bench
+cargo test --locked -p types -p engine -p app -p server -p bench
 
 step "build for the end-to-end tests"
 cargo build --locked -p server

@@ -34,6 +34,12 @@ impl FromServerFnError for AppError {
     }
 }
 
+impl From<types::Invalid> for AppError {
+    fn from(e: types::Invalid) -> Self {
+        AppError::Invalid(e.0)
+    }
+}
+
 impl AppError {
     /// The HTTP status a server function answers this error with: client
     /// errors are 4xx, only the server's own failures 5xx.

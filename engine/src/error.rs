@@ -122,6 +122,12 @@ impl Error {
     }
 }
 
+impl From<types::Invalid> for Error {
+    fn from(e: types::Invalid) -> Self {
+        Error::Invalid(e.0)
+    }
+}
+
 impl From<tokio::task::JoinError> for Error {
     fn from(e: tokio::task::JoinError) -> Self {
         Error::Internal(format!("background task failed: {e}"))

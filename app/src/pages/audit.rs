@@ -48,7 +48,7 @@ pub fn AuditPage() -> impl IntoView {
                             <section class="card">
                                 <form method="get" action="/audit" class="row-form" data-testid="audit-filter">
                                     <label for="a-actor">"Actor"</label>
-                                    <input id="a-actor" name="actor" type="text" maxlength="64" value=actor.clone() placeholder="admin, cli, a token name" />
+                                    <input id="a-actor" name="actor" type="text" maxlength=types::limits::NAME.to_string() value=actor.clone() placeholder="admin, cli, a token name" />
                                     <label for="a-action">"Action"</label>
                                     <select id="a-action" name="action">
                                         {ACTIONS

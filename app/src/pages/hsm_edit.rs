@@ -4,8 +4,9 @@ use leptos_router::hooks::use_params_map;
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
 use crate::model::HsmView;
-use crate::pages::hsms::{SO_CONFIRM, USER_TYPES};
+use crate::pages::hsms::{user_types, SO_CONFIRM};
 use crate::server_fns::hsms::{get_hsm, DeleteHsm, EditHsm, RetryLoginHsm};
+use types::limits;
 
 /// One configuration: edit (a blank password keeps the current one) and
 /// delete (with confirmation).
@@ -76,27 +77,26 @@ fn EditForm(
             <ActionForm action=edit attr:class="form-grid" attr:data-testid="edit-form">
                 <input type="hidden" name="name" value=edit_name />
                 <label for="partition">"Partition name"</label>
-                <input id="partition" name="partition_name" type="text" maxlength="128" value=c.partition_name.clone() />
+                <input id="partition" name="partition_name" type="text" maxlength=limits::PARTITION_NAME.to_string() value=c.partition_name.clone() />
                 <label for="pwd">"Partition password"</label>
                 <input
                     id="pwd"
                     name="partition_pwd"
                     type="password"
                     autocomplete="new-password"
-                    maxlength="256"
+                    maxlength=limits::PARTITION_PASSWORD.to_string()
                     placeholder=if c.password_set { "unchanged (set)" } else { "not set" }
                 />
                 <label for="slot">"Slot"</label>
-                <input id="slot" name="slot" type="text" inputmode="numeric" maxlength="20" value=c.slot.map(|s| s.to_string()).unwrap_or_default() />
+                <input id="slot" name="slot" type="text" inputmode="numeric" maxlength=limits::SLOT_DIGITS.to_string() value=c.slot.map(|s| s.to_string()).unwrap_or_default() />
                 <label for="user">"User type"</label>
                 <select id="user" name="user_type">
-                    {USER_TYPES
-                        .iter()
-                        .map(|(v, l)| view! { <option value=*v selected=*v == current_type>{*l}</option> })
+                    {user_types()
+                        .map(|(v, l)| view! { <option value=v selected=v == current_type>{l}</option> })
                         .collect_view()}
                 </select>
                 <label for="serial">"Pinned token serial"</label>
-                <input id="serial" name="token_serial" type="text" maxlength="64" value=c.token_serial.clone().unwrap_or_default() placeholder="none: any token in the slot" />
+                <input id="serial" name="token_serial" type="text" maxlength=limits::TOKEN_SERIAL.to_string() value=c.token_serial.clone().unwrap_or_default() placeholder="none: any token in the slot" />
                 <span></span>
                 <label class="check">
                     <input type="checkbox" name="pin_token" value="yes" />

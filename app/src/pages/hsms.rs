@@ -1,16 +1,15 @@
 use leptos::prelude::*;
+use types::limits;
 
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
 use crate::model::{HsmView, HsmsData, SlotView};
 use crate::server_fns::hsms::{list_hsms, CreateHsm, ReseedHsm, TestLoginHsm};
 
-/// The user types a partition can be logged in with.
-pub const USER_TYPES: [(&str, &str); 3] = [
-    ("CKU_USER", "CKU_USER (partition user)"),
-    ("CKU_CRYPTO_USER", "CKU_CRYPTO_USER (Luna crypto user)"),
-    ("CKU_SO", "CKU_SO (security officer)"),
-];
+/// The user types a partition can be logged in with: `(value, label)`.
+pub fn user_types() -> impl Iterator<Item = (&'static str, &'static str)> {
+    types::UserType::ALL.iter().map(|u| (u.as_str(), u.label()))
+}
 
 /// The checkbox that confirms a configuration logging in as `CKU_SO`.
 pub const SO_CONFIRM: &str = "If the user type is CKU_SO: I understand that on a Luna HSM 10 \
@@ -52,16 +51,16 @@ pub fn HsmsPage() -> impl IntoView {
             {action_notice(create, text_flash)}
             <ActionForm action=create attr:class="form-grid" attr:data-testid="create-form">
                 <label for="new-name">"Name"</label>
-                <input id="new-name" name="name" type="text" required maxlength="64" pattern="[A-Za-z0-9_.\\-]{1,64}" placeholder="HSM1" />
+                <input id="new-name" name="name" type="text" required maxlength=limits::NAME.to_string() pattern=format!("[A-Za-z0-9_.\\-]{{1,{}}}", limits::NAME) placeholder="HSM1" />
                 <label for="new-partition">"Partition name"</label>
-                <input id="new-partition" name="partition_name" type="text" maxlength="128" placeholder="Partition1" />
+                <input id="new-partition" name="partition_name" type="text" maxlength=limits::PARTITION_NAME.to_string() placeholder="Partition1" />
                 <label for="new-pwd">"Partition password"</label>
-                <input id="new-pwd" name="partition_pwd" type="password" autocomplete="new-password" maxlength="256" />
+                <input id="new-pwd" name="partition_pwd" type="password" autocomplete="new-password" maxlength=limits::PARTITION_PASSWORD.to_string() />
                 <label for="new-slot">"Slot"</label>
-                <input id="new-slot" name="slot" type="text" inputmode="numeric" maxlength="20" placeholder="1" />
+                <input id="new-slot" name="slot" type="text" inputmode="numeric" maxlength=limits::SLOT_DIGITS.to_string() placeholder="1" />
                 <label for="new-user">"User type"</label>
                 <select id="new-user" name="user_type">
-                    {USER_TYPES.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
+                    {user_types().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
                 </select>
                 <span></span>
                 <label class="check">

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use types::limits;
 
 /// What a login outcome code in the query string means. Only fixed texts
 /// are shown: nothing from the query is echoed.
@@ -59,7 +60,7 @@ pub fn LoginPage() -> impl IntoView {
                         autocapitalize="none"
                         spellcheck="false"
                         required
-                        maxlength="64"
+                        maxlength=limits::NAME.to_string()
                     />
                     <label for="password">"Password"</label>
                     <input
@@ -68,7 +69,7 @@ pub fn LoginPage() -> impl IntoView {
                         type=move || if show_password.get() { "text" } else { "password" }
                         autocomplete="current-password"
                         required
-                        maxlength="1024"
+                        maxlength=limits::ADMIN_PASSWORD_MAX.to_string()
                     />
                     <label class="check">
                         <input

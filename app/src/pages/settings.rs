@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use types::limits;
 
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
@@ -85,7 +86,7 @@ pub fn SettingsPage() -> impl IntoView {
             <h3>"New token"</h3>
             <ActionForm action=create attr:class="row-form" attr:data-testid="token-form">
                 <label for="t-name">"Name"</label>
-                <input id="t-name" name="name" type="text" required maxlength="64" placeholder="key-ceremony" />
+                <input id="t-name" name="name" type="text" required maxlength=limits::NAME.to_string() placeholder="key-ceremony" />
                 <label for="t-scope">"Scope"</label>
                 <select id="t-scope" name="scope">
                     <option value="seed">"seed"</option>
@@ -169,11 +170,11 @@ fn Users() -> impl IntoView {
             <h3>"Add an administrator"</h3>
             <ActionForm action=add attr:class="form-grid" attr:data-testid="add-user-form">
                 <label for="u-name">"Name"</label>
-                <input id="u-name" name="name" type="text" required maxlength="64" autocomplete="off" />
+                <input id="u-name" name="name" type="text" required maxlength=limits::NAME.to_string() autocomplete="off" />
                 <label for="u-pw">"Password"</label>
-                <input id="u-pw" name="password" type="password" required minlength="12" maxlength="1024" autocomplete="new-password" />
+                <input id="u-pw" name="password" type="password" required minlength=limits::ADMIN_PASSWORD_MIN.to_string() maxlength=limits::ADMIN_PASSWORD_MAX.to_string() autocomplete="new-password" />
                 <label for="u-pw2">"Again"</label>
-                <input id="u-pw2" name="confirm" type="password" required minlength="12" maxlength="1024" autocomplete="new-password" />
+                <input id="u-pw2" name="confirm" type="password" required minlength=limits::ADMIN_PASSWORD_MIN.to_string() maxlength=limits::ADMIN_PASSWORD_MAX.to_string() autocomplete="new-password" />
                 <span></span>
                 <button type="submit" class="button primary">"Add"</button>
             </ActionForm>
@@ -190,11 +191,11 @@ fn OwnPassword() -> impl IntoView {
             {action_notice(change, text_flash)}
             <ActionForm action=change attr:class="form-grid" attr:data-testid="password-form">
                 <label for="p-cur">"Current password"</label>
-                <input id="p-cur" name="current" type="password" required maxlength="1024" autocomplete="current-password" />
+                <input id="p-cur" name="current" type="password" required maxlength=limits::ADMIN_PASSWORD_MAX.to_string() autocomplete="current-password" />
                 <label for="p-new">"New password"</label>
-                <input id="p-new" name="password" type="password" required minlength="12" maxlength="1024" autocomplete="new-password" />
+                <input id="p-new" name="password" type="password" required minlength=limits::ADMIN_PASSWORD_MIN.to_string() maxlength=limits::ADMIN_PASSWORD_MAX.to_string() autocomplete="new-password" />
                 <label for="p-new2">"Again"</label>
-                <input id="p-new2" name="confirm" type="password" required minlength="12" maxlength="1024" autocomplete="new-password" />
+                <input id="p-new2" name="confirm" type="password" required minlength=limits::ADMIN_PASSWORD_MIN.to_string() maxlength=limits::ADMIN_PASSWORD_MAX.to_string() autocomplete="new-password" />
                 <span></span>
                 <button type="submit" class="button primary">"Change password"</button>
             </ActionForm>

@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use types::limits;
 
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
@@ -114,7 +115,7 @@ fn Trust(
             <h3>"Add an HSM"</h3>
             <form method="post" action="/trust/servers" enctype="multipart/form-data" class="form-grid" data-testid="upload-form">
                 <label for="s-address">"HSM address"</label>
-                <input id="s-address" name="address" type="text" required maxlength="253" placeholder="192.168.1.31" />
+                <input id="s-address" name="address" type="text" required maxlength=limits::HSM_ADDRESS.to_string() placeholder="192.168.1.31" />
                 <label for="s-file">"server.pem"</label>
                 <input id="s-file" name="file" type="file" required accept=".pem,.crt,application/x-pem-file" />
                 <span></span>
@@ -174,13 +175,13 @@ fn Trust(
                 <label for="q-c">"Country (C)"</label>
                 <input id="q-c" name="country" type="text" maxlength="2" value=d.country placeholder="CA" />
                 <label for="q-st">"State (ST)"</label>
-                <input id="q-st" name="state" type="text" maxlength="64" value=d.state placeholder="Ontario" />
+                <input id="q-st" name="state" type="text" maxlength=limits::SUBJECT_FIELD.to_string() value=d.state placeholder="Ontario" />
                 <label for="q-l">"Locality (L)"</label>
-                <input id="q-l" name="locality" type="text" maxlength="64" value=d.locality placeholder="Ottawa" />
+                <input id="q-l" name="locality" type="text" maxlength=limits::SUBJECT_FIELD.to_string() value=d.locality placeholder="Ottawa" />
                 <label for="q-o">"Organization (O)"</label>
-                <input id="q-o" name="organization" type="text" maxlength="64" value=d.organization placeholder="My company" />
+                <input id="q-o" name="organization" type="text" maxlength=limits::SUBJECT_FIELD.to_string() value=d.organization placeholder="My company" />
                 <label for="q-a">"Appliance address (CN)"</label>
-                <input id="q-a" name="address" type="text" maxlength="253" value=d.address placeholder=address_hint />
+                <input id="q-a" name="address" type="text" maxlength=limits::HSM_ADDRESS.to_string() value=d.address placeholder=address_hint />
                 <span></span>
                 <button type="submit" class="button">"Save subject"</button>
             </ActionForm>

@@ -9,10 +9,11 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use crate::clock::rfc3339;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
-use crate::history::{rfc3339, Outcome};
 use crate::Engine;
+use types::Outcome;
 
 /// Who acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,7 +187,7 @@ pub(crate) async fn list(
     per_page: u32,
 ) -> Result<AuditPage> {
     let page = page.max(1);
-    let per_page = per_page.clamp(1, crate::history::MAX_PER_PAGE);
+    let per_page = per_page.clamp(1, types::limits::PER_PAGE_MAX);
     let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_log");
     push_filter(&mut count, f);
     let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;

@@ -20,8 +20,8 @@ use secrecy::SecretString;
 use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
-use crate::history::Outcome;
 use crate::Engine;
+use types::Outcome;
 
 /// The name of the administrator created on first start.
 pub const FIRST_ADMIN: &str = "admin";
@@ -191,8 +191,8 @@ impl Engine {
         let detail = format!(
             "{door}: {} sign-in attempts refused while throttled, {} to {}",
             c.count,
-            crate::history::rfc3339(c.first_ms),
-            crate::history::rfc3339(c.last_ms)
+            crate::clock::rfc3339(c.first_ms),
+            crate::clock::rfc3339(c.last_ms)
         );
         self.audit(&who, "login.throttled", &target, Outcome::Error, &detail)
             .await

@@ -7,7 +7,7 @@ pub struct UserName(String);
 impl UserName {
     pub fn parse(s: &str) -> Result<UserName> {
         let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-');
-        if s.is_empty() || s.len() > 64 || !s.chars().all(ok_char) {
+        if s.is_empty() || s.len() > types::limits::NAME || !s.chars().all(ok_char) {
             return Err(Error::Invalid(
                 "a user name has 1 to 64 characters: letters, digits, _ . @ -".into(),
             ));

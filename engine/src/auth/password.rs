@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use crate::error::{Error, Result};
 
 /// Shortest password accepted for an administrator.
-pub const MIN_PASSWORD_LEN: usize = 12;
+pub const MIN_PASSWORD_LEN: usize = types::limits::ADMIN_PASSWORD_MIN;
 
 /// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
 fn argon2() -> Result<Argon2<'static>> {
@@ -22,9 +22,16 @@ fn argon2() -> Result<Argon2<'static>> {
 }
 
 pub(crate) fn check_policy(password: &SecretString) -> Result<()> {
-    if password.expose_secret().chars().count() < MIN_PASSWORD_LEN {
+    let n = password.expose_secret().chars().count();
+    if n < MIN_PASSWORD_LEN {
         return Err(Error::Invalid(format!(
             "a password has at least {MIN_PASSWORD_LEN} characters"
+        )));
+    }
+    if n > types::limits::ADMIN_PASSWORD_MAX {
+        return Err(Error::Invalid(format!(
+            "a password has at most {} characters",
+            types::limits::ADMIN_PASSWORD_MAX
         )));
     }
     Ok(())
@@ -150,6 +157,8 @@ mod tests {
     #[test]
     fn policy_requires_length() {
         assert!(check_policy(&SecretString::from("short".to_string())).is_err());
+        assert!(check_policy(&SecretString::from("x".repeat(1025))).is_err());
+        assert!(check_policy(&SecretString::from("x".repeat(1024))).is_ok());
         assert!(check_policy(&SecretString::from("twelve chars".to_string())).is_ok());
     }
 }

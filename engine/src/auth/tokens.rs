@@ -13,35 +13,7 @@ use crate::error::{Error, Result};
 use crate::partitions::HsmName;
 use crate::Engine;
 
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// `POST /api/2.0/hsmseed`: reseed now.
-    Seed,
-    /// The read endpoints: configurations, history, status.
-    Read,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Seed => "seed",
-            Scope::Read => "read",
-        }
-    }
-}
-
-impl std::str::FromStr for Scope {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "seed" => Ok(Scope::Seed),
-            "read" => Ok(Scope::Read),
-            _ => Err(Error::Invalid(format!("scope `{s}` is not seed or read"))),
-        }
-    }
-}
+pub use types::Scope;
 
 /// A token as listed: never the secret.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -86,9 +58,9 @@ impl Row {
             name: self.name,
             scope: self.scope.parse()?,
             prefix: self.prefix,
-            created_at: crate::history::rfc3339(self.created_at),
+            created_at: crate::clock::rfc3339(self.created_at),
             created_by: self.created_by,
-            last_used_at: self.last_used_at.map(crate::history::rfc3339),
+            last_used_at: self.last_used_at.map(crate::clock::rfc3339),
         })
     }
 }
@@ -146,7 +118,7 @@ impl Engine {
                 name: name.to_string(),
                 scope,
                 prefix,
-                created_at: crate::history::rfc3339(now),
+                created_at: crate::clock::rfc3339(now),
                 created_by: created_by.to_string(),
                 last_used_at: None,
             },

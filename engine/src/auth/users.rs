@@ -136,7 +136,7 @@ pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<UserInfo>> {
                 .map(|(_, t)| t.clone())
                 .collect(),
             name,
-            created_at: crate::history::rfc3339(at),
+            created_at: crate::clock::rfc3339(at),
         })
         .collect())
 }

@@ -13,42 +13,11 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 
 use crate::clock::unix_ms;
-use crate::error::{Error, Result};
-use crate::partitions::Trigger;
+use crate::error::Result;
+use types::Trigger;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Ok,
-    Error,
-    /// Not attempted: the configuration's login is held (history only; an
-    /// audit row is `ok` or `error`).
-    Held,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Error => "error",
-            Outcome::Held => "held",
-        }
-    }
-}
-
-impl std::str::FromStr for Outcome {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "ok" => Ok(Outcome::Ok),
-            "error" => Ok(Outcome::Error),
-            "held" => Ok(Outcome::Held),
-            _ => Err(Error::Invalid(format!(
-                "outcome `{s}` is not ok, error or held"
-            ))),
-        }
-    }
-}
+pub use crate::clock::rfc3339;
+pub use types::Outcome;
 
 /// A row to record.
 #[derive(Debug, Clone)]
@@ -100,13 +69,6 @@ impl HistoryRow {
     }
 }
 
-pub fn rfc3339(ms: i64) -> String {
-    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 /// Which rows to show.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryFilter {
@@ -124,7 +86,7 @@ pub struct HistoryPage {
     pub per_page: u32,
 }
 
-pub const MAX_PER_PAGE: u32 = 200;
+pub use types::limits::PER_PAGE_MAX as MAX_PER_PAGE;
 
 const COLUMNS: &str = "id, at_ms, config_name, slot, token_serial, trigger, source, bits, duration_us, outcome, error_code, message";
 

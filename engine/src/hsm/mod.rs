@@ -43,7 +43,6 @@ pub mod testing;
 mod tests;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,60 +60,14 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 /// Luna's `CKU_CRYPTO_USER` (a vendor-defined user type).
 const CKU_CRYPTO_USER: u32 = 0x8000_0001;
 
-/// The PKCS#11 user a configuration logs in as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum UserType {
-    /// `CKU_SO`, the security officer.
-    #[serde(rename = "CKU_SO")]
-    So,
-    /// `CKU_USER`, the normal user (partition owner).
-    #[serde(rename = "CKU_USER")]
-    User,
-    /// `CKU_CRYPTO_USER` (0x80000001), Luna's restricted crypto user.
-    #[serde(rename = "CKU_CRYPTO_USER")]
-    CryptoUser,
-}
+pub use types::UserType;
 
-impl UserType {
-    /// The PKCS#11 constant's name, e.g. `CKU_USER`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserType::So => "CKU_SO",
-            UserType::User => "CKU_USER",
-            UserType::CryptoUser => "CKU_CRYPTO_USER",
-        }
-    }
-}
-
-impl std::fmt::Display for UserType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for UserType {
-    type Err = Error;
-
-    /// Exactly `CKU_USER`, `CKU_SO` or `CKU_CRYPTO_USER` (case-sensitive).
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "CKU_SO" => Ok(UserType::So),
-            "CKU_USER" => Ok(UserType::User),
-            "CKU_CRYPTO_USER" => Ok(UserType::CryptoUser),
-            _ => Err(Error::Invalid(
-                "user type must be CKU_USER, CKU_SO or CKU_CRYPTO_USER".to_owned(),
-            )),
-        }
-    }
-}
-
-impl From<UserType> for cryptoki::session::UserType {
-    fn from(user_type: UserType) -> Self {
-        match user_type {
-            UserType::So => cryptoki::session::UserType::So,
-            UserType::User => cryptoki::session::UserType::User,
-            UserType::CryptoUser => cryptoki::session::UserType::VendorExtension(CKU_CRYPTO_USER),
-        }
+/// The PKCS#11 constant of a user type.
+fn cryptoki_user(user_type: UserType) -> cryptoki::session::UserType {
+    match user_type {
+        UserType::So => cryptoki::session::UserType::So,
+        UserType::User => cryptoki::session::UserType::User,
+        UserType::CryptoUser => cryptoki::session::UserType::VendorExtension(CKU_CRYPTO_USER),
     }
 }
 

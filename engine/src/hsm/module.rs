@@ -418,7 +418,7 @@ impl Module {
             logout(session)?;
         }
         let user_type = target.credential.user_type;
-        match session.login(user_type.into(), Some(&target.pin)) {
+        match session.login(super::cryptoki_user(user_type), Some(&target.pin)) {
             Ok(()) => {}
             Err(CkError::Pkcs11(
                 RvError::UserAlreadyLoggedIn | RvError::UserAnotherAlreadyLoggedIn,
@@ -432,7 +432,7 @@ impl Module {
                     "token already logged in; logging in again"
                 );
                 logout(session)?;
-                session.login(user_type.into(), Some(&target.pin))?;
+                session.login(super::cryptoki_user(user_type), Some(&target.pin))?;
             }
             Err(e) => return Err(e),
         }

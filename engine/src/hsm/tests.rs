@@ -68,7 +68,7 @@ fn user_type_parses_displays_and_serializes_exact_names() {
         assert_eq!(serde_json::from_str::<UserType>(&json).unwrap(), user_type);
     }
     for bad in ["cku_user", "CKU_USER ", "USER", "", "CKU_CONTEXT_SPECIFIC"] {
-        let err = bad.parse::<UserType>().unwrap_err();
+        let err = Error::from(bad.parse::<UserType>().unwrap_err());
         assert!(matches!(err, Error::Invalid(_)), "{err:?}");
         assert_eq!(
             err.to_string(),
@@ -80,7 +80,7 @@ fn user_type_parses_displays_and_serializes_exact_names() {
 
 #[test]
 fn crypto_user_is_the_luna_vendor_code() {
-    let ck: cryptoki::session::UserType = UserType::CryptoUser.into();
+    let ck = super::cryptoki_user(UserType::CryptoUser);
     assert!(matches!(
         ck,
         cryptoki::session::UserType::VendorExtension(0x8000_0001)

@@ -72,7 +72,7 @@ impl<'de> serde::Deserialize<'de> for HsmAddress {
 /// hyphens, not starting or ending with a hyphen, 253 characters at most,
 /// and at least one letter somewhere (so `1.2.3.256` is not a name).
 fn is_host_name(s: &str) -> bool {
-    if s.is_empty() || s.len() > 253 {
+    if s.is_empty() || s.len() > types::limits::HSM_ADDRESS {
         return false;
     }
     if !s.bytes().any(|b| b.is_ascii_alphabetic()) {

@@ -50,7 +50,7 @@ impl QaSubject {
             match norm(v) {
                 None => Ok(None),
                 Some(s) => {
-                    if s.chars().count() > 64 {
+                    if s.chars().count() > types::limits::SUBJECT_FIELD {
                         return Err(Error::Invalid(format!(
                             "the {what} is longer than 64 characters"
                         )));

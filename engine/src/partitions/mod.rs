@@ -19,6 +19,7 @@ use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::hsm::{SlotInfo, UserType};
 use crate::Engine;
+use types::limits;
 
 /// A configuration name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -26,14 +27,9 @@ pub struct HsmName(String);
 
 impl HsmName {
     pub fn parse(s: &str) -> Result<HsmName> {
-        let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
-        if s.is_empty() || s.len() > 64 || !s.chars().all(ok) {
-            return Err(Error::Invalid(format!(
-                "configuration name `{}` is not 1 to 64 letters, digits, _ . or -",
-                s.chars().take(80).collect::<String>()
-            )));
-        }
-        Ok(HsmName(s.to_string()))
+        Ok(HsmName(
+            types::check_name("configuration name", s)?.to_string(),
+        ))
     }
 
     pub fn as_str(&self) -> &str {
@@ -66,20 +62,22 @@ impl SlotId {
 /// A partition name as defined in the HSM: free text, at most 128
 /// characters, no control characters.
 fn check_partition_name(s: &str) -> Result<String> {
-    if s.chars().count() > 128 || s.chars().any(char::is_control) {
-        return Err(Error::Invalid(
-            "partition name has at most 128 characters and no control characters".into(),
-        ));
+    if s.chars().count() > limits::PARTITION_NAME || s.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "partition name has at most {} characters and no control characters",
+            limits::PARTITION_NAME
+        )));
     }
     Ok(s.trim().to_string())
 }
 
 fn check_password(p: &SecretString) -> Result<()> {
     let s = p.expose_secret();
-    if s.is_empty() || s.len() > 256 || s.chars().any(|c| c == '\0') {
-        return Err(Error::Invalid(
-            "partition password has 1 to 256 characters".into(),
-        ));
+    if s.is_empty() || s.len() > limits::PARTITION_PASSWORD || s.chars().any(|c| c == '\0') {
+        return Err(Error::Invalid(format!(
+            "partition password has 1 to {} characters",
+            limits::PARTITION_PASSWORD
+        )));
     }
     Ok(())
 }
@@ -87,9 +85,10 @@ fn check_password(p: &SecretString) -> Result<()> {
 /// A token serial to pin: printable, at most 64 characters.
 fn check_serial(s: &str) -> Result<String> {
     let t = s.trim();
-    if t.is_empty() || t.len() > 64 || !t.chars().all(|c| c.is_ascii_graphic()) {
+    if t.is_empty() || t.len() > limits::TOKEN_SERIAL || !t.chars().all(|c| c.is_ascii_graphic()) {
         return Err(Error::Invalid(format!(
-            "token serial `{t}` is not 1 to 64 printable characters"
+            "token serial `{t}` is not 1 to {} printable characters",
+            limits::TOKEN_SERIAL
         )));
     }
     Ok(t.to_string())

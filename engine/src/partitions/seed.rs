@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
@@ -18,39 +18,7 @@ use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, Outcome};
 use crate::hsm::{Hsm, SeedOutcome, SeedTarget};
 use crate::Engine;
-
-/// What asked for a reseed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Trigger {
-    Schedule,
-    Api,
-    Ui,
-    Cli,
-}
-
-impl Trigger {
-    pub const ALL: [Trigger; 4] = [Trigger::Schedule, Trigger::Api, Trigger::Ui, Trigger::Cli];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Schedule => "schedule",
-            Trigger::Api => "api",
-            Trigger::Ui => "ui",
-            Trigger::Cli => "cli",
-        }
-    }
-}
-
-impl std::str::FromStr for Trigger {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Trigger::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| Error::Invalid(format!("trigger `{s}` is not schedule, api, ui or cli")))
-    }
-}
+pub use types::Trigger;
 
 /// A successful reseed, as the REST API answers it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
