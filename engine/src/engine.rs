@@ -43,16 +43,8 @@ struct Inner {
     scheduler_running: AtomicBool,
     metrics: crate::metrics::Metrics,
     token_cache: Mutex<crate::auth::tokens::TokenCache>,
-    config_cache: Mutex<ConfigCache>,
+    config_cache: Mutex<crate::partitions::ConfigCache>,
     warnings: Vec<String>,
-}
-
-/// The configurations as of one change version (reseeds read them often;
-/// every change of configuration moves the version on).
-#[derive(Default)]
-struct ConfigCache {
-    version: Option<i64>,
-    rows: std::collections::HashMap<String, Arc<crate::partitions::repo::Row>>,
 }
 
 /// Takes the data directory's set-up lock (waiting off the runtime).
@@ -108,9 +100,7 @@ impl Engine {
             },
             clock.clone(),
         ));
-        let last_change: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM changes")
-            .fetch_one(store.pool())
-            .await?;
+        let last_change = crate::store::shared::last_change(store.pool()).await?;
         let history = HistoryWriter::spawn(store.pool().clone());
         let hsm = crate::hsm::ModuleLoader::new(
             settings.pkcs11_module.clone(),
@@ -127,7 +117,7 @@ impl Engine {
                 entropy,
                 hsm,
                 history,
-                changes: watch::Sender::new(last_change.unwrap_or(0)),
+                changes: watch::Sender::new(last_change),
                 schedule: watch::Sender::new(ScheduleStatus {
                     period_minutes: 0,
                     next_run_at: None,
@@ -256,14 +246,15 @@ impl Engine {
             } else {
                 tracing::warn!(source = %source, kind = %kind, test = %test, detail = %e.detail, "entropy source event");
             }
-            let r = sqlx::query("INSERT INTO entropy_events (at_ms, source, kind, test, detail) VALUES (?, ?, ?, ?, ?)")
-                .bind(unix_ms(e.at))
-                .bind(&source)
-                .bind(&kind)
-                .bind(&test)
-                .bind(&e.detail)
-                .execute(self.store().pool())
-                .await;
+            let r = crate::entropy::record_event(
+                self.store().pool(),
+                unix_ms(e.at),
+                &source,
+                &kind,
+                &test,
+                &e.detail,
+            )
+            .await;
             if let Err(err) = r {
                 tracing::error!(error = %err, "entropy event could not be recorded");
             }
@@ -320,12 +311,9 @@ impl Engine {
     /// Records that configuration changed, for schedulers in this and other
     /// processes.
     pub(crate) async fn note_change(&self, what: &str) -> Result<()> {
-        let id = sqlx::query("INSERT INTO changes (at_ms, what) VALUES (?, ?)")
-            .bind(unix_ms(self.now()))
-            .bind(what)
-            .execute(self.store().pool())
-            .await?
-            .last_insert_rowid();
+        let id =
+            crate::store::shared::record_change(self.store().pool(), unix_ms(self.now()), what)
+                .await?;
         self.advance_changes(id);
         Ok(())
     }
@@ -343,40 +331,19 @@ impl Engine {
 
     /// An appliance setting kept in the database (`app_settings`).
     pub(crate) async fn app_setting(&self, key: &str) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM app_settings WHERE key = ?")
-                .bind(key)
-                .fetch_optional(self.store().pool())
-                .await?,
-        )
+        crate::store::shared::setting(self.store().pool(), key).await
     }
 
     /// Writes appliance settings, all in one transaction.
     pub(crate) async fn set_app_settings(&self, values: &[(&str, String)]) -> Result<()> {
-        let now = unix_ms(self.now());
-        let mut tx = self.store().pool().begin().await?;
-        for (key, value) in values {
-            sqlx::query(
-                "INSERT INTO app_settings (key, value, updated_at) VALUES (?, ?, ?) \
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .bind(key)
-            .bind(value)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        crate::store::shared::set_settings(self.store().pool(), values, unix_ms(self.now())).await
     }
 
     /// Picks up changes made by other processes (the CLI); the server calls
     /// it every half second.
     pub async fn poll_changes(&self) -> Result<()> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM changes")
-            .fetch_one(self.store().pool())
-            .await?;
-        self.advance_changes(id.unwrap_or(0));
+        let id = crate::store::shared::last_change(self.store().pool()).await?;
+        self.advance_changes(id);
         Ok(())
     }
 
@@ -389,37 +356,8 @@ impl Engine {
         &self.inner.token_cache
     }
 
-    /// One configuration, from the cache of the current change version.
-    pub(crate) async fn cached_config(
-        &self,
-        name: &crate::partitions::HsmName,
-    ) -> Result<Option<Arc<crate::partitions::repo::Row>>> {
-        let version = self.change_version();
-        {
-            let c = self
-                .inner
-                .config_cache
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if c.version == Some(version) {
-                return Ok(c.rows.get(name.as_str()).cloned());
-            }
-        }
-        let mut conn = self.store().pool().acquire().await?;
-        let rows = crate::partitions::repo::list(&mut conn).await?;
-        let rows: std::collections::HashMap<_, _> = rows
-            .into_iter()
-            .map(|r| (r.name.clone(), Arc::new(r)))
-            .collect();
-        let found = rows.get(name.as_str()).cloned();
-        let mut c = self
-            .inner
-            .config_cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        c.version = Some(version);
-        c.rows = rows;
-        Ok(found)
+    pub(crate) fn config_cache(&self) -> &Mutex<crate::partitions::ConfigCache> {
+        &self.inner.config_cache
     }
 
     pub fn watch_changes(&self) -> watch::Receiver<i64> {

@@ -21,3 +21,25 @@ pub use source::{
     EntropyEvent, EntropyEventKind, EntropySource, EntropyState, EntropyStatus, FailureInfo,
     HealthConfig, BLOCK_SIZE, MAX_SEED_LEN, STARTUP_SAMPLES,
 };
+
+/// Appends one event of a source to `entropy_events` (its repository).
+pub(crate) async fn record_event(
+    pool: &sqlx::SqlitePool,
+    at_ms: i64,
+    source: &str,
+    kind: &str,
+    test: &str,
+    detail: &str,
+) -> crate::Result<()> {
+    sqlx::query(
+        "INSERT INTO entropy_events (at_ms, source, kind, test, detail) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(at_ms)
+    .bind(source)
+    .bind(kind)
+    .bind(test)
+    .bind(detail)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -2,10 +2,12 @@
 //! which user type and password. The password is encrypted at rest with the
 //! master key and never leaves the engine.
 
+mod cache;
 mod hold;
 pub(crate) mod repo;
 mod seed;
 
+pub(crate) use cache::ConfigCache;
 pub(crate) use hold::LoginLedger;
 pub use hold::{RETRY_WARNING, SO_WARNING};
 pub use seed::{SeedRecord, Trigger};

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub mod lock;
+pub(crate) mod shared;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;

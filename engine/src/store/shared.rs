@@ -1,0 +1,59 @@
+//! The tables every capability shares: `changes` (the change counter every
+//! process watches) and `app_settings` (small appliance settings: the seed
+//! period, the certificate subject).
+
+use sqlx::SqlitePool;
+
+use crate::error::Result;
+
+/// The newest change id (0 when nothing changed yet).
+pub(crate) async fn last_change(pool: &SqlitePool) -> Result<i64> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM changes")
+        .fetch_one(pool)
+        .await?;
+    Ok(id.unwrap_or(0))
+}
+
+/// Records a change; returns its id.
+pub(crate) async fn record_change(pool: &SqlitePool, at_ms: i64, what: &str) -> Result<i64> {
+    Ok(
+        sqlx::query("INSERT INTO changes (at_ms, what) VALUES (?, ?)")
+            .bind(at_ms)
+            .bind(what)
+            .execute(pool)
+            .await?
+            .last_insert_rowid(),
+    )
+}
+
+/// One appliance setting.
+pub(crate) async fn setting(pool: &SqlitePool, key: &str) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT value FROM app_settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Writes appliance settings, all in one transaction.
+pub(crate) async fn set_settings(
+    pool: &SqlitePool,
+    values: &[(&str, String)],
+    now_ms: i64,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    for (key, value) in values {
+        sqlx::query(
+            "INSERT INTO app_settings (key, value, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(value)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
