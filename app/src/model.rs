@@ -19,7 +19,7 @@ pub struct HsmView {
     pub password_set: bool,
     pub slot: Option<u64>,
     pub token_serial: Option<String>,
-    pub user_type: String,
+    pub user_type: types::UserType,
     pub enabled: bool,
     pub last_outcome: Option<String>,
     pub last_error: Option<String>,
@@ -64,11 +64,11 @@ pub struct HistoryRowView {
     pub config: String,
     pub slot: Option<i64>,
     pub token_serial: Option<String>,
-    pub trigger: String,
+    pub trigger: types::Trigger,
     pub source: String,
     pub bits: i64,
     pub duration_ms: f64,
-    pub outcome: String,
+    pub outcome: types::Outcome,
     pub error_code: Option<String>,
     pub message: Option<String>,
 }
@@ -147,7 +147,7 @@ pub struct AuditRowView {
     pub address: Option<String>,
     pub action: String,
     pub target: String,
-    pub outcome: String,
+    pub outcome: types::Outcome,
     pub detail: String,
 }
 

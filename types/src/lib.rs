@@ -43,6 +43,52 @@ macro_rules! words {
             }
         }
 
+        /// Compared with its text, e.g. `Trigger::Api == "api"`.
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<str> for $ty {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        #[cfg(feature = "sqlx")]
+        impl sqlx::Type<sqlx::Sqlite> for $ty {
+            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+                <&str as sqlx::Type<sqlx::Sqlite>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+                <&str as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+            }
+        }
+
+        /// Read from its text column; an unknown text is an error, never a
+        /// default.
+        #[cfg(feature = "sqlx")]
+        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $ty {
+            fn decode(
+                value: sqlx::sqlite::SqliteValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<sqlx::Sqlite>>::decode(value)?;
+                Ok(text.parse::<$ty>()?)
+            }
+        }
+
+        #[cfg(feature = "sqlx")]
+        impl<'q> sqlx::Encode<'q, sqlx::Sqlite> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Sqlite>>::encode(self.as_str(), buf)
+            }
+        }
+
         impl FromStr for $ty {
             type Err = Invalid;
             fn from_str($s: &str) -> Result<Self, Invalid> {

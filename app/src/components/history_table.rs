@@ -28,15 +28,15 @@ pub fn HistoryTable(rows: Vec<HistoryRowView>) -> impl IntoView {
                     {rows
                         .into_iter()
                         .map(|r| {
-                            let ok = r.outcome == "ok";
-                            let (trigger, outcome) = (r.trigger.clone(), r.outcome.clone());
+                            let ok = r.outcome == types::Outcome::Ok;
+                            let (trigger, outcome) = (r.trigger.as_str(), r.outcome.as_str());
                             view! {
                                 <tr data-trigger=trigger data-outcome=outcome>
                                     <td class="nowrap">{r.at}</td>
                                     <td>{r.config}</td>
                                     <td>{r.slot.map(|s| s.to_string()).unwrap_or_default()}</td>
                                     <td>{r.token_serial.unwrap_or_default()}</td>
-                                    <td>{r.trigger}</td>
+                                    <td>{r.trigger.as_str()}</td>
                                     <td>{r.bits}</td>
                                     <td class="nowrap">{format!("{:.1} ms", r.duration_ms)}</td>
                                     <td>

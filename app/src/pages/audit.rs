@@ -87,7 +87,7 @@ pub fn AuditPage() -> impl IntoView {
                                             {p.rows
                                                 .into_iter()
                                                 .map(|r| {
-                                                    let ok = r.outcome == "ok";
+                                                    let ok = r.outcome == types::Outcome::Ok;
                                                     let action = r.action.clone();
                                                     view! {
                                                         <tr data-action=action>
@@ -97,7 +97,7 @@ pub fn AuditPage() -> impl IntoView {
                                                             <td><code>{r.action}</code></td>
                                                             <td>{r.target}</td>
                                                             <td>
-                                                                <span class=if ok { "badge ok" } else { "badge bad" }>{r.outcome}</span>
+                                                                <span class=if ok { "badge ok" } else { "badge bad" }>{r.outcome.as_str()}</span>
                                                             </td>
                                                             <td>{r.detail}</td>
                                                         </tr>

@@ -83,8 +83,8 @@ pub fn HistoryPage() -> impl IntoView {
                                     </select>
                                     <label for="f-trigger">"Trigger"</label>
                                     <select id="f-trigger" name="trigger">
-                                        {["", "schedule", "api", "ui", "cli"]
-                                            .into_iter()
+                                        {std::iter::once("")
+                                            .chain(types::Trigger::ALL.iter().map(|t| t.as_str()))
                                             .map(|t| view! {
                                                 <option value=t selected=t == trigger>{if t.is_empty() { "all" } else { t }}</option>
                                             })
@@ -92,8 +92,8 @@ pub fn HistoryPage() -> impl IntoView {
                                     </select>
                                     <label for="f-outcome">"Outcome"</label>
                                     <select id="f-outcome" name="outcome">
-                                        {["", "ok", "error"]
-                                            .into_iter()
+                                        {std::iter::once("")
+                                            .chain(types::Outcome::ALL.iter().map(|o| o.as_str()))
                                             .map(|o| view! {
                                                 <option value=o selected=o == outcome>{if o.is_empty() { "all" } else { o }}</option>
                                             })

@@ -47,7 +47,7 @@ fn EditForm(
 ) -> impl IntoView {
     let name = c.name.clone();
     let (edit_name, delete_name, confirm_name) = (name.clone(), name.clone(), name.clone());
-    let current_type = c.user_type.clone();
+    let current_type = c.user_type.as_str();
     let held = c.held.clone().map(|h| {
         let retry_name = name.clone();
         view! {

@@ -169,7 +169,7 @@ fn ConfigRow(
                 {c.live_token.clone().unwrap_or_else(|| "—".into())}
                 {c.token_serial.clone().map(|s| view! { <br /><span class="muted">"pinned " {s}</span> })}
             </td>
-            <td><code>{c.user_type.clone()}</code></td>
+            <td><code>{c.user_type.as_str()}</code></td>
             <td>{if c.enabled { "yes" } else { "no" }}</td>
             <td data-testid="last">{last}</td>
             <td class="actions">

@@ -115,7 +115,7 @@ pub struct AuditRow {
     pub address: Option<String>,
     pub action: String,
     pub target: String,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub detail: String,
 }
 

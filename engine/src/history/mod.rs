@@ -49,14 +49,14 @@ pub struct HistoryRow {
     pub config_name: String,
     pub slot: Option<i64>,
     pub token_serial: Option<String>,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub source: String,
     pub bits: i64,
     #[sqlx(skip)]
     pub duration_ms: f64,
     #[serde(skip)]
     pub duration_us: i64,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub error_code: Option<String>,
     pub message: Option<String>,
 }
@@ -162,11 +162,11 @@ pub async fn csv(conn: &mut SqliteConnection, filter: &HistoryFilter) -> Result<
             r.config_name,
             r.slot.map(|s| s.to_string()).unwrap_or_default(),
             r.token_serial.unwrap_or_default(),
-            r.trigger,
+            r.trigger.to_string(),
             r.source,
             r.bits.to_string(),
             format!("{:.3}", r.duration_ms),
-            r.outcome,
+            r.outcome.to_string(),
             r.error_code.unwrap_or_default(),
             r.message.unwrap_or_default(),
         ];

@@ -107,7 +107,7 @@ pub struct HsmConfig {
     pub slot: Option<u64>,
     /// The pinned token serial, if any.
     pub token_serial: Option<String>,
-    pub user_type: String,
+    pub user_type: UserType,
     pub enabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -198,8 +198,8 @@ impl ConfigEdit {
 
     /// A change to `CKU_SO` (from `current`, `None` for a new
     /// configuration) needs the administrator's confirmation.
-    fn check_so(&self, current: Option<&str>) -> Result<()> {
-        let to_so = self.user_type == Some(UserType::So) && current != Some(UserType::So.as_str());
+    fn check_so(&self, current: Option<UserType>) -> Result<()> {
+        let to_so = self.user_type == Some(UserType::So) && current != Some(UserType::So);
         if to_so && !self.confirm_so {
             return Err(Error::NeedsConfirmation(SO_WARNING.into()));
         }
@@ -335,11 +335,11 @@ impl Engine {
         let mut row = repo::get(&mut conn, &name)
             .await?
             .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
-        edit.check_so(Some(&row.user_type))?;
+        edit.check_so(Some(row.user_type))?;
         // A new password or user type is a new credential: its first login
         // is tried (a held one is released).
-        let new_credential = edit.partition_pwd.is_some()
-            || edit.user_type.is_some_and(|u| u.as_str() != row.user_type);
+        let new_credential =
+            edit.partition_pwd.is_some() || edit.user_type.is_some_and(|u| u != row.user_type);
         if let Some(p) = &edit.partition_name {
             row.partition_name = check_partition_name(p)?;
         }
@@ -356,7 +356,7 @@ impl Engine {
             );
         }
         if let Some(u) = edit.user_type {
-            row.user_type = u.to_string();
+            row.user_type = u;
         }
         if let Some(e) = edit.enabled {
             row.enabled = e;

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use super::{HsmConfig, HsmName};
 use crate::error::{Error, Result};
+use crate::hsm::UserType;
 
 #[derive(Clone, sqlx::FromRow)]
 pub(crate) struct Row {
@@ -13,7 +14,7 @@ pub(crate) struct Row {
     pub partition_pwd: Option<Vec<u8>>,
     pub slot: Option<i64>,
     pub token_serial: Option<String>,
-    pub user_type: String,
+    pub user_type: UserType,
     pub enabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -99,7 +100,7 @@ pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()>
     .bind(&row.partition_pwd)
     .bind(row.slot)
     .bind(&row.token_serial)
-    .bind(&row.user_type)
+    .bind(row.user_type)
     .bind(row.enabled)
     .bind(row.updated_at)
     .bind(&row.name)

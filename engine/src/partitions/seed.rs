@@ -95,7 +95,7 @@ impl Engine {
         Ok(SeedTarget {
             slot: slot as u64,
             pinned_serial: row.token_serial.clone(),
-            user_type: row.user_type.parse()?,
+            user_type: row.user_type,
             pin: SecretString::from(pin),
             guard: Some(crate::hsm::Guard {
                 guard: Arc::new(self.logins().clone()),
