@@ -264,11 +264,11 @@ impl Engine {
     /// Whether the appliance can do its work: the database answers and the
     /// entropy source is healthy.
     pub async fn readiness(&self) -> Readiness {
-        let database = match self.store().ping().await {
-            Ok(()) => "ok".to_string(),
+        let database_up = match self.store().ping().await {
+            Ok(()) => true,
             Err(e) => {
                 tracing::error!(error = %e, "database not ready");
-                "unavailable".to_string()
+                false
             }
         };
         let st = self.entropy_status();
@@ -281,8 +281,8 @@ impl Engine {
             (EntropyState::Failed, None) => format!("{}: failed", st.source),
         };
         Readiness {
-            ready: database == "ok" && st.state == EntropyState::Ok,
-            database,
+            ready: database_up && st.state == EntropyState::Ok,
+            database: if database_up { "ok" } else { "unavailable" }.to_string(),
             entropy,
         }
     }

@@ -28,7 +28,7 @@ pub async fn audit_page(
             .rows
             .into_iter()
             .map(|r| AuditRowView {
-                at: super::convert::when_text(&r.at),
+                at: super::convert::when(r.at),
                 actor: if r.actor_kind == "token" {
                     format!("token:{}", r.actor)
                 } else {

@@ -22,13 +22,6 @@ pub fn when(t: OffsetDateTime) -> String {
     )
 }
 
-/// RFC 3339 text to the display form (kept as is when it does not parse).
-pub fn when_text(s: &str) -> String {
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map(when)
-        .unwrap_or_else(|_| s.to_string())
-}
-
 pub fn hsm(c: HsmConfig, slots: &[SlotInfo]) -> HsmView {
     let live_token = c.slot.and_then(|s| {
         slots
@@ -70,7 +63,7 @@ pub fn slot(s: SlotInfo) -> SlotView {
 
 pub fn history_row(r: HistoryRow) -> HistoryRowView {
     HistoryRowView {
-        at: when_text(&r.at),
+        at: when(r.at),
         config: r.config_name,
         slot: r.slot,
         token_serial: r.token_serial,

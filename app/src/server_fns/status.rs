@@ -51,7 +51,7 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
             .hourly
             .into_iter()
             .map(|h| HourView {
-                label: h.hour.get(11..16).unwrap_or("").to_string(),
+                label: format!("{:02}:00", h.hour.hour()),
                 ok: h.ok,
                 failed: h.failed,
             })

@@ -13,9 +13,9 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
             name: t.name,
             scope: t.scope.as_str().to_string(),
             prefix: t.prefix,
-            created_at: super::convert::when_text(&t.created_at),
+            created_at: super::convert::when(t.created_at),
             created_by: t.created_by,
-            last_used_at: t.last_used_at.map(|s| super::convert::when_text(&s)),
+            last_used_at: t.last_used_at.map(super::convert::when),
         })
         .collect())
 }

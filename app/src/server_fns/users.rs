@@ -12,7 +12,7 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
         .map(|u| UserView {
             is_me: u.name == me.name,
             name: u.name,
-            created_at: super::convert::when_text(&u.created_at),
+            created_at: super::convert::when(u.created_at),
             tokens: u.tokens,
         })
         .collect())

@@ -9,7 +9,6 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use crate::clock::rfc3339;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::Engine;
@@ -106,10 +105,9 @@ pub struct AuditEntry {
 #[serde(rename_all = "camelCase")]
 pub struct AuditRow {
     pub id: i64,
-    #[sqlx(skip)]
-    pub at: String,
-    #[serde(skip)]
-    pub at_ms: i64,
+    #[sqlx(rename = "at_ms", try_from = "crate::clock::Millis")]
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
     pub actor_kind: String,
     pub actor: String,
     pub address: Option<String>,
@@ -201,13 +199,7 @@ pub(crate) async fn list(
         .push_bind(i64::from(page - 1) * i64::from(per_page));
     let rows: Vec<AuditRow> = q.build_query_as().fetch_all(&mut *conn).await?;
     Ok(AuditPage {
-        rows: rows
-            .into_iter()
-            .map(|mut r| {
-                r.at = rfc3339(r.at_ms);
-                r
-            })
-            .collect(),
+        rows,
         total,
         page,
         per_page,

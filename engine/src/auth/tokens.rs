@@ -23,9 +23,11 @@ pub struct TokenInfo {
     pub scope: Scope,
     /// The first characters of the token, to recognise it.
     pub prefix: String,
-    pub created_at: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
     pub created_by: String,
-    pub last_used_at: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<time::OffsetDateTime>,
 }
 
 /// A token just created: the secret is shown this once.
@@ -58,9 +60,9 @@ impl Row {
             name: self.name,
             scope: self.scope.parse()?,
             prefix: self.prefix,
-            created_at: crate::clock::rfc3339(self.created_at),
+            created_at: crate::clock::from_ms(self.created_at),
             created_by: self.created_by,
-            last_used_at: self.last_used_at.map(crate::clock::rfc3339),
+            last_used_at: self.last_used_at.map(crate::clock::from_ms),
         })
     }
 }
@@ -118,7 +120,7 @@ impl Engine {
                 name: name.to_string(),
                 scope,
                 prefix,
-                created_at: crate::clock::rfc3339(now),
+                created_at: crate::clock::from_ms(now),
                 created_by: created_by.to_string(),
                 last_used_at: None,
             },

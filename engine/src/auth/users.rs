@@ -21,7 +21,8 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserInfo {
     pub name: String,
-    pub created_at: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
     /// The API tokens this administrator created: revoked with them.
     pub tokens: Vec<String>,
 }
@@ -136,7 +137,7 @@ pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<UserInfo>> {
                 .map(|(_, t)| t.clone())
                 .collect(),
             name,
-            created_at: crate::clock::rfc3339(at),
+            created_at: crate::clock::from_ms(at),
         })
         .collect())
 }

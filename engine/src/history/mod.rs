@@ -42,31 +42,20 @@ pub struct HistoryEntry {
 #[serde(rename_all = "camelCase")]
 pub struct HistoryRow {
     pub id: i64,
-    #[sqlx(skip)]
-    pub at: String,
-    #[serde(skip)]
-    pub at_ms: i64,
+    #[sqlx(rename = "at_ms", try_from = "crate::clock::Millis")]
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
     pub config_name: String,
     pub slot: Option<i64>,
     pub token_serial: Option<String>,
     pub trigger: Trigger,
     pub source: String,
     pub bits: i64,
-    #[sqlx(skip)]
+    #[sqlx(rename = "duration_us", try_from = "crate::clock::Micros")]
     pub duration_ms: f64,
-    #[serde(skip)]
-    pub duration_us: i64,
     pub outcome: Outcome,
     pub error_code: Option<String>,
     pub message: Option<String>,
-}
-
-impl HistoryRow {
-    fn finish(mut self) -> Self {
-        self.at = rfc3339(self.at_ms);
-        self.duration_ms = self.duration_us as f64 / 1000.0;
-        self
-    }
 }
 
 /// Which rows to show.
@@ -123,7 +112,7 @@ pub async fn list(
         .push_bind(i64::from(page - 1) * i64::from(per_page));
     let rows: Vec<HistoryRow> = q.build_query_as().fetch_all(&mut *conn).await?;
     Ok(HistoryPage {
-        rows: rows.into_iter().map(HistoryRow::finish).collect(),
+        rows,
         total,
         page,
         per_page,
@@ -156,9 +145,9 @@ pub async fn csv(conn: &mut SqliteConnection, filter: &HistoryFilter) -> Result<
         .push_bind(CSV_LIMIT);
     let rows: Vec<HistoryRow> = q.build_query_as().fetch_all(&mut *conn).await?;
     let mut out = String::from("time,configuration,slot,token_serial,trigger,source,bits,duration_ms,outcome,error,message\n");
-    for r in rows.into_iter().map(HistoryRow::finish) {
+    for r in rows {
         let cells = [
-            r.at,
+            rfc3339(unix_ms(r.at)),
             r.config_name,
             r.slot.map(|s| s.to_string()).unwrap_or_default(),
             r.token_serial.unwrap_or_default(),
@@ -186,7 +175,9 @@ pub async fn csv(conn: &mut SqliteConnection, filter: &HistoryFilter) -> Result<
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct HourBucket {
-    pub hour: String,
+    /// The hour's start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub hour: OffsetDateTime,
     pub ok: i64,
     pub failed: i64,
 }
@@ -221,7 +212,7 @@ pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<H
     .await?;
     let mut hourly: Vec<HourBucket> = (0..24)
         .map(|i| HourBucket {
-            hour: rfc3339(start + i * hour_ms),
+            hour: crate::clock::from_ms(start + i * hour_ms),
             ok: 0,
             failed: 0,
         })
@@ -239,7 +230,7 @@ pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<H
     let total_24h = hourly.iter().map(|h| h.ok + h.failed).sum();
     let failures_24h = hourly.iter().map(|h| h.failed).sum();
     Ok(HistoryStats {
-        last: last.into_iter().map(HistoryRow::finish).collect(),
+        last,
         total_24h,
         failures_24h,
         hourly,
@@ -324,7 +315,9 @@ mod tests {
             .unwrap();
         assert_eq!(left.total, 3);
         assert!(
-            left.rows.iter().all(|r| r.at_ms >= unix_ms(now) - 10 * day),
+            left.rows
+                .iter()
+                .all(|r| unix_ms(r.at) >= unix_ms(now) - 10 * day),
             "the newest stay"
         );
     }
@@ -353,7 +346,7 @@ mod tests {
         assert_eq!((s.total_24h, s.failures_24h), (3, 1));
         assert_eq!(s.hourly.len(), 24);
         let last = s.hourly.last().unwrap();
-        assert!(last.hour.starts_with("2026-11-28T12:00"), "{}", last.hour);
+        assert_eq!(last.hour, time::macros::datetime!(2026-11-28 12:00 UTC));
         assert_eq!((last.ok, last.failed), (1, 1));
         assert_eq!(
             (s.hourly[20].ok, s.hourly[20].failed),

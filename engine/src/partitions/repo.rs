@@ -1,7 +1,6 @@
 //! The hsm_configs table.
 
 use sqlx::SqliteConnection;
-use time::OffsetDateTime;
 
 use super::{HsmConfig, HsmName};
 use crate::error::{Error, Result};
@@ -27,10 +26,7 @@ pub(crate) struct Row {
     pub held_at_ms: Option<i64>,
 }
 
-pub(crate) fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
+use crate::clock::from_ms;
 
 impl Row {
     pub fn into_config(self) -> HsmConfig {

@@ -142,9 +142,7 @@ pub async fn conf_show(engine: &Engine, a: &NameArg, out: &mut impl Write) -> an
             out,
             "loginHeld={} since {} ({}; edit the password, or hsm-login-retry --name={} --confirm)",
             h.ckr,
-            h.since
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            engine::clock::format_rfc3339(h.since),
             h.detail,
             c.name
         )?;
@@ -195,8 +193,7 @@ fn last_reseed(c: &engine::partitions::HsmConfig) -> String {
         (Some(o), e, Some(at)) => format!(
             "{o}{} at {}",
             e.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
-            at.format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
+            engine::clock::format_rfc3339(*at)
         ),
         _ => "never".into(),
     }

@@ -57,8 +57,10 @@ pub async fn token_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result
             t.name,
             t.scope.as_str(),
             t.prefix,
-            t.created_at,
-            t.last_used_at.unwrap_or_else(|| "never".into())
+            engine::clock::format_rfc3339(t.created_at),
+            t.last_used_at
+                .map(engine::clock::format_rfc3339)
+                .unwrap_or_else(|| "never".into())
         )?;
     }
     Ok(())
