@@ -14,12 +14,7 @@ pub async fn audit_page(
     use crate::model::AuditRowView;
     use engine::audit::AuditFilter;
     crate::ssr::require_admin().await?;
-    let some = |v: Option<String>| v.filter(|s| !s.is_empty());
-    let filter = AuditFilter {
-        actor: some(actor),
-        action: some(action),
-        outcome: some(outcome).map(|o| o.parse()).transpose()?,
-    };
+    let filter = AuditFilter::from_fields(actor.as_deref(), action.as_deref(), outcome.as_deref())?;
     let p = crate::ssr::engine()?
         .audit_page(&filter, page.unwrap_or(1), 50)
         .await?;

@@ -14,12 +14,8 @@ pub async fn history_page(
     use engine::history::HistoryFilter;
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
-    let some = |v: Option<String>| v.filter(|s| !s.is_empty());
-    let filter = HistoryFilter {
-        config: some(config),
-        trigger: some(trigger).map(|t| t.parse()).transpose()?,
-        outcome: some(outcome).map(|o| o.parse()).transpose()?,
-    };
+    let filter =
+        HistoryFilter::from_fields(config.as_deref(), trigger.as_deref(), outcome.as_deref())?;
     let p = engine.history_page(&filter, page.unwrap_or(1), 25).await?;
     let configs = engine
         .list_configs()

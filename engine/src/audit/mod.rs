@@ -126,6 +126,23 @@ pub struct AuditFilter {
     pub outcome: Option<Outcome>,
 }
 
+impl AuditFilter {
+    /// The filter of a form or a query string: an empty or missing field
+    /// means "all".
+    pub fn from_fields(
+        actor: Option<&str>,
+        action: Option<&str>,
+        outcome: Option<&str>,
+    ) -> Result<AuditFilter> {
+        use crate::history::given;
+        Ok(AuditFilter {
+            actor: given(actor).map(str::to_string),
+            action: given(action).map(str::to_string),
+            outcome: given(outcome).map(str::parse).transpose()?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPage {

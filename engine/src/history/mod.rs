@@ -66,6 +66,27 @@ pub struct HistoryFilter {
     pub outcome: Option<Outcome>,
 }
 
+impl HistoryFilter {
+    /// The filter of a form or a query string: an empty or missing field
+    /// means "all"; a trigger or outcome must be one of the words.
+    pub fn from_fields(
+        config: Option<&str>,
+        trigger: Option<&str>,
+        outcome: Option<&str>,
+    ) -> Result<HistoryFilter> {
+        Ok(HistoryFilter {
+            config: given(config).map(str::to_string),
+            trigger: given(trigger).map(str::parse).transpose()?,
+            outcome: given(outcome).map(str::parse).transpose()?,
+        })
+    }
+}
+
+/// A filter field that says something (empty means "all").
+pub(crate) fn given(v: Option<&str>) -> Option<&str> {
+    v.filter(|s| !s.is_empty())
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPage {

@@ -3,8 +3,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use engine::history::{HistoryFilter, Outcome};
-use engine::partitions::Trigger;
+use engine::history::HistoryFilter;
 use serde::Deserialize;
 
 use super::caller::Reader;
@@ -25,17 +24,11 @@ pub struct HistoryQuery {
 
 impl HistoryQuery {
     pub fn filter(&self) -> engine::Result<HistoryFilter> {
-        let non_empty =
-            |s: &Option<String>| s.as_deref().filter(|v| !v.is_empty()).map(str::to_string);
-        Ok(HistoryFilter {
-            config: non_empty(&self.config),
-            trigger: non_empty(&self.trigger)
-                .map(|t| t.parse::<Trigger>())
-                .transpose()?,
-            outcome: non_empty(&self.outcome)
-                .map(|o| o.parse::<Outcome>())
-                .transpose()?,
-        })
+        HistoryFilter::from_fields(
+            self.config.as_deref(),
+            self.trigger.as_deref(),
+            self.outcome.as_deref(),
+        )
     }
 }
 
