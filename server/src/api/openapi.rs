@@ -4,20 +4,8 @@
 //! (`hsmseed openapi > docs/openapi.json` regenerates it).
 
 use axum::Json;
-use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
-
-/// `GET /api/2.0/status`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StatusBody {
-    pub version: String,
-    /// The database answers and the entropy source is healthy.
-    pub ready: bool,
-    pub database: String,
-    pub entropy: engine::entropy::EntropyStatus,
-    pub schedule: engine::schedule::ScheduleStatus,
-}
+use utoipa::{Modify, OpenApi};
 
 struct Security;
 
