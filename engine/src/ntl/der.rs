@@ -248,66 +248,18 @@ pub(crate) fn integer_magnitude(content: &[u8]) -> (Vec<u8>, bool) {
     (bytes[first..].to_vec(), negative)
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Standard base64 with padding.
 pub(crate) fn base64_encode(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let idx = |shift: u32| char::from(B64[((n >> shift) & 0x3f) as usize]);
-        out.push(idx(18));
-        out.push(idx(12));
-        out.push(if chunk.len() > 1 { idx(6) } else { '=' });
-        out.push(if chunk.len() > 2 { idx(0) } else { '=' });
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
-/// Strict standard base64 decoding; ASCII whitespace is ignored.
+/// Strict standard base64 decoding (padding required, no trailing bits);
+/// ASCII whitespace, as PEM bodies have, is ignored.
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let mut vals: Vec<u8> = Vec::with_capacity(text.len());
-    let mut padding = 0usize;
-    for c in text.bytes() {
-        if c.is_ascii_whitespace() {
-            continue;
-        }
-        if c == b'=' {
-            padding += 1;
-            continue;
-        }
-        if padding > 0 {
-            return None; // data after padding
-        }
-        let v = B64.iter().position(|&x| x == c)?;
-        vals.push(v as u8);
-    }
-    if padding > 2 || !(vals.len() + padding).is_multiple_of(4) {
-        return None;
-    }
-    if vals.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(vals.len() * 3 / 4);
-    for chunk in vals.chunks(4) {
-        let mut n: u32 = 0;
-        for (i, &v) in chunk.iter().enumerate() {
-            n |= u32::from(v) << (18 - 6 * i as u32);
-        }
-        out.push((n >> 16) as u8);
-        if chunk.len() > 2 {
-            out.push((n >> 8) as u8);
-        }
-        if chunk.len() > 3 {
-            out.push(n as u8);
-        }
-    }
-    Some(out)
+    use base64::Engine as _;
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(compact).ok()
 }
 
 /// One `-----BEGIN label-----` ... `-----END label-----` block.
