@@ -54,6 +54,12 @@ if [ "$mode" = test ] && ! command -v cargo-machete >/dev/null; then
   cargo install cargo-machete --locked
 fi
 
+# cargo-deny: licenses, bans and sources of every dependency (make test).
+if [ "$mode" = test ] && ! command -v cargo-deny >/dev/null; then
+  say "installing cargo-deny (dependency licenses and sources); takes a few minutes"
+  cargo install cargo-deny --locked
+fi
+
 # npm packages: binaryen (wasm-opt) for the build, playwright-core for tests.
 # Debian's chromium is the browser; playwright never downloads one.
 if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/playwright-core ] \

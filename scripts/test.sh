@@ -17,6 +17,9 @@ cargo fmt --all -- --check
 step "unused dependencies"
 cargo machete
 
+step "dependency licenses, bans and sources (cargo deny; advisories need the network)"
+cargo deny --offline check licenses bans sources
+
 step "clippy (server build)"
 cargo clippy --locked -p types -p engine -p app -p server -p bench --all-targets -- -D warnings
 step "clippy (WASM build)"
