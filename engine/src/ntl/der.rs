@@ -259,7 +259,9 @@ pub(crate) fn base64_encode(data: &[u8]) -> String {
 pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(compact).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
 }
 
 /// One `-----BEGIN label-----` ... `-----END label-----` block.
