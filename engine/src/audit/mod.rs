@@ -6,6 +6,8 @@
 use std::future::Future;
 use std::net::IpAddr;
 
+use futures_util::future::BoxFuture;
+
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -88,6 +90,10 @@ impl Actor {
         }
     }
 }
+
+/// The transaction an audited database action writes in
+/// ([`Engine::audited_tx`]).
+pub(crate) type Tx = sqlx::Transaction<'static, Sqlite>;
 
 /// One row to append.
 #[derive(Debug, Clone)]
@@ -224,6 +230,29 @@ pub(crate) async fn list(
 }
 
 impl Engine {
+    /// The row of `action`, its texts bounded and free of control
+    /// characters.
+    fn audit_entry(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        outcome: Outcome,
+        detail: &str,
+    ) -> AuditEntry {
+        let bound = |s: &str, n: usize| -> String {
+            s.chars().filter(|c| !c.is_control()).take(n).collect()
+        };
+        AuditEntry {
+            at_ms: unix_ms(self.now()),
+            actor: actor.clone(),
+            action: action.to_string(),
+            target: bound(target, 128),
+            outcome,
+            detail: bound(detail, 1024),
+        }
+    }
+
     /// Appends one row to the audit log. A row that cannot be written is
     /// an error of the action (an unaudited action must not look done).
     /// The engine's own: no door writes an audit row.
@@ -235,17 +264,7 @@ impl Engine {
         outcome: Outcome,
         detail: &str,
     ) -> Result<()> {
-        let bound = |s: &str, n: usize| -> String {
-            s.chars().filter(|c| !c.is_control()).take(n).collect()
-        };
-        let entry = AuditEntry {
-            at_ms: unix_ms(self.now()),
-            actor: actor.clone(),
-            action: action.to_string(),
-            target: bound(target, 128),
-            outcome,
-            detail: bound(detail, 1024),
-        };
+        let entry = self.audit_entry(actor, action, target, outcome, detail);
         let mut conn = self.store().pool().acquire().await?;
         insert(&mut conn, &entry).await.map_err(|e| {
             tracing::error!(error = %e, action, "audit row could not be written");
@@ -254,7 +273,9 @@ impl Engine {
     }
 
     /// Runs an administrative action and records it: `ok` with the detail
-    /// the action returns, or `error` with the error's message.
+    /// the action returns, or `error` with the error's message. For
+    /// actions that reach beyond the database (the HSM, files); a database
+    /// action uses [`Engine::audited_tx`].
     pub(crate) async fn audited<T>(
         &self,
         actor: &Actor,
@@ -271,6 +292,47 @@ impl Engine {
             Err(e) => {
                 // The failure is what matters to the caller; a second failure
                 // writing its row is logged by `audit`.
+                let _ = self
+                    .audit(actor, action, target, Outcome::Error, &e.to_string())
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs a database action and its audit row in one transaction: the
+    /// action's writes and its `ok` row commit together or not at all.
+    /// After a failure nothing of the action stays, and its `error` row is
+    /// written on its own. `f` writes through the transaction it is given
+    /// and does nothing slow meanwhile (the transaction holds the write
+    /// lock); changes it records reach this process's caches at commit.
+    pub(crate) async fn audited_tx<T, F>(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        f: F,
+    ) -> Result<T>
+    where
+        F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<(T, String)>>,
+    {
+        let done: Result<T> = async {
+            let mut tx = self.store().pool().begin().await?;
+            let (value, detail) = f(&mut tx).await?;
+            let entry = self.audit_entry(actor, action, target, Outcome::Ok, &detail);
+            insert(&mut tx, &entry).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        match done {
+            Ok(value) => {
+                if let Err(e) = self.poll_changes().await {
+                    tracing::warn!(error = %e, "changes not picked up at once (the poll will)");
+                }
+                Ok(value)
+            }
+            Err(e) => {
                 let _ = self
                     .audit(actor, action, target, Outcome::Error, &e.to_string())
                     .await;

@@ -16,10 +16,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use sqlx::SqliteConnection;
+
 use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::hsm::{SlotInfo, UserType};
+use crate::store::shared::record_change;
 use crate::Engine;
 use types::limits;
 
@@ -239,55 +242,45 @@ impl Engine {
     /// enabled, no slot or password yet).
     #[tracing::instrument(skip(self, actor))]
     pub async fn create_config(&self, name: &str, actor: &Actor) -> Result<HsmConfig> {
-        self.audited(actor, "hsm.create", name, async {
-            let name = HsmName::parse(name)?;
-            let mut conn = self.store().pool().acquire().await?;
-            repo::insert(&mut conn, &name, unix_ms(self.now())).await?;
-            drop(conn);
-            self.note_change(&format!("hsm {name} created")).await?;
-            tracing::info!(hsm = %name, "configuration created");
-            Ok((self.get_config(name.as_str()).await?, String::new()))
-        })
-        .await
+        self.create_config_with(name, ConfigEdit::default(), actor)
+            .await
     }
 
     /// A new configuration with the given settings at once (the web form):
-    /// every rule is checked before anything is written, so a refused
-    /// field leaves no configuration behind.
+    /// every rule is checked before anything is written, and the row, its
+    /// settings and its audit row are one transaction: a refused field
+    /// leaves no configuration behind.
     #[tracing::instrument(skip(self, edit, actor))]
     pub async fn create_config_with(
         &self,
         name: &str,
-        mut edit: ConfigEdit,
+        edit: ConfigEdit,
         actor: &Actor,
     ) -> Result<HsmConfig> {
         let detail = edit.describe();
-        self.audited(actor, "hsm.create", name, async {
+        let prepared = async {
             let hsm_name = HsmName::parse(name)?;
             edit.check()?;
             edit.check_so(None)?;
-            if edit.token_serial == Some(SerialPin::FromSlot) {
-                let slot = edit
-                    .slot
-                    .ok_or_else(|| Error::Invalid("set a slot before pinning its token".into()))?;
-                let info = self.hsm().await?.token_info(slot.0).await?;
-                edit.token_serial = Some(SerialPin::Set(info.serial));
-            }
-            let mut conn = self.store().pool().acquire().await?;
-            repo::insert(&mut conn, &hsm_name, unix_ms(self.now())).await?;
-            drop(conn);
-            if !edit.is_empty() {
-                if let Err(e) = self.edit_config_inner(name, edit).await {
-                    // Checked above, so unexpected: take the new row away again.
-                    let mut conn = self.store().pool().acquire().await?;
-                    repo::delete(&mut conn, &hsm_name).await?;
-                    return Err(e);
+            Ok::<_, Error>((hsm_name, self.resolve_pin(edit, None).await?))
+        }
+        .await;
+        let engine = self.clone();
+        self.audited_tx(actor, "hsm.create", name, move |tx| {
+            Box::pin(async move {
+                let (name, edit) = prepared?;
+                let now = unix_ms(engine.now());
+                repo::insert(tx, &name, now).await?;
+                if !edit.is_empty() {
+                    engine.write_edit(tx, &name, &edit).await?;
                 }
-            }
-            self.note_change(&format!("hsm {hsm_name} created")).await?;
-            Ok((self.get_config(name).await?, detail))
+                record_change(&mut **tx, now, &format!("hsm {name} created")).await?;
+                tracing::info!(hsm = %name, "configuration created");
+                Ok(((), detail))
+            })
         })
-        .await
+        .await?;
+        self.get_config(name).await
     }
 
     pub async fn get_config(&self, name: &str) -> Result<HsmConfig> {
@@ -309,7 +302,8 @@ impl Engine {
     }
 
     /// `hsm-conf-edit`: changes the given fields; every rule is checked
-    /// before anything is written.
+    /// before anything is written, and the change and its audit row are one
+    /// transaction.
     #[tracing::instrument(skip(self, edit, actor))]
     pub async fn edit_config(
         &self,
@@ -318,21 +312,63 @@ impl Engine {
         actor: &Actor,
     ) -> Result<HsmConfig> {
         let detail = edit.describe();
-        self.audited(actor, "hsm.edit", name, async {
-            Ok((self.edit_config_inner(name, edit).await?, detail))
-        })
-        .await
+        let prepared = async {
+            let hsm_name = HsmName::parse(name)?;
+            if edit.is_empty() {
+                return Err(Error::Invalid(
+                    "nothing to change: give at least one setting".into(),
+                ));
+            }
+            edit.check()?;
+            let current = self.get_config(name).await?;
+            Ok((hsm_name, self.resolve_pin(edit, current.slot).await?))
+        }
+        .await;
+        let engine = self.clone();
+        let new_credential = self
+            .audited_tx(actor, "hsm.edit", name, move |tx| {
+                Box::pin(async move {
+                    let (name, edit) = prepared?;
+                    let new_credential = engine.write_edit(tx, &name, &edit).await?;
+                    let now = unix_ms(engine.now());
+                    record_change(&mut **tx, now, &format!("hsm {name} edited")).await?;
+                    Ok((new_credential, detail))
+                })
+            })
+            .await?;
+        if new_credential {
+            self.logins().forget(name);
+        }
+        tracing::info!(hsm = %name, "configuration edited");
+        self.get_config(name).await
     }
 
-    async fn edit_config_inner(&self, name: &str, edit: ConfigEdit) -> Result<HsmConfig> {
-        let name = HsmName::parse(name)?;
-        if edit.is_empty() {
-            return Err(Error::Invalid(
-                "nothing to change: give at least one setting".into(),
-            ));
+    /// A pin to "the token the slot holds now" becomes the serial it holds
+    /// (asked of the HSM before any transaction: it may take a while).
+    /// `slot`: the configuration's current slot, when the edit sets none.
+    async fn resolve_pin(&self, mut edit: ConfigEdit, slot: Option<u64>) -> Result<ConfigEdit> {
+        if edit.token_serial == Some(SerialPin::FromSlot) {
+            let slot = edit
+                .slot
+                .map(|s| s.0)
+                .or(slot)
+                .ok_or_else(|| Error::Invalid("set a slot before pinning its token".into()))?;
+            let info = self.hsm().await?.token_info(slot).await?;
+            edit.token_serial = Some(SerialPin::Set(info.serial));
         }
-        let mut conn = self.store().pool().acquire().await?;
-        let mut row = repo::get(&mut conn, &name)
+        Ok(edit)
+    }
+
+    /// Writes `edit` (checked, its pin resolved) to configuration `name`
+    /// in `conn`; answers whether the credential changed (then a held login
+    /// is released).
+    async fn write_edit(
+        &self,
+        conn: &mut SqliteConnection,
+        name: &HsmName,
+        edit: &ConfigEdit,
+    ) -> Result<bool> {
+        let mut row = repo::get(conn, name)
             .await?
             .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
         edit.check_so(Some(row.user_type))?;
@@ -366,43 +402,34 @@ impl Engine {
             Some(SerialPin::Clear) => row.token_serial = None,
             Some(SerialPin::Set(s)) => row.token_serial = Some(check_serial(s)?),
             Some(SerialPin::FromSlot) => {
-                let slot = row
-                    .slot
-                    .ok_or_else(|| Error::Invalid("set a slot before pinning its token".into()))?;
-                drop(conn);
-                let info = self.hsm().await?.token_info(slot as u64).await?;
-                row.token_serial = Some(info.serial);
-                conn = self.store().pool().acquire().await?;
+                return Err(Error::Internal(
+                    "a token pin from the slot must be resolved first".into(),
+                ))
             }
         }
         row.updated_at = unix_ms(self.now());
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        repo::update(&mut tx, &row).await?;
-        if new_credential && repo::release_login(&mut tx, &name).await? {
+        repo::update(conn, &row).await?;
+        if new_credential && repo::release_login(conn, name).await? {
             tracing::info!(hsm = %name, "login hold released: the credential was edited");
         }
-        tx.commit().await?;
-        drop(conn);
-        if new_credential {
-            self.logins().forget(name.as_str());
-        }
-        self.note_change(&format!("hsm {name} edited")).await?;
-        tracing::info!(hsm = %name, "configuration edited");
-        self.get_config(name.as_str()).await
+        Ok(new_credential)
     }
 
     #[tracing::instrument(skip(self, actor))]
     pub async fn delete_config(&self, name: &str, actor: &Actor) -> Result<()> {
-        self.audited(actor, "hsm.delete", name, async {
-            let name = HsmName::parse(name)?;
-            let mut conn = self.store().pool().acquire().await?;
-            if !repo::delete(&mut conn, &name).await? {
-                return Err(Error::NotFound(format!("configuration {name}")));
-            }
-            drop(conn);
-            self.note_change(&format!("hsm {name} deleted")).await?;
-            tracing::info!(hsm = %name, "configuration deleted");
-            Ok(((), String::new()))
+        let parsed = HsmName::parse(name);
+        let engine = self.clone();
+        self.audited_tx(actor, "hsm.delete", name, move |tx| {
+            Box::pin(async move {
+                let name = parsed?;
+                if !repo::delete(tx, &name).await? {
+                    return Err(Error::NotFound(format!("configuration {name}")));
+                }
+                let now = unix_ms(engine.now());
+                record_change(&mut **tx, now, &format!("hsm {name} deleted")).await?;
+                tracing::info!(hsm = %name, "configuration deleted");
+                Ok(((), String::new()))
+            })
         })
         .await
     }
@@ -455,6 +482,49 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An action and its audit row commit together: when the row cannot be
+    /// written, the action does not happen either.
+    #[tokio::test]
+    async fn a_configuration_change_without_its_audit_row_does_not_happen() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(crate::config::Settings::for_data_dir(dir.path()))
+            .await
+            .unwrap();
+        let cli = Actor::cli();
+        engine.create_config("HSM1", &cli).await.unwrap();
+        sqlx::query(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+             WHEN NEW.action = 'hsm.delete' OR NEW.action = 'hsm.edit' \
+             BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
+        )
+        .execute(engine.store().pool())
+        .await
+        .unwrap();
+        let e = engine.delete_config("HSM1", &cli).await.unwrap_err();
+        assert!(e.to_string().contains("audit refused"), "{e}");
+        assert!(engine.get_config("HSM1").await.is_ok(), "not deleted");
+        let edit = ConfigEdit {
+            partition_name: Some("P9".into()),
+            ..Default::default()
+        };
+        engine.edit_config("HSM1", edit, &cli).await.unwrap_err();
+        assert_eq!(engine.get_config("HSM1").await.unwrap().partition_name, "");
+        // A refused field rolls the new configuration back with its row.
+        let bad = ConfigEdit {
+            slot: Some(SlotId(1)),
+            partition_name: Some("a\nb".into()),
+            ..Default::default()
+        };
+        engine
+            .create_config_with("HSM2", bad, &cli)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            engine.get_config("HSM2").await.unwrap_err().code(),
+            "not_found"
+        );
+    }
 
     #[test]
     fn names_follow_the_rule() {

@@ -14,13 +14,18 @@ pub(crate) async fn last_change(pool: &SqlitePool) -> Result<i64> {
     Ok(id.unwrap_or(0))
 }
 
-/// Records a change; returns its id.
-pub(crate) async fn record_change(pool: &SqlitePool, at_ms: i64, what: &str) -> Result<i64> {
+/// Records a change (on the pool, or in an action's transaction);
+/// returns its id.
+pub(crate) async fn record_change<'c>(
+    db: impl sqlx::SqliteExecutor<'c>,
+    at_ms: i64,
+    what: &str,
+) -> Result<i64> {
     Ok(
         sqlx::query("INSERT INTO changes (at_ms, what) VALUES (?, ?)")
             .bind(at_ms)
             .bind(what)
-            .execute(pool)
+            .execute(db)
             .await?
             .last_insert_rowid(),
     )
