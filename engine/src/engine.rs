@@ -308,16 +308,6 @@ impl Engine {
 
     // --- changes ----------------------------------------------------------
 
-    /// Records that configuration changed, for schedulers in this and other
-    /// processes.
-    pub(crate) async fn note_change(&self, what: &str) -> Result<()> {
-        let id =
-            crate::store::shared::record_change(self.store().pool(), unix_ms(self.now()), what)
-                .await?;
-        self.advance_changes(id);
-        Ok(())
-    }
-
     /// Moves the change version on to `id` (never back), waking watchers.
     fn advance_changes(&self, id: i64) {
         self.inner.changes.send_if_modified(|v| {
@@ -347,7 +337,8 @@ impl Engine {
         Ok(())
     }
 
-    /// The current change version (see [`Engine::note_change`]).
+    /// The current change version (moved on by [`Engine::poll_changes`] and by
+    /// every change this process commits).
     pub(crate) fn change_version(&self) -> i64 {
         *self.inner.changes.borrow()
     }

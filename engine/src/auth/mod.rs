@@ -20,6 +20,7 @@ use secrecy::SecretString;
 use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
+use crate::store::shared::record_change;
 use crate::Engine;
 use types::Outcome;
 
@@ -269,45 +270,48 @@ impl Engine {
     /// Adds an administrator.
     #[tracing::instrument(skip(self, password, actor))]
     pub async fn add_user(&self, name: &str, password: &SecretString, actor: &Actor) -> Result<()> {
-        self.audited(actor, "user.add", name, async {
-            let name = UserName::parse(name)?;
-            password::check_policy(password)?;
-            let hash = hash_password(password.clone()).await?;
-            let mut conn = self.store().pool().acquire().await?;
-            users::insert(&mut conn, &name, &hash, unix_ms(self.now())).await?;
-            Ok(((), String::new()))
+        // The slow part (argon2) before the transaction.
+        let prepared = prepare_credentials(name, password).await;
+        let engine = self.clone();
+        self.audited_tx(actor, "user.add", name, move |tx| {
+            Box::pin(async move {
+                let (name, hash) = prepared?;
+                users::insert(tx, &name, &hash, unix_ms(engine.now())).await?;
+                Ok(((), String::new()))
+            })
         })
         .await
     }
 
     /// Removes an administrator (never the last one): their sessions end
     /// at once and the API tokens they created are revoked (the answer and
-    /// the audit log say which).
+    /// the audit log say which), all with the audit row.
     #[tracing::instrument(skip(self, actor))]
     pub async fn remove_user(&self, name: &str, actor: &Actor) -> Result<UserRemoved> {
-        self.audited(actor, "user.remove", name, async {
-            let name = UserName::parse(name)?;
-            let mut tx = self.store().pool().begin().await?;
-            let Some(user) = users::find_by_name(&mut tx, &name).await? else {
-                return Err(Error::NotFound(format!("user {}", name.as_str())));
-            };
-            if users::count(&mut tx).await? <= 1 {
-                return Err(Error::Invalid(
-                    "the last administrator cannot be removed: add another one first".into(),
-                ));
-            }
-            users::delete(&mut tx, &name).await?;
-            let sessions = end_sessions(&mut tx, &user.uid, None).await?;
-            let tokens = tokens::revoke_created_by(&mut tx, name.as_str()).await?;
-            tx.commit().await?;
-            if !tokens.is_empty() {
-                self.note_change(&format!("user {} removed: tokens revoked", name.as_str()))
-                    .await?;
-            }
-            let removed = UserRemoved { sessions, tokens };
-            let detail = removed.describe();
-            tracing::info!(user = name.as_str(), %detail, "administrator removed");
-            Ok((removed, detail))
+        let (engine, parsed) = (self.clone(), UserName::parse(name));
+        self.audited_tx(actor, "user.remove", name, move |tx| {
+            Box::pin(async move {
+                let name = parsed?;
+                let Some(user) = users::find_by_name(tx, &name).await? else {
+                    return Err(Error::NotFound(format!("user {}", name.as_str())));
+                };
+                if users::count(tx).await? <= 1 {
+                    return Err(Error::Invalid(
+                        "the last administrator cannot be removed: add another one first".into(),
+                    ));
+                }
+                users::delete(tx, &name).await?;
+                let sessions = end_sessions(tx, &user.uid, None).await?;
+                let tokens = tokens::revoke_created_by(tx, name.as_str()).await?;
+                if !tokens.is_empty() {
+                    let what = format!("user {} removed: tokens revoked", name.as_str());
+                    record_change(&mut **tx, unix_ms(engine.now()), &what).await?;
+                }
+                let removed = UserRemoved { sessions, tokens };
+                let detail = removed.describe();
+                tracing::info!(user = name.as_str(), %detail, "administrator removed");
+                Ok((removed, detail))
+            })
         })
         .await
     }
@@ -324,7 +328,7 @@ impl Engine {
         keep_session: Option<&str>,
         actor: &Actor,
     ) -> Result<User> {
-        self.audited(actor, "user.password", name, async {
+        let prepared = async {
             let uname = UserName::parse(name)?;
             let mut conn = self.store().pool().acquire().await?;
             let user = users::find_by_name(&mut conn, &uname).await?;
@@ -333,8 +337,19 @@ impl Engine {
             if !ok {
                 return Err(Error::Invalid("the current password is not right".into()));
             }
-            let (user, ended) = self.store_password(&uname, new, keep_session).await?;
-            Ok((user, format!("own password; {ended} other sessions ended")))
+            password::check_policy(new)?;
+            Ok((uname, hash_password(new.clone()).await?))
+        }
+        .await;
+        let (engine, keep) = (self.clone(), keep_session.map(str::to_string));
+        self.audited_tx(actor, "user.password", name, move |tx| {
+            Box::pin(async move {
+                let (uname, hash) = prepared?;
+                let (user, ended) = engine
+                    .store_password(tx, &uname, &hash, keep.as_deref())
+                    .await?;
+                Ok((user, format!("own password; {ended} other sessions ended")))
+            })
         })
         .await
     }
@@ -348,31 +363,32 @@ impl Engine {
         password: &SecretString,
         actor: &Actor,
     ) -> Result<()> {
-        self.audited(actor, "user.password", name, async {
-            let (_, ended) = self
-                .store_password(&UserName::parse(name)?, password, None)
-                .await?;
-            Ok(((), format!("reset; {ended} sessions ended")))
+        let prepared = prepare_credentials(name, password).await;
+        let engine = self.clone();
+        self.audited_tx(actor, "user.password", name, move |tx| {
+            Box::pin(async move {
+                let (uname, hash) = prepared?;
+                let (_, ended) = engine.store_password(tx, &uname, &hash, None).await?;
+                Ok(((), format!("reset; {ended} sessions ended")))
+            })
         })
         .await
     }
 
-    /// A new hash and generation, and the user's sessions but `keep` ended;
-    /// answers the user as now and how many sessions ended.
+    /// A new hash and generation, and the user's sessions but `keep` ended,
+    /// in the caller's transaction; answers the user as now and how many
+    /// sessions ended.
     async fn store_password(
         &self,
+        conn: &mut sqlx::SqliteConnection,
         name: &UserName,
-        password: &SecretString,
+        hash: &str,
         keep: Option<&str>,
     ) -> Result<(User, u64)> {
-        password::check_policy(password)?;
-        let hash = hash_password(password.clone()).await?;
-        let mut tx = self.store().pool().begin().await?;
-        let user = users::update_password(&mut tx, name, &hash, unix_ms(self.now()))
+        let user = users::update_password(conn, name, hash, unix_ms(self.now()))
             .await?
             .ok_or_else(|| Error::NotFound(format!("user {}", name.as_str())))?;
-        let ended = end_sessions(&mut tx, &user.uid, keep).await?;
-        tx.commit().await?;
+        let ended = end_sessions(conn, &user.uid, keep).await?;
         Ok((user, ended))
     }
 }
@@ -420,6 +436,15 @@ async fn end_sessions(
         .execute(&mut *conn)
         .await?;
     Ok(n)
+}
+
+/// Checks a user name and password and hashes the password (argon2, slow):
+/// done before a transaction opens, so the write lock is never held for it.
+/// A failure is kept for the audited action to report.
+async fn prepare_credentials(name: &str, password: &SecretString) -> Result<(UserName, String)> {
+    let name = UserName::parse(name)?;
+    password::check_policy(password)?;
+    Ok((name, hash_password(password.clone()).await?))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::partitions::HsmName;
+use crate::store::shared::record_change;
 use crate::Engine;
 
 pub use types::Scope;
@@ -71,15 +72,21 @@ impl Engine {
     /// `token-new`: a new token; its secret is returned once.
     #[tracing::instrument(skip(self, actor))]
     pub async fn create_token(&self, name: &str, scope: Scope, actor: &Actor) -> Result<NewToken> {
-        self.audited(actor, "token.create", name, async {
-            let t = self.create_token_inner(name, scope, &actor.label()).await?;
-            Ok((t, format!("scope {}", scope.as_str())))
+        let (engine, owned, created_by) = (self.clone(), name.to_string(), actor.label());
+        self.audited_tx(actor, "token.create", name, move |tx| {
+            Box::pin(async move {
+                let t = engine
+                    .create_token_inner(tx, &owned, scope, &created_by)
+                    .await?;
+                Ok((t, format!("scope {}", scope.as_str())))
+            })
         })
         .await
     }
 
     async fn create_token_inner(
         &self,
+        conn: &mut sqlx::SqliteConnection,
         name: &str,
         scope: Scope,
         created_by: &str,
@@ -105,7 +112,7 @@ impl Engine {
         .bind(&prefix)
         .bind(now)
         .bind(created_by)
-        .execute(self.store().pool())
+        .execute(conn)
         .await;
         match r {
             Ok(_) => {}
@@ -140,18 +147,23 @@ impl Engine {
     /// Revokes (deletes) a token: it stops working at once.
     #[tracing::instrument(skip(self, actor))]
     pub async fn revoke_token(&self, name: &str, actor: &Actor) -> Result<()> {
-        self.audited(actor, "token.revoke", name, async {
-            let n = sqlx::query("DELETE FROM api_tokens WHERE name = ?")
-                .bind(name)
-                .execute(self.store().pool())
-                .await?
-                .rows_affected();
-            if n == 0 {
-                return Err(Error::NotFound(format!("token {name}")));
-            }
-            self.note_change(&format!("token {name} revoked")).await?;
-            tracing::info!(token = name, "API token revoked");
-            Ok(((), String::new()))
+        let (engine, name) = (self.clone(), name.to_string());
+        let target = name.clone();
+        self.audited_tx(actor, "token.revoke", &target, move |tx| {
+            Box::pin(async move {
+                let n = sqlx::query("DELETE FROM api_tokens WHERE name = ?")
+                    .bind(&name)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(Error::NotFound(format!("token {name}")));
+                }
+                let now = unix_ms(engine.now());
+                record_change(&mut **tx, now, &format!("token {name} revoked")).await?;
+                tracing::info!(token = %name, "API token revoked");
+                Ok(((), String::new()))
+            })
         })
         .await
     }

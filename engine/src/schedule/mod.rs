@@ -16,8 +16,10 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::audit::Actor;
+use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::partitions::Trigger;
+use crate::store::shared::{record_change, write_settings};
 use crate::Engine;
 
 /// Minutes between rounds; 0 = off.
@@ -96,24 +98,20 @@ impl Engine {
     /// `hsm-conf-seed --period N`.
     #[tracing::instrument(skip(self, actor))]
     pub async fn set_seed_period(&self, period: SeedPeriod, actor: &Actor) -> Result<()> {
-        self.audited(actor, "schedule.period", "scheduler", async {
-            let before = self.seed_period().await?;
-            self.store_seed_period(period).await?;
-            Ok((
-                (),
-                format!("{} -> {} min", before.minutes(), period.minutes()),
-            ))
+        let before = self.seed_period().await;
+        let engine = self.clone();
+        self.audited_tx(actor, "schedule.period", "scheduler", move |tx| {
+            Box::pin(async move {
+                let before = before?;
+                let now = unix_ms(engine.now());
+                let minutes = period.minutes();
+                write_settings(tx, &[(PERIOD_KEY, minutes.to_string())], now).await?;
+                record_change(&mut **tx, now, &format!("seed period {minutes}")).await?;
+                tracing::info!(minutes, "seed period set");
+                Ok(((), format!("{} -> {minutes} min", before.minutes())))
+            })
         })
         .await
-    }
-
-    async fn store_seed_period(&self, period: SeedPeriod) -> Result<()> {
-        self.set_app_settings(&[(PERIOD_KEY, period.minutes().to_string())])
-            .await?;
-        self.note_change(&format!("seed period {}", period.minutes()))
-            .await?;
-        tracing::info!(minutes = period.minutes(), "seed period set");
-        Ok(())
     }
 
     /// The schedule as the running scheduler sees it, or as stored when no

@@ -48,6 +48,17 @@ pub(crate) async fn set_settings(
     now_ms: i64,
 ) -> Result<()> {
     let mut tx = pool.begin().await?;
+    write_settings(&mut tx, values, now_ms).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Writes appliance settings in the caller's transaction.
+pub(crate) async fn write_settings(
+    conn: &mut sqlx::SqliteConnection,
+    values: &[(&str, String)],
+    now_ms: i64,
+) -> Result<()> {
     for (key, value) in values {
         sqlx::query(
             "INSERT INTO app_settings (key, value, updated_at) VALUES (?, ?, ?) \
@@ -56,9 +67,8 @@ pub(crate) async fn set_settings(
         .bind(key)
         .bind(value)
         .bind(now_ms)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
