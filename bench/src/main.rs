@@ -313,11 +313,15 @@ async fn server_benches(
 
     let actor = Actor::cli();
     let t = fixture.token(1);
-    engine.create_config("HSM1", &actor).await?;
+    engine.partitions().create_config("HSM1", &actor).await?;
     engine
+        .partitions()
         .edit_config("HSM1", t.config_edit(engine::hsm::UserType::User), &actor)
         .await?;
-    let token = engine.create_token("bench", Scope::Seed, &actor).await?;
+    let token = engine
+        .auth()
+        .create_token("bench", Scope::Seed, &actor)
+        .await?;
     let bearer = token.secret.expose_secret().to_string();
     let d = Duration::from_secs_f64(args.seconds);
 
@@ -414,7 +418,8 @@ async fn engine_reseed(engine: &engine::Engine, tasks: usize, d: Duration) -> f6
         set.spawn(async move {
             let mut n = 0u64;
             while Instant::now() < deadline {
-                if e.reseed("HSM1", engine::partitions::Trigger::Api, &Actor::cli())
+                if e.partitions()
+                    .reseed("HSM1", engine::partitions::Trigger::Api, &Actor::cli())
                     .await
                     .is_ok()
                 {
@@ -443,6 +448,7 @@ async fn scheduler_round(
     for i in 0..n {
         let t = &tokens[i % tokens.len()];
         engine
+            .partitions()
             .create_config_with(
                 &format!("P{i:04}"),
                 t.config_edit(engine::hsm::UserType::User),
@@ -453,7 +459,7 @@ async fn scheduler_round(
     let t0 = Instant::now();
     engine::schedule::run_round(engine.clone()).await;
     let wall = t0.elapsed();
-    let report = engine.schedule_status().await?.last_round;
+    let report = engine.schedule().status().await?.last_round;
     Ok(json!({
         "partitions": n + 1,
         "tokens": tokens.len(),

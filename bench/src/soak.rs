@@ -88,11 +88,15 @@ async fn soak(args: &Args, fixture: &SoftHsmFixture, bin: &Path) -> anyhow::Resu
         settings.pkcs11_module = Some(fixture.module.clone());
         let engine = engine::Engine::open(settings).await?;
         let cli = Actor::cli();
-        engine.create_config("SOAK", &cli).await?;
+        engine.partitions().create_config("SOAK", &cli).await?;
         engine
+            .partitions()
             .edit_config("SOAK", token.config_edit(UserType::User), &cli)
             .await?;
-        let t = engine.create_token("soak", Scope::Seed, &cli).await?;
+        let t = engine
+            .auth()
+            .create_token("soak", Scope::Seed, &cli)
+            .await?;
         t.secret.expose_secret().to_string()
     };
     let tally = Arc::new(Tally::default());

@@ -1,21 +1,24 @@
-//! The one engine every door calls.
+//! The engine every door holds: the capabilities, composed. A door asks
+//! the capability it needs (`engine.partitions().reseed(...)`,
+//! `engine.auth().login(...)`); the engine itself only opens them and
+//! answers what spans several (readiness, metrics).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 use tokio::sync::watch;
-use zeroize::Zeroizing;
 
-use crate::audit::Actor;
-use crate::clock::{unix_ms, Clock, SystemClock};
-use crate::config::{EntropySourceKind, Settings};
-use crate::entropy::{EntropySource, EntropyState, EntropyStatus, HealthConfig};
+use crate::audit::AuditLog;
+use crate::auth::Auth;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::core::Core;
+use crate::entropy::{Entropy, EntropyState};
 use crate::error::Result;
-use crate::history::{self, HistoryFilter, HistoryPage, HistoryStats, HistoryWriter};
-use crate::hsm::Hsm;
-use crate::schedule::ScheduleStatus;
+use crate::history::History;
+use crate::ntl::TrustLink;
+use crate::partitions::Partitions;
+use crate::schedule::Schedule;
 use crate::secrets::MasterKey;
 use crate::store::lock::FileLock;
 use crate::store::Store;
@@ -26,24 +29,14 @@ pub struct Engine {
 }
 
 struct Inner {
-    settings: Settings,
-    store: Store,
-    clock: Arc<dyn Clock>,
-    master_key: Arc<MasterKey>,
-    /// Holds credentials that failed to log in (see `partitions/hold.rs`).
-    logins: crate::partitions::LoginLedger,
-    entropy: Arc<EntropySource>,
-    /// The PKCS#11 module, loaded at first use (see `hsm/loader.rs`).
-    hsm: crate::hsm::ModuleLoader,
-    history: HistoryWriter,
-    /// The highest change id seen (bumped in-process, or by polling the
-    /// database for changes made by other processes).
-    changes: watch::Sender<i64>,
-    schedule: watch::Sender<ScheduleStatus>,
-    scheduler_running: AtomicBool,
-    metrics: crate::metrics::Metrics,
-    token_cache: Mutex<crate::auth::tokens::TokenCache>,
-    config_cache: Mutex<crate::partitions::ConfigCache>,
+    core: Core,
+    auth: Auth,
+    partitions: Partitions,
+    entropy: Entropy,
+    history: History,
+    audit: AuditLog,
+    trust: TrustLink,
+    schedule: Schedule,
     warnings: Vec<String>,
 }
 
@@ -83,62 +76,77 @@ impl Engine {
         let (master_key, warnings) =
             MasterKey::load_or_create(&settings.data_dir, settings.master_key_file.as_deref())?;
         drop(init);
-        let master_key = Arc::new(master_key);
-        let logins = crate::partitions::LoginLedger::new(
-            settings.data_dir.clone(),
-            store.pool().connect_options().get_filename().to_path_buf(),
-            master_key.clone(),
-            clock.clone(),
-            settings.login_failures_per_token,
-        );
-        let entropy = Arc::new(EntropySource::new(
-            settings.entropy_source.clone(),
-            HealthConfig {
-                min_entropy_per_byte: settings.entropy_min_entropy,
-                full_entropy: settings.entropy_full_entropy,
-                raw_per_output_byte: settings.entropy_condition_ratio as usize,
-            },
-            clock.clone(),
-        ));
         let last_change = crate::store::shared::last_change(store.pool()).await?;
-        let history = HistoryWriter::spawn(store.pool().clone());
-        let hsm = crate::hsm::ModuleLoader::new(
-            settings.pkcs11_module.clone(),
-            Duration::from_secs(u64::from(settings.pkcs11_timeout_secs)),
-            clock.clone(),
-        );
+        let core = Core::new(settings, store, clock, Arc::new(master_key), last_change);
+        let entropy = Entropy::new(core.clone());
+        let history = History::new(core.clone());
+        let partitions = Partitions::new(core.clone(), entropy.clone(), history.clone());
         let engine = Engine {
             inner: Arc::new(Inner {
-                settings,
-                store,
-                clock,
-                master_key,
-                logins,
+                auth: Auth::new(core.clone()),
+                schedule: Schedule::new(core.clone(), partitions.clone()),
+                audit: AuditLog::new(core.clone()),
+                trust: TrustLink::new(core.clone()),
+                partitions,
                 entropy,
-                hsm,
                 history,
-                changes: watch::Sender::new(last_change),
-                schedule: watch::Sender::new(ScheduleStatus {
-                    period_minutes: 0,
-                    next_run_at: None,
-                    running: false,
-                    last_round: None,
-                }),
-                scheduler_running: AtomicBool::new(false),
-                metrics: crate::metrics::Metrics::default(),
-                token_cache: Mutex::default(),
-                config_cache: Mutex::default(),
+                core,
                 warnings,
             }),
         };
-        if let Err(e) = engine.startup_entropy().await {
+        if let Err(e) = engine.entropy().startup().await {
             tracing::error!(error = %e, "entropy source failed its start-up test; no seed will be delivered");
         }
         Ok(engine)
     }
 
+    // --- the capabilities -------------------------------------------------
+
+    /// Administrators, sign-in, sessions, API tokens.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// HSM configurations, their logins, the reseed, the PKCS#11 module.
+    pub fn partitions(&self) -> &Partitions {
+        &self.inner.partitions
+    }
+
+    /// The entropy source and its health.
+    pub fn entropy(&self) -> &Entropy {
+        &self.inner.entropy
+    }
+
+    /// The seed history.
+    pub fn history(&self) -> &History {
+        &self.inner.history
+    }
+
+    /// The audit log (read and pruned here; written by the capabilities).
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.inner.audit
+    }
+
+    /// The trust link: HSM server certificates, the appliance certificate.
+    pub fn trust(&self) -> &TrustLink {
+        &self.inner.trust
+    }
+
+    /// The reseed period and the scheduler's state.
+    pub fn schedule(&self) -> &Schedule {
+        &self.inner.schedule
+    }
+
+    /// What the capabilities share, for the engine's own tests.
+    #[cfg(test)]
+    pub(crate) fn core(&self) -> &Core {
+        &self.inner.core
+    }
+
+    // --- what they share --------------------------------------------------
+
     pub fn settings(&self) -> &Settings {
-        &self.inner.settings
+        self.inner.core.settings()
     }
 
     /// The data directory's set-up lock, for one-time set-up that other
@@ -149,11 +157,11 @@ impl Engine {
     }
 
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        self.inner.core.store()
     }
 
     pub fn now(&self) -> OffsetDateTime {
-        self.inner.clock.now()
+        self.inner.core.now()
     }
 
     /// Things the operator should hear about at start (e.g. key files
@@ -162,104 +170,17 @@ impl Engine {
         &self.inner.warnings
     }
 
-    pub(crate) fn master_key(&self) -> &MasterKey {
-        &self.inner.master_key
+    /// Picks up changes made by other processes (the CLI); the server calls
+    /// it every half second.
+    pub async fn poll_changes(&self) -> Result<()> {
+        self.inner.core.poll_changes().await
     }
 
-    pub(crate) fn logins(&self) -> &crate::partitions::LoginLedger {
-        &self.inner.logins
+    pub fn watch_changes(&self) -> watch::Receiver<i64> {
+        self.inner.core.watch_changes()
     }
 
-    pub(crate) fn history_writer(&self) -> &HistoryWriter {
-        &self.inner.history
-    }
-
-    /// The PKCS#11 module, loaded (and initialised) at first use, off the
-    /// runtime and under the PKCS#11 deadline; after a failure not tried
-    /// again before a backoff.
-    pub async fn hsm(&self) -> Result<Hsm> {
-        self.inner.hsm.get().await
-    }
-
-    // --- entropy ---------------------------------------------------------
-
-    pub fn entropy_status(&self) -> EntropyStatus {
-        self.inner.entropy.status()
-    }
-
-    /// Runs a fresh start-up test of the entropy source: how a failed
-    /// source comes back (an admin action, or a restart).
-    pub async fn restart_entropy(&self, actor: &Actor) -> Result<()> {
-        self.audited(
-            actor,
-            "entropy.restart",
-            &self.settings().entropy_source.to_string(),
-            async {
-                self.startup_entropy().await?;
-                Ok(((), "start-up test passed".to_string()))
-            },
-        )
-        .await
-    }
-
-    /// The start-up test, as run when the engine opens.
-    async fn startup_entropy(&self) -> Result<()> {
-        let source = self.inner.entropy.clone();
-        let r = tokio::task::spawn_blocking(move || source.startup_test()).await?;
-        self.record_entropy_events().await;
-        r
-    }
-
-    /// `len` bytes of checked, conditioned entropy; fails closed.
-    pub(crate) async fn entropy_seed(&self, len: usize) -> Result<Zeroizing<Vec<u8>>> {
-        let source = self.inner.entropy.clone();
-        // The kernel CSPRNG answers at once; a device may block.
-        let r = if matches!(self.settings().entropy_source, EntropySourceKind::Os) {
-            source.seed(len)
-        } else {
-            tokio::task::spawn_blocking(move || source.seed(len)).await?
-        };
-        self.record_entropy_events().await;
-        r
-    }
-
-    async fn record_entropy_events(&self) {
-        let events = self.inner.entropy.drain_events();
-        if events.is_empty() {
-            return;
-        }
-        let source = self.settings().entropy_source.to_string();
-        for e in events {
-            let kind = serde_json::to_value(e.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            let test = e
-                .test
-                .map(|t| t.to_string())
-                .unwrap_or_else(|| "none".into());
-            if !matches!(e.kind, crate::entropy::EntropyEventKind::StartupPassed) {
-                self.inner.metrics.observe_entropy_failure(&test, &kind);
-            }
-            if matches!(e.kind, crate::entropy::EntropyEventKind::StartupPassed) {
-                tracing::info!(source = %source, detail = %e.detail, "entropy source passed its start-up test");
-            } else {
-                tracing::warn!(source = %source, kind = %kind, test = %test, detail = %e.detail, "entropy source event");
-            }
-            let r = crate::entropy::record_event(
-                self.store().pool(),
-                unix_ms(e.at),
-                &source,
-                &kind,
-                &test,
-                &e.detail,
-            )
-            .await;
-            if let Err(err) = r {
-                tracing::error!(error = %err, "entropy event could not be recorded");
-            }
-        }
-    }
+    // --- what spans several -------------------------------------------------
 
     /// Whether the appliance can do its work: the database answers and the
     /// entropy source is healthy.
@@ -271,7 +192,7 @@ impl Engine {
                 false
             }
         };
-        let st = self.entropy_status();
+        let st = self.entropy().status();
         let entropy = match (&st.state, &st.last_failure) {
             (EntropyState::Ok, _) => format!("{}: ok", st.source),
             (EntropyState::Starting, _) => format!("{}: starting", st.source),
@@ -287,118 +208,12 @@ impl Engine {
         }
     }
 
-    pub fn entropy_source_kind(&self) -> &EntropySourceKind {
-        &self.settings().entropy_source
-    }
-
-    // --- metrics ----------------------------------------------------------
-
-    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
-        &self.inner.metrics
-    }
-
     /// The Prometheus text of `/metrics`.
     pub fn metrics_text(&self) -> String {
-        let next = self.schedule_watch().borrow().next_run_at;
-        self.inner.metrics.render(&crate::metrics::Gauges {
-            entropy_up: self.entropy_status().state == EntropyState::Ok,
+        let next = self.schedule().next_run_at();
+        self.inner.core.metrics().render(&crate::metrics::Gauges {
+            entropy_up: self.entropy().status().state == EntropyState::Ok,
             next_run_unix: next.map(|t| t.unix_timestamp_nanos() as f64 / 1e9),
         })
-    }
-
-    // --- changes ----------------------------------------------------------
-
-    /// Moves the change version on to `id` (never back), waking watchers.
-    fn advance_changes(&self, id: i64) {
-        self.inner.changes.send_if_modified(|v| {
-            let newer = id > *v;
-            if newer {
-                *v = id;
-            }
-            newer
-        });
-    }
-
-    /// An appliance setting kept in the database (`app_settings`).
-    pub(crate) async fn app_setting(&self, key: &str) -> Result<Option<String>> {
-        crate::store::shared::setting(self.store().pool(), key).await
-    }
-
-    /// Writes appliance settings, all in one transaction.
-    pub(crate) async fn set_app_settings(&self, values: &[(&str, String)]) -> Result<()> {
-        crate::store::shared::set_settings(self.store().pool(), values, unix_ms(self.now())).await
-    }
-
-    /// Picks up changes made by other processes (the CLI); the server calls
-    /// it every half second.
-    pub async fn poll_changes(&self) -> Result<()> {
-        let id = crate::store::shared::last_change(self.store().pool()).await?;
-        self.advance_changes(id);
-        Ok(())
-    }
-
-    /// The current change version (moved on by [`Engine::poll_changes`] and by
-    /// every change this process commits).
-    pub(crate) fn change_version(&self) -> i64 {
-        *self.inner.changes.borrow()
-    }
-
-    pub(crate) fn token_cache(&self) -> &Mutex<crate::auth::tokens::TokenCache> {
-        &self.inner.token_cache
-    }
-
-    pub(crate) fn config_cache(&self) -> &Mutex<crate::partitions::ConfigCache> {
-        &self.inner.config_cache
-    }
-
-    pub fn watch_changes(&self) -> watch::Receiver<i64> {
-        self.inner.changes.subscribe()
-    }
-
-    pub(crate) fn schedule_watch(&self) -> &watch::Sender<ScheduleStatus> {
-        &self.inner.schedule
-    }
-
-    pub(crate) fn mark_scheduler_running(&self) {
-        self.inner.scheduler_running.store(true, Ordering::Relaxed);
-    }
-
-    pub(crate) fn scheduler_running(&self) -> bool {
-        self.inner.scheduler_running.load(Ordering::Relaxed)
-    }
-
-    // --- history ----------------------------------------------------------
-
-    pub async fn history_page(
-        &self,
-        filter: &HistoryFilter,
-        page: u32,
-        per_page: u32,
-    ) -> Result<HistoryPage> {
-        let mut conn = self.store().pool().acquire().await?;
-        history::list(&mut conn, filter, page, per_page).await
-    }
-
-    pub async fn history_csv(&self, filter: &HistoryFilter) -> Result<String> {
-        let mut conn = self.store().pool().acquire().await?;
-        history::csv(&mut conn, filter).await
-    }
-
-    pub async fn history_stats(&self) -> Result<HistoryStats> {
-        let mut conn = self.store().pool().acquire().await?;
-        history::stats(&mut conn, self.now()).await
-    }
-
-    /// Applies the retention limits; returns how many rows went.
-    pub async fn prune_history(&self) -> Result<u64> {
-        let mut conn = self.store().pool().acquire().await?;
-        let s = self.settings();
-        history::prune(
-            &mut conn,
-            self.now(),
-            s.history_retention_days,
-            s.history_max_rows,
-        )
-        .await
     }
 }

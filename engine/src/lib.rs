@@ -1,7 +1,8 @@
 //! The hsmseed engine: everything that must never reach the WASM build.
 //!
-//! Every door (web pages, REST API, CLI) calls into [`Engine`]; none of them
-//! holds SQL or PKCS#11 calls of its own.
+//! Every door (web pages, REST API, CLI) holds an [`Engine`] and calls the
+//! capability it needs (`engine.partitions()`, `engine.auth()`, ...); none
+//! of them holds SQL or PKCS#11 calls of its own. See docs/ARCHITECTURE.md.
 
 pub mod audit;
 pub mod auth;
@@ -19,10 +20,12 @@ pub mod secrets;
 pub mod store;
 pub mod tls;
 
+mod core;
 mod engine;
 #[cfg(test)]
 mod fuzz_tests;
 mod handoff;
 
 pub use engine::{Engine, Readiness};
+
 pub use error::{Error, Result};

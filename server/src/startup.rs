@@ -114,6 +114,7 @@ impl Application {
             .await
             .context("locking the data directory")?;
         let first_admin = engine
+            .auth()
             .ensure_first_admin(settings.admin_password.as_ref())
             .await
             .context("creating the first administrator")?;

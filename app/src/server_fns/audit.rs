@@ -16,7 +16,8 @@ pub async fn audit_page(
     crate::ssr::require_admin().await?;
     let filter = AuditFilter::from_fields(actor.as_deref(), action.as_deref(), outcome.as_deref())?;
     let p = crate::ssr::engine()?
-        .audit_page(&filter, page.unwrap_or(1), 50)
+        .audit_log()
+        .page(&filter, page.unwrap_or(1), 50)
         .await?;
     Ok(AuditPageView {
         rows: p

@@ -16,8 +16,12 @@ pub async fn history_page(
     let engine = crate::ssr::engine()?;
     let filter =
         HistoryFilter::from_fields(config.as_deref(), trigger.as_deref(), outcome.as_deref())?;
-    let p = engine.history_page(&filter, page.unwrap_or(1), 25).await?;
+    let p = engine
+        .history()
+        .page(&filter, page.unwrap_or(1), 25)
+        .await?;
     let configs = engine
+        .partitions()
         .list_configs()
         .await?
         .into_iter()

@@ -13,11 +13,11 @@ pub async fn list_hsms() -> Result<HsmsData, AppError> {
     use super::convert;
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
-    let (slots, slots_error) = match engine.slots().await {
+    let (slots, slots_error) = match engine.partitions().slots().await {
         Ok(s) => (s, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
-    let configs = engine.list_configs().await?;
+    let configs = engine.partitions().list_configs().await?;
     Ok(HsmsData {
         configs: configs
             .into_iter()
@@ -32,8 +32,11 @@ pub async fn list_hsms() -> Result<HsmsData, AppError> {
 pub async fn get_hsm(name: String) -> Result<HsmView, AppError> {
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
-    let slots = engine.slots().await.unwrap_or_default();
-    Ok(super::convert::hsm(engine.get_config(&name).await?, &slots))
+    let slots = engine.partitions().slots().await.unwrap_or_default();
+    Ok(super::convert::hsm(
+        engine.partitions().get_config(&name).await?,
+        &slots,
+    ))
 }
 
 /// The edit a form describes: a blank password, slot or user type is left
@@ -99,7 +102,10 @@ pub async fn create_hsm(
             pin_token.is_some(),
             confirm_so.is_some(),
         )?;
-        engine.create_config_with(&name, edit, &actor).await?;
+        engine
+            .partitions()
+            .create_config_with(&name, edit, &actor)
+            .await?;
         Ok(format!("New {name} configuration created successfully."))
     }
     .await;
@@ -131,7 +137,7 @@ pub async fn edit_hsm(
             pin_token.is_some(),
             confirm_so.is_some(),
         )?;
-        engine.edit_config(&name, edit, &actor).await?;
+        engine.partitions().edit_config(&name, edit, &actor).await?;
         Ok("Configuration edited successfully.".to_string())
     }
     .await;
@@ -148,7 +154,10 @@ pub async fn delete_hsm(name: String, confirm: Option<String>) -> Result<String,
                 "Tick “confirm” to delete {name}."
             )));
         }
-        crate::ssr::engine()?.delete_config(&name, &actor).await?;
+        crate::ssr::engine()?
+            .partitions()
+            .delete_config(&name, &actor)
+            .await?;
         leptos_axum::redirect("/hsms");
         Ok(format!("Configuration {name} deleted successfully."))
     }
@@ -162,6 +171,7 @@ pub async fn reseed_hsm(name: String) -> Result<String, AppError> {
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
         let r = crate::ssr::engine()?
+            .partitions()
             .reseed(&name, engine::partitions::Trigger::Ui, &actor)
             .await?;
         Ok(format!(
@@ -178,7 +188,10 @@ pub async fn reseed_hsm(name: String) -> Result<String, AppError> {
 pub async fn test_login_hsm(name: String) -> Result<String, AppError> {
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
-        let info = crate::ssr::engine()?.test_login(&name, &actor).await?;
+        let info = crate::ssr::engine()?
+            .partitions()
+            .test_login(&name, &actor)
+            .await?;
         Ok(format!(
             "{name}: login succeeded on slot {} (token {}, serial {}).",
             info.slot_id, info.label, info.serial
@@ -199,7 +212,7 @@ pub async fn retry_login_hsm(name: String, confirm: Option<String>) -> Result<St
                 "Nothing was tried: tick that you read the warning to log in to {name} once more."
             )));
         }
-        let info = crate::ssr::engine()?.retry_login(&name, &actor).await?;
+        let info = crate::ssr::engine()?.partitions().retry_login(&name, &actor).await?;
         Ok(format!(
             "{name}: login succeeded on slot {} (token {}, serial {}); its login is no longer held.",
             info.slot_id, info.label, info.serial

@@ -6,7 +6,7 @@ use crate::model::ScheduleView;
 #[server(prefix = "/sfn", endpoint = "get_schedule")]
 pub async fn get_schedule() -> Result<ScheduleView, AppError> {
     crate::ssr::require_admin().await?;
-    let s = crate::ssr::engine()?.schedule_status().await?;
+    let s = crate::ssr::engine()?.schedule().status().await?;
     Ok(super::convert::schedule(s))
 }
 
@@ -16,7 +16,10 @@ pub async fn set_period(period: String) -> Result<String, AppError> {
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
         let p = engine::schedule::SeedPeriod::parse(&period)?;
-        crate::ssr::engine()?.set_seed_period(p, &actor).await?;
+        crate::ssr::engine()?
+            .schedule()
+            .set_seed_period(p, &actor)
+            .await?;
         Ok("Seed period configured successfully.".to_string())
     }
     .await;

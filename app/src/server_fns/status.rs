@@ -17,9 +17,9 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
     let r = engine.readiness().await;
-    let stats = engine.history_stats().await?;
-    let schedule = engine.schedule_status().await?;
-    let configs = engine.list_configs().await?;
+    let stats = engine.history().stats().await?;
+    let schedule = engine.schedule().status().await?;
+    let configs = engine.partitions().list_configs().await?;
     let held = configs
         .iter()
         .filter(|c| c.held.is_some())
@@ -40,7 +40,7 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
             now.minute(),
             now.second()
         ),
-        entropy: convert::entropy(engine.entropy_status()),
+        entropy: convert::entropy(engine.entropy().status()),
         schedule: convert::schedule(schedule),
         configs: configs.len(),
         held,
@@ -65,7 +65,7 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
 pub async fn restart_entropy() -> Result<String, AppError> {
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
-        crate::ssr::engine()?.restart_entropy(&actor).await?;
+        crate::ssr::engine()?.entropy().restart(&actor).await?;
         Ok("The entropy source passed its start-up test and is back in service.".to_string())
     }
     .await;

@@ -6,7 +6,7 @@ use crate::model::TokenView;
 #[server(prefix = "/sfn", endpoint = "list_tokens")]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
     crate::ssr::require_admin().await?;
-    let list = crate::ssr::engine()?.list_tokens().await?;
+    let list = crate::ssr::engine()?.auth().list_tokens().await?;
     Ok(list
         .into_iter()
         .map(|t| TokenView {
@@ -27,6 +27,7 @@ pub async fn create_token(name: String, scope: String) -> Result<(String, String
         let (_, actor) = crate::ssr::admin_actor().await?;
         let scope = scope.parse()?;
         let t = crate::ssr::engine()?
+            .auth()
             .create_token(&name, scope, &actor)
             .await?;
         use secrecy::ExposeSecret;
@@ -52,7 +53,10 @@ pub async fn create_token(name: String, scope: String) -> Result<(String, String
 pub async fn revoke_token(name: String) -> Result<String, AppError> {
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
-        crate::ssr::engine()?.revoke_token(&name, &actor).await?;
+        crate::ssr::engine()?
+            .auth()
+            .revoke_token(&name, &actor)
+            .await?;
         Ok(format!("API token {name} revoked."))
     }
     .await;

@@ -10,10 +10,10 @@ pub async fn trust_data() -> Result<TrustView, AppError> {
     use crate::model::{QaCertView, ServerCertView};
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
-    let servers = engine.server_certs().await?;
-    let qa = engine.qa_cert().await?;
-    let settings = engine.qa_settings().await?;
-    let (slots, slots_error) = match engine.slots().await {
+    let servers = engine.trust().server_certs().await?;
+    let qa = engine.trust().qa_cert().await?;
+    let settings = engine.trust().qa_settings().await?;
+    let (slots, slots_error) = match engine.partitions().slots().await {
         Ok(s) => (s.into_iter().map(convert::slot).collect(), None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
@@ -54,7 +54,7 @@ pub async fn create_qa_cert(confirm: Option<String>) -> Result<String, AppError>
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
         let (cert, replaced) = crate::ssr::engine()?
-            .create_qa_cert(confirm.as_deref() == Some("yes"), &actor)
+            .trust().create_qa_cert(confirm.as_deref() == Some("yes"), &actor)
             .await?;
         Ok(if replaced {
             format!(
@@ -88,6 +88,7 @@ pub async fn set_qa_subject(
             organization: some(organization),
         };
         crate::ssr::engine()?
+            .trust()
             .set_qa_settings(&subject, Some(address.as_str()), &actor)
             .await?;
         Ok("QA certificate subject saved; it applies to the next certificate created.".to_string())
@@ -107,6 +108,7 @@ pub async fn delete_server(address: String, confirm: Option<String>) -> Result<S
             )));
         }
         crate::ssr::engine()?
+            .trust()
             .delete_server_cert(&address, &actor)
             .await?;
         Ok(format!("Server {address} removed from the list."))

@@ -6,7 +6,7 @@ use crate::model::UserView;
 #[server(prefix = "/sfn", endpoint = "list_users")]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
     let me = crate::ssr::require_admin().await?;
-    let list = crate::ssr::engine()?.list_users().await?;
+    let list = crate::ssr::engine()?.auth().list_users().await?;
     Ok(list
         .into_iter()
         .map(|u| UserView {
@@ -32,7 +32,10 @@ pub async fn add_user(name: String, password: String, confirm: String) -> Result
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
         let pw = confirmed(password, confirm)?;
-        crate::ssr::engine()?.add_user(&name, &pw, &actor).await?;
+        crate::ssr::engine()?
+            .auth()
+            .add_user(&name, &pw, &actor)
+            .await?;
         Ok(format!("Administrator {name} added."))
     }
     .await;
@@ -48,7 +51,10 @@ pub async fn remove_user(name: String, confirm: Option<String>) -> Result<String
                 "Tick “confirm” to remove {name}."
             )));
         }
-        let removed = crate::ssr::engine()?.remove_user(&name, &actor).await?;
+        let removed = crate::ssr::engine()?
+            .auth()
+            .remove_user(&name, &actor)
+            .await?;
         Ok(format!(
             "Administrator {name} removed: {}.",
             removed.describe()
@@ -74,6 +80,7 @@ pub async fn change_password(
             .map_err(|_| AppError::Unauthorized)?;
         let this = session.id().map(|id| id.to_string());
         let user = crate::ssr::engine()?
+            .auth()
             .change_own_password(
                 &me.name,
                 &secrecy::SecretString::from(current),

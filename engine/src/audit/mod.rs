@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::clock::unix_ms;
+use crate::core::Core;
 use crate::error::{Error, Result};
-use crate::Engine;
 use types::Outcome;
 
 /// Who acts.
@@ -92,7 +92,7 @@ impl Actor {
 }
 
 /// The transaction an audited database action writes in
-/// ([`Engine::audited_tx`]).
+/// ([`Core::audited_tx`]).
 pub(crate) type Tx = sqlx::Transaction<'static, Sqlite>;
 
 /// One row to append.
@@ -229,7 +229,7 @@ pub(crate) async fn list(
     })
 }
 
-impl Engine {
+impl Core {
     /// The row of `action`, its texts bounded and free of control
     /// characters.
     fn audit_entry(
@@ -275,7 +275,7 @@ impl Engine {
     /// Runs an administrative action and records it: `ok` with the detail
     /// the action returns, or `error` with the error's message. For
     /// actions that reach beyond the database (the HSM, files); a database
-    /// action uses [`Engine::audited_tx`].
+    /// action uses [`Core::audited_tx`].
     pub(crate) async fn audited<T>(
         &self,
         actor: &Actor,
@@ -340,18 +340,30 @@ impl Engine {
             }
         }
     }
+}
+
+/// The audit log as the pages, the API and the console read it.
+#[derive(Clone)]
+pub struct AuditLog {
+    core: Core,
+}
+
+impl AuditLog {
+    pub(crate) fn new(core: Core) -> AuditLog {
+        AuditLog { core }
+    }
 
     /// Applies `audit_retention_days` (nothing when 0): deletes older rows
     /// inside one transaction that permits just that and records it as an
     /// `audit.prune` row. Returns how many rows went.
-    pub async fn prune_audit(&self) -> Result<u64> {
-        let days = self.settings().audit_retention_days;
+    pub async fn prune(&self) -> Result<u64> {
+        let days = self.core.settings().audit_retention_days;
         if days == 0 {
             return Ok(0);
         }
-        let now = self.now();
+        let now = self.core.now();
         let before = unix_ms(now - time::Duration::days(i64::from(days)));
-        let mut tx = self.store().pool().begin().await?;
+        let mut tx = self.core.store().pool().begin().await?;
         sqlx::query("INSERT INTO audit_prune_permit (id, before_ms) VALUES (1, ?)")
             .bind(before)
             .execute(&mut *tx)
@@ -379,13 +391,8 @@ impl Engine {
         Ok(n)
     }
 
-    pub async fn audit_page(
-        &self,
-        filter: &AuditFilter,
-        page: u32,
-        per_page: u32,
-    ) -> Result<AuditPage> {
-        let mut conn = self.store().pool().acquire().await?;
+    pub async fn page(&self, filter: &AuditFilter, page: u32, per_page: u32) -> Result<AuditPage> {
+        let mut conn = self.core.store().pool().acquire().await?;
         list(&mut conn, filter, page, per_page).await
     }
 }
@@ -394,6 +401,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::config::Settings;
+    use crate::Engine;
     use std::sync::Arc;
 
     #[tokio::test]
@@ -404,10 +412,12 @@ mod tests {
             .unwrap();
         let admin = Actor::user("admin", Some("192.0.2.1".parse().unwrap()));
         engine
+            .core()
             .audit(&admin, "hsm.create", "HSM1", Outcome::Ok, "")
             .await
             .unwrap();
         engine
+            .core()
             .audit(
                 &Actor::cli(),
                 "hsm.delete",
@@ -418,7 +428,8 @@ mod tests {
             .await
             .unwrap();
         let p = engine
-            .audit_page(&AuditFilter::default(), 1, 10)
+            .audit_log()
+            .page(&AuditFilter::default(), 1, 10)
             .await
             .unwrap();
         assert_eq!(p.total, 2);
@@ -428,12 +439,20 @@ mod tests {
             actor: Some("cli".into()),
             ..Default::default()
         };
-        assert_eq!(engine.audit_page(&only_cli, 1, 10).await.unwrap().total, 1);
+        assert_eq!(
+            engine
+                .audit_log()
+                .page(&only_cli, 1, 10)
+                .await
+                .unwrap()
+                .total,
+            1
+        );
         let hsm = AuditFilter {
             action: Some("hsm.".into()),
             ..Default::default()
         };
-        assert_eq!(engine.audit_page(&hsm, 1, 10).await.unwrap().total, 2);
+        assert_eq!(engine.audit_log().page(&hsm, 1, 10).await.unwrap().total, 2);
 
         // Append-only, whoever asks.
         let pool = engine.store().pool();
@@ -449,7 +468,8 @@ mod tests {
         assert!(e.to_string().contains("append-only"), "{e}");
         assert_eq!(
             engine
-                .audit_page(&AuditFilter::default(), 1, 10)
+                .audit_log()
+                .page(&AuditFilter::default(), 1, 10)
                 .await
                 .unwrap()
                 .total,
@@ -471,19 +491,22 @@ mod tests {
         let cli = Actor::cli();
         for i in 0..3 {
             engine
+                .core()
                 .audit(&cli, "hsm.create", &format!("OLD{i}"), Outcome::Ok, "")
                 .await
                 .unwrap();
         }
         clock.advance(time::Duration::days(29));
         engine
+            .core()
             .audit(&cli, "hsm.create", "RECENT", Outcome::Ok, "")
             .await
             .unwrap();
         clock.advance(time::Duration::days(2));
-        assert_eq!(engine.prune_audit().await.unwrap(), 3);
+        assert_eq!(engine.audit_log().prune().await.unwrap(), 3);
         let p = engine
-            .audit_page(&AuditFilter::default(), 1, 10)
+            .audit_log()
+            .page(&AuditFilter::default(), 1, 10)
             .await
             .unwrap();
         let targets: Vec<&str> = p.rows.iter().map(|r| r.target.as_str()).collect();
@@ -495,7 +518,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("append-only"), "{e}");
-        assert_eq!(engine.prune_audit().await.unwrap(), 0);
+        assert_eq!(engine.audit_log().prune().await.unwrap(), 0);
     }
 
     #[tokio::test]
@@ -505,9 +528,10 @@ mod tests {
             .await
             .unwrap();
         engine
+            .core()
             .audit(&Actor::cli(), "hsm.create", "HSM1", Outcome::Ok, "")
             .await
             .unwrap();
-        assert_eq!(engine.prune_audit().await.unwrap(), 0);
+        assert_eq!(engine.audit_log().prune().await.unwrap(), 0);
     }
 }

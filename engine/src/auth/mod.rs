@@ -13,15 +13,16 @@ pub use throttle::{CONSOLE_DOOR, MAX_FAILURES, WINDOW};
 pub use users::{User, UserInfo};
 
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use rand::distributions::{Distribution, Uniform};
 use secrecy::SecretString;
 
 use crate::audit::Actor;
 use crate::clock::unix_ms;
+use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::store::shared::record_change;
-use crate::Engine;
 use types::Outcome;
 
 /// The name of the administrator created on first start.
@@ -52,14 +53,31 @@ pub fn random_password() -> SecretString {
     SecretString::from(s)
 }
 
-impl Engine {
+/// The auth capability: administrators, their sign-in (throttled), their
+/// sessions, and API tokens.
+#[derive(Clone)]
+pub struct Auth {
+    core: Core,
+    tokens: Arc<Mutex<tokens::TokenCache>>,
+}
+
+impl Auth {
+    pub(crate) fn new(core: Core) -> Auth {
+        Auth {
+            core,
+            tokens: Arc::default(),
+        }
+    }
+}
+
+impl Auth {
     /// Creates the administrator `admin` when there is no user at all, with
     /// `password` or a random one (returned so it can be shown once).
     pub async fn ensure_first_admin(
         &self,
         password: Option<&SecretString>,
     ) -> Result<Option<FirstAdmin>> {
-        let mut conn = self.store().pool().acquire().await?;
+        let mut conn = self.core.store().pool().acquire().await?;
         if users::count(&mut conn).await? > 0 {
             return Ok(None);
         }
@@ -72,7 +90,7 @@ impl Engine {
         };
         let hash = hash_password(password.clone()).await?;
         let name = UserName::parse(FIRST_ADMIN)?;
-        users::insert(&mut conn, &name, &hash, unix_ms(self.now())).await?;
+        users::insert(&mut conn, &name, &hash, unix_ms(self.core.now())).await?;
         tracing::info!(user = FIRST_ADMIN, "first administrator created");
         Ok(Some(FirstAdmin {
             name: FIRST_ADMIN.to_string(),
@@ -102,14 +120,15 @@ impl Engine {
             Err(Error::Throttled { .. }) => return r,
             Err(e) => (Outcome::Error, format!("{door}: {e}")),
         };
-        self.audit(
-            &Actor::user(shown.clone(), addr),
-            "login",
-            &shown,
-            outcome,
-            &detail,
-        )
-        .await?;
+        self.core
+            .audit(
+                &Actor::user(shown.clone(), addr),
+                "login",
+                &shown,
+                outcome,
+                &detail,
+            )
+            .await?;
         r
     }
 
@@ -126,8 +145,8 @@ impl Engine {
             user: name,
             addr: addr_key.as_deref(),
         };
-        let pool = self.store().pool();
-        let reserved = match throttle::reserve(pool, &attempt, self.now()).await? {
+        let pool = self.core.store().pool();
+        let reserved = match throttle::reserve(pool, &attempt, self.core.now()).await? {
             throttle::Verdict::Reserved(r) => r,
             throttle::Verdict::Throttled {
                 retry_after_secs,
@@ -195,14 +214,15 @@ impl Engine {
             crate::clock::rfc3339(c.first_ms),
             crate::clock::rfc3339(c.last_ms)
         );
-        self.audit(&who, "login.throttled", &target, Outcome::Error, &detail)
+        self.core
+            .audit(&who, "login.throttled", &target, Outcome::Error, &detail)
             .await
     }
 
     /// Audits the throttled attempts of windows that have ended (the
     /// server calls it every few seconds); returns how many rows it wrote.
     pub async fn flush_throttled(&self) -> Result<usize> {
-        let counts = throttle::finished_counts(self.store().pool(), self.now()).await?;
+        let counts = throttle::finished_counts(self.core.store().pool(), self.core.now()).await?;
         for c in &counts {
             self.audit_throttled(c, "sign-in").await?;
         }
@@ -212,21 +232,22 @@ impl Engine {
     /// Records that `user` signed out through `door` (the door ends the
     /// session; the audit row is the engine's).
     pub async fn signed_out(&self, user: &User, addr: Option<IpAddr>, door: &str) -> Result<()> {
-        self.audit(
-            &Actor::user(user.name.clone(), addr),
-            "logout",
-            &user.name,
-            Outcome::Ok,
-            door,
-        )
-        .await
+        self.core
+            .audit(
+                &Actor::user(user.name.clone(), addr),
+                "logout",
+                &user.name,
+                Outcome::Ok,
+                door,
+            )
+            .await
     }
 
     /// The user a session is bound to, if they still exist with the same
     /// credential generation (a password change or reset, or removal, ends
     /// every older session).
     pub async fn session_user(&self, uid: &str, generation: i64) -> Result<Option<User>> {
-        let mut conn = self.store().pool().acquire().await?;
+        let mut conn = self.core.store().pool().acquire().await?;
         Ok(users::find_by_uid(&mut conn, uid)
             .await?
             .filter(|u| u.generation == generation)
@@ -242,8 +263,8 @@ impl Engine {
         )
         .bind(session_id)
         .bind(&user.uid)
-        .bind(unix_ms(self.now()))
-        .execute(self.store().pool())
+        .bind(unix_ms(self.core.now()))
+        .execute(self.core.store().pool())
         .await?;
         Ok(())
     }
@@ -256,14 +277,14 @@ impl Engine {
              OR session_id NOT IN (SELECT id FROM sessions)",
         )
         .bind(session_id)
-        .execute(self.store().pool())
+        .execute(self.core.store().pool())
         .await?;
         Ok(())
     }
 
     /// The administrators.
     pub async fn list_users(&self) -> Result<Vec<UserInfo>> {
-        let mut conn = self.store().pool().acquire().await?;
+        let mut conn = self.core.store().pool().acquire().await?;
         users::list(&mut conn).await
     }
 
@@ -272,15 +293,16 @@ impl Engine {
     pub async fn add_user(&self, name: &str, password: &SecretString, actor: &Actor) -> Result<()> {
         // The slow part (argon2) before the transaction.
         let prepared = prepare_credentials(name, password).await;
-        let engine = self.clone();
-        self.audited_tx(actor, "user.add", name, move |tx| {
-            Box::pin(async move {
-                let (name, hash) = prepared?;
-                users::insert(tx, &name, &hash, unix_ms(engine.now())).await?;
-                Ok(((), String::new()))
+        let this = self.clone();
+        self.core
+            .audited_tx(actor, "user.add", name, move |tx| {
+                Box::pin(async move {
+                    let (name, hash) = prepared?;
+                    users::insert(tx, &name, &hash, unix_ms(this.core.now())).await?;
+                    Ok(((), String::new()))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Removes an administrator (never the last one): their sessions end
@@ -288,32 +310,34 @@ impl Engine {
     /// the audit log say which), all with the audit row.
     #[tracing::instrument(skip(self, actor))]
     pub async fn remove_user(&self, name: &str, actor: &Actor) -> Result<UserRemoved> {
-        let (engine, parsed) = (self.clone(), UserName::parse(name));
-        self.audited_tx(actor, "user.remove", name, move |tx| {
-            Box::pin(async move {
-                let name = parsed?;
-                let Some(user) = users::find_by_name(tx, &name).await? else {
-                    return Err(Error::NotFound(format!("user {}", name.as_str())));
-                };
-                if users::count(tx).await? <= 1 {
-                    return Err(Error::Invalid(
-                        "the last administrator cannot be removed: add another one first".into(),
-                    ));
-                }
-                users::delete(tx, &name).await?;
-                let sessions = end_sessions(tx, &user.uid, None).await?;
-                let tokens = tokens::revoke_created_by(tx, name.as_str()).await?;
-                if !tokens.is_empty() {
-                    let what = format!("user {} removed: tokens revoked", name.as_str());
-                    record_change(&mut **tx, unix_ms(engine.now()), &what).await?;
-                }
-                let removed = UserRemoved { sessions, tokens };
-                let detail = removed.describe();
-                tracing::info!(user = name.as_str(), %detail, "administrator removed");
-                Ok((removed, detail))
+        let (this, parsed) = (self.clone(), UserName::parse(name));
+        self.core
+            .audited_tx(actor, "user.remove", name, move |tx| {
+                Box::pin(async move {
+                    let name = parsed?;
+                    let Some(user) = users::find_by_name(tx, &name).await? else {
+                        return Err(Error::NotFound(format!("user {}", name.as_str())));
+                    };
+                    if users::count(tx).await? <= 1 {
+                        return Err(Error::Invalid(
+                            "the last administrator cannot be removed: add another one first"
+                                .into(),
+                        ));
+                    }
+                    users::delete(tx, &name).await?;
+                    let sessions = end_sessions(tx, &user.uid, None).await?;
+                    let tokens = tokens::revoke_created_by(tx, name.as_str()).await?;
+                    if !tokens.is_empty() {
+                        let what = format!("user {} removed: tokens revoked", name.as_str());
+                        record_change(&mut **tx, unix_ms(this.core.now()), &what).await?;
+                    }
+                    let removed = UserRemoved { sessions, tokens };
+                    let detail = removed.describe();
+                    tracing::info!(user = name.as_str(), %detail, "administrator removed");
+                    Ok((removed, detail))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Changes one's own password: the current one is required. Every other
@@ -330,7 +354,7 @@ impl Engine {
     ) -> Result<User> {
         let prepared = async {
             let uname = UserName::parse(name)?;
-            let mut conn = self.store().pool().acquire().await?;
+            let mut conn = self.core.store().pool().acquire().await?;
             let user = users::find_by_name(&mut conn, &uname).await?;
             drop(conn);
             let ok = verify_password(user.map(|u| u.password_hash), current.clone()).await?;
@@ -341,17 +365,18 @@ impl Engine {
             Ok((uname, hash_password(new.clone()).await?))
         }
         .await;
-        let (engine, keep) = (self.clone(), keep_session.map(str::to_string));
-        self.audited_tx(actor, "user.password", name, move |tx| {
-            Box::pin(async move {
-                let (uname, hash) = prepared?;
-                let (user, ended) = engine
-                    .store_password(tx, &uname, &hash, keep.as_deref())
-                    .await?;
-                Ok((user, format!("own password; {ended} other sessions ended")))
+        let (this, keep) = (self.clone(), keep_session.map(str::to_string));
+        self.core
+            .audited_tx(actor, "user.password", name, move |tx| {
+                Box::pin(async move {
+                    let (uname, hash) = prepared?;
+                    let (user, ended) = this
+                        .store_password(tx, &uname, &hash, keep.as_deref())
+                        .await?;
+                    Ok((user, format!("own password; {ended} other sessions ended")))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Sets a user's password (console `user-passwd`, by whoever holds the
@@ -364,15 +389,16 @@ impl Engine {
         actor: &Actor,
     ) -> Result<()> {
         let prepared = prepare_credentials(name, password).await;
-        let engine = self.clone();
-        self.audited_tx(actor, "user.password", name, move |tx| {
-            Box::pin(async move {
-                let (uname, hash) = prepared?;
-                let (_, ended) = engine.store_password(tx, &uname, &hash, None).await?;
-                Ok(((), format!("reset; {ended} sessions ended")))
+        let this = self.clone();
+        self.core
+            .audited_tx(actor, "user.password", name, move |tx| {
+                Box::pin(async move {
+                    let (uname, hash) = prepared?;
+                    let (_, ended) = this.store_password(tx, &uname, &hash, None).await?;
+                    Ok(((), format!("reset; {ended} sessions ended")))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// A new hash and generation, and the user's sessions but `keep` ended,
@@ -385,7 +411,7 @@ impl Engine {
         hash: &str,
         keep: Option<&str>,
     ) -> Result<(User, u64)> {
-        let user = users::update_password(conn, name, hash, unix_ms(self.now()))
+        let user = users::update_password(conn, name, hash, unix_ms(self.core.now()))
             .await?
             .ok_or_else(|| Error::NotFound(format!("user {}", name.as_str())))?;
         let ended = end_sessions(conn, &user.uid, keep).await?;
@@ -452,6 +478,7 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::config::Settings;
+    use crate::Engine;
     use secrecy::ExposeSecret;
     use std::sync::Arc;
 
@@ -473,12 +500,20 @@ mod tests {
     async fn first_admin_is_created_once_with_a_random_password() {
         let dir = tempfile::tempdir().unwrap();
         let (e, _) = engine(&dir).await;
-        let first = e.ensure_first_admin(None).await.unwrap().expect("created");
+        let first = e
+            .auth()
+            .ensure_first_admin(None)
+            .await
+            .unwrap()
+            .expect("created");
         assert_eq!(first.name, "admin");
         let generated = first.generated_password.expect("generated");
         assert_eq!(generated.expose_secret().len(), 20);
-        assert!(e.ensure_first_admin(None).await.unwrap().is_none());
-        e.login("admin", &generated, None, "test").await.unwrap();
+        assert!(e.auth().ensure_first_admin(None).await.unwrap().is_none());
+        e.auth()
+            .login("admin", &generated, None, "test")
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -486,12 +521,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (e, _) = engine(&dir).await;
         let first = e
+            .auth()
             .ensure_first_admin(Some(&pw("correct horse battery")))
             .await
             .unwrap()
             .unwrap();
         assert!(first.generated_password.is_none());
-        e.login("admin", &pw("correct horse battery"), None, "test")
+        e.auth()
+            .login("admin", &pw("correct horse battery"), None, "test")
             .await
             .unwrap();
     }
@@ -501,13 +538,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (e, _) = engine(&dir).await;
         let err = e
+            .auth()
             .ensure_first_admin(Some(&pw("short")))
             .await
             .err()
             .unwrap();
         assert_eq!(err.code(), "invalid_input");
         assert!(
-            e.ensure_first_admin(None).await.unwrap().is_some(),
+            e.auth().ensure_first_admin(None).await.unwrap().is_some(),
             "nothing was created"
         );
     }
@@ -516,14 +554,17 @@ mod tests {
     async fn wrong_password_and_unknown_user_look_the_same() {
         let dir = tempfile::tempdir().unwrap();
         let (e, _) = engine(&dir).await;
-        e.ensure_first_admin(Some(&pw("correct horse battery")))
+        e.auth()
+            .ensure_first_admin(Some(&pw("correct horse battery")))
             .await
             .unwrap();
         let a = e
+            .auth()
             .login("admin", &pw("wrong password!"), None, "test")
             .await
             .unwrap_err();
         let b = e
+            .auth()
             .login("nobody", &pw("wrong password!"), None, "test")
             .await
             .unwrap_err();
@@ -535,13 +576,15 @@ mod tests {
     async fn five_failures_lock_the_user_for_a_minute() {
         let dir = tempfile::tempdir().unwrap();
         let (e, clock) = engine(&dir).await;
-        e.ensure_first_admin(Some(&pw("correct horse battery")))
+        e.auth()
+            .ensure_first_admin(Some(&pw("correct horse battery")))
             .await
             .unwrap();
         for i in 0..MAX_FAILURES {
             let addr = Some(IpAddr::from([10, 0, 0, i as u8]));
             assert_eq!(
-                e.login("admin", &pw("nope nope nope"), addr, "test")
+                e.auth()
+                    .login("admin", &pw("nope nope nope"), addr, "test")
                     .await
                     .unwrap_err()
                     .code(),
@@ -550,6 +593,7 @@ mod tests {
         }
         // Even the right password is refused now, from any address.
         let err = e
+            .auth()
             .login(
                 "admin",
                 &pw("correct horse battery"),
@@ -563,7 +607,8 @@ mod tests {
             other => panic!("expected throttled, got {other:?}"),
         }
         clock.advance(time::Duration::seconds(61));
-        e.login("admin", &pw("correct horse battery"), None, "test")
+        e.auth()
+            .login("admin", &pw("correct horse battery"), None, "test")
             .await
             .unwrap();
     }
@@ -572,33 +617,38 @@ mod tests {
     async fn five_failures_lock_the_address_for_any_user() {
         let dir = tempfile::tempdir().unwrap();
         let (e, clock) = engine(&dir).await;
-        e.ensure_first_admin(Some(&pw("correct horse battery")))
+        e.auth()
+            .ensure_first_admin(Some(&pw("correct horse battery")))
             .await
             .unwrap();
         let addr = Some(IpAddr::from([192, 0, 2, 7]));
         for i in 0..MAX_FAILURES {
-            e.login(&format!("user{i}"), &pw("guess guess guess"), addr, "test")
+            e.auth()
+                .login(&format!("user{i}"), &pw("guess guess guess"), addr, "test")
                 .await
                 .unwrap_err();
         }
         assert_eq!(
-            e.login("admin", &pw("correct horse battery"), addr, "test")
+            e.auth()
+                .login("admin", &pw("correct horse battery"), addr, "test")
                 .await
                 .unwrap_err()
                 .code(),
             "throttled"
         );
         // Another address is not affected.
-        e.login(
-            "admin",
-            &pw("correct horse battery"),
-            Some(IpAddr::from([192, 0, 2, 8])),
-            "test",
-        )
-        .await
-        .unwrap();
+        e.auth()
+            .login(
+                "admin",
+                &pw("correct horse battery"),
+                Some(IpAddr::from([192, 0, 2, 8])),
+                "test",
+            )
+            .await
+            .unwrap();
         clock.advance(time::Duration::seconds(61));
-        e.login("admin", &pw("correct horse battery"), addr, "test")
+        e.auth()
+            .login("admin", &pw("correct horse battery"), addr, "test")
             .await
             .unwrap();
     }
@@ -607,7 +657,8 @@ mod tests {
     async fn forty_attempts_at_once_get_five_password_checks() {
         let dir = tempfile::tempdir().unwrap();
         let (e, _) = engine(&dir).await;
-        e.ensure_first_admin(Some(&pw("correct horse battery")))
+        e.auth()
+            .ensure_first_admin(Some(&pw("correct horse battery")))
             .await
             .unwrap();
         let mut tasks = tokio::task::JoinSet::new();
@@ -615,7 +666,8 @@ mod tests {
             let e = e.clone();
             tasks.spawn(async move {
                 let addr = Some(IpAddr::from([10, 1, 0, i]));
-                e.login("admin", &pw("nope nope nope"), addr, "web")
+                e.auth()
+                    .login("admin", &pw("nope nope nope"), addr, "web")
                     .await
                     .unwrap_err()
                     .code()
@@ -634,22 +686,26 @@ mod tests {
     async fn the_console_has_its_own_bucket() {
         let dir = tempfile::tempdir().unwrap();
         let (e, _) = engine(&dir).await;
-        e.ensure_first_admin(Some(&pw("correct horse battery")))
+        e.auth()
+            .ensure_first_admin(Some(&pw("correct horse battery")))
             .await
             .unwrap();
         for i in 0..MAX_FAILURES {
             let addr = Some(IpAddr::from([10, 2, 0, i as u8]));
-            e.login("admin", &pw("nope nope nope"), addr, "web")
+            e.auth()
+                .login("admin", &pw("nope nope nope"), addr, "web")
                 .await
                 .unwrap_err();
         }
         let web = e
+            .auth()
             .login("admin", &pw("correct horse battery"), None, "web")
             .await
             .unwrap_err();
         assert_eq!(web.code(), "throttled");
         // Anyone on the network cannot keep the operator out of the console.
-        e.login("admin", &pw("correct horse battery"), None, CONSOLE_DOOR)
+        e.auth()
+            .login("admin", &pw("correct horse battery"), None, CONSOLE_DOOR)
             .await
             .unwrap();
     }
@@ -658,12 +714,14 @@ mod tests {
     async fn throttled_attempts_are_counted_and_audited_once_per_window() {
         let dir = tempfile::tempdir().unwrap();
         let (e, clock) = engine(&dir).await;
-        e.ensure_first_admin(Some(&pw("correct horse battery")))
+        e.auth()
+            .ensure_first_admin(Some(&pw("correct horse battery")))
             .await
             .unwrap();
         let addr = Some(IpAddr::from([192, 0, 2, 9]));
         for i in 0..(MAX_FAILURES + 200) {
-            e.login(&format!("guess{i}"), &pw("guess guess guess"), addr, "web")
+            e.auth()
+                .login(&format!("guess{i}"), &pw("guess guess guess"), addr, "web")
                 .await
                 .unwrap_err();
         }
@@ -674,7 +732,7 @@ mod tests {
                     action: Some(action.into()),
                     ..Default::default()
                 };
-                e.audit_page(&f, 1, 200).await.unwrap()
+                e.audit_log().page(&f, 1, 200).await.unwrap()
             }
         };
         assert_eq!(rows("login").await.total, MAX_FAILURES as i64);
@@ -683,9 +741,9 @@ mod tests {
             0,
             "not yet: the window runs"
         );
-        assert_eq!(e.flush_throttled().await.unwrap(), 0);
+        assert_eq!(e.auth().flush_throttled().await.unwrap(), 0);
         clock.advance(time::Duration::seconds(61));
-        assert_eq!(e.flush_throttled().await.unwrap(), 1);
+        assert_eq!(e.auth().flush_throttled().await.unwrap(), 1);
         let t = rows("login.throttled").await;
         assert_eq!(t.total, 1);
         assert!(
@@ -694,14 +752,15 @@ mod tests {
             t.rows[0]
         );
         assert_eq!(t.rows[0].address.as_deref(), Some("192.0.2.9"));
-        assert_eq!(e.flush_throttled().await.unwrap(), 0, "audited once");
+        assert_eq!(e.auth().flush_throttled().await.unwrap(), 0, "audited once");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn no_database_connection_waits_on_a_password_check() {
         let dir = tempfile::tempdir().unwrap();
         let (e, _) = engine(&dir).await;
-        e.ensure_first_admin(Some(&pw("correct horse battery")))
+        e.auth()
+            .ensure_first_admin(Some(&pw("correct horse battery")))
             .await
             .unwrap();
         // Every argon2 turn taken: sign-ins queue for their password check.
@@ -712,6 +771,7 @@ mod tests {
             tasks.spawn(async move {
                 let addr = Some(IpAddr::from([10, 3, 0, i]));
                 let _ = e
+                    .auth()
                     .login(&format!("u{i}"), &pw("guess guess guess"), addr, "web")
                     .await;
             });
@@ -740,46 +800,56 @@ mod tests {
     async fn user_ids_are_never_reused_and_sessions_follow_the_generation() {
         let dir = tempfile::tempdir().unwrap();
         let (e, _) = engine(&dir).await;
-        e.ensure_first_admin(Some(&pw("correct horse battery")))
+        e.auth()
+            .ensure_first_admin(Some(&pw("correct horse battery")))
             .await
             .unwrap();
         let cli = Actor::cli();
-        e.add_user("bob", &pw("bob's long password"), &cli)
+        e.auth()
+            .add_user("bob", &pw("bob's long password"), &cli)
             .await
             .unwrap();
         let bob = e
+            .auth()
             .login("bob", &pw("bob's long password"), None, "test")
             .await
             .unwrap();
         assert!(e
+            .auth()
             .session_user(&bob.uid, bob.generation)
             .await
             .unwrap()
             .is_some());
-        e.remove_user("bob", &cli).await.unwrap();
-        e.add_user("bob", &pw("bob's long password"), &cli)
+        e.auth().remove_user("bob", &cli).await.unwrap();
+        e.auth()
+            .add_user("bob", &pw("bob's long password"), &cli)
             .await
             .unwrap();
         let bob2 = e
+            .auth()
             .login("bob", &pw("bob's long password"), None, "test")
             .await
             .unwrap();
         assert!(bob2.id > bob.id, "{} after {}", bob2.id, bob.id);
         assert_ne!(bob2.uid, bob.uid);
         assert!(e
+            .auth()
             .session_user(&bob.uid, bob.generation)
             .await
             .unwrap()
             .is_none());
-        e.set_password("bob", &pw("a reset password"), &cli)
+        e.auth()
+            .set_password("bob", &pw("a reset password"), &cli)
             .await
             .unwrap();
         assert!(e
+            .auth()
             .session_user(&bob2.uid, bob2.generation)
             .await
             .unwrap()
             .is_none());
         assert!(e
+            .auth()
             .session_user(&bob2.uid, bob2.generation + 1)
             .await
             .unwrap()

@@ -7,12 +7,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::Auth;
 use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::partitions::HsmName;
 use crate::store::shared::record_change;
-use crate::Engine;
 
 pub use types::Scope;
 
@@ -68,20 +68,21 @@ impl Row {
     }
 }
 
-impl Engine {
+impl Auth {
     /// `token-new`: a new token; its secret is returned once.
     #[tracing::instrument(skip(self, actor))]
     pub async fn create_token(&self, name: &str, scope: Scope, actor: &Actor) -> Result<NewToken> {
-        let (engine, owned, created_by) = (self.clone(), name.to_string(), actor.label());
-        self.audited_tx(actor, "token.create", name, move |tx| {
-            Box::pin(async move {
-                let t = engine
-                    .create_token_inner(tx, &owned, scope, &created_by)
-                    .await?;
-                Ok((t, format!("scope {}", scope.as_str())))
+        let (this, owned, created_by) = (self.clone(), name.to_string(), actor.label());
+        self.core
+            .audited_tx(actor, "token.create", name, move |tx| {
+                Box::pin(async move {
+                    let t = this
+                        .create_token_inner(tx, &owned, scope, &created_by)
+                        .await?;
+                    Ok((t, format!("scope {}", scope.as_str())))
+                })
             })
-        })
-        .await
+            .await
     }
 
     async fn create_token_inner(
@@ -102,7 +103,7 @@ impl Engine {
         let secret = format!("{PREFIX}{}", hex::encode(raw));
         zeroize::Zeroize::zeroize(&mut raw);
         let prefix: String = secret.chars().take(PREFIX.len() + 8).collect();
-        let now = unix_ms(self.now());
+        let now = unix_ms(self.core.now());
         let r = sqlx::query(
             "INSERT INTO api_tokens (name, scope, token_hash, prefix, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
         )
@@ -139,7 +140,7 @@ impl Engine {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT name, scope, prefix, created_at, created_by, last_used_at FROM api_tokens ORDER BY name",
         )
-        .fetch_all(self.store().pool())
+        .fetch_all(self.core.store().pool())
         .await?;
         rows.into_iter().map(Row::info).collect()
     }
@@ -147,25 +148,26 @@ impl Engine {
     /// Revokes (deletes) a token: it stops working at once.
     #[tracing::instrument(skip(self, actor))]
     pub async fn revoke_token(&self, name: &str, actor: &Actor) -> Result<()> {
-        let (engine, name) = (self.clone(), name.to_string());
+        let (this, name) = (self.clone(), name.to_string());
         let target = name.clone();
-        self.audited_tx(actor, "token.revoke", &target, move |tx| {
-            Box::pin(async move {
-                let n = sqlx::query("DELETE FROM api_tokens WHERE name = ?")
-                    .bind(&name)
-                    .execute(&mut **tx)
-                    .await?
-                    .rows_affected();
-                if n == 0 {
-                    return Err(Error::NotFound(format!("token {name}")));
-                }
-                let now = unix_ms(engine.now());
-                record_change(&mut **tx, now, &format!("token {name} revoked")).await?;
-                tracing::info!(token = %name, "API token revoked");
-                Ok(((), String::new()))
+        self.core
+            .audited_tx(actor, "token.revoke", &target, move |tx| {
+                Box::pin(async move {
+                    let n = sqlx::query("DELETE FROM api_tokens WHERE name = ?")
+                        .bind(&name)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(Error::NotFound(format!("token {name}")));
+                    }
+                    let now = unix_ms(this.core.now());
+                    record_change(&mut **tx, now, &format!("token {name} revoked")).await?;
+                    tracing::info!(token = %name, "API token revoked");
+                    Ok(((), String::new()))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// The token a bearer secret belongs to, if any.
@@ -175,13 +177,13 @@ impl Engine {
             return Ok(None);
         }
         let h = hash(s);
-        let now = unix_ms(self.now());
+        let now = unix_ms(self.core.now());
         // Known tokens are remembered until the next change of
         // configuration (creating or revoking a token is one), so that a
         // busy automation costs no query per call.
-        let version = self.change_version();
+        let version = self.core.change_version();
         let cached = self
-            .token_cache()
+            .tokens
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(version, &h);
@@ -192,7 +194,7 @@ impl Engine {
                     "SELECT name, scope, prefix, created_at, created_by, last_used_at FROM api_tokens WHERE token_hash = ?",
                 )
                 .bind(&h)
-                .fetch_optional(self.store().pool())
+                .fetch_optional(self.core.store().pool())
                 .await?;
                 let Some(row) = row else { return Ok(None) };
                 let last = row.last_used_at;
@@ -204,14 +206,16 @@ impl Engine {
             sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?")
                 .bind(now)
                 .bind(&h)
-                .execute(self.store().pool())
+                .execute(self.core.store().pool())
                 .await?;
             last_used = Some(now);
         }
-        self.token_cache()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .put(version, h, info.clone(), last_used);
+        self.tokens.lock().unwrap_or_else(|p| p.into_inner()).put(
+            version,
+            h,
+            info.clone(),
+            last_used,
+        );
         Ok(Some(info))
     }
 }

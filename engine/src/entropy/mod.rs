@@ -4,12 +4,16 @@
 //!   ([`HealthTester`], [`rct_cutoff`], [`apt_cutoff`]).
 //! * [`condition`](mod@condition): SHA-256 conditioning of tested raw bytes
 //!   ([`condition()`]).
-//! * [`source`]: [`EntropySource`], the service the engine calls for seeds.
+//! * [`source`]: [`EntropySource`], the checked source of seeds.
 //!   It fails closed: a source that has not passed its start-up test, or
 //!   whose health tests failed permanently, delivers nothing.
+//! * [`Entropy`]: the capability the engine holds: the source, its events
+//!   recorded, its metrics.
 
 pub mod condition;
 pub mod health;
+mod repo;
+mod service;
 pub mod source;
 
 pub use condition::condition;
@@ -17,29 +21,8 @@ pub use health::{
     apt_cutoff, rct_cutoff, Cutoffs, HealthTest, HealthTester, Verdict, APT_WINDOW,
     DEFAULT_MIN_ENTROPY_PER_BYTE,
 };
+pub use service::Entropy;
 pub use source::{
     EntropyEvent, EntropyEventKind, EntropySource, EntropyState, EntropyStatus, FailureInfo,
     HealthConfig, BLOCK_SIZE, MAX_SEED_LEN, STARTUP_SAMPLES,
 };
-
-/// Appends one event of a source to `entropy_events` (its repository).
-pub(crate) async fn record_event(
-    pool: &sqlx::SqlitePool,
-    at_ms: i64,
-    source: &str,
-    kind: &str,
-    test: &str,
-    detail: &str,
-) -> crate::Result<()> {
-    sqlx::query(
-        "INSERT INTO entropy_events (at_ms, source, kind, test, detail) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(at_ms)
-    .bind(source)
-    .bind(kind)
-    .bind(test)
-    .bind(detail)
-    .execute(pool)
-    .await?;
-    Ok(())
-}

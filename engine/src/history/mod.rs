@@ -286,6 +286,57 @@ pub async fn prune(
     Ok(old + extra)
 }
 
+/// The history capability: its writer thread and its reads.
+#[derive(Clone)]
+pub struct History {
+    core: crate::core::Core,
+    writer: HistoryWriter,
+}
+
+impl History {
+    pub(crate) fn new(core: crate::core::Core) -> History {
+        let writer = HistoryWriter::spawn(core.store().pool().clone());
+        History { core, writer }
+    }
+
+    pub(crate) fn writer(&self) -> &HistoryWriter {
+        &self.writer
+    }
+
+    pub async fn page(
+        &self,
+        filter: &HistoryFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<HistoryPage> {
+        let mut conn = self.core.store().pool().acquire().await?;
+        list(&mut conn, filter, page, per_page).await
+    }
+
+    pub async fn csv(&self, filter: &HistoryFilter) -> Result<String> {
+        let mut conn = self.core.store().pool().acquire().await?;
+        csv(&mut conn, filter).await
+    }
+
+    pub async fn stats(&self) -> Result<HistoryStats> {
+        let mut conn = self.core.store().pool().acquire().await?;
+        stats(&mut conn, self.core.now()).await
+    }
+
+    /// Applies the retention limits; returns how many rows went.
+    pub async fn prune(&self) -> Result<u64> {
+        let mut conn = self.core.store().pool().acquire().await?;
+        let s = self.core.settings();
+        prune(
+            &mut conn,
+            self.core.now(),
+            s.history_retention_days,
+            s.history_max_rows,
+        )
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

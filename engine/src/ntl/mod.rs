@@ -30,5 +30,5 @@ pub use address::{appliance_default_address, HsmAddress};
 pub use cert::{check_server_certificate, parse_server_certificate, CertInfo, MAX_CERT_FILE};
 pub use luna::{update_chrystoki_conf, write_luna_client_files, LunaFiles, NTLS_PORT};
 pub use qa::{generate_qa_certificate, QaCertificate, QaSubject, QA_CERT_VALIDITY_DAYS};
-pub use service::{Imported, QaCert, QaSettings, ServerCert};
+pub use service::{Imported, QaCert, QaSettings, ServerCert, TrustLink};
 pub use text::openssl_text;

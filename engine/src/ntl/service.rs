@@ -12,8 +12,8 @@ use super::{
 };
 use crate::audit::Actor;
 use crate::clock::unix_ms;
+use crate::core::Core;
 use crate::error::{Error, Result};
-use crate::Engine;
 
 /// A certificate in the HSM server list, with what is worth a warning.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -62,11 +62,23 @@ fn key_context(address: &str) -> String {
     format!("hsmseed:qa-key:{address}")
 }
 
-impl Engine {
+/// The trust link capability (`ntl-*` commands, the Trust link page).
+#[derive(Clone)]
+pub struct TrustLink {
+    core: Core,
+}
+
+impl TrustLink {
+    pub(crate) fn new(core: Core) -> TrustLink {
+        TrustLink { core }
+    }
+}
+
+impl TrustLink {
     pub async fn qa_settings(&self) -> Result<QaSettings> {
         let mut v = Vec::with_capacity(KEYS.len());
         for k in KEYS {
-            v.push(self.app_setting(k).await?.filter(|s| !s.is_empty()));
+            v.push(self.core.app_setting(k).await?.filter(|s| !s.is_empty()));
         }
         Ok(QaSettings {
             subject: QaSubject {
@@ -101,23 +113,24 @@ impl Engine {
             subject.organization.as_deref().unwrap_or("-"),
             address.as_deref().unwrap_or("(default)")
         );
-        self.audited(actor, "ntl.qa.subject", "appliance", async {
-            let values = [
-                &subject.country,
-                &subject.state,
-                &subject.locality,
-                &subject.organization,
-                &address,
-            ];
-            let pairs: Vec<(&str, String)> = KEYS
-                .iter()
-                .zip(values)
-                .map(|(k, v)| (*k, v.clone().unwrap_or_default()))
-                .collect();
-            self.set_app_settings(&pairs).await?;
-            Ok(((), detail))
-        })
-        .await
+        self.core
+            .audited(actor, "ntl.qa.subject", "appliance", async {
+                let values = [
+                    &subject.country,
+                    &subject.state,
+                    &subject.locality,
+                    &subject.organization,
+                    &address,
+                ];
+                let pairs: Vec<(&str, String)> = KEYS
+                    .iter()
+                    .zip(values)
+                    .map(|(k, v)| (*k, v.clone().unwrap_or_default()))
+                    .collect();
+                self.core.set_app_settings(&pairs).await?;
+                Ok(((), detail))
+            })
+            .await
     }
 
     // --- the HSM server list ----------------------------------------------
@@ -132,13 +145,13 @@ impl Engine {
         replace: bool,
         actor: &Actor,
     ) -> Result<Imported> {
-        self.audited(actor, "ntl.server.import", address, async {
+        self.core.audited(actor, "ntl.server.import", address, async {
             let addr = HsmAddress::parse(address)?;
             let info = parse_server_certificate(pem)?;
-            let now = unix_ms(self.now());
+            let now = unix_ms(self.core.now());
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM ntl_servers WHERE address = ?")
                 .bind(addr.as_str())
-                .fetch_optional(self.store().pool())
+                .fetch_optional(self.core.store().pool())
                 .await?;
             if exists.is_some() && !replace {
                 return Err(Error::NeedsConfirmation(format!(
@@ -153,10 +166,10 @@ impl Engine {
             .bind(&info.pem)
             .bind(now)
             .bind(now)
-            .execute(self.store().pool())
+            .execute(self.core.store().pool())
             .await?;
             self.sync_luna_files().await?;
-            let warnings = check_server_certificate(&info, &addr, self.now());
+            let warnings = check_server_certificate(&info, &addr, self.core.now());
             let detail = format!(
                 "{} {}{}",
                 if exists.is_some() { "replaced" } else { "added" },
@@ -182,9 +195,9 @@ impl Engine {
     pub async fn server_certs(&self) -> Result<Vec<ServerCert>> {
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT address, cert_pem FROM ntl_servers ORDER BY id")
-                .fetch_all(self.store().pool())
+                .fetch_all(self.core.store().pool())
                 .await?;
-        let now = self.now();
+        let now = self.core.now();
         rows.into_iter()
             .map(|(address, pem)| {
                 let info = parse_server_certificate(pem.as_bytes())?;
@@ -205,26 +218,27 @@ impl Engine {
         let addr = HsmAddress::parse(address)?;
         sqlx::query_scalar("SELECT cert_pem FROM ntl_servers WHERE address = ?")
             .bind(addr.as_str())
-            .fetch_optional(self.store().pool())
+            .fetch_optional(self.core.store().pool())
             .await?
             .ok_or_else(|| Error::NotFound(format!("HSM server {addr}")))
     }
 
     pub async fn delete_server_cert(&self, address: &str, actor: &Actor) -> Result<()> {
-        self.audited(actor, "ntl.server.delete", address, async {
-            let addr = HsmAddress::parse(address)?;
-            let n = sqlx::query("DELETE FROM ntl_servers WHERE address = ?")
-                .bind(addr.as_str())
-                .execute(self.store().pool())
-                .await?
-                .rows_affected();
-            if n == 0 {
-                return Err(Error::NotFound(format!("HSM server {addr}")));
-            }
-            self.sync_luna_files().await?;
-            Ok(((), String::new()))
-        })
-        .await
+        self.core
+            .audited(actor, "ntl.server.delete", address, async {
+                let addr = HsmAddress::parse(address)?;
+                let n = sqlx::query("DELETE FROM ntl_servers WHERE address = ?")
+                    .bind(addr.as_str())
+                    .execute(self.core.store().pool())
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(Error::NotFound(format!("HSM server {addr}")));
+                }
+                self.sync_luna_files().await?;
+                Ok(((), String::new()))
+            })
+            .await
     }
 
     // --- the appliance certificate ------------------------------------------
@@ -239,7 +253,7 @@ impl Engine {
             .clone()
             .or(settings.default_address.clone());
         let target = address.clone().unwrap_or_else(|| "-".into());
-        self.audited(actor, "ntl.qa.create", &target, async {
+        self.core.audited(actor, "ntl.qa.create", &target, async {
             let address = address.ok_or_else(|| {
                 Error::NotConfigured("the appliance address is unknown: set it first (ntl-qa-subject --address=...)".into())
             })?;
@@ -251,9 +265,9 @@ impl Engine {
                 ));
             }
             let subject = settings.subject.clone();
-            let now = self.now();
+            let now = self.core.now();
             let generated = tokio::task::spawn_blocking(move || generate_qa_certificate(&subject, &addr, now)).await??;
-            let sealed = self.master_key().seal(generated.key_pem.as_bytes(), &key_context(&address))?;
+            let sealed = self.core.master_key().seal(generated.key_pem.as_bytes(), &key_context(&address))?;
             sqlx::query(
                 "INSERT INTO ntl_qa_cert (id, address, cert_pem, key_sealed, created_at) VALUES (1, ?, ?, ?, ?) \
                  ON CONFLICT (id) DO UPDATE SET address = excluded.address, cert_pem = excluded.cert_pem, \
@@ -263,7 +277,7 @@ impl Engine {
             .bind(&generated.cert_pem)
             .bind(&sealed)
             .bind(unix_ms(now))
-            .execute(self.store().pool())
+            .execute(self.core.store().pool())
             .await?;
             self.sync_luna_files().await?;
             let cert = QaCert {
@@ -281,7 +295,7 @@ impl Engine {
     pub async fn qa_cert(&self) -> Result<Option<QaCert>> {
         let row: Option<(String, String)> =
             sqlx::query_as("SELECT address, cert_pem FROM ntl_qa_cert WHERE id = 1")
-                .fetch_optional(self.store().pool())
+                .fetch_optional(self.core.store().pool())
                 .await?;
         row.map(|(address, pem)| {
             Ok(QaCert {
@@ -295,25 +309,26 @@ impl Engine {
 
     /// `ntl-qa-cert-export`: the certificate only (never the key), as PEM.
     pub async fn export_qa_cert(&self, actor: &Actor) -> Result<(String, String)> {
-        self.audited(actor, "ntl.qa.export", "appliance", async {
-            let cert = self.qa_cert().await?.ok_or_else(|| {
-                Error::NotFound("an appliance certificate (ntl-qa-cert-new creates it)".into())
-            })?;
-            let detail = cert.info.fingerprint_sha256.clone();
-            Ok(((cert.address, cert.info.pem), detail))
-        })
-        .await
+        self.core
+            .audited(actor, "ntl.qa.export", "appliance", async {
+                let cert = self.qa_cert().await?.ok_or_else(|| {
+                    Error::NotFound("an appliance certificate (ntl-qa-cert-new creates it)".into())
+                })?;
+                let detail = cert.info.fingerprint_sha256.clone();
+                Ok(((cert.address, cert.info.pem), detail))
+            })
+            .await
     }
 
     /// Rewrites the Luna client files from the stored state, when
     /// `luna_client_dir` is set.
     async fn sync_luna_files(&self) -> Result<()> {
-        let Some(dir) = self.settings().luna_client_dir.clone() else {
+        let Some(dir) = self.core.settings().luna_client_dir.clone() else {
             return Ok(());
         };
         let servers: Vec<(String, String)> =
             sqlx::query_as("SELECT address, cert_pem FROM ntl_servers ORDER BY id")
-                .fetch_all(self.store().pool())
+                .fetch_all(self.core.store().pool())
                 .await?;
         let servers = servers
             .into_iter()
@@ -321,11 +336,14 @@ impl Engine {
             .collect::<Result<Vec<_>>>()?;
         let qa: Option<(String, String, Vec<u8>)> =
             sqlx::query_as("SELECT address, cert_pem, key_sealed FROM ntl_qa_cert WHERE id = 1")
-                .fetch_optional(self.store().pool())
+                .fetch_optional(self.core.store().pool())
                 .await?;
         let client = match qa {
             Some((address, cert, sealed)) => {
-                let key = self.master_key().open(&sealed, &key_context(&address))?;
+                let key = self
+                    .core
+                    .master_key()
+                    .open(&sealed, &key_context(&address))?;
                 let key = Zeroizing::new(
                     String::from_utf8(key.to_vec())
                         .map_err(|_| Error::Internal("stored key is not PEM".into()))?,

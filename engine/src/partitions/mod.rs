@@ -1,6 +1,6 @@
 //! HSM configurations ("HSM1"): which partition to seed, on which slot, with
 //! which user type and password. The password is encrypted at rest with the
-//! master key and never leaves the engine.
+//! master key and never leaves the this.
 
 mod cache;
 mod hold;
@@ -12,6 +12,9 @@ pub(crate) use hold::LoginLedger;
 pub use hold::{RETRY_WARNING, SO_WARNING};
 pub use seed::{SeedRecord, Trigger};
 
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -20,10 +23,12 @@ use sqlx::SqliteConnection;
 
 use crate::audit::Actor;
 use crate::clock::unix_ms;
+use crate::core::Core;
+use crate::entropy::Entropy;
 use crate::error::{Error, Result};
-use crate::hsm::{SlotInfo, UserType};
+use crate::history::History;
+use crate::hsm::{Hsm, ModuleLoader, SlotInfo, UserType};
 use crate::store::shared::record_change;
-use crate::Engine;
 use types::limits;
 
 /// A configuration name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
@@ -233,11 +238,65 @@ impl ConfigEdit {
     }
 }
 
+/// The partitions capability: the configurations (their table, their
+/// cache, their login holds), and the reseed that reads the entropy source,
+/// calls the PKCS#11 module and records the history.
+#[derive(Clone)]
+pub struct Partitions {
+    core: Core,
+    /// The PKCS#11 module, loaded at first use (see `hsm/loader.rs`).
+    hsm: Arc<ModuleLoader>,
+    entropy: Entropy,
+    history: History,
+    /// Holds credentials that failed to log in (see `hold.rs`).
+    logins: LoginLedger,
+    cache: Arc<Mutex<ConfigCache>>,
+}
+
 fn pwd_context(name: &str) -> String {
     format!("hsmseed:partition-password:{name}")
 }
 
-impl Engine {
+impl Partitions {
+    pub(crate) fn new(core: Core, entropy: Entropy, history: History) -> Partitions {
+        let s = core.settings();
+        let logins = LoginLedger::new(
+            s.data_dir.clone(),
+            core.store()
+                .pool()
+                .connect_options()
+                .get_filename()
+                .to_path_buf(),
+            core.master_key().clone(),
+            core.clock().clone(),
+            s.login_failures_per_token,
+        );
+        let hsm = Arc::new(ModuleLoader::new(
+            s.pkcs11_module.clone(),
+            Duration::from_secs(u64::from(s.pkcs11_timeout_secs)),
+            core.clock().clone(),
+        ));
+        Partitions {
+            core,
+            hsm,
+            entropy,
+            history,
+            logins,
+            cache: Arc::default(),
+        }
+    }
+
+    /// The PKCS#11 module, loaded (and initialised) at first use, off the
+    /// runtime and under the PKCS#11 deadline; after a failure not tried
+    /// again before a backoff.
+    pub async fn hsm(&self) -> Result<Hsm> {
+        self.hsm.get().await
+    }
+
+    fn logins(&self) -> &LoginLedger {
+        &self.logins
+    }
+
     /// `hsm-conf-new`: a new, empty configuration (user type CKU_USER,
     /// enabled, no slot or password yet).
     #[tracing::instrument(skip(self, actor))]
@@ -265,27 +324,28 @@ impl Engine {
             Ok::<_, Error>((hsm_name, self.resolve_pin(edit, None).await?))
         }
         .await;
-        let engine = self.clone();
-        self.audited_tx(actor, "hsm.create", name, move |tx| {
-            Box::pin(async move {
-                let (name, edit) = prepared?;
-                let now = unix_ms(engine.now());
-                repo::insert(tx, &name, now).await?;
-                if !edit.is_empty() {
-                    engine.write_edit(tx, &name, &edit).await?;
-                }
-                record_change(&mut **tx, now, &format!("hsm {name} created")).await?;
-                tracing::info!(hsm = %name, "configuration created");
-                Ok(((), detail))
+        let this = self.clone();
+        self.core
+            .audited_tx(actor, "hsm.create", name, move |tx| {
+                Box::pin(async move {
+                    let (name, edit) = prepared?;
+                    let now = unix_ms(this.core.now());
+                    repo::insert(tx, &name, now).await?;
+                    if !edit.is_empty() {
+                        this.write_edit(tx, &name, &edit).await?;
+                    }
+                    record_change(&mut **tx, now, &format!("hsm {name} created")).await?;
+                    tracing::info!(hsm = %name, "configuration created");
+                    Ok(((), detail))
+                })
             })
-        })
-        .await?;
+            .await?;
         self.get_config(name).await
     }
 
     pub async fn get_config(&self, name: &str) -> Result<HsmConfig> {
         let name = HsmName::parse(name)?;
-        let mut conn = self.store().pool().acquire().await?;
+        let mut conn = self.core.store().pool().acquire().await?;
         repo::get(&mut conn, &name)
             .await?
             .map(repo::Row::into_config)
@@ -293,7 +353,7 @@ impl Engine {
     }
 
     pub async fn list_configs(&self) -> Result<Vec<HsmConfig>> {
-        let mut conn = self.store().pool().acquire().await?;
+        let mut conn = self.core.store().pool().acquire().await?;
         Ok(repo::list(&mut conn)
             .await?
             .into_iter()
@@ -324,13 +384,14 @@ impl Engine {
             Ok((hsm_name, self.resolve_pin(edit, current.slot).await?))
         }
         .await;
-        let engine = self.clone();
+        let this = self.clone();
         let new_credential = self
+            .core
             .audited_tx(actor, "hsm.edit", name, move |tx| {
                 Box::pin(async move {
                     let (name, edit) = prepared?;
-                    let new_credential = engine.write_edit(tx, &name, &edit).await?;
-                    let now = unix_ms(engine.now());
+                    let new_credential = this.write_edit(tx, &name, &edit).await?;
+                    let now = unix_ms(this.core.now());
                     record_change(&mut **tx, now, &format!("hsm {name} edited")).await?;
                     Ok((new_credential, detail))
                 })
@@ -382,7 +443,8 @@ impl Engine {
         if let Some(pwd) = &edit.partition_pwd {
             check_password(pwd)?;
             row.partition_pwd = Some(
-                self.master_key()
+                self.core
+                    .master_key()
                     .seal(pwd.expose_secret().as_bytes(), &pwd_context(name.as_str()))?,
             );
         }
@@ -407,7 +469,7 @@ impl Engine {
                 ))
             }
         }
-        row.updated_at = unix_ms(self.now());
+        row.updated_at = unix_ms(self.core.now());
         repo::update(conn, &row).await?;
         if new_credential && repo::release_login(conn, name).await? {
             tracing::info!(hsm = %name, "login hold released: the credential was edited");
@@ -418,20 +480,21 @@ impl Engine {
     #[tracing::instrument(skip(self, actor))]
     pub async fn delete_config(&self, name: &str, actor: &Actor) -> Result<()> {
         let parsed = HsmName::parse(name);
-        let engine = self.clone();
-        self.audited_tx(actor, "hsm.delete", name, move |tx| {
-            Box::pin(async move {
-                let name = parsed?;
-                if !repo::delete(tx, &name).await? {
-                    return Err(Error::NotFound(format!("configuration {name}")));
-                }
-                let now = unix_ms(engine.now());
-                record_change(&mut **tx, now, &format!("hsm {name} deleted")).await?;
-                tracing::info!(hsm = %name, "configuration deleted");
-                Ok(((), String::new()))
+        let this = self.clone();
+        self.core
+            .audited_tx(actor, "hsm.delete", name, move |tx| {
+                Box::pin(async move {
+                    let name = parsed?;
+                    if !repo::delete(tx, &name).await? {
+                        return Err(Error::NotFound(format!("configuration {name}")));
+                    }
+                    let now = unix_ms(this.core.now());
+                    record_change(&mut **tx, now, &format!("hsm {name} deleted")).await?;
+                    tracing::info!(hsm = %name, "configuration deleted");
+                    Ok(((), String::new()))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// The slots (with a token) the PKCS#11 module sees.
@@ -441,15 +504,16 @@ impl Engine {
 
     /// Logs in to the configured partition with its credentials, without
     /// seeding; answers what token the slot holds. A held login is not
-    /// tried (`LoginHeld`): see [`Engine::retry_login`].
+    /// tried (`LoginHeld`): see [`Partitions::retry_login`].
     #[tracing::instrument(skip(self, actor))]
     pub async fn test_login(&self, name: &str, actor: &Actor) -> Result<SlotInfo> {
-        self.audited(actor, "hsm.test_login", name, async {
-            let info = self.login_once(name, false).await?;
-            let detail = format!("slot {}, token {}", info.slot_id, info.serial);
-            Ok((info, detail))
-        })
-        .await
+        self.core
+            .audited(actor, "hsm.test_login", name, async {
+                let info = self.login_once(name, false).await?;
+                let detail = format!("slot {}, token {}", info.slot_id, info.serial);
+                Ok((info, detail))
+            })
+            .await
     }
 
     /// One more login with a held configuration's password, asked for by
@@ -457,15 +521,16 @@ impl Engine {
     /// the hold, another refusal keeps it (and counts on the token).
     #[tracing::instrument(skip(self, actor))]
     pub async fn retry_login(&self, name: &str, actor: &Actor) -> Result<SlotInfo> {
-        self.audited(actor, "hsm.login_retry", name, async {
-            let info = self.login_once(name, true).await?;
-            let detail = format!(
-                "slot {}, token {}: hold released",
-                info.slot_id, info.serial
-            );
-            Ok((info, detail))
-        })
-        .await
+        self.core
+            .audited(actor, "hsm.login_retry", name, async {
+                let info = self.login_once(name, true).await?;
+                let detail = format!(
+                    "slot {}, token {}: hold released",
+                    info.slot_id, info.serial
+                );
+                Ok((info, detail))
+            })
+            .await
     }
 
     async fn login_once(&self, name: &str, retry: bool) -> Result<SlotInfo> {
@@ -474,7 +539,7 @@ impl Engine {
         let result = self.hsm().await?.test_login(&target).await;
         // A hold written or released on the slot's thread: every cache
         // of this process sees it before the answer.
-        self.poll_changes().await?;
+        self.core.poll_changes().await?;
         result
     }
 }
@@ -482,6 +547,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Engine;
 
     /// An action and its audit row commit together: when the row cannot be
     /// written, the action does not happen either.
@@ -492,7 +558,11 @@ mod tests {
             .await
             .unwrap();
         let cli = Actor::cli();
-        engine.create_config("HSM1", &cli).await.unwrap();
+        engine
+            .partitions()
+            .create_config("HSM1", &cli)
+            .await
+            .unwrap();
         sqlx::query(
             "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
              WHEN NEW.action = 'hsm.delete' OR NEW.action = 'hsm.edit' \
@@ -501,15 +571,34 @@ mod tests {
         .execute(engine.store().pool())
         .await
         .unwrap();
-        let e = engine.delete_config("HSM1", &cli).await.unwrap_err();
+        let e = engine
+            .partitions()
+            .delete_config("HSM1", &cli)
+            .await
+            .unwrap_err();
         assert!(e.to_string().contains("audit refused"), "{e}");
-        assert!(engine.get_config("HSM1").await.is_ok(), "not deleted");
+        assert!(
+            engine.partitions().get_config("HSM1").await.is_ok(),
+            "not deleted"
+        );
         let edit = ConfigEdit {
             partition_name: Some("P9".into()),
             ..Default::default()
         };
-        engine.edit_config("HSM1", edit, &cli).await.unwrap_err();
-        assert_eq!(engine.get_config("HSM1").await.unwrap().partition_name, "");
+        engine
+            .partitions()
+            .edit_config("HSM1", edit, &cli)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            engine
+                .partitions()
+                .get_config("HSM1")
+                .await
+                .unwrap()
+                .partition_name,
+            ""
+        );
         // A refused field rolls the new configuration back with its row.
         let bad = ConfigEdit {
             slot: Some(SlotId(1)),
@@ -517,11 +606,17 @@ mod tests {
             ..Default::default()
         };
         engine
+            .partitions()
             .create_config_with("HSM2", bad, &cli)
             .await
             .unwrap_err();
         assert_eq!(
-            engine.get_config("HSM2").await.unwrap_err().code(),
+            engine
+                .partitions()
+                .get_config("HSM2")
+                .await
+                .unwrap_err()
+                .code(),
             "not_found"
         );
     }

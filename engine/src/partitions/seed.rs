@@ -11,13 +11,12 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
-use super::{pwd_context, repo, HsmName};
+use super::{pwd_context, repo, HsmName, Partitions};
 use crate::audit::{Actor, AuditEntry};
 use crate::clock::unix_ms;
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, Outcome};
 use crate::hsm::{Hsm, SeedOutcome, SeedTarget};
-use crate::Engine;
 pub use types::Trigger;
 
 /// A successful reseed, as the REST API answers it.
@@ -35,11 +34,11 @@ pub struct SeedRecord {
     pub outcome: &'static str,
 }
 
-impl Engine {
+impl Partitions {
     /// The PKCS#11 target of a configuration, with its decrypted password;
     /// `retry`: an administrator's one more login with a held password.
     pub(crate) async fn seed_target(&self, name: &HsmName, retry: bool) -> Result<SeedTarget> {
-        let mut conn = self.store().pool().acquire().await?;
+        let mut conn = self.core.store().pool().acquire().await?;
         let row = repo::get(&mut conn, name)
             .await?
             .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
@@ -89,7 +88,10 @@ impl Engine {
                 row.name
             )));
         };
-        let pwd = self.master_key().open(sealed, &pwd_context(&row.name))?;
+        let pwd = self
+            .core
+            .master_key()
+            .open(sealed, &pwd_context(&row.name))?;
         let pin = String::from_utf8(pwd.to_vec())
             .map_err(|_| Error::Internal("stored password is not text".into()))?;
         Ok(SeedTarget {
@@ -120,6 +122,7 @@ impl Engine {
             Err(e) => {
                 if manual {
                     let _ = self
+                        .core
                         .audit(actor, "hsm.reseed", name, Outcome::Error, &e.to_string())
                         .await;
                 }
@@ -132,11 +135,11 @@ impl Engine {
             pinned_serial: target.pinned_serial.clone(),
             trigger,
             actor: manual.then(|| actor.clone()),
-            at: self.now(),
+            at: self.core.now(),
             started: Instant::now(),
         };
-        let bytes = self.settings().seed_bytes();
-        let ready = match self.entropy_seed(bytes).await {
+        let bytes = self.core.settings().seed_bytes();
+        let ready = match self.entropy.seed(bytes).await {
             Ok(seed) => self.hsm().await.map(|hsm| (seed, hsm)),
             Err(e) => Err(e),
         };
@@ -156,7 +159,7 @@ impl Engine {
                     name: attempt.name.to_string(),
                     slot: target.slot,
                     token_serial: o.token_serial,
-                    bits: self.settings().seed_bits,
+                    bits: self.core.settings().seed_bits,
                     duration_ms: elapsed.as_secs_f64() * 1000.0,
                     at: attempt.at,
                     trigger,
@@ -168,7 +171,7 @@ impl Engine {
                 if matches!(e, Error::Hsm { .. } | Error::LoginHeld { .. }) {
                     // The slot's login guard may have held the login: the
                     // next request must see it without waiting for the poll.
-                    self.poll_changes().await?;
+                    self.core.poll_changes().await?;
                 }
                 Err(e)
             }
@@ -187,16 +190,17 @@ impl Engine {
         if c.last_outcome.as_deref() == Some(Outcome::Held.as_str()) {
             return Ok(false);
         }
-        self.metrics()
+        self.core
+            .metrics()
             .count_seed(&c.name, Outcome::Held.as_str(), Trigger::Schedule.as_str());
         let entry = HistoryEntry {
-            at_ms: unix_ms(self.now()),
+            at_ms: unix_ms(self.core.now()),
             config_name: c.name.clone(),
             slot: c.slot.map(|s| s as i64),
             token_serial: c.token_serial.clone(),
             trigger: Trigger::Schedule,
-            source: self.settings().entropy_source.to_string(),
-            bits: self.settings().seed_bits,
+            source: self.core.settings().entropy_source.to_string(),
+            bits: self.core.settings().seed_bits,
             duration_us: 0,
             outcome: Outcome::Held,
             error_code: Some(hold.ckr.clone()),
@@ -208,7 +212,7 @@ impl Engine {
             audit: None,
         };
         tracing::warn!(hsm = %c.name, ckr = %hold.ckr, "scheduled reseed skipped: the login is held");
-        self.history_writer().record(entry).await?;
+        self.history.writer().record(entry).await?;
         Ok(true)
     }
 
@@ -233,15 +237,15 @@ impl Engine {
         let (answer, mut answered) = oneshot::channel::<Answer>();
         let claimed = Arc::new(AtomicBool::new(false));
         let submitted = {
-            let (engine, attempt, claimed) = (self.clone(), attempt.clone(), claimed.clone());
+            let (this, attempt, claimed) = (self.clone(), attempt.clone(), claimed.clone());
             hsm.seed_then(target, seed, move |result| {
                 if claimed.swap(true, Ordering::AcqRel) {
                     return;
                 }
                 let elapsed = attempt.started.elapsed();
-                let entry = engine.history_entry(&attempt, &result, elapsed);
+                let entry = this.history_entry(&attempt, &result, elapsed);
                 // A stopped writer drops `answer`: the caller hears of it.
-                let _ = engine.history_writer().submit(entry, move |committed| {
+                let _ = this.history.writer().submit(entry, move |committed| {
                     let _ = answer.send((result, elapsed, committed));
                 });
             })
@@ -282,7 +286,8 @@ impl Engine {
     ) -> Result<(Result<SeedOutcome>, Duration)> {
         let elapsed = attempt.started.elapsed();
         let result = Err(e);
-        self.history_writer()
+        self.history
+            .writer()
             .record(self.history_entry(attempt, &result, elapsed))
             .await?;
         Ok((result, elapsed))
@@ -324,12 +329,12 @@ impl Engine {
                 None => format!(
                     "trigger {}, {} bits",
                     a.trigger.as_str(),
-                    self.settings().seed_bits
+                    self.core.settings().seed_bits
                 ),
                 Some(c) => format!("trigger {}: {c}", a.trigger.as_str()),
             },
         });
-        self.metrics().observe_seed(
+        self.core.metrics().observe_seed(
             a.name.as_str(),
             outcome.as_str(),
             a.trigger.as_str(),
@@ -341,8 +346,8 @@ impl Engine {
             slot: Some(a.slot as i64),
             token_serial: serial.or_else(|| a.pinned_serial.clone()),
             trigger: a.trigger,
-            source: self.settings().entropy_source.to_string(),
-            bits: self.settings().seed_bits,
+            source: self.core.settings().entropy_source.to_string(),
+            bits: self.core.settings().seed_bits,
             duration_us: elapsed.as_micros().min(i64::MAX as u128) as i64,
             outcome,
             error_code: code,
@@ -380,6 +385,7 @@ mod tests {
     use crate::config::Settings;
     use crate::history::HistoryFilter;
     use crate::hsm::testing::SoftHsmFixture;
+    use crate::Engine;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_reseed_past_the_deadline_is_recorded_once_as_a_timeout() {
@@ -392,14 +398,29 @@ mod tests {
         let engine = Engine::open(settings).await.unwrap();
         let actor = Actor::cli();
         let t = f.token(3);
-        engine.create_config("HUNG", &actor).await.unwrap();
+        engine
+            .partitions()
+            .create_config("HUNG", &actor)
+            .await
+            .unwrap();
         let edit = t.config_edit(crate::hsm::UserType::User);
-        engine.edit_config("HUNG", edit, &actor).await.unwrap();
+        engine
+            .partitions()
+            .edit_config("HUNG", edit, &actor)
+            .await
+            .unwrap();
 
         // As if the HSM stopped answering: the reseed waits its deadline.
-        let held = engine.hsm().await.unwrap().hold_slot_lock(t.slot).await;
+        let held = engine
+            .partitions()
+            .hsm()
+            .await
+            .unwrap()
+            .hold_slot_lock(t.slot)
+            .await;
         let started = Instant::now();
         let err = engine
+            .partitions()
             .reseed("HUNG", Trigger::Api, &actor)
             .await
             .unwrap_err();
@@ -409,12 +430,16 @@ mod tests {
         // The HSM answers again: the timed-out seed (queued behind the
         // hung call) runs first and must not add a row of its own.
         drop(held);
-        engine.reseed("HUNG", Trigger::Api, &actor).await.unwrap();
+        engine
+            .partitions()
+            .reseed("HUNG", Trigger::Api, &actor)
+            .await
+            .unwrap();
         let filter = HistoryFilter {
             config: Some("HUNG".into()),
             ..HistoryFilter::default()
         };
-        let page = engine.history_page(&filter, 1, 10).await.unwrap();
+        let page = engine.history().page(&filter, 1, 10).await.unwrap();
         let rows: Vec<(&str, Option<&str>)> = page
             .rows
             .iter()

@@ -6,6 +6,7 @@
 //! now (no burst of catch-up rounds). A change of period, from any process,
 //! takes effect at once.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +18,9 @@ use tokio::time::Instant;
 
 use crate::audit::Actor;
 use crate::clock::unix_ms;
+use crate::core::Core;
 use crate::error::{Error, Result};
+use crate::partitions::Partitions;
 use crate::partitions::Trigger;
 use crate::store::shared::{record_change, write_settings};
 use crate::Engine;
@@ -86,10 +89,39 @@ pub struct ScheduleStatus {
 
 const PERIOD_KEY: &str = "seed_period";
 
-impl Engine {
+/// The schedule capability: the period (an appliance setting) and, where
+/// the scheduler runs, what it is doing.
+#[derive(Clone)]
+pub struct Schedule {
+    core: Core,
+    partitions: Partitions,
+    status: Arc<watch::Sender<ScheduleStatus>>,
+    running: Arc<AtomicBool>,
+}
+
+impl Schedule {
+    pub(crate) fn new(core: Core, partitions: Partitions) -> Schedule {
+        Schedule {
+            core,
+            partitions,
+            status: Arc::new(watch::Sender::new(ScheduleStatus {
+                period_minutes: 0,
+                next_run_at: None,
+                running: false,
+                last_round: None,
+            })),
+            running: Arc::default(),
+        }
+    }
+
+    /// When the next round is due, where the scheduler runs.
+    pub(crate) fn next_run_at(&self) -> Option<OffsetDateTime> {
+        self.status.borrow().next_run_at
+    }
+
     /// The configured period (0 when never set).
     pub async fn seed_period(&self) -> Result<SeedPeriod> {
-        match self.app_setting(PERIOD_KEY).await? {
+        match self.core.app_setting(PERIOD_KEY).await? {
             None => Ok(SeedPeriod::OFF),
             Some(v) => SeedPeriod::parse(&v),
         }
@@ -99,26 +131,27 @@ impl Engine {
     #[tracing::instrument(skip(self, actor))]
     pub async fn set_seed_period(&self, period: SeedPeriod, actor: &Actor) -> Result<()> {
         let before = self.seed_period().await;
-        let engine = self.clone();
-        self.audited_tx(actor, "schedule.period", "scheduler", move |tx| {
-            Box::pin(async move {
-                let before = before?;
-                let now = unix_ms(engine.now());
-                let minutes = period.minutes();
-                write_settings(tx, &[(PERIOD_KEY, minutes.to_string())], now).await?;
-                record_change(&mut **tx, now, &format!("seed period {minutes}")).await?;
-                tracing::info!(minutes, "seed period set");
-                Ok(((), format!("{} -> {minutes} min", before.minutes())))
+        let core = self.core.clone();
+        self.core
+            .audited_tx(actor, "schedule.period", "scheduler", move |tx| {
+                Box::pin(async move {
+                    let before = before?;
+                    let now = unix_ms(core.now());
+                    let minutes = period.minutes();
+                    write_settings(tx, &[(PERIOD_KEY, minutes.to_string())], now).await?;
+                    record_change(&mut **tx, now, &format!("seed period {minutes}")).await?;
+                    tracing::info!(minutes, "seed period set");
+                    Ok(((), format!("{} -> {minutes} min", before.minutes())))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// The schedule as the running scheduler sees it, or as stored when no
     /// scheduler runs in this process.
-    pub async fn schedule_status(&self) -> Result<ScheduleStatus> {
-        let mut s = self.schedule_watch().borrow().clone();
-        if !self.scheduler_running() {
+    pub async fn status(&self) -> Result<ScheduleStatus> {
+        let mut s = self.status.borrow().clone();
+        if !self.running.load(Ordering::Relaxed) {
             s.period_minutes = self.seed_period().await?.minutes();
         }
         Ok(s)
@@ -126,55 +159,65 @@ impl Engine {
 }
 
 /// Runs the scheduler until `shutdown` turns true.
-pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
-    engine.mark_scheduler_running();
-    let unit = engine.settings().schedule_unit;
-    let mut changes = engine.watch_changes();
-    let mut period = load_period(&engine).await;
-    let mut next: Option<Instant> = due_after(Instant::now(), period, unit);
-    let mut round: Option<tokio::task::JoinHandle<()>> = None;
-    loop {
-        publish(
-            &engine,
-            period,
-            next,
-            round.as_ref().is_some_and(|r| !r.is_finished()),
-        );
-        let sleep = async {
-            match next {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = sleep => {
-                let now = Instant::now();
-                if round.as_ref().is_some_and(|r| !r.is_finished()) {
-                    tracing::warn!("the previous round is still running; this round is skipped");
-                } else {
-                    round = Some(tokio::spawn(run_round(engine.clone())));
+pub async fn run(engine: Engine, shutdown: watch::Receiver<bool>) {
+    engine.schedule().clone().run(shutdown).await;
+}
+
+impl Schedule {
+    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let engine = self;
+        engine.running.store(true, Ordering::Relaxed);
+        let unit = engine.core.settings().schedule_unit;
+        let mut changes = engine.core.watch_changes();
+        let mut period = load_period(&engine).await;
+        let mut next: Option<Instant> = due_after(Instant::now(), period, unit);
+        let mut round: Option<tokio::task::JoinHandle<()>> = None;
+        loop {
+            publish(
+                &engine,
+                period,
+                next,
+                round.as_ref().is_some_and(|r| !r.is_finished()),
+            );
+            let sleep = async {
+                match next {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
                 }
-                next = next.and_then(|at| due_after(at, period, unit)).map(|n| if n <= now { now + step(period, unit) } else { n });
-            }
-            changed = changes.changed() => {
-                if changed.is_err() { break; }
-                let p = load_period(&engine).await;
-                if p != period {
-                    tracing::info!(minutes = p.minutes(), "scheduler picked up a new period");
-                    period = p;
-                    next = due_after(Instant::now(), period, unit);
+            };
+            tokio::select! {
+                () = sleep => {
+                    let now = Instant::now();
+                    if round.as_ref().is_some_and(|r| !r.is_finished()) {
+                        tracing::warn!("the previous round is still running; this round is skipped");
+                    } else {
+                        round = Some(tokio::spawn({
+                            let s = engine.clone();
+                            async move { s.round().await }
+                        }));
+                    }
+                    next = next.and_then(|at| due_after(at, period, unit)).map(|n| if n <= now { now + step(period, unit) } else { n });
                 }
+                changed = changes.changed() => {
+                    if changed.is_err() { break; }
+                    let p = load_period(&engine).await;
+                    if p != period {
+                        tracing::info!(minutes = p.minutes(), "scheduler picked up a new period");
+                        period = p;
+                        next = due_after(Instant::now(), period, unit);
+                    }
+                }
+                _ = shutdown.changed() => break,
             }
-            _ = shutdown.changed() => break,
         }
-    }
-    if let Some(r) = round {
-        if !r.is_finished() {
-            tracing::info!("waiting for the running round to finish");
-            let _ = r.await;
+        if let Some(r) = round {
+            if !r.is_finished() {
+                tracing::info!("waiting for the running round to finish");
+                let _ = r.await;
+            }
         }
+        tracing::info!("scheduler stopped");
     }
-    tracing::info!("scheduler stopped");
 }
 
 fn step(period: SeedPeriod, unit: Duration) -> Duration {
@@ -186,7 +229,7 @@ fn due_after(from: Instant, period: SeedPeriod, unit: Duration) -> Option<Instan
     (!period.is_off()).then(|| from + step(period, unit))
 }
 
-async fn load_period(engine: &Engine) -> SeedPeriod {
+async fn load_period(engine: &Schedule) -> SeedPeriod {
     match engine.seed_period().await {
         Ok(p) => p,
         Err(e) => {
@@ -196,12 +239,12 @@ async fn load_period(engine: &Engine) -> SeedPeriod {
     }
 }
 
-fn publish(engine: &Engine, period: SeedPeriod, next: Option<Instant>, running: bool) {
+fn publish(engine: &Schedule, period: SeedPeriod, next: Option<Instant>, running: bool) {
     let next_run_at = next.map(|at| {
         let wait = at.saturating_duration_since(Instant::now());
-        engine.now() + wait
+        engine.core.now() + wait
     });
-    engine.schedule_watch().send_modify(|s| {
+    engine.status.send_modify(|s| {
         s.period_minutes = period.minutes();
         s.next_run_at = next_run_at;
         s.running = running;
@@ -211,63 +254,68 @@ fn publish(engine: &Engine, period: SeedPeriod, next: Option<Instant>, running: 
 /// One round: every enabled, complete configuration once, at most
 /// `scheduler_concurrency` at a time.
 pub async fn run_round(engine: Engine) {
-    let started_at = engine.now();
-    let started = Instant::now();
-    let configs = match engine.list_configs().await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "scheduled round: cannot list configurations");
-            return;
-        }
-    };
-    let permits = Arc::new(Semaphore::new(
-        engine.settings().scheduler_concurrency as usize,
-    ));
-    let mut tasks = JoinSet::new();
-    let mut held = 0u32;
-    for c in configs.into_iter().filter(|c| c.enabled && c.is_complete()) {
-        if c.held.is_some() {
-            // Never logged in to again on a schedule: see partitions/hold.rs.
-            held += 1;
-            if let Err(e) = engine.record_held(&c).await {
-                tracing::error!(hsm = %c.name, error = %e, "held round could not be recorded");
+    engine.schedule().round().await;
+}
+
+impl Schedule {
+    async fn round(&self) {
+        let engine = self;
+        let started_at = engine.core.now();
+        let started = Instant::now();
+        let configs = match engine.partitions.list_configs().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled round: cannot list configurations");
+                return;
             }
-            continue;
+        };
+        let permits = Arc::new(Semaphore::new(
+            engine.core.settings().scheduler_concurrency as usize,
+        ));
+        let mut tasks = JoinSet::new();
+        let mut held = 0u32;
+        for c in configs.into_iter().filter(|c| c.enabled && c.is_complete()) {
+            if c.held.is_some() {
+                // Never logged in to again on a schedule: see partitions/hold.rs.
+                held += 1;
+                if let Err(e) = engine.partitions.record_held(&c).await {
+                    tracing::error!(hsm = %c.name, error = %e, "held round could not be recorded");
+                }
+                continue;
+            }
+            let partitions = engine.partitions.clone();
+            let permits = permits.clone();
+            tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                partitions
+                    .reseed(&c.name, Trigger::Schedule, &Actor::scheduler())
+                    .await
+                    .is_ok()
+            });
         }
-        let engine = engine.clone();
-        let permits = permits.clone();
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            engine
-                .reseed(&c.name, Trigger::Schedule, &Actor::scheduler())
-                .await
-                .is_ok()
-        });
-    }
-    let (mut ok, mut failed) = (0u32, 0u32);
-    while let Some(r) = tasks.join_next().await {
-        match r {
-            Ok(true) => ok += 1,
-            _ => failed += 1,
+        let (mut ok, mut failed) = (0u32, 0u32);
+        while let Some(r) = tasks.join_next().await {
+            match r {
+                Ok(true) => ok += 1,
+                _ => failed += 1,
+            }
         }
+        let report = RoundReport {
+            started_at,
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            ok,
+            failed,
+            held,
+        };
+        tracing::info!(
+            ok,
+            failed,
+            held,
+            duration_ms = report.duration_ms,
+            "scheduled round done"
+        );
+        engine.status.send_modify(|s| s.last_round = Some(report));
     }
-    let report = RoundReport {
-        started_at,
-        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        ok,
-        failed,
-        held,
-    };
-    tracing::info!(
-        ok,
-        failed,
-        held,
-        duration_ms = report.duration_ms,
-        "scheduled round done"
-    );
-    engine
-        .schedule_watch()
-        .send_modify(|s| s.last_round = Some(report));
 }
 
 #[cfg(test)]
@@ -313,19 +361,21 @@ mod loop_tests {
         let task = tokio::spawn(run(engine.clone(), rx));
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(engine
-            .schedule_status()
+            .schedule()
+            .status()
             .await
             .unwrap()
             .next_run_at
             .is_none());
         engine
+            .schedule()
             .set_seed_period(SeedPeriod::new(2).unwrap(), &Actor::cli())
             .await
             .unwrap();
         let mut seen = None;
         for _ in 0..20 {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            let st = engine.schedule_status().await.unwrap();
+            let st = engine.schedule().status().await.unwrap();
             if st.next_run_at.is_some() {
                 seen = Some(st);
                 break;
@@ -335,14 +385,22 @@ mod loop_tests {
         assert_eq!(st.period_minutes, 2);
         // Rounds run (with nothing to seed) and report.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert!(engine.schedule_status().await.unwrap().last_round.is_some());
+        assert!(engine
+            .schedule()
+            .status()
+            .await
+            .unwrap()
+            .last_round
+            .is_some());
         engine
+            .schedule()
             .set_seed_period(SeedPeriod::OFF, &Actor::cli())
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(engine
-            .schedule_status()
+            .schedule()
+            .status()
             .await
             .unwrap()
             .next_run_at

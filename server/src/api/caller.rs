@@ -67,7 +67,7 @@ impl FromRequestParts<AppState> for Caller {
             ));
         };
         let secret = SecretString::from(secret.trim().to_string());
-        match state.engine.verify_token(&secret).await? {
+        match state.engine.auth().verify_token(&secret).await? {
             Some(info) => Ok(Caller::Token(info)),
             None => Err(unauthorized(
                 "The API token is not valid (unknown or revoked).",

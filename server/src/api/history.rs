@@ -54,7 +54,8 @@ pub async fn history(
     let filter = q.filter()?;
     let page = state
         .engine
-        .history_page(&filter, q.page.unwrap_or(1), q.per_page.unwrap_or(50))
+        .history()
+        .page(&filter, q.page.unwrap_or(1), q.per_page.unwrap_or(50))
         .await?;
     Ok(Json(page))
 }

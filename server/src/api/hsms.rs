@@ -23,5 +23,5 @@ pub async fn list_hsms(
     State(state): State<AppState>,
     _: Reader,
 ) -> Result<Json<Vec<engine::partitions::HsmConfig>>, ApiError> {
-    Ok(Json(state.engine.list_configs().await?))
+    Ok(Json(state.engine.partitions().list_configs().await?))
 }

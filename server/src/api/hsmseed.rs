@@ -70,6 +70,10 @@ pub async fn reseed(
     };
     let actor = caller.actor(Some(peer.ip()));
     tracing::info!(actor = %actor.label(), hsm = %name, "reseed requested over the API");
-    let record = state.engine.reseed(&name, Trigger::Api, &actor).await?;
+    let record = state
+        .engine
+        .partitions()
+        .reseed(&name, Trigger::Api, &actor)
+        .await?;
     Ok(Json(record).into_response())
 }

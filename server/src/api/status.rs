@@ -28,12 +28,12 @@ pub async fn status(
     _: Reader,
 ) -> Result<Json<StatusBody>, ApiError> {
     let r = state.engine.readiness().await;
-    let schedule = state.engine.schedule_status().await?;
+    let schedule = state.engine.schedule().status().await?;
     Ok(Json(StatusBody {
         version: env!("CARGO_PKG_VERSION").to_string(),
         ready: r.ready,
         database: r.database,
-        entropy: state.engine.entropy_status(),
+        entropy: state.engine.entropy().status(),
         schedule,
     }))
 }

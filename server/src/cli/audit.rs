@@ -25,7 +25,8 @@ pub async fn audit_show(
     let mut page = 1;
     while rows.len() < a.limit as usize {
         let p = engine
-            .audit_page(&AuditFilter::default(), page, 200)
+            .audit_log()
+            .page(&AuditFilter::default(), page, 200)
             .await?;
         if p.rows.is_empty() {
             break;

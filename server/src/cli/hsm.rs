@@ -105,7 +105,7 @@ pub async fn conf_new(
     actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let c = engine.create_config(&a.name, actor).await?;
+    let c = engine.partitions().create_config(&a.name, actor).await?;
     writeln!(out, "New {} configuration created successfully.", c.name)?;
     Ok(())
 }
@@ -118,13 +118,16 @@ pub async fn conf_edit(
     input: &mut dyn super::SecretInput,
 ) -> anyhow::Result<()> {
     let edit = edit_of(a, input)?;
-    engine.edit_config(&a.name, edit, actor).await?;
+    engine
+        .partitions()
+        .edit_config(&a.name, edit, actor)
+        .await?;
     writeln!(out, "Configuration edited successfully.")?;
     Ok(())
 }
 
 pub async fn conf_show(engine: &Engine, a: &NameArg, out: &mut impl Write) -> anyhow::Result<()> {
-    let c = engine.get_config(&a.name).await?;
+    let c = engine.partitions().get_config(&a.name).await?;
     writeln!(out, "partitionName={}", c.partition_name)?;
     writeln!(
         out,
@@ -151,7 +154,7 @@ pub async fn conf_show(engine: &Engine, a: &NameArg, out: &mut impl Write) -> an
 }
 
 pub async fn conf_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
-    let list = engine.list_configs().await?;
+    let list = engine.partitions().list_configs().await?;
     if list.is_empty() {
         writeln!(out, "No HSM configuration yet (hsm-conf-new --name=HSM1).")?;
         return Ok(());
@@ -205,7 +208,7 @@ pub async fn conf_delete(
     actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    engine.delete_config(&a.name, actor).await?;
+    engine.partitions().delete_config(&a.name, actor).await?;
     writeln!(out, "Configuration {} deleted successfully.", a.name)?;
     Ok(())
 }
@@ -216,7 +219,10 @@ pub async fn seed(
     actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let r = engine.reseed(&a.name, Trigger::Cli, actor).await?;
+    let r = engine
+        .partitions()
+        .reseed(&a.name, Trigger::Cli, actor)
+        .await?;
     writeln!(
         out,
         "HSM {} reseeded successfully with {} bits (slot {}, token {}, {:.1} ms).",
@@ -238,7 +244,7 @@ pub async fn login_retry(
             a.name
         );
     }
-    let info = engine.retry_login(&a.name, actor).await?;
+    let info = engine.partitions().retry_login(&a.name, actor).await?;
     writeln!(
         out,
         "Login of {} succeeded (slot {}, token {}); its login is no longer held.",
@@ -254,7 +260,7 @@ pub async fn conf_seed(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let p = SeedPeriod::parse(&a.period)?;
-    engine.set_seed_period(p, actor).await?;
+    engine.schedule().set_seed_period(p, actor).await?;
     writeln!(out, "Seed period configured successfully.")?;
     Ok(())
 }

@@ -79,6 +79,7 @@ pub async fn hsm_cert_import(
 ) -> anyhow::Result<()> {
     let pem = read_bounded(&a.hsm_cert)?;
     let imported = engine
+        .trust()
         .import_server_cert(&a.hsm_ip, &pem, a.replace, actor)
         .await?;
     for w in &imported.cert.warnings {
@@ -97,7 +98,7 @@ pub async fn hsm_cert_import(
 }
 
 pub async fn hsm_cert_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
-    let list = engine.server_certs().await?;
+    let list = engine.trust().server_certs().await?;
     if list.is_empty() {
         writeln!(out, "The HSM server list is empty (ntl-hsm-cert-import --hsmCert=server.pem --hsmIp=ADDRESS).")?;
         return Ok(());
@@ -121,7 +122,7 @@ pub async fn hsm_cert_delete(
     actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    engine.delete_server_cert(&a.hsm_ip, actor).await?;
+    engine.trust().delete_server_cert(&a.hsm_ip, actor).await?;
     writeln!(
         out,
         "Server {} removed from the list successfully",
@@ -136,7 +137,7 @@ pub async fn qa_cert_new(
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     // The guide's command takes no confirmation; say what re-creating means.
-    let (cert, replaced) = engine.create_qa_cert(true, actor).await?;
+    let (cert, replaced) = engine.trust().create_qa_cert(true, actor).await?;
     if replaced {
         eprintln!(
             "Warning: the previous QA certificate was replaced: every HSM must register the appliance ({}) again.",
@@ -148,10 +149,10 @@ pub async fn qa_cert_new(
 }
 
 pub async fn qa_cert_show(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
-    let cert = engine
-        .qa_cert()
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no QA certificate yet: create it with ntl-qa-cert-new"))?;
+    let cert =
+        engine.trust().qa_cert().await?.ok_or_else(|| {
+            anyhow::anyhow!("no QA certificate yet: create it with ntl-qa-cert-new")
+        })?;
     write!(out, "{}", cert.text)?;
     Ok(())
 }
@@ -180,7 +181,7 @@ pub async fn qa_cert_export(
     if !dir.is_dir() {
         anyhow::bail!("directory {} does not exist", dir.display());
     }
-    let (_, pem) = engine.export_qa_cert(actor).await?;
+    let (_, pem) = engine.trust().export_qa_cert(actor).await?;
     let path = dir.join(name);
     std::fs::write(&path, pem)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
@@ -194,7 +195,7 @@ pub async fn qa_subject(
     actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let current = engine.qa_settings().await?;
+    let current = engine.trust().qa_settings().await?;
     if a.country.is_none()
         && a.state.is_none()
         && a.locality.is_none()
@@ -231,6 +232,7 @@ pub async fn qa_subject(
     };
     let address = pick(&a.address, &current.address);
     engine
+        .trust()
         .set_qa_settings(&subject, address.as_deref(), actor)
         .await?;
     writeln!(out, "QA certificate subject configured successfully.")?;
@@ -238,7 +240,7 @@ pub async fn qa_subject(
 }
 
 pub async fn verify(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
-    let slots = engine.slots().await?;
+    let slots = engine.partitions().slots().await?;
     writeln!(
         out,
         "The following SafeNet Luna Network HSM Slots/Partitions were found:"

@@ -122,7 +122,7 @@ pub fn run(runtime: &Runtime, engine: Engine) -> anyhow::Result<()> {
                 anyhow::bail!("no login given");
             };
             let password = super::SecretInput::secret(&mut input, "Password: ")?;
-            match runtime.block_on(engine.login(name.trim(), &password, None, "console")) {
+            match runtime.block_on(engine.auth().login(name.trim(), &password, None, "console")) {
                 Ok(u) => break 'login u,
                 Err(engine::Error::Throttled { retry_after_secs }) => {
                     eprintln!("Too many failed attempts. Try again in {retry_after_secs} s.");

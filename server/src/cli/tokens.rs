@@ -26,7 +26,7 @@ pub async fn token_new(
 ) -> anyhow::Result<()> {
     use secrecy::ExposeSecret;
     let scope = a.scope.parse()?;
-    let t = engine.create_token(&a.name, scope, actor).await?;
+    let t = engine.auth().create_token(&a.name, scope, actor).await?;
     eprintln!(
         "API token {} created with scope {}; it is shown only this once:",
         t.info.name,
@@ -37,7 +37,7 @@ pub async fn token_new(
 }
 
 pub async fn token_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
-    let list = engine.list_tokens().await?;
+    let list = engine.auth().list_tokens().await?;
     if list.is_empty() {
         writeln!(
             out,
@@ -72,7 +72,7 @@ pub async fn token_revoke(
     actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    engine.revoke_token(&a.name, actor).await?;
+    engine.auth().revoke_token(&a.name, actor).await?;
     writeln!(out, "API token {} revoked.", a.name)?;
     Ok(())
 }

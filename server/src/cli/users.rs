@@ -44,7 +44,7 @@ pub async fn user_add(
     input: &mut dyn super::SecretInput,
 ) -> anyhow::Result<()> {
     let pw = new_password(input)?;
-    engine.add_user(&a.name, &pw, actor).await?;
+    engine.auth().add_user(&a.name, &pw, actor).await?;
     writeln!(out, "User {} added successfully.", a.name)?;
     Ok(())
 }
@@ -57,7 +57,7 @@ pub async fn user_passwd(
     input: &mut dyn super::SecretInput,
 ) -> anyhow::Result<()> {
     let pw = new_password(input)?;
-    engine.set_password(&a.name, &pw, actor).await?;
+    engine.auth().set_password(&a.name, &pw, actor).await?;
     writeln!(
         out,
         "Password of {} changed successfully; their web sessions have ended.",
@@ -72,7 +72,7 @@ pub async fn user_remove(
     actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
-    let removed = engine.remove_user(&a.name, actor).await?;
+    let removed = engine.auth().remove_user(&a.name, actor).await?;
     writeln!(
         out,
         "User {} removed successfully: {}.",
@@ -84,7 +84,7 @@ pub async fn user_remove(
 
 pub async fn user_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "{:<32} Since", "Name")?;
-    for u in engine.list_users().await? {
+    for u in engine.auth().list_users().await? {
         writeln!(
             out,
             "{:<32} {}",

@@ -15,12 +15,12 @@ pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                match engine.prune_history().await {
+                match engine.history().prune().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(rows = n, "old seed history deleted"),
                     Err(e) => tracing::warn!(error = %e, "pruning the seed history failed"),
                 }
-                match engine.prune_audit().await {
+                match engine.audit_log().prune().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(rows = n, "audit rows past their retention deleted"),
                     Err(e) => tracing::warn!(error = %e, "pruning the audit log failed"),

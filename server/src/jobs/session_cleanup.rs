@@ -20,7 +20,7 @@ pub async fn run(engine: Engine, store: SqliteStore, mut shutdown: watch::Receiv
                 if let Err(e) = store.delete_expired().await {
                     tracing::warn!(error = %e, "deleting expired sessions failed");
                 }
-                if let Err(e) = engine.unbind_sessions(None).await {
+                if let Err(e) = engine.auth().unbind_sessions(None).await {
                     tracing::warn!(error = %e, "deleting bindings of ended sessions failed");
                 }
             }

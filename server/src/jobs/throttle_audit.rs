@@ -15,7 +15,7 @@ pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
         tokio::select! {
-            _ = tick.tick() => if let Err(e) = engine.flush_throttled().await {
+            _ = tick.tick() => if let Err(e) = engine.auth().flush_throttled().await {
                 tracing::warn!(error = %e, "auditing throttled sign-in attempts failed");
             },
             _ = shutdown.changed() => break,

@@ -120,6 +120,7 @@ async fn session_user(state: &AppState, session: &Session) -> Result<Option<User
     }
     match state
         .engine
+        .auth()
         .session_user(&auth.user_uid, auth.generation)
         .await
     {

@@ -13,7 +13,7 @@ pub async fn csv(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Response, ApiError> {
-    let text = state.engine.history_csv(&q.filter()?).await?;
+    let text = state.engine.history().csv(&q.filter()?).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -57,6 +57,7 @@ pub async fn login(
     let back = (next != "/").then_some(next.as_str());
     let user = match state
         .engine
+        .auth()
         .login(form.username.trim(), &password, Some(peer.ip()), "web")
         .await
     {
@@ -88,7 +89,13 @@ pub async fn login(
     // the user or changing their password must be able to end it.
     let bound = match session.save().await {
         Ok(()) => match session.id() {
-            Some(id) => state.engine.bind_session(&id.to_string(), &user).await,
+            Some(id) => {
+                state
+                    .engine
+                    .auth()
+                    .bind_session(&id.to_string(), &user)
+                    .await
+            }
             None => Err(engine::Error::Internal(
                 "session: no id after saving".into(),
             )),
@@ -112,11 +119,16 @@ pub async fn logout(
     if let Err(e) = session.flush().await {
         tracing::warn!(error = %e, "session could not be deleted");
     }
-    if let Err(e) = state.engine.unbind_sessions(id.as_deref()).await {
+    if let Err(e) = state.engine.auth().unbind_sessions(id.as_deref()).await {
         tracing::warn!(error = %e, "session binding could not be deleted");
     }
     if let Some(axum::Extension(u)) = user {
-        if let Err(e) = state.engine.signed_out(&u, Some(peer.ip()), "web").await {
+        if let Err(e) = state
+            .engine
+            .auth()
+            .signed_out(&u, Some(peer.ip()), "web")
+            .await
+        {
             tracing::error!(error = %e, "logout not audited");
         }
     }

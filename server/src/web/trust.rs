@@ -71,6 +71,7 @@ pub async fn upload(
         ),
         (None, Some(bytes)) => match state
             .engine
+            .trust()
             .import_server_cert(&address, &bytes, replace, &actor)
             .await
         {
@@ -115,7 +116,7 @@ pub async fn download_server(
     State(state): State<AppState>,
     Path(address): Path<String>,
 ) -> Result<Response, ApiError> {
-    let pem = state.engine.server_cert_pem(&address).await?;
+    let pem = state.engine.trust().server_cert_pem(&address).await?;
     Ok(pem_download(&format!("{address}.pem"), pem))
 }
 
@@ -127,6 +128,6 @@ pub async fn download_qa(
     axum::Extension(user): axum::Extension<User>,
 ) -> Result<Response, ApiError> {
     let actor = Actor::user(user.name, Some(peer.ip()));
-    let (address, pem) = state.engine.export_qa_cert(&actor).await?;
+    let (address, pem) = state.engine.trust().export_qa_cert(&actor).await?;
     Ok(pem_download(&format!("{address}.pem"), pem))
 }

@@ -163,7 +163,8 @@ async fn a_call_with_a_bad_token_is_refused_on_every_token_route_even_beside_a_s
     assert_eq!(app.get("/api/2.0/status").await.status(), StatusCode::OK);
     let audit = app
         .engine
-        .audit_page(&Default::default(), 1, 100)
+        .audit_log()
+        .page(&Default::default(), 1, 100)
         .await
         .unwrap();
     assert!(

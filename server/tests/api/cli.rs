@@ -62,7 +62,7 @@ async fn the_guides_hsm_commands_print_the_guides_lines() {
     );
 
     // The running server sees what the console did.
-    let c = app.engine.get_config("HSM1").await.unwrap();
+    let c = app.engine.partitions().get_config("HSM1").await.unwrap();
     assert_eq!(
         (c.partition_name.as_str(), c.slot, c.password_set),
         ("Partition1", Some(1), true)
@@ -73,7 +73,13 @@ async fn the_guides_hsm_commands_print_the_guides_lines() {
         (out.code, out.stdout.as_str()),
         (0, "Configuration HSM1 deleted successfully.\n")
     );
-    assert!(app.engine.list_configs().await.unwrap().is_empty());
+    assert!(app
+        .engine
+        .partitions()
+        .list_configs()
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -87,7 +93,14 @@ async fn the_password_can_come_from_standard_input() {
         )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(app.engine.get_config("HSM1").await.unwrap().password_set);
+    assert!(
+        app.engine
+            .partitions()
+            .get_config("HSM1")
+            .await
+            .unwrap()
+            .password_set
+    );
 }
 
 #[tokio::test]
@@ -101,7 +114,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         "--partitionName=P1",
     ])
     .await;
-    let before = app.engine.get_config("HSM1").await.unwrap();
+    let before = app.engine.partitions().get_config("HSM1").await.unwrap();
 
     let cases: &[(&[&str], &str)] = &[
         (
@@ -157,13 +170,19 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         assert!(out.stdout.is_empty(), "{args:?} printed {}", out.stdout);
     }
     assert_eq!(
-        app.engine.get_config("HSM1").await.unwrap(),
+        app.engine.partitions().get_config("HSM1").await.unwrap(),
         before,
         "nothing changed"
     );
-    assert_eq!(app.engine.list_configs().await.unwrap().len(), 1);
-    assert_eq!(app.engine.seed_period().await.unwrap().minutes(), 0);
-    assert!(app.engine.list_tokens().await.unwrap().is_empty());
+    assert_eq!(
+        app.engine.partitions().list_configs().await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        app.engine.schedule().seed_period().await.unwrap().minutes(),
+        0
+    );
+    assert!(app.engine.auth().list_tokens().await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -142,6 +142,7 @@ async fn a_server_and_a_console_command_started_together_share_one_setup() {
         let engine = engine::Engine::open(settings).await.unwrap();
         for name in ["BYCLI", "BYSERVER"] {
             engine
+                .partitions()
                 .reseed(name, Trigger::Cli, &Actor::cli())
                 .await
                 .unwrap_or_else(|e| panic!("trial {trial}: {name}: {e}"));

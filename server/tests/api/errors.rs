@@ -70,7 +70,8 @@ async fn a_session_reseeds_with_post_only_a_token_with_get_too() {
     assert_eq!(body["error"], "method_not_allowed");
     let audit = app
         .engine
-        .audit_page(&Default::default(), 1, 50)
+        .audit_log()
+        .page(&Default::default(), 1, 50)
         .await
         .unwrap();
     assert!(

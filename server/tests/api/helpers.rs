@@ -271,10 +271,12 @@ impl TestApp {
     /// A complete configuration for `token`, through the engine.
     pub async fn configure(&self, name: &str, token: &TestToken, user_type: UserType) {
         self.engine
+            .partitions()
             .create_config(name, &engine::audit::Actor::cli())
             .await
             .unwrap();
         self.engine
+            .partitions()
             .edit_config(
                 name,
                 token.config_edit(user_type),
@@ -289,6 +291,7 @@ impl TestApp {
         use secrecy::ExposeSecret;
         let t = self
             .engine
+            .auth()
             .create_token(name, scope, &engine::audit::Actor::cli())
             .await
             .unwrap();
@@ -337,7 +340,8 @@ impl TestApp {
             ..Default::default()
         };
         self.engine
-            .history_page(&filter, 1, 200)
+            .history()
+            .page(&filter, 1, 200)
             .await
             .unwrap()
             .rows
@@ -397,6 +401,7 @@ impl TestApp {
     /// Edits a configuration through the engine (as the console would).
     pub async fn edit(&self, name: &str, edit: ConfigEdit) {
         self.engine
+            .partitions()
             .edit_config(name, edit, &engine::audit::Actor::cli())
             .await
             .unwrap();

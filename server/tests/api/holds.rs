@@ -65,7 +65,7 @@ async fn a_wrong_password_is_tried_once_by_every_door_then_held() {
     // Three scheduled rounds skip it; the first records one `held` row.
     for _ in 0..3 {
         engine::schedule::run_round(app.engine.clone()).await;
-        let last = app.engine.schedule_status().await.unwrap().last_round;
+        let last = app.engine.schedule().status().await.unwrap().last_round;
         assert_eq!(last.map(|r| (r.ok, r.failed, r.held)), Some((0, 0, 1)));
     }
     // The console (another process) and the page button are held too.
@@ -103,7 +103,7 @@ async fn a_wrong_password_is_tried_once_by_every_door_then_held() {
     );
 
     // Every interface shows it, with the fix.
-    let c = app.engine.get_config("BAD").await.unwrap();
+    let c = app.engine.partitions().get_config("BAD").await.unwrap();
     assert_eq!(
         c.held.as_ref().map(|h| h.ckr.as_str()),
         Some("CKR_PIN_INCORRECT")
@@ -127,7 +127,14 @@ async fn a_wrong_password_is_tried_once_by_every_door_then_held() {
 
     // A new password is a new credential: tried again, and it works.
     app.edit("BAD", t.config_edit(UserType::User)).await;
-    assert!(app.engine.get_config("BAD").await.unwrap().held.is_none());
+    assert!(app
+        .engine
+        .partitions()
+        .get_config("BAD")
+        .await
+        .unwrap()
+        .held
+        .is_none());
     let r = app.api_reseed(&token, "BAD").await;
     assert_eq!(r.status(), StatusCode::OK);
     let logins = spy.calls_of("C_Login");
@@ -150,6 +157,7 @@ async fn a_hold_survives_a_restart_and_binds_other_processes() {
     let settings = app.engine.settings().clone();
     let again = engine::Engine::open(settings).await.unwrap();
     let err = again
+        .partitions()
         .reseed("BAD", engine::partitions::Trigger::Cli, &Actor::cli())
         .await
         .unwrap_err();
@@ -178,7 +186,7 @@ async fn the_same_wrong_password_on_one_token_is_tried_once_for_all_configuratio
         "{body}"
     );
     assert_eq!(spy.calls_of("C_Login").len(), 1);
-    let b = app.engine.get_config("B").await.unwrap();
+    let b = app.engine.partitions().get_config("B").await.unwrap();
     assert!(b.held.is_some(), "B is shown held too");
     // B's own history says it never reached the HSM.
     let rows = app.history("B").await;
@@ -198,6 +206,7 @@ async fn a_token_with_failures_in_a_row_takes_only_a_retried_or_proven_password(
     for name in ["W1", "W2"] {
         let e = app
             .engine
+            .partitions()
             .reseed(name, engine::partitions::Trigger::Cli, &Actor::cli())
             .await
             .unwrap_err();
@@ -210,6 +219,7 @@ async fn a_token_with_failures_in_a_row_takes_only_a_retried_or_proven_password(
     // there is not tried, even a right one.
     let e = app
         .engine
+        .partitions()
         .reseed("GOOD", engine::partitions::Trigger::Cli, &Actor::cli())
         .await
         .unwrap_err();
@@ -235,6 +245,7 @@ async fn a_token_with_failures_in_a_row_takes_only_a_retried_or_proven_password(
     // Released, and the token's count starts again.
     app.engine.poll_changes().await.unwrap();
     app.engine
+        .partitions()
         .reseed("GOOD", engine::partitions::Trigger::Cli, &Actor::cli())
         .await
         .unwrap();
@@ -246,13 +257,21 @@ async fn a_token_with_failures_in_a_row_takes_only_a_retried_or_proven_password(
         .server_fn("retry_login_hsm", &[("name", "W1"), ("confirm", "yes")])
         .await;
     assert!(r.text().await.unwrap().contains("CKR_PIN_INCORRECT"));
-    assert!(app.engine.get_config("W1").await.unwrap().held.is_some());
+    assert!(app
+        .engine
+        .partitions()
+        .get_config("W1")
+        .await
+        .unwrap()
+        .held
+        .is_some());
     let r = app.server_fn("retry_login_hsm", &[("name", "W1")]).await;
     assert!(r.text().await.unwrap().contains("Nothing was tried"));
     assert_eq!(spy.calls_of("C_Login").len(), 5);
     let audit = app
         .engine
-        .audit_page(
+        .audit_log()
+        .page(
             &engine::audit::AuditFilter {
                 action: Some("hsm.login_retry".into()),
                 ..Default::default()
@@ -281,7 +300,12 @@ async fn cku_so_needs_an_explicit_confirmation_at_every_door() {
         out.stderr
     );
     assert_eq!(
-        app.engine.get_config("SO1").await.unwrap().user_type,
+        app.engine
+            .partitions()
+            .get_config("SO1")
+            .await
+            .unwrap()
+            .user_type,
         "CKU_USER"
     );
     let out = app
@@ -294,7 +318,12 @@ async fn cku_so_needs_an_explicit_confirmation_at_every_door() {
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
-        app.engine.get_config("SO1").await.unwrap().user_type,
+        app.engine
+            .partitions()
+            .get_config("SO1")
+            .await
+            .unwrap()
+            .user_type,
         "CKU_SO"
     );
 
@@ -304,7 +333,12 @@ async fn cku_so_needs_an_explicit_confirmation_at_every_door() {
         .await;
     assert!(r.text().await.unwrap().contains("zeroize"));
     assert_eq!(
-        app.engine.get_config("SO2").await.unwrap_err().code(),
+        app.engine
+            .partitions()
+            .get_config("SO2")
+            .await
+            .unwrap_err()
+            .code(),
         "not_found",
         "nothing was created"
     );
@@ -320,7 +354,12 @@ async fn cku_so_needs_an_explicit_confirmation_at_every_door() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
-        app.engine.get_config("SO2").await.unwrap().user_type,
+        app.engine
+            .partitions()
+            .get_config("SO2")
+            .await
+            .unwrap()
+            .user_type,
         "CKU_SO"
     );
     // Editing other fields of an SO configuration asks nothing more.

@@ -210,7 +210,7 @@ async fn bad_certificates_and_addresses_are_refused_and_nothing_is_stored() {
         assert!(out.stdout.is_empty());
     }
     assert!(
-        app.engine.server_certs().await.unwrap().is_empty(),
+        app.engine.trust().server_certs().await.unwrap().is_empty(),
         "nothing stored"
     );
 
@@ -280,6 +280,7 @@ async fn luna_client_files_follow_every_change() {
     let b = std::fs::read(openssl_cert(dir.path(), "b", "hsm2.example")).unwrap();
 
     app.engine
+        .trust()
         .import_server_cert("192.168.1.31", &a, false, &actor)
         .await
         .unwrap();
@@ -302,6 +303,7 @@ async fn luna_client_files_follow_every_change() {
     );
 
     app.engine
+        .trust()
         .import_server_cert("hsm2.example", &b, false, &actor)
         .await
         .unwrap();
@@ -311,10 +313,15 @@ async fn luna_client_files_follow_every_change() {
     assert_eq!(ca.matches("BEGIN CERTIFICATE").count(), 2);
 
     app.engine
+        .trust()
         .set_qa_settings(&Default::default(), Some("192.168.1.21"), &actor)
         .await
         .unwrap();
-    app.engine.create_qa_cert(false, &actor).await.unwrap();
+    app.engine
+        .trust()
+        .create_qa_cert(false, &actor)
+        .await
+        .unwrap();
     use std::os::unix::fs::PermissionsExt;
     let key = luna.join("cert/client/192.168.1.21Key.pem");
     assert_eq!(
@@ -333,6 +340,7 @@ async fn luna_client_files_follow_every_change() {
     assert!(conf.contains("192.168.1.21Key.pem;") && conf.contains("ReceiveTimeout = 20000;"));
 
     app.engine
+        .trust()
         .delete_server_cert("192.168.1.31", &actor)
         .await
         .unwrap();

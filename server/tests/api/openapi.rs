@@ -56,6 +56,7 @@ async fn it_is_served_describes_every_endpoint_and_matches_the_answers() {
 
     // Real answers carry what the schemas require.
     app.engine
+        .partitions()
         .create_config("HSM1", &engine::audit::Actor::cli())
         .await
         .unwrap();

@@ -13,7 +13,8 @@ use crate::helpers::{fixture, Options, TestApp, ADMIN_PASSWORD};
 
 async fn audit(app: &TestApp) -> Vec<engine::audit::AuditRow> {
     app.engine
-        .audit_page(&AuditFilter::default(), 1, 200)
+        .audit_log()
+        .page(&AuditFilter::default(), 1, 200)
         .await
         .unwrap()
         .rows
@@ -166,7 +167,7 @@ async fn the_last_administrator_cannot_be_removed() {
     assert!(out
         .stderr
         .contains("the last administrator cannot be removed"));
-    assert_eq!(app.engine.list_users().await.unwrap().len(), 1);
+    assert_eq!(app.engine.auth().list_users().await.unwrap().len(), 1);
 
     // With a second one, it can go; passwords come from stdin, never flags.
     let out = app
@@ -352,7 +353,11 @@ async fn the_console_runs_the_guides_whole_sequence() {
     );
     assert!(!out.stdout.contains(&t.user_pin));
     assert!(
-        app.engine.get_config("AFTER_EXIT").await.is_err(),
+        app.engine
+            .partitions()
+            .get_config("AFTER_EXIT")
+            .await
+            .is_err(),
         "nothing runs after exit"
     );
     assert!(dir.path().join("192.168.1.21.pem").is_file());
@@ -686,8 +691,16 @@ async fn the_piped_console_reads_passwords_from_its_own_input() {
     );
     assert!(out.stdout.contains("Configuration edited successfully."));
     assert!(!out.stdout.contains("piped partition secret"));
-    assert!(app.engine.get_config("H1").await.unwrap().password_set);
+    assert!(
+        app.engine
+            .partitions()
+            .get_config("H1")
+            .await
+            .unwrap()
+            .password_set
+    );
     app.engine
+        .auth()
         .login(
             "bob",
             &secrecy::SecretString::from("bob's long password"),
@@ -787,5 +800,12 @@ async fn the_console_asks_for_a_partition_password_without_echo() {
         !transcript.contains("typed-partition-secret"),
         "{transcript}"
     );
-    assert!(app.engine.get_config("TTY").await.unwrap().password_set);
+    assert!(
+        app.engine
+            .partitions()
+            .get_config("TTY")
+            .await
+            .unwrap()
+            .password_set
+    );
 }

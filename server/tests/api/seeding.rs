@@ -83,6 +83,7 @@ async fn the_page_button_the_cli_and_the_scheduler_reseed_with_their_trigger() {
 
     // The scheduler: a period of 1 (a "minute" is 0.7 s here).
     app.engine
+        .schedule()
         .set_seed_period(
             engine::schedule::SeedPeriod::new(1).unwrap(),
             &engine::audit::Actor::cli(),
@@ -104,6 +105,7 @@ async fn the_page_button_the_cli_and_the_scheduler_reseed_with_their_trigger() {
     }
     assert!(scheduled >= 2, "two scheduled rounds ran");
     app.engine
+        .schedule()
         .set_seed_period(
             engine::schedule::SeedPeriod::OFF,
             &engine::audit::Actor::cli(),
@@ -189,6 +191,7 @@ async fn concurrent_reseeds_on_one_token_never_race_a_login() {
     let token = app.token("automation", Scope::Seed).await;
     // The scheduler reseeds both every 50 ms while the API hammers them.
     app.engine
+        .schedule()
         .set_seed_period(
             engine::schedule::SeedPeriod::new(1).unwrap(),
             &engine::audit::Actor::cli(),
@@ -213,6 +216,7 @@ async fn concurrent_reseeds_on_one_token_never_race_a_login() {
         assert_eq!(status, StatusCode::OK, "{body}");
     }
     app.engine
+        .schedule()
         .set_seed_period(
             engine::schedule::SeedPeriod::OFF,
             &engine::audit::Actor::cli(),
@@ -314,6 +318,7 @@ async fn a_missing_module_gives_a_clear_error_and_nothing_crashes() {
     })
     .await;
     app.engine
+        .partitions()
         .create_config("HSM1", &engine::audit::Actor::cli())
         .await
         .unwrap();
@@ -394,6 +399,7 @@ async fn an_unknown_slot_and_a_changed_token_are_refused() {
     .await;
     assert_eq!(
         app.engine
+            .partitions()
             .get_config("PINNED")
             .await
             .unwrap()
@@ -413,10 +419,12 @@ async fn the_rest_call_answers_each_refusal_with_its_status() {
     let seed = app.token("seed-token", Scope::Seed).await;
     let read = app.token("read-token", Scope::Read).await;
     app.engine
+        .partitions()
         .create_config("EMPTY", &engine::audit::Actor::cli())
         .await
         .unwrap();
     app.engine
+        .partitions()
         .create_config("OFF", &engine::audit::Actor::cli())
         .await
         .unwrap();
@@ -476,7 +484,8 @@ async fn the_rest_call_answers_each_refusal_with_its_status() {
     // None of these reached the history.
     assert!(app
         .engine
-        .history_page(&Default::default(), 1, 10)
+        .history()
+        .page(&Default::default(), 1, 10)
         .await
         .unwrap()
         .rows
@@ -484,6 +493,7 @@ async fn the_rest_call_answers_each_refusal_with_its_status() {
 
     // A revoked token stops working at once.
     app.engine
+        .auth()
         .revoke_token("seed-token", &engine::audit::Actor::cli())
         .await
         .unwrap();
@@ -499,6 +509,7 @@ async fn read_endpoints_never_show_a_password() {
     let read = app.token("reader", Scope::Read).await;
     let seed = app.token("seeder", Scope::Seed).await;
     app.engine
+        .partitions()
         .create_config("HSM1", &engine::audit::Actor::cli())
         .await
         .unwrap();
@@ -547,6 +558,7 @@ async fn history_is_paged_filtered_and_exported() {
     app.configure("HSM2", f.token(3), UserType::User).await;
     for _ in 0..3 {
         app.engine
+            .partitions()
             .reseed(
                 "HSM1",
                 engine::partitions::Trigger::Cli,
@@ -556,6 +568,7 @@ async fn history_is_paged_filtered_and_exported() {
             .unwrap();
     }
     app.engine
+        .partitions()
         .reseed(
             "HSM2",
             engine::partitions::Trigger::Api,

@@ -22,6 +22,7 @@ async fn a_removed_administrators_session_never_becomes_the_next_users() {
     let app = TestApp::spawn().await;
     let cli = Actor::cli();
     app.engine
+        .auth()
         .add_user("bob", &SecretString::from(BOB), &cli)
         .await
         .unwrap();
@@ -57,6 +58,7 @@ async fn a_removed_administrators_session_never_becomes_the_next_users() {
 
     // A new user gets a new id; bob's cookie is nobody's session.
     app.engine
+        .auth()
         .add_user("carol", &SecretString::from(BOB), &cli)
         .await
         .unwrap();
@@ -73,6 +75,7 @@ async fn a_removed_administrators_session_never_becomes_the_next_users() {
     assert_eq!(app.session_rows().await, 1);
     let tokens: Vec<String> = app
         .engine
+        .auth()
         .list_tokens()
         .await
         .unwrap()
@@ -86,7 +89,8 @@ async fn a_removed_administrators_session_never_becomes_the_next_users() {
     );
     let audit = app
         .engine
-        .audit_page(
+        .audit_log()
+        .page(
             &engine::audit::AuditFilter {
                 action: Some("user.remove".into()),
                 ..Default::default()

@@ -1,0 +1,23 @@
+//! The entropy capability's table: `entropy_events`.
+
+/// Appends one event of a source to `entropy_events`.
+pub(crate) async fn record_event(
+    pool: &sqlx::SqlitePool,
+    at_ms: i64,
+    source: &str,
+    kind: &str,
+    test: &str,
+    detail: &str,
+) -> crate::Result<()> {
+    sqlx::query(
+        "INSERT INTO entropy_events (at_ms, source, kind, test, detail) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(at_ms)
+    .bind(source)
+    .bind(kind)
+    .bind(test)
+    .bind(detail)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

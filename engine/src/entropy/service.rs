@@ -1,0 +1,116 @@
+//! The entropy capability: the configured source, run off the runtime when
+//! it may block, with its events logged, counted and recorded.
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use super::{EntropyEventKind, EntropySource, EntropyStatus, HealthConfig};
+use crate::audit::Actor;
+use crate::clock::unix_ms;
+use crate::config::EntropySourceKind;
+use crate::core::Core;
+use crate::error::Result;
+
+#[derive(Clone)]
+pub struct Entropy {
+    core: Core,
+    source: Arc<EntropySource>,
+}
+
+impl Entropy {
+    pub(crate) fn new(core: Core) -> Entropy {
+        let s = core.settings();
+        let source = Arc::new(EntropySource::new(
+            s.entropy_source.clone(),
+            HealthConfig {
+                min_entropy_per_byte: s.entropy_min_entropy,
+                full_entropy: s.entropy_full_entropy,
+                raw_per_output_byte: s.entropy_condition_ratio as usize,
+            },
+            core.clock().clone(),
+        ));
+        Entropy { core, source }
+    }
+
+    pub fn status(&self) -> EntropyStatus {
+        self.source.status()
+    }
+
+    pub fn source_kind(&self) -> &EntropySourceKind {
+        &self.core.settings().entropy_source
+    }
+
+    /// Runs a fresh start-up test of the source: how a failed source comes
+    /// back (an admin action, or a restart).
+    pub async fn restart(&self, actor: &Actor) -> Result<()> {
+        self.core
+            .audited(
+                actor,
+                "entropy.restart",
+                &self.source_kind().to_string(),
+                async {
+                    self.startup().await?;
+                    Ok(((), "start-up test passed".to_string()))
+                },
+            )
+            .await
+    }
+
+    /// The start-up test, as run when the engine opens.
+    pub(crate) async fn startup(&self) -> Result<()> {
+        let source = self.source.clone();
+        let r = tokio::task::spawn_blocking(move || source.startup_test()).await?;
+        self.record_events().await;
+        r
+    }
+
+    /// `len` bytes of checked, conditioned entropy; fails closed.
+    pub(crate) async fn seed(&self, len: usize) -> Result<Zeroizing<Vec<u8>>> {
+        let source = self.source.clone();
+        // The kernel CSPRNG answers at once; a device may block.
+        let r = if matches!(self.source_kind(), EntropySourceKind::Os) {
+            source.seed(len)
+        } else {
+            tokio::task::spawn_blocking(move || source.seed(len)).await?
+        };
+        self.record_events().await;
+        r
+    }
+
+    async fn record_events(&self) {
+        let events = self.source.drain_events();
+        if events.is_empty() {
+            return;
+        }
+        let source = self.source_kind().to_string();
+        for e in events {
+            let kind = serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let test = e
+                .test
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "none".into());
+            if matches!(e.kind, EntropyEventKind::StartupPassed) {
+                tracing::info!(source = %source, detail = %e.detail, "entropy source passed its start-up test");
+            } else {
+                self.core.metrics().observe_entropy_failure(&test, &kind);
+                tracing::warn!(source = %source, kind = %kind, test = %test, detail = %e.detail, "entropy source event");
+            }
+            let r = super::repo::record_event(
+                self.core.store().pool(),
+                unix_ms(e.at),
+                &source,
+                &kind,
+                &test,
+                &e.detail,
+            )
+            .await;
+            if let Err(err) = r {
+                tracing::error!(error = %err, "entropy event could not be recorded");
+            }
+        }
+    }
+}
