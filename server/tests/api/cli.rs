@@ -62,7 +62,7 @@ async fn the_guides_hsm_commands_print_the_guides_lines() {
     );
 
     // The running server sees what the console did.
-    let c = app.engine.partitions().get_config("HSM1").await.unwrap();
+    let c = app.config("HSM1").await;
     assert_eq!(
         (c.partition_name.as_str(), c.slot, c.password_set),
         ("Partition1", Some(1), true)
@@ -93,14 +93,7 @@ async fn the_password_can_come_from_standard_input() {
         )
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        app.engine
-            .partitions()
-            .get_config("HSM1")
-            .await
-            .unwrap()
-            .password_set
-    );
+    assert!(app.config("HSM1").await.password_set);
 }
 
 #[tokio::test]
@@ -114,7 +107,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         "--partitionName=P1",
     ])
     .await;
-    let before = app.engine.partitions().get_config("HSM1").await.unwrap();
+    let before = app.config("HSM1").await;
 
     let cases: &[(&[&str], &str)] = &[
         (
@@ -169,11 +162,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         assert!(out.stderr.contains(message), "{args:?}: {}", out.stderr);
         assert!(out.stdout.is_empty(), "{args:?} printed {}", out.stdout);
     }
-    assert_eq!(
-        app.engine.partitions().get_config("HSM1").await.unwrap(),
-        before,
-        "nothing changed"
-    );
+    assert_eq!(app.config("HSM1").await, before, "nothing changed");
     assert_eq!(
         app.engine.partitions().list_configs().await.unwrap().len(),
         1

@@ -74,6 +74,11 @@ pub fn fixture() -> &'static SoftHsmFixture {
 }
 
 impl TestApp {
+    /// A configuration as the engine has it now.
+    pub async fn config(&self, name: &str) -> engine::partitions::HsmConfig {
+        self.engine.partitions().get_config(name).await.unwrap()
+    }
+
     pub async fn spawn() -> TestApp {
         Self::spawn_with(Options::default()).await
     }

@@ -103,7 +103,7 @@ async fn a_wrong_password_is_tried_once_by_every_door_then_held() {
     );
 
     // Every interface shows it, with the fix.
-    let c = app.engine.partitions().get_config("BAD").await.unwrap();
+    let c = app.config("BAD").await;
     assert_eq!(
         c.held.as_ref().map(|h| h.ckr.as_str()),
         Some("CKR_PIN_INCORRECT")
@@ -186,7 +186,7 @@ async fn the_same_wrong_password_on_one_token_is_tried_once_for_all_configuratio
         "{body}"
     );
     assert_eq!(spy.calls_of("C_Login").len(), 1);
-    let b = app.engine.partitions().get_config("B").await.unwrap();
+    let b = app.config("B").await;
     assert!(b.held.is_some(), "B is shown held too");
     // B's own history says it never reached the HSM.
     let rows = app.history("B").await;
@@ -299,15 +299,7 @@ async fn cku_so_needs_an_explicit_confirmation_at_every_door() {
         "{}",
         out.stderr
     );
-    assert_eq!(
-        app.engine
-            .partitions()
-            .get_config("SO1")
-            .await
-            .unwrap()
-            .user_type,
-        "CKU_USER"
-    );
+    assert_eq!(app.config("SO1").await.user_type, "CKU_USER");
     let out = app
         .cli(&[
             "hsm-conf-edit",
@@ -317,15 +309,7 @@ async fn cku_so_needs_an_explicit_confirmation_at_every_door() {
         ])
         .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(
-        app.engine
-            .partitions()
-            .get_config("SO1")
-            .await
-            .unwrap()
-            .user_type,
-        "CKU_SO"
-    );
+    assert_eq!(app.config("SO1").await.user_type, "CKU_SO");
 
     app.login_as_admin().await;
     let r = app
@@ -353,15 +337,7 @@ async fn cku_so_needs_an_explicit_confirmation_at_every_door() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(
-        app.engine
-            .partitions()
-            .get_config("SO2")
-            .await
-            .unwrap()
-            .user_type,
-        "CKU_SO"
-    );
+    assert_eq!(app.config("SO2").await.user_type, "CKU_SO");
     // Editing other fields of an SO configuration asks nothing more.
     let r = app
         .server_fn(

@@ -691,14 +691,7 @@ async fn the_piped_console_reads_passwords_from_its_own_input() {
     );
     assert!(out.stdout.contains("Configuration edited successfully."));
     assert!(!out.stdout.contains("piped partition secret"));
-    assert!(
-        app.engine
-            .partitions()
-            .get_config("H1")
-            .await
-            .unwrap()
-            .password_set
-    );
+    assert!(app.config("H1").await.password_set);
     app.engine
         .auth()
         .login(
@@ -800,12 +793,5 @@ async fn the_console_asks_for_a_partition_password_without_echo() {
         !transcript.contains("typed-partition-secret"),
         "{transcript}"
     );
-    assert!(
-        app.engine
-            .partitions()
-            .get_config("TTY")
-            .await
-            .unwrap()
-            .password_set
-    );
+    assert!(app.config("TTY").await.password_set);
 }

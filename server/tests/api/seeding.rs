@@ -398,13 +398,7 @@ async fn an_unknown_slot_and_a_changed_token_are_refused() {
     )
     .await;
     assert_eq!(
-        app.engine
-            .partitions()
-            .get_config("PINNED")
-            .await
-            .unwrap()
-            .token_serial
-            .as_deref(),
+        app.config("PINNED").await.token_serial.as_deref(),
         Some(t.serial.as_str())
     );
     assert_eq!(
