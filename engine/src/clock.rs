@@ -57,33 +57,5 @@ pub fn format_rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The `OffsetDateTime` of milliseconds since the Unix epoch (the epoch
-/// when out of range).
-pub fn from_ms(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-/// A time column as stored (milliseconds since the Unix epoch), read
-/// straight into an `OffsetDateTime` field:
-/// `#[sqlx(rename = "at_ms", try_from = "Millis")]`.
-#[derive(Debug, Clone, Copy, sqlx::Type)]
-#[sqlx(transparent)]
-pub struct Millis(pub i64);
-
-impl From<Millis> for OffsetDateTime {
-    fn from(m: Millis) -> Self {
-        from_ms(m.0)
-    }
-}
-
-/// A duration column as stored (microseconds), read into milliseconds.
-#[derive(Debug, Clone, Copy, sqlx::Type)]
-#[sqlx(transparent)]
-pub struct Micros(pub i64);
-
-impl From<Micros> for f64 {
-    fn from(m: Micros) -> Self {
-        m.0 as f64 / 1000.0
-    }
-}
+pub use types::sql::{Micros, Millis};
+pub use types::time::from_ms;

@@ -1,11 +1,23 @@
 //! hsmseed's shared vocabulary: what the engine, the server and the pages
-//! in the browser must agree on, defined once. Small and dependency-light:
+//! in the browser must agree on, defined once: the words (user types,
+//! triggers, outcomes, scopes, names, limits) and the rows the pages show
+//! (one module per capability). Small and dependency-light:
 //! it compiles to WASM with the pages.
 //!
 //! Parsing here answers [`Invalid`] with a message for an operator; the
 //! engine turns it into its own error.
 
+pub mod audit;
+pub mod auth;
+pub mod entropy;
+pub mod history;
+pub mod hsm;
 pub mod limits;
+pub mod ntl;
+pub mod schedule;
+#[cfg(feature = "sqlx")]
+pub mod sql;
+pub mod time;
 
 use std::fmt;
 use std::str::FromStr;

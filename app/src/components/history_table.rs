@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 
-use crate::model::HistoryRowView;
+use crate::model::{when, HistoryRow};
 
 /// Reseeds as a table, newest first.
 #[component]
-pub fn HistoryTable(rows: Vec<HistoryRowView>) -> impl IntoView {
+pub fn HistoryTable(rows: Vec<HistoryRow>) -> impl IntoView {
     if rows.is_empty() {
         return view! { <p class="muted" data-testid="history-empty">"No reseed yet."</p> }
             .into_any();
@@ -32,8 +32,8 @@ pub fn HistoryTable(rows: Vec<HistoryRowView>) -> impl IntoView {
                             let (trigger, outcome) = (r.trigger.as_str(), r.outcome.as_str());
                             view! {
                                 <tr data-trigger=trigger data-outcome=outcome>
-                                    <td class="nowrap">{r.at}</td>
-                                    <td>{r.config}</td>
+                                    <td class="nowrap">{when(r.at)}</td>
+                                    <td>{r.config_name}</td>
                                     <td>{r.slot.map(|s| s.to_string()).unwrap_or_default()}</td>
                                     <td>{r.token_serial.unwrap_or_default()}</td>
                                     <td>{r.trigger.as_str()}</td>

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::page::PageHeader;
+use crate::model::when;
 use crate::pages::history::query_string;
 use crate::server_fns::audit::audit_page;
 
@@ -91,8 +92,8 @@ pub fn AuditPage() -> impl IntoView {
                                                     let action = r.action.clone();
                                                     view! {
                                                         <tr data-action=action>
-                                                            <td class="nowrap">{r.at}</td>
-                                                            <td>{r.actor}</td>
+                                                            <td class="nowrap">{when(r.at)}</td>
+                                                            <td>{actor_label(&r.actor_kind, r.actor)}</td>
                                                             <td>{r.address.unwrap_or_default()}</td>
                                                             <td><code>{r.action}</code></td>
                                                             <td>{r.target}</td>
@@ -120,5 +121,14 @@ pub fn AuditPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Who acted, as the Actor column shows it (`token:NAME` for a token).
+fn actor_label(kind: &str, name: String) -> String {
+    if kind == "token" {
+        format!("token:{name}")
+    } else {
+        name
     }
 }

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::history_table::HistoryTable;
 use crate::components::page::PageHeader;
-use crate::model::{DashboardData, HourView};
+use crate::model::{when, DashboardData, EntropyState, HourBucket};
 use crate::server_fns::status::{dashboard, RestartEntropy};
 
 #[component]
@@ -32,7 +32,7 @@ fn Dashboard(
 ) -> impl IntoView {
     let e = d.entropy.clone();
     let failed_class = if d.failures_24h > 0 { "bad-text" } else { "" };
-    let entropy_ok = e.state == "ok";
+    let entropy_ok = e.state == EntropyState::Ok;
     let period = if d.schedule.period_minutes == 0 {
         "off (on demand only)".to_string()
     } else {
@@ -55,7 +55,7 @@ fn Dashboard(
                             view! {
                                 <li>
                                     <span class="badge bad">{name.clone()}</span>
-                                    " " {h.ckr.clone()} " since " {h.since.clone()} " — "
+                                    " " {h.ckr.clone()} " since " {when(h.since)} " — "
                                     <a href=format!("/hsms/{name}")>"Fix: Edit"</a>
                                 </li>
                             }
@@ -97,20 +97,20 @@ fn Dashboard(
                     <dt>"Schedule"</dt>
                     <dd data-testid="period">{period}</dd>
                     <dt>"Next round"</dt>
-                    <dd data-testid="next-run">{d.schedule.next_run_at.clone().unwrap_or_else(|| "—".into())}</dd>
+                    <dd data-testid="next-run">{d.schedule.next_run_at.map(when).unwrap_or_else(|| "—".into())}</dd>
                     <dt>"HSM configurations"</dt>
                     <dd>{d.configs}</dd>
                     <dt>"Version"</dt>
                     <dd>{d.version}</dd>
                     <dt>"Checked at"</dt>
-                    <dd data-testid="checked-at">{d.checked_at}</dd>
+                    <dd data-testid="checked-at">{format!("{:02}:{:02}:{:02} UTC", d.checked_at.hour(), d.checked_at.minute(), d.checked_at.second())}</dd>
                 </dl>
             </section>
             <section class=if entropy_ok { "card" } else { "card alarm" } aria-labelledby="entropy-title">
                 <div class="card-head">
                     <h2 id="entropy-title">"Entropy source"</h2>
                     <span class=if entropy_ok { "badge ok" } else { "badge bad" } data-testid="entropy-state">
-                        {e.state.clone()}
+                        {e.state.as_str()}
                     </span>
                 </div>
                 <dl class="facts">
@@ -123,7 +123,7 @@ fn Dashboard(
                         } else {
                             format!(
                                 "H = {} bits/byte; cutoffs RCT {}, APT {}/512",
-                                e.min_entropy, e.rct_cutoff, e.apt_cutoff
+                                e.min_entropy_per_byte, e.rct_cutoff, e.apt_cutoff
                             )
                         }}
                     </dd>
@@ -134,7 +134,7 @@ fn Dashboard(
                     <dt>"Failures"</dt>
                     <dd>{e.permanent_failures}</dd>
                     <dt>"Last failure"</dt>
-                    <dd data-testid="entropy-failure">{e.last_failure.unwrap_or_else(|| "none".into())}</dd>
+                    <dd data-testid="entropy-failure">{e.last_failure.map(|f| format!("{}: {} test, {} ({})", when(f.at), f.test, f.detail, f.kind)).unwrap_or_else(|| "none".into())}</dd>
                 </dl>
                 {(!entropy_ok)
                     .then(|| {
@@ -173,7 +173,7 @@ fn Dashboard(
 
 /// Reseeds (and failures, in red) per hour: a server-rendered SVG bar chart.
 #[component]
-fn HourChart(hours: Vec<HourView>) -> impl IntoView {
+fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
     let max = hours
         .iter()
         .map(|h| h.ok + h.failed)
@@ -190,11 +190,12 @@ fn HourChart(hours: Vec<HourView>) -> impl IntoView {
             let total_h = (b.ok + b.failed) as f64 / max as f64 * h;
             let failed_h = b.failed as f64 / max as f64 * h;
             let ok_h = total_h - failed_h;
-            let title = format!("{} UTC: {} reseeded, {} failed", b.label, b.ok, b.failed);
+            let label_text = format!("{:02}:00", b.hour.hour());
+            let title = format!("{label_text} UTC: {} reseeded, {} failed", b.ok, b.failed);
             let label = (i % 3 == 0).then(|| {
                 view! {
                     <text x=x + w / 2.0 y=h + 14.0 class="axis" text-anchor="middle">
-                        {b.label.clone()}
+                        {label_text.clone()}
                     </text>
                 }
             });

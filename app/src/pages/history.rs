@@ -65,7 +65,7 @@ pub fn HistoryPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let (config, trigger, outcome) = (get("config"), get("trigger"), get("outcome"));
                 match data.await {
-                    Ok(p) => {
+                    Ok(crate::model::HistoryData { page: p, configs }) => {
                         let pages = ((p.total + i64::from(p.per_page) - 1) / i64::from(p.per_page)).max(1) as u32;
                         let prev = (p.page > 1).then(|| query(&config, &trigger, &outcome, Some(p.page - 1)));
                         let next = (p.page < pages).then(|| query(&config, &trigger, &outcome, Some(p.page + 1)));
@@ -76,7 +76,7 @@ pub fn HistoryPage() -> impl IntoView {
                                     <label for="f-config">"Configuration"</label>
                                     <select id="f-config" name="config">
                                         <option value="">"all"</option>
-                                        {p.configs
+                                        {configs
                                             .iter()
                                             .map(|c| view! { <option value=c.clone() selected=*c == config>{c.clone()}</option> })
                                             .collect_view()}

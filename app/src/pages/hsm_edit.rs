@@ -3,7 +3,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
-use crate::model::HsmView;
+use crate::model::{when, HsmView, RETRY_WARNING};
 use crate::pages::hsms::{user_types, SO_CONFIRM};
 use crate::server_fns::hsms::{get_hsm, DeleteHsm, EditHsm, RetryLoginHsm};
 use types::limits;
@@ -45,6 +45,7 @@ fn EditForm(
     delete: ServerAction<DeleteHsm>,
     retry: ServerAction<RetryLoginHsm>,
 ) -> impl IntoView {
+    let c = c.config;
     let name = c.name.clone();
     let (edit_name, delete_name, confirm_name) = (name.clone(), name.clone(), name.clone());
     let current_type = c.user_type.as_str();
@@ -54,11 +55,11 @@ fn EditForm(
             <section class="card danger" data-testid="held-card">
                 <h2>"Login held: " {h.ckr}</h2>
                 <p>
-                    "Since " {h.since} ": " {h.detail} ". No scheduled round, API call, console "
+                    "Since " {when(h.since)} ": " {h.detail} ". No scheduled round, API call, console "
                     "command or button logs in with this password again until you change the "
                     "partition password or user type below, or retry the login here."
                 </p>
-                <p class="notice error" role="note">{h.retry_warning}</p>
+                <p class="notice error" role="note">{RETRY_WARNING}</p>
                 <ActionForm action=retry attr:class="stack" attr:data-testid="retry-form">
                     <input type="hidden" name="name" value=retry_name />
                     <label class="check">

@@ -3,7 +3,7 @@ use types::limits;
 
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
-use crate::model::{HsmView, HsmsData, SlotView};
+use crate::model::{when, HsmView, HsmsData, SlotInfo};
 use crate::server_fns::hsms::{list_hsms, CreateHsm, ReseedHsm, TestLoginHsm};
 
 /// The user types a partition can be logged in with: `(value, label)`.
@@ -139,23 +139,27 @@ fn ConfigRow(
     reseed: ServerAction<ReseedHsm>,
     test: ServerAction<TestLoginHsm>,
 ) -> impl IntoView {
+    let HsmView {
+        config: c,
+        live_token,
+    } = c;
     let name = c.name.clone();
     let complete = c.slot.is_some() && c.password_set;
     let last = match (&c.held, &c.last_outcome, &c.last_at) {
         (Some(h), _, _) => view! {
             <span class="badge bad" data-testid="held">{format!("login held: {}", h.ckr)}</span>
             " "
-            <span class="muted">"since " {h.since.clone()} "; not tried again until the password is edited or the login retried"</span>
+            <span class="muted">"since " {when(h.since)} "; not tried again until the password is edited or the login retried"</span>
         }
         .into_any(),
         (None, Some(o), Some(at)) if o == "ok" => {
-            view! { <span class="badge ok">"ok"</span> " " <span class="muted">{at.clone()}</span> }
+            view! { <span class="badge ok">"ok"</span> " " <span class="muted">{when(*at)}</span> }
                 .into_any()
         }
         (None, Some(_), Some(at)) => view! {
             <span class="badge bad">{c.last_error.clone().unwrap_or_else(|| "error".into())}</span>
             " "
-            <span class="muted">{at.clone()}</span>
+            <span class="muted">{when(*at)}</span>
         }
         .into_any(),
         _ => view! { <span class="muted">"never"</span> }.into_any(),
@@ -166,7 +170,7 @@ fn ConfigRow(
             <td>{if c.partition_name.is_empty() { "—".to_string() } else { c.partition_name.clone() }}</td>
             <td>{c.slot.map(|s| s.to_string()).unwrap_or_else(|| "not set".into())}</td>
             <td>
-                {c.live_token.clone().unwrap_or_else(|| "—".into())}
+                {live_token.unwrap_or_else(|| "—".into())}
                 {c.token_serial.clone().map(|s| view! { <br /><span class="muted">"pinned " {s}</span> })}
             </td>
             <td><code>{c.user_type.as_str()}</code></td>
@@ -199,7 +203,7 @@ fn ConfigRow(
 
 /// What `ntl-verify` shows: the slots with a token.
 #[component]
-pub fn SlotList(slots: Vec<SlotView>, error: Option<String>) -> impl IntoView {
+pub fn SlotList(slots: Vec<SlotInfo>, error: Option<String>) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="slots-title">
             <h2 id="slots-title">"Slots the PKCS#11 module sees"</h2>

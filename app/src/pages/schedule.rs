@@ -2,6 +2,7 @@ use leptos::prelude::*;
 
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
+use crate::model::when;
 use crate::server_fns::schedule::{get_schedule, SetPeriod};
 
 #[component]
@@ -31,9 +32,9 @@ pub fn SchedulePage() -> impl IntoView {
                                         }}
                                     </dd>
                                     <dt>"Next round"</dt>
-                                    <dd data-testid="next-run">{s.next_run_at.unwrap_or_else(|| "—".into())}</dd>
+                                    <dd data-testid="next-run">{s.next_run_at.map(when).unwrap_or_else(|| "—".into())}</dd>
                                     <dt>"Last round"</dt>
-                                    <dd>{s.last_round.unwrap_or_else(|| "—".into())}</dd>
+                                    <dd>{s.last_round.map(|r| round_text(&r)).unwrap_or_else(|| "—".into())}</dd>
                                 </dl>
                             </section>
                             <section class="card">
@@ -68,4 +69,15 @@ pub fn SchedulePage() -> impl IntoView {
             })}
         </Transition>
     }
+}
+
+/// `2026-11-28 06:07:22 UTC: 2 reseeded, 0 failed, in 12 ms`
+fn round_text(r: &types::schedule::RoundReport) -> String {
+    format!(
+        "{}: {} reseeded, {} failed, in {:.0} ms",
+        when(r.started_at),
+        r.ok,
+        r.failed,
+        r.duration_ms
+    )
 }

@@ -3,7 +3,7 @@ use types::limits;
 
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
-use crate::model::Flash;
+use crate::model::{when, Flash};
 use crate::server_fns::tokens::{list_tokens, CreateToken, RevokeToken};
 use crate::server_fns::users::{list_users, AddUser, ChangePassword, RemoveUser};
 
@@ -60,10 +60,10 @@ pub fn SettingsPage() -> impl IntoView {
                                                 view! {
                                                     <tr data-token=t.name.clone()>
                                                         <td>{t.name.clone()}</td>
-                                                        <td><code>{t.scope}</code></td>
+                                                        <td><code>{t.scope.as_str()}</code></td>
                                                         <td><code>{t.prefix}"…"</code></td>
-                                                        <td>{t.created_at} <span class="muted">" by " {t.created_by}</span></td>
-                                                        <td>{t.last_used_at.unwrap_or_else(|| "never".into())}</td>
+                                                        <td>{when(t.created_at)} <span class="muted">" by " {t.created_by}</span></td>
+                                                        <td>{t.last_used_at.map(when).unwrap_or_else(|| "never".into())}</td>
                                                         <td>
                                                             <ActionForm action=revoke attr:class="inline">
                                                                 <input type="hidden" name="name" value=revoke_name />
@@ -129,7 +129,7 @@ fn Users() -> impl IntoView {
                                     <tbody>
                                         {list
                                             .into_iter()
-                                            .map(|u| {
+                                            .map(|crate::model::UserView { user: u, is_me }| {
                                                 let name = u.name.clone();
                                                 let consequence = if u.tokens.is_empty() {
                                                     "Removing ends their sessions at once.".to_string()
@@ -141,8 +141,8 @@ fn Users() -> impl IntoView {
                                                 };
                                                 view! {
                                                     <tr data-user=u.name.clone()>
-                                                        <td>{u.name.clone()} {u.is_me.then_some(" (you)")}</td>
-                                                        <td>{u.created_at}</td>
+                                                        <td>{u.name.clone()} {is_me.then_some(" (you)")}</td>
+                                                        <td>{when(u.created_at)}</td>
                                                         <td>
                                                             <ActionForm action=remove attr:class="inline">
                                                                 <input type="hidden" name="name" value=name />

@@ -3,7 +3,7 @@ use types::limits;
 
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
-use crate::model::{CertView, TrustView};
+use crate::model::{when, CertInfo, TrustView};
 use crate::pages::hsms::SlotList;
 use crate::server_fns::trust::{trust_data, CreateQaCert, DeleteServer, SetQaSubject};
 
@@ -42,7 +42,7 @@ pub fn TrustPage() -> impl IntoView {
 }
 
 #[component]
-fn CertFacts(cert: CertView) -> impl IntoView {
+fn CertFacts(cert: CertInfo) -> impl IntoView {
     view! {
         <dl class="facts">
             <dt>"Subject"</dt>
@@ -50,11 +50,11 @@ fn CertFacts(cert: CertView) -> impl IntoView {
             <dt>"Issuer"</dt>
             <dd>{cert.issuer}</dd>
             <dt>"Valid"</dt>
-            <dd>{format!("{} to {}", cert.not_before, cert.not_after)}</dd>
+            <dd>{format!("{} to {}", when(cert.not_before), when(cert.not_after))}</dd>
             <dt>"Names"</dt>
             <dd>{if cert.san.is_empty() { "—".to_string() } else { cert.san.join(", ") }}</dd>
             <dt>"SHA-256"</dt>
-            <dd><code class="fingerprint">{cert.fingerprint}</code></dd>
+            <dd><code class="fingerprint">{cert.fingerprint_sha256}</code></dd>
         </dl>
     }
 }
@@ -97,7 +97,7 @@ fn Trust(
                                     </a>
                                 </div>
                                 {s.warnings.into_iter().map(|w| view! { <p class="notice warn">"Warning: " {w}</p> }).collect_view()}
-                                <CertFacts cert=s.cert />
+                                <CertFacts cert=s.info />
                                 <ActionForm action=delete attr:class="inline">
                                     <input type="hidden" name="address" value=a1 />
                                     <label class="check inline-check">
@@ -144,7 +144,7 @@ fn Trust(
                             {format!("Download {}.pem", q.address)}
                         </a>
                     </div>
-                    <CertFacts cert=q.cert />
+                    <CertFacts cert=q.info />
                     <details>
                         <summary>"Show the certificate (as openssl x509 -text prints it)"</summary>
                         <pre class="certtext" data-testid="qa-text">{q.text}</pre>

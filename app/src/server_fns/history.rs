@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::HistoryPageView;
+use crate::model::HistoryData;
 
 /// One page of the seed history; empty filters mean "all".
 #[server(prefix = "/sfn", endpoint = "history_page")]
@@ -10,13 +10,13 @@ pub async fn history_page(
     trigger: Option<String>,
     outcome: Option<String>,
     page: Option<u32>,
-) -> Result<HistoryPageView, AppError> {
+) -> Result<HistoryData, AppError> {
     use engine::history::HistoryFilter;
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
     let filter =
         HistoryFilter::from_fields(config.as_deref(), trigger.as_deref(), outcome.as_deref())?;
-    let p = engine
+    let page = engine
         .history()
         .page(&filter, page.unwrap_or(1), 25)
         .await?;
@@ -27,15 +27,5 @@ pub async fn history_page(
         .into_iter()
         .map(|c| c.name)
         .collect();
-    Ok(HistoryPageView {
-        rows: p
-            .rows
-            .into_iter()
-            .map(super::convert::history_row)
-            .collect(),
-        total: p.total,
-        page: p.page,
-        per_page: p.per_page,
-        configs,
-    })
+    Ok(HistoryData { page, configs })
 }

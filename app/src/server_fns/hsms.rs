@@ -10,7 +10,6 @@ use crate::model::{HsmView, HsmsData};
 /// Every configuration, with the token each slot holds now.
 #[server(prefix = "/sfn", endpoint = "list_hsms")]
 pub async fn list_hsms() -> Result<HsmsData, AppError> {
-    use super::convert;
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
     let (slots, slots_error) = match engine.partitions().slots().await {
@@ -19,11 +18,8 @@ pub async fn list_hsms() -> Result<HsmsData, AppError> {
     };
     let configs = engine.partitions().list_configs().await?;
     Ok(HsmsData {
-        configs: configs
-            .into_iter()
-            .map(|c| convert::hsm(c, &slots))
-            .collect(),
-        slots: slots.into_iter().map(convert::slot).collect(),
+        configs: configs.into_iter().map(|c| hsm_view(c, &slots)).collect(),
+        slots,
         slots_error,
     })
 }
@@ -33,10 +29,22 @@ pub async fn get_hsm(name: String) -> Result<HsmView, AppError> {
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
     let slots = engine.partitions().slots().await.unwrap_or_default();
-    Ok(super::convert::hsm(
+    Ok(hsm_view(
         engine.partitions().get_config(&name).await?,
         &slots,
     ))
+}
+
+/// A configuration with the token its slot holds now.
+#[cfg(feature = "ssr")]
+fn hsm_view(config: engine::partitions::HsmConfig, slots: &[engine::hsm::SlotInfo]) -> HsmView {
+    let live_token = config.slot.and_then(|s| {
+        slots
+            .iter()
+            .find(|i| i.slot_id == s)
+            .map(|i| format!("{} ({})", i.label, i.serial))
+    });
+    HsmView { config, live_token }
 }
 
 /// The edit a form describes: a blank password, slot or user type is left

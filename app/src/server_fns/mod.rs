@@ -3,8 +3,6 @@
 //! (no JavaScript) with a message for the next page.
 
 pub mod audit;
-#[cfg(feature = "ssr")]
-mod convert;
 pub mod flash;
 pub mod history;
 pub mod hsms;

@@ -1,13 +1,12 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::ScheduleView;
+use crate::model::ScheduleStatus;
 
 #[server(prefix = "/sfn", endpoint = "get_schedule")]
-pub async fn get_schedule() -> Result<ScheduleView, AppError> {
+pub async fn get_schedule() -> Result<ScheduleStatus, AppError> {
     crate::ssr::require_admin().await?;
-    let s = crate::ssr::engine()?.schedule().status().await?;
-    Ok(super::convert::schedule(s))
+    Ok(crate::ssr::engine()?.schedule().status().await?)
 }
 
 /// `hsm-conf-seed --period N` from the schedule page.

@@ -12,8 +12,6 @@ pub async fn current_user() -> Result<String, AppError> {
 /// Everything the dashboard shows.
 #[server(prefix = "/sfn", endpoint = "dashboard")]
 pub async fn dashboard() -> Result<DashboardData, AppError> {
-    use super::convert;
-    use crate::model::HourView;
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
     let r = engine.readiness().await;
@@ -23,39 +21,21 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
     let held = configs
         .iter()
         .filter(|c| c.held.is_some())
-        .map(|c| {
-            let v = convert::hsm(c.clone(), &[]);
-            (v.name, v.held)
-        })
-        .filter_map(|(name, h)| h.map(|h| (name, h)))
+        .filter_map(|c| c.held.clone().map(|h| (c.name.clone(), h)))
         .collect();
-    let now = engine.now();
     Ok(DashboardData {
         ready: r.ready,
         database: r.database,
         version: env!("CARGO_PKG_VERSION").to_string(),
-        checked_at: format!(
-            "{:02}:{:02}:{:02} UTC",
-            now.hour(),
-            now.minute(),
-            now.second()
-        ),
-        entropy: convert::entropy(engine.entropy().status()),
-        schedule: convert::schedule(schedule),
+        checked_at: engine.now(),
+        entropy: engine.entropy().status(),
+        schedule,
         configs: configs.len(),
         held,
         total_24h: stats.total_24h,
         failures_24h: stats.failures_24h,
-        last: stats.last.into_iter().map(convert::history_row).collect(),
-        hourly: stats
-            .hourly
-            .into_iter()
-            .map(|h| HourView {
-                label: format!("{:02}:00", h.hour.hour()),
-                ok: h.ok,
-                failed: h.failed,
-            })
-            .collect(),
+        last: stats.last,
+        hourly: stats.hourly,
     })
 }
 

@@ -1,23 +1,12 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::TokenView;
+use crate::model::TokenInfo;
 
 #[server(prefix = "/sfn", endpoint = "list_tokens")]
-pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
+pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
     crate::ssr::require_admin().await?;
-    let list = crate::ssr::engine()?.auth().list_tokens().await?;
-    Ok(list
-        .into_iter()
-        .map(|t| TokenView {
-            name: t.name,
-            scope: t.scope.as_str().to_string(),
-            prefix: t.prefix,
-            created_at: super::convert::when(t.created_at),
-            created_by: t.created_by,
-            last_used_at: t.last_used_at.map(super::convert::when),
-        })
-        .collect())
+    Ok(crate::ssr::engine()?.auth().list_tokens().await?)
 }
 
 /// A new API token: the answer carries the secret, shown this once.

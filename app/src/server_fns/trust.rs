@@ -6,32 +6,19 @@ use crate::model::TrustView;
 /// Everything the Trust link page shows.
 #[server(prefix = "/sfn", endpoint = "trust_data")]
 pub async fn trust_data() -> Result<TrustView, AppError> {
-    use super::convert;
-    use crate::model::{QaCertView, ServerCertView};
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
     let servers = engine.trust().server_certs().await?;
     let qa = engine.trust().qa_cert().await?;
     let settings = engine.trust().qa_settings().await?;
     let (slots, slots_error) = match engine.partitions().slots().await {
-        Ok(s) => (s.into_iter().map(convert::slot).collect(), None),
+        Ok(s) => (s, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
     let s = settings.subject;
     Ok(TrustView {
-        servers: servers
-            .into_iter()
-            .map(|c| ServerCertView {
-                address: c.address,
-                cert: convert::cert(&c.info),
-                warnings: c.warnings,
-            })
-            .collect(),
-        qa: qa.map(|q| QaCertView {
-            address: q.address,
-            cert: convert::cert(&q.info),
-            text: q.text,
-        }),
+        servers,
+        qa,
         country: s.country.unwrap_or_default(),
         state: s.state.unwrap_or_default(),
         locality: s.locality.unwrap_or_default(),

@@ -9,11 +9,9 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
     let list = crate::ssr::engine()?.auth().list_users().await?;
     Ok(list
         .into_iter()
-        .map(|u| UserView {
-            is_me: u.name == me.name,
-            name: u.name,
-            created_at: super::convert::when(u.created_at),
-            tokens: u.tokens,
+        .map(|user| UserView {
+            is_me: user.name == me.name,
+            user,
         })
         .collect())
 }

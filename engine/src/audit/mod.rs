@@ -14,6 +14,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::clock::unix_ms;
 use crate::core::Core;
 use crate::error::{Error, Result};
+pub use types::audit::{AuditPage, AuditRow};
 use types::Outcome;
 
 /// Who acts.
@@ -106,23 +107,6 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-/// A recorded action, as the interfaces show it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditRow {
-    pub id: i64,
-    #[sqlx(rename = "at_ms", try_from = "crate::clock::Millis")]
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: time::OffsetDateTime,
-    pub actor_kind: String,
-    pub actor: String,
-    pub address: Option<String>,
-    pub action: String,
-    pub target: String,
-    pub outcome: Outcome,
-    pub detail: String,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditFilter {
     /// Actor name (a user, a token name, `cli`, `scheduler`).
@@ -147,15 +131,6 @@ impl AuditFilter {
             outcome: given(outcome).map(str::parse).transpose()?,
         })
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditPage {
-    pub rows: Vec<AuditRow>,
-    pub total: i64,
-    pub page: u32,
-    pub per_page: u32,
 }
 
 /// One audit row; the history writer runs it too, for manual reseeds.

@@ -4,7 +4,6 @@
 
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Auth;
@@ -14,22 +13,8 @@ use crate::error::{Error, Result};
 use crate::partitions::HsmName;
 use crate::store::shared::record_change;
 
+pub use types::auth::TokenInfo;
 pub use types::Scope;
-
-/// A token as listed: never the secret.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenInfo {
-    pub name: String,
-    pub scope: Scope,
-    /// The first characters of the token, to recognise it.
-    pub prefix: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: time::OffsetDateTime,
-    pub created_by: String,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub last_used_at: Option<time::OffsetDateTime>,
-}
 
 /// A token just created: the secret is shown this once.
 pub struct NewToken {

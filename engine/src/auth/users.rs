@@ -4,6 +4,7 @@ use sqlx::SqliteConnection;
 
 use super::UserName;
 use crate::error::Result;
+pub use types::auth::UserInfo;
 
 /// A signed-in administrator.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -15,16 +16,6 @@ pub struct User {
     /// Moves on at every password change or reset; a session of an older
     /// generation has ended.
     pub generation: i64,
-}
-
-/// An administrator as listed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct UserInfo {
-    pub name: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: time::OffsetDateTime,
-    /// The API tokens this administrator created: revoked with them.
-    pub tokens: Vec<String>,
 }
 
 #[derive(sqlx::FromRow)]

@@ -49,6 +49,7 @@ use super::health::{
 use crate::clock::Clock;
 use crate::config::EntropySourceKind;
 use crate::{Error, Result};
+pub use types::entropy::{EntropyState, EntropyStatus, FailureInfo};
 
 /// Raw bytes read from a device and tested at a time.
 pub const BLOCK_SIZE: usize = 512;
@@ -105,80 +106,6 @@ impl HealthConfig {
         }
         validate_min_entropy(self.min_entropy_per_byte)
     }
-}
-
-/// Where a source is in its life cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum EntropyState {
-    /// Not (yet) through a start-up test: delivers nothing.
-    Starting,
-    /// Start-up test passed, no permanent failure since: delivers.
-    Ok,
-    /// Start-up test or a permanent health test failed: delivers nothing.
-    Failed,
-}
-
-impl EntropyState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntropyState::Starting => "starting",
-            EntropyState::Ok => "ok",
-            EntropyState::Failed => "failed",
-        }
-    }
-}
-
-impl fmt::Display for EntropyState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The most recent failure of a source.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FailureInfo {
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    /// `"repetition count"`, `"adaptive proportion"`, or `"none"` when no
-    /// health test is involved (I/O, configuration).
-    pub test: String,
-    /// `"intermittent"` (block discarded, source still up), `"permanent"`
-    /// (health test during operation), `"startup"` (start-up test failed,
-    /// whatever the cause) or `"io"` (read error or end of file during
-    /// operation).
-    pub kind: String,
-    /// What happened, for an operator; never holds sample bytes.
-    pub detail: String,
-}
-
-/// A snapshot of a source, cheap to take.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct EntropyStatus {
-    /// The configured source, e.g. `os` or `device:/dev/hwrng`.
-    pub source: String,
-    pub state: EntropyState,
-    /// The claim the cutoffs derive from (8 for `os`).
-    pub min_entropy_per_byte: f64,
-    /// Whether seeds are raw tested bytes (always true for `os`).
-    pub full_entropy: bool,
-    /// Intermittent RCT cutoff (alpha 2^-30); 0 when not health tested (`os`).
-    pub rct_cutoff: u32,
-    /// Intermittent APT cutoff (alpha 2^-30, window 512); 0 when not health
-    /// tested (`os`).
-    pub apt_cutoff: u32,
-    /// Bytes read from the source, start-up tests included.
-    pub bytes_read: u64,
-    /// Blocks that went through the health tests, start-up tests included.
-    pub blocks_tested: u64,
-    /// Blocks thrown away after an intermittent failure.
-    pub blocks_discarded: u64,
-    /// Times the source went to `failed` (permanent health-test failures,
-    /// I/O failures and failed start-up tests).
-    pub permanent_failures: u64,
-    pub last_failure: Option<FailureInfo>,
 }
 
 /// What an [`EntropyEvent`] reports.

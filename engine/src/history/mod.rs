@@ -5,6 +5,7 @@
 
 mod writer;
 
+pub use types::history::{HistoryPage, HistoryRow, HistoryStats, HourBucket};
 pub use writer::HistoryWriter;
 pub(crate) use writer::{committed, stopped};
 
@@ -37,27 +38,6 @@ pub struct HistoryEntry {
     pub audit: Option<crate::audit::AuditEntry>,
 }
 
-/// A recorded reseed, as the interfaces show it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryRow {
-    pub id: i64,
-    #[sqlx(rename = "at_ms", try_from = "crate::clock::Millis")]
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    pub config_name: String,
-    pub slot: Option<i64>,
-    pub token_serial: Option<String>,
-    pub trigger: Trigger,
-    pub source: String,
-    pub bits: i64,
-    #[sqlx(rename = "duration_us", try_from = "crate::clock::Micros")]
-    pub duration_ms: f64,
-    pub outcome: Outcome,
-    pub error_code: Option<String>,
-    pub message: Option<String>,
-}
-
 /// Which rows to show.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryFilter {
@@ -85,15 +65,6 @@ impl HistoryFilter {
 /// A filter field that says something (empty means "all").
 pub(crate) fn given(v: Option<&str>) -> Option<&str> {
     v.filter(|s| !s.is_empty())
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryPage {
-    pub rows: Vec<HistoryRow>,
-    pub total: i64,
-    pub page: u32,
-    pub per_page: u32,
 }
 
 pub use types::limits::PER_PAGE_MAX as MAX_PER_PAGE;
@@ -190,28 +161,6 @@ pub async fn csv(conn: &mut SqliteConnection, filter: &HistoryFilter) -> Result<
         out.push('\n');
     }
     Ok(out)
-}
-
-/// Reseeds and failures in one hour.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct HourBucket {
-    /// The hour's start.
-    #[serde(with = "time::serde::rfc3339")]
-    pub hour: OffsetDateTime,
-    pub ok: i64,
-    pub failed: i64,
-}
-
-/// What the dashboard shows of the history.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct HistoryStats {
-    pub last: Vec<HistoryRow>,
-    pub total_24h: i64,
-    pub failures_24h: i64,
-    /// The last 24 hours, oldest first.
-    pub hourly: Vec<HourBucket>,
 }
 
 pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<HistoryStats> {

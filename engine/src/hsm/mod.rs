@@ -53,6 +53,7 @@ use zeroize::Zeroizing;
 use crate::{Error, Result};
 pub(crate) use loader::ModuleLoader;
 use module::{Credential, LoginTarget, Module, SlotState};
+pub use types::hsm::SlotInfo;
 
 /// Deadline of one HSM operation when the caller has no better idea.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
@@ -69,23 +70,6 @@ fn cryptoki_user(user_type: UserType) -> cryptoki::session::UserType {
         UserType::User => cryptoki::session::UserType::User,
         UserType::CryptoUser => cryptoki::session::UserType::VendorExtension(CKU_CRYPTO_USER),
     }
-}
-
-/// A slot with a token, as the token describes itself. Strings are trimmed
-/// of PKCS#11 blank padding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SlotInfo {
-    pub slot_id: u64,
-    /// Token serial number: stable when slot ids change.
-    pub serial: String,
-    pub label: String,
-    pub manufacturer: String,
-    pub model: String,
-    /// Firmware version, `major.minor`.
-    pub firmware: String,
-    /// The token flags that are set, e.g. `rng`, `login required`,
-    /// `token initialized`, `user PIN locked`.
-    pub flags: Vec<String>,
 }
 
 /// Asked right before every `C_Login`, and told how it went: how the

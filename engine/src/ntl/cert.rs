@@ -4,7 +4,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
@@ -14,40 +13,10 @@ use super::der::{self, Reader, Tlv};
 use super::oids;
 use crate::error::{Error, Result};
 use crate::tls::colon_hex;
+pub use types::ntl::CertInfo;
 
 /// Largest certificate file accepted for upload (64 KiB).
 pub const MAX_CERT_FILE: usize = 64 * 1024;
-
-/// What the appliance shows and stores about one certificate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CertInfo {
-    /// The certificate as one normalised PEM block (64-column base64, `\n`
-    /// line ends, final newline).
-    pub pem: String,
-    /// The subject on one line, RFC 4514 style in certificate order, e.g.
-    /// `C=CA, O=Gemalto, CN=192.168.1.31`.
-    pub subject: String,
-    /// The (first) common name of the subject.
-    pub subject_cn: Option<String>,
-    /// The issuer, formatted like `subject`.
-    pub issuer: String,
-    /// DNS names and IP addresses of the Subject Alternative Name extension.
-    pub san: Vec<String>,
-    /// The serial number as colon-separated upper-case hex (`01:A2:...`),
-    /// without the sign octet DER may add.
-    pub serial_hex: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub not_before: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub not_after: OffsetDateTime,
-    /// SHA-256 of the DER certificate as `AB:CD:...` (as `openssl x509
-    /// -fingerprint -sha256` shows it).
-    pub fingerprint_sha256: String,
-    /// The issuer equals the subject and, for the usual RSA, ECDSA and
-    /// Ed25519 algorithms, the signature verifies with the certificate's
-    /// own key (for other algorithms only the names are compared).
-    pub self_signed: bool,
-}
 
 /// Parses an uploaded `server.pem`: exactly one PEM `CERTIFICATE` block
 /// holding one well-formed X.509 certificate and nothing else.

@@ -8,20 +8,13 @@ use zeroize::Zeroizing;
 
 use super::{
     appliance_default_address, check_server_certificate, generate_qa_certificate, openssl_text,
-    parse_server_certificate, write_luna_client_files, CertInfo, HsmAddress, LunaFiles, QaSubject,
+    parse_server_certificate, write_luna_client_files, HsmAddress, LunaFiles, QaSubject,
 };
 use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::core::Core;
 use crate::error::{Error, Result};
-
-/// A certificate in the HSM server list, with what is worth a warning.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct ServerCert {
-    pub address: String,
-    pub info: CertInfo,
-    pub warnings: Vec<String>,
-}
+pub use types::ntl::{QaCert, ServerCert};
 
 /// The outcome of an import.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -29,15 +22,6 @@ pub struct Imported {
     pub cert: ServerCert,
     /// A certificate for this address was replaced.
     pub replaced: bool,
-}
-
-/// The appliance certificate (never its key).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct QaCert {
-    pub address: String,
-    pub info: CertInfo,
-    /// As `openssl x509 -text -noout` prints it.
-    pub text: String,
 }
 
 /// What the appliance certificate's subject is made of.

@@ -43,21 +43,7 @@ use crate::hsm::{GuardedLogin, LoginGuard, LoginOutcome, LoginTicket};
 use crate::secrets::MasterKey;
 use crate::store::lock::FileLock;
 
-/// What an administrator is told before asking for one more login.
-pub const RETRY_WARNING: &str = "One more login is tried with the stored password. If it is \
-    still wrong, the HSM counts one more failed login: a Luna HSM locks the Crypto Officer and \
-    Crypto User roles after 10 failed Crypto Officer logins in a row (for good under the default \
-    policy), zeroizes the partition (every key on it destroyed) after 10 failed Partition SO \
-    logins, and zeroizes the whole HSM after 3 failed HSM SO logins. Retry only once the \
-    password or the HSM side has been corrected; otherwise change the stored password.";
-
-/// What an administrator confirms before a configuration logs in as
-/// `CKU_SO`.
-pub const SO_WARNING: &str = "CKU_SO logs in as the partition's Security Officer. On a Luna \
-    HSM, 10 failed Partition SO logins in a row zeroize the partition: every key on it is \
-    destroyed. hsmseed holds a configuration after one failed login, but a wrong SO password \
-    still costs one failed login per edit or retry. Prefer CKU_CRYPTO_USER or CKU_USER for \
-    seeding; confirm CKU_SO explicitly (--confirmSO at the console, the checkbox on the page).";
+pub use types::hsm::{RETRY_WARNING, SO_WARNING};
 
 /// The login ledger of one data directory (cheap to clone).
 #[derive(Clone)]

@@ -16,8 +16,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
-use time::OffsetDateTime;
 
 use sqlx::SqliteConnection;
 
@@ -29,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::history::History;
 use crate::hsm::{Hsm, ModuleLoader, SlotInfo, UserType};
 use crate::store::shared::record_change;
+pub use types::hsm::{HsmConfig, LoginHold};
 use types::limits;
 
 /// A configuration name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
@@ -102,50 +101,6 @@ fn check_serial(s: &str) -> Result<String> {
         )));
     }
     Ok(t.to_string())
-}
-
-/// A configuration as every interface may show it: never the password.
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct HsmConfig {
-    pub name: String,
-    pub partition_name: String,
-    /// Whether a password is set (the password itself is write-only).
-    pub password_set: bool,
-    pub slot: Option<u64>,
-    /// The pinned token serial, if any.
-    pub token_serial: Option<String>,
-    pub user_type: UserType,
-    pub enabled: bool,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-    pub last_outcome: Option<String>,
-    pub last_error: Option<String>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub last_at: Option<OffsetDateTime>,
-    /// Set while the login is held: nothing logs in with this password
-    /// until it is edited or an administrator retries.
-    pub held: Option<LoginHold>,
-}
-
-/// Why a configuration's login is held.
-#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LoginHold {
-    /// The `CKR_*` that held it (e.g. `CKR_PIN_INCORRECT`).
-    pub ckr: String,
-    pub detail: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub since: OffsetDateTime,
-}
-
-impl HsmConfig {
-    /// Whether it has what a reseed needs: a slot and a password.
-    pub fn is_complete(&self) -> bool {
-        self.slot.is_some() && self.password_set
-    }
 }
 
 /// How to change the pinned token serial.

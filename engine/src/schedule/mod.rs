@@ -24,6 +24,7 @@ use crate::partitions::Partitions;
 use crate::partitions::Trigger;
 use crate::store::shared::{record_change, write_settings};
 use crate::Engine;
+pub use types::schedule::{RoundReport, ScheduleStatus};
 
 /// Minutes between rounds; 0 = off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,32 +60,6 @@ impl SeedPeriod {
     pub fn is_off(self) -> bool {
         self.0 == 0
     }
-}
-
-/// The outcome of one scheduled round.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RoundReport {
-    #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-    pub duration_ms: f64,
-    pub ok: u32,
-    pub failed: u32,
-    /// Configurations skipped because their login is held.
-    #[serde(default)]
-    pub held: u32,
-}
-
-/// What the schedule page and the dashboard show.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ScheduleStatus {
-    pub period_minutes: u8,
-    /// Known only where the scheduler runs (the server).
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub next_run_at: Option<OffsetDateTime>,
-    pub running: bool,
-    pub last_round: Option<RoundReport>,
 }
 
 const PERIOD_KEY: &str = "seed_period";

@@ -1,0 +1,86 @@
+//! What a page, the API and the console show of HSM configurations and
+//! slots (never a password).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::UserType;
+
+/// A slot with a token, as the token describes itself. Strings are trimmed
+/// of PKCS#11 blank padding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlotInfo {
+    pub slot_id: u64,
+    /// Token serial number: stable when slot ids change.
+    pub serial: String,
+    pub label: String,
+    pub manufacturer: String,
+    pub model: String,
+    /// Firmware version, `major.minor`.
+    pub firmware: String,
+    /// The token flags that are set, e.g. `rng`, `login required`,
+    /// `token initialized`, `user PIN locked`.
+    pub flags: Vec<String>,
+}
+
+/// A configuration as every interface may show it: never the password.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HsmConfig {
+    pub name: String,
+    pub partition_name: String,
+    /// Whether a password is set (the password itself is write-only).
+    pub password_set: bool,
+    pub slot: Option<u64>,
+    /// The pinned token serial, if any.
+    pub token_serial: Option<String>,
+    pub user_type: UserType,
+    pub enabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub last_outcome: Option<String>,
+    pub last_error: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_at: Option<OffsetDateTime>,
+    /// Set while the login is held: nothing logs in with this password
+    /// until it is edited or an administrator retries.
+    pub held: Option<LoginHold>,
+}
+
+impl HsmConfig {
+    /// Whether it has what a reseed needs: a slot and a password.
+    pub fn is_complete(&self) -> bool {
+        self.slot.is_some() && self.password_set
+    }
+}
+
+/// Why a configuration's login is held.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginHold {
+    /// The `CKR_*` that held it (e.g. `CKR_PIN_INCORRECT`).
+    pub ckr: String,
+    pub detail: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+}
+
+/// What an administrator is told before asking for one more login.
+pub const RETRY_WARNING: &str = "One more login is tried with the stored password. If it is \
+    still wrong, the HSM counts one more failed login: a Luna HSM locks the Crypto Officer and \
+    Crypto User roles after 10 failed Crypto Officer logins in a row (for good under the default \
+    policy), zeroizes the partition (every key on it destroyed) after 10 failed Partition SO \
+    logins, and zeroizes the whole HSM after 3 failed HSM SO logins. Retry only once the \
+    password or the HSM side has been corrected; otherwise change the stored password.";
+
+/// What an administrator confirms before a configuration logs in as
+/// `CKU_SO`.
+pub const SO_WARNING: &str = "CKU_SO logs in as the partition's Security Officer. On a Luna \
+    HSM, 10 failed Partition SO logins in a row zeroize the partition: every key on it is \
+    destroyed. hsmseed holds a configuration after one failed login, but a wrong SO password \
+    still costs one failed login per edit or retry. Prefer CKU_CRYPTO_USER or CKU_USER for \
+    seeding; confirm CKU_SO explicitly (--confirmSO at the console, the checkbox on the page).";
