@@ -316,7 +316,11 @@ async fn server_benches(
     engine.partitions().create_config("HSM1", &actor).await?;
     engine
         .partitions()
-        .edit_config("HSM1", t.config_edit(engine::hsm::UserType::User), &actor)
+        .edit_config(
+            "HSM1",
+            engine::partitions::ConfigEdit::for_token(t, engine::hsm::UserType::User),
+            &actor,
+        )
         .await?;
     let token = engine
         .auth()
@@ -451,13 +455,13 @@ async fn scheduler_round(
             .partitions()
             .create_config_with(
                 &format!("P{i:04}"),
-                t.config_edit(engine::hsm::UserType::User),
+                engine::partitions::ConfigEdit::for_token(t, engine::hsm::UserType::User),
                 &actor,
             )
             .await?;
     }
     let t0 = Instant::now();
-    engine::schedule::run_round(engine.clone()).await;
+    engine.schedule().round().await;
     let wall = t0.elapsed();
     let report = engine.schedule().status().await?.last_round;
     Ok(json!({

@@ -91,7 +91,11 @@ async fn soak(args: &Args, fixture: &SoftHsmFixture, bin: &Path) -> anyhow::Resu
         engine.partitions().create_config("SOAK", &cli).await?;
         engine
             .partitions()
-            .edit_config("SOAK", token.config_edit(UserType::User), &cli)
+            .edit_config(
+                "SOAK",
+                engine::partitions::ConfigEdit::for_token(token, UserType::User),
+                &cli,
+            )
             .await?;
         let t = engine
             .auth()

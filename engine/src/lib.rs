@@ -15,6 +15,7 @@ pub mod hsm;
 pub mod metrics;
 pub mod ntl;
 pub mod partitions;
+pub mod random;
 pub mod schedule;
 pub mod secrets;
 pub mod store;

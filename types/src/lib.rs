@@ -217,6 +217,11 @@ pub fn check_name<'a>(what: &str, s: &'a str) -> Result<&'a str, Invalid> {
     Ok(s)
 }
 
+/// A filter field that says something (empty means "all").
+pub fn given(v: Option<&str>) -> Option<&str> {
+    v.filter(|s| !s.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,7 +44,7 @@ mod rand_id {
     pub fn new_id() -> String {
         use std::fmt::Write;
         let mut b = [0u8; 16];
-        engine::auth::fill_random(&mut b);
+        engine::random::fill_random(&mut b);
         b.iter().fold(String::new(), |mut s, x| {
             let _ = write!(s, "{x:02x}");
             s

@@ -124,11 +124,10 @@ impl AuditFilter {
         action: Option<&str>,
         outcome: Option<&str>,
     ) -> Result<AuditFilter> {
-        use crate::history::given;
         Ok(AuditFilter {
-            actor: given(actor).map(str::to_string),
-            action: given(action).map(str::to_string),
-            outcome: given(outcome).map(str::parse).transpose()?,
+            actor: types::given(actor).map(str::to_string),
+            action: types::given(action).map(str::to_string),
+            outcome: types::given(outcome).map(str::parse).transpose()?,
         })
     }
 }

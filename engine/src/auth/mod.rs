@@ -35,12 +35,6 @@ pub struct FirstAdmin {
     pub generated_password: Option<SecretString>,
 }
 
-/// Fills `buf` from the OS random number generator.
-pub fn fill_random(buf: &mut [u8]) {
-    use rand::RngCore;
-    rand::rngs::OsRng.fill_bytes(buf);
-}
-
 /// A random password of 20 characters from an unambiguous alphabet
 /// (about 114 bits).
 pub fn random_password() -> SecretString {

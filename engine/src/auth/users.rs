@@ -53,7 +53,7 @@ pub(crate) async fn insert(
     now_ms: i64,
 ) -> Result<i64> {
     let mut uid = [0u8; 16];
-    super::fill_random(&mut uid);
+    crate::random::fill_random(&mut uid);
     let r = sqlx::query(
         "INSERT INTO users (uid, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
     )

@@ -55,16 +55,11 @@ impl HistoryFilter {
         outcome: Option<&str>,
     ) -> Result<HistoryFilter> {
         Ok(HistoryFilter {
-            config: given(config).map(str::to_string),
-            trigger: given(trigger).map(str::parse).transpose()?,
-            outcome: given(outcome).map(str::parse).transpose()?,
+            config: types::given(config).map(str::to_string),
+            trigger: types::given(trigger).map(str::parse).transpose()?,
+            outcome: types::given(outcome).map(str::parse).transpose()?,
         })
     }
-}
-
-/// A filter field that says something (empty means "all").
-pub(crate) fn given(v: Option<&str>) -> Option<&str> {
-    v.filter(|s| !s.is_empty())
 }
 
 pub use types::limits::PER_PAGE_MAX as MAX_PER_PAGE;

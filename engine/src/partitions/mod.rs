@@ -208,6 +208,23 @@ pub struct Partitions {
     cache: Arc<Mutex<ConfigCache>>,
 }
 
+#[cfg(any(test, feature = "test-support"))]
+impl ConfigEdit {
+    /// The edit that points a configuration at a test token, logged in as
+    /// `user_type` with the right PIN.
+    pub fn for_token(t: &crate::hsm::testing::TestToken, user_type: UserType) -> ConfigEdit {
+        ConfigEdit {
+            partition_name: Some(t.label.clone()),
+            partition_pwd: Some(t.target(user_type).pin),
+            slot: Some(SlotId(t.slot)),
+            user_type: Some(user_type),
+            // Tests that log in as CKU_SO confirm it, as an administrator must.
+            confirm_so: user_type == UserType::So,
+            ..Default::default()
+        }
+    }
+}
+
 fn pwd_context(name: &str) -> String {
     format!("hsmseed:partition-password:{name}")
 }

@@ -403,7 +403,7 @@ mod tests {
             .create_config("HUNG", &actor)
             .await
             .unwrap();
-        let edit = t.config_edit(crate::hsm::UserType::User);
+        let edit = crate::partitions::ConfigEdit::for_token(t, crate::hsm::UserType::User);
         engine
             .partitions()
             .edit_config("HUNG", edit, &actor)

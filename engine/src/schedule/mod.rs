@@ -23,7 +23,6 @@ use crate::error::{Error, Result};
 use crate::partitions::Partitions;
 use crate::partitions::Trigger;
 use crate::store::shared::{record_change, write_settings};
-use crate::Engine;
 pub use types::schedule::{RoundReport, ScheduleStatus};
 
 /// Minutes between rounds; 0 = off.
@@ -133,13 +132,9 @@ impl Schedule {
     }
 }
 
-/// Runs the scheduler until `shutdown` turns true.
-pub async fn run(engine: Engine, shutdown: watch::Receiver<bool>) {
-    engine.schedule().clone().run(shutdown).await;
-}
-
 impl Schedule {
-    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Runs the scheduler until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let engine = self;
         engine.running.store(true, Ordering::Relaxed);
         let unit = engine.core.settings().schedule_unit;
@@ -226,14 +221,10 @@ fn publish(engine: &Schedule, period: SeedPeriod, next: Option<Instant>, running
     });
 }
 
-/// One round: every enabled, complete configuration once, at most
-/// `scheduler_concurrency` at a time.
-pub async fn run_round(engine: Engine) {
-    engine.schedule().round().await;
-}
-
 impl Schedule {
-    async fn round(&self) {
+    /// One round: every enabled, complete configuration once, at most
+    /// `scheduler_concurrency` at a time.
+    pub async fn round(&self) {
         let engine = self;
         let started_at = engine.core.now();
         let started = Instant::now();
@@ -325,6 +316,7 @@ mod tests {
 mod loop_tests {
     use super::*;
     use crate::config::Settings;
+    use crate::Engine;
 
     #[tokio::test]
     async fn a_period_change_is_picked_up_at_once() {
@@ -333,7 +325,7 @@ mod loop_tests {
         s.schedule_unit = Duration::from_millis(200);
         let engine = Engine::open(s).await.unwrap();
         let (stop, rx) = watch::channel(false);
-        let task = tokio::spawn(run(engine.clone(), rx));
+        let task = tokio::spawn(engine.schedule().clone().run(rx));
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(engine
             .schedule()

@@ -165,7 +165,7 @@ fn write_temp(path: &Path, contents: &[u8]) -> Result<PathBuf> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut suffix = [0u8; 8];
-    crate::auth::fill_random(&mut suffix);
+    crate::random::fill_random(&mut suffix);
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),

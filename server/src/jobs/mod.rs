@@ -21,7 +21,7 @@ pub fn spawn_all(
     let mut set = JoinSet::new();
     let (e, s) = (engine.clone(), shutdown.clone());
     set.spawn(async move {
-        engine::schedule::run(e, s).await;
+        e.schedule().clone().run(s).await;
         "scheduler"
     });
     let (e, s) = (engine.clone(), shutdown.clone());

@@ -284,7 +284,7 @@ impl TestApp {
             .partitions()
             .edit_config(
                 name,
-                token.config_edit(user_type),
+                engine::partitions::ConfigEdit::for_token(token, user_type),
                 &engine::audit::Actor::cli(),
             )
             .await

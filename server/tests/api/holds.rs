@@ -64,7 +64,7 @@ async fn a_wrong_password_is_tried_once_by_every_door_then_held() {
     }
     // Three scheduled rounds skip it; the first records one `held` row.
     for _ in 0..3 {
-        engine::schedule::run_round(app.engine.clone()).await;
+        app.engine.schedule().round().await;
         let last = app.engine.schedule().status().await.unwrap().last_round;
         assert_eq!(last.map(|r| (r.ok, r.failed, r.held)), Some((0, 0, 1)));
     }
@@ -126,7 +126,11 @@ async fn a_wrong_password_is_tried_once_by_every_door_then_held() {
     );
 
     // A new password is a new credential: tried again, and it works.
-    app.edit("BAD", t.config_edit(UserType::User)).await;
+    app.edit(
+        "BAD",
+        engine::partitions::ConfigEdit::for_token(t, UserType::User),
+    )
+    .await;
     assert!(app
         .engine
         .partitions()

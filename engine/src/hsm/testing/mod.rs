@@ -138,20 +138,6 @@ impl TestToken {
         }
     }
 
-    /// The edit that points a configuration at this token, logged in as
-    /// `user_type` with the right PIN.
-    pub fn config_edit(&self, user_type: UserType) -> crate::partitions::ConfigEdit {
-        crate::partitions::ConfigEdit {
-            partition_name: Some(self.label.clone()),
-            partition_pwd: Some(self.target(user_type).pin),
-            slot: Some(crate::partitions::SlotId(self.slot)),
-            user_type: Some(user_type),
-            // Tests that log in as CKU_SO confirm it, as an administrator must.
-            confirm_so: user_type == UserType::So,
-            ..Default::default()
-        }
-    }
-
     /// A `CKU_USER` target with a PIN that is not this token's.
     pub fn wrong_pin_target(&self) -> SeedTarget {
         SeedTarget {
