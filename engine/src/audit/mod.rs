@@ -203,6 +203,24 @@ pub(crate) async fn list(
     })
 }
 
+/// Deletes the rows older than `before_ms` under the one-off permit the
+/// append-only trigger checks; how many went.
+async fn delete_before(conn: &mut SqliteConnection, before_ms: i64) -> Result<u64> {
+    sqlx::query("INSERT INTO audit_prune_permit (id, before_ms) VALUES (1, ?)")
+        .bind(before_ms)
+        .execute(&mut *conn)
+        .await?;
+    let n = sqlx::query("DELETE FROM audit_log WHERE at_ms < ?")
+        .bind(before_ms)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    sqlx::query("DELETE FROM audit_prune_permit")
+        .execute(&mut *conn)
+        .await?;
+    Ok(n)
+}
+
 impl Core {
     /// The row of `action`, its texts bounded and free of control
     /// characters.
@@ -338,18 +356,7 @@ impl AuditLog {
         let now = self.core.now();
         let before = unix_ms(now - time::Duration::days(i64::from(days)));
         let mut tx = self.core.store().pool().begin().await?;
-        sqlx::query("INSERT INTO audit_prune_permit (id, before_ms) VALUES (1, ?)")
-            .bind(before)
-            .execute(&mut *tx)
-            .await?;
-        let n = sqlx::query("DELETE FROM audit_log WHERE at_ms < ?")
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query("DELETE FROM audit_prune_permit")
-            .execute(&mut *tx)
-            .await?;
+        let n = delete_before(&mut tx, before).await?;
         if n > 0 {
             let entry = AuditEntry {
                 at_ms: unix_ms(now),

@@ -3,6 +3,7 @@
 
 mod name;
 mod password;
+mod sessions;
 mod throttle;
 pub mod tokens;
 mod users;
@@ -251,29 +252,19 @@ impl Auth {
     /// Records that web session `session_id` belongs to `user` (at sign-in),
     /// so that removing the user or changing their password ends it.
     pub async fn bind_session(&self, session_id: &str, user: &User) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO user_sessions (session_id, user_uid, created_at) VALUES (?, ?, ?) \
-             ON CONFLICT (session_id) DO UPDATE SET user_uid = excluded.user_uid",
+        sessions::bind(
+            self.core.store().pool(),
+            session_id,
+            &user.uid,
+            unix_ms(self.core.now()),
         )
-        .bind(session_id)
-        .bind(&user.uid)
-        .bind(unix_ms(self.core.now()))
-        .execute(self.core.store().pool())
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Forgets a session's binding (sign-out), and bindings of sessions the
     /// store no longer has (expired).
     pub async fn unbind_sessions(&self, session_id: Option<&str>) -> Result<()> {
-        sqlx::query(
-            "DELETE FROM user_sessions WHERE session_id = ? \
-             OR session_id NOT IN (SELECT id FROM sessions)",
-        )
-        .bind(session_id)
-        .execute(self.core.store().pool())
-        .await?;
-        Ok(())
+        sessions::unbind(self.core.store().pool(), session_id).await
     }
 
     /// The administrators.
@@ -319,7 +310,7 @@ impl Auth {
                         ));
                     }
                     users::delete(tx, &name).await?;
-                    let sessions = end_sessions(tx, &user.uid, None).await?;
+                    let sessions = sessions::end_for_user(tx, &user.uid, None).await?;
                     let tokens = tokens::revoke_created_by(tx, name.as_str()).await?;
                     if !tokens.is_empty() {
                         let what = format!("user {} removed: tokens revoked", name.as_str());
@@ -408,7 +399,7 @@ impl Auth {
         let user = users::update_password(conn, name, hash, unix_ms(self.core.now()))
             .await?
             .ok_or_else(|| Error::NotFound(format!("user {}", name.as_str())))?;
-        let ended = end_sessions(conn, &user.uid, keep).await?;
+        let ended = sessions::end_for_user(conn, &user.uid, keep).await?;
         Ok((user, ended))
     }
 }
@@ -432,30 +423,6 @@ impl UserRemoved {
         };
         format!("{} sessions ended; {tokens}", self.sessions)
     }
-}
-
-/// Deletes the web sessions of user `uid` but `keep`; how many went.
-async fn end_sessions(
-    conn: &mut sqlx::SqliteConnection,
-    uid: &str,
-    keep: Option<&str>,
-) -> Result<u64> {
-    let keep = keep.unwrap_or("");
-    let n = sqlx::query(
-        "DELETE FROM sessions WHERE id IN \
-         (SELECT session_id FROM user_sessions WHERE user_uid = ? AND session_id <> ?)",
-    )
-    .bind(uid)
-    .bind(keep)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    sqlx::query("DELETE FROM user_sessions WHERE user_uid = ? AND session_id <> ?")
-        .bind(uid)
-        .bind(keep)
-        .execute(&mut *conn)
-        .await?;
-    Ok(n)
 }
 
 /// Checks a user name and password and hashes the password (argon2, slow):

@@ -89,16 +89,15 @@ impl Auth {
         zeroize::Zeroize::zeroize(&mut raw);
         let prefix: String = secret.chars().take(PREFIX.len() + 8).collect();
         let now = unix_ms(self.core.now());
-        let r = sqlx::query(
-            "INSERT INTO api_tokens (name, scope, token_hash, prefix, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+        let r = insert(
+            conn,
+            name.as_str(),
+            scope,
+            &hash(&secret),
+            &prefix,
+            now,
+            created_by,
         )
-        .bind(name.as_str())
-        .bind(scope.as_str())
-        .bind(hash(&secret))
-        .bind(&prefix)
-        .bind(now)
-        .bind(created_by)
-        .execute(conn)
         .await;
         match r {
             Ok(_) => {}
@@ -122,12 +121,11 @@ impl Auth {
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT name, scope, prefix, created_at, created_by, last_used_at FROM api_tokens ORDER BY name",
-        )
-        .fetch_all(self.core.store().pool())
-        .await?;
-        rows.into_iter().map(Row::info).collect()
+        list(self.core.store().pool())
+            .await?
+            .into_iter()
+            .map(Row::info)
+            .collect()
     }
 
     /// Revokes (deletes) a token: it stops working at once.
@@ -138,12 +136,7 @@ impl Auth {
         self.core
             .audited_tx(actor, "token.revoke", &target, move |tx| {
                 Box::pin(async move {
-                    let n = sqlx::query("DELETE FROM api_tokens WHERE name = ?")
-                        .bind(&name)
-                        .execute(&mut **tx)
-                        .await?
-                        .rows_affected();
-                    if n == 0 {
+                    if !delete(tx, &name).await? {
                         return Err(Error::NotFound(format!("token {name}")));
                     }
                     let now = unix_ms(this.core.now());
@@ -175,12 +168,7 @@ impl Auth {
         let (info, last_used) = match cached {
             Some(c) => c,
             None => {
-                let row: Option<Row> = sqlx::query_as(
-                    "SELECT name, scope, prefix, created_at, created_by, last_used_at FROM api_tokens WHERE token_hash = ?",
-                )
-                .bind(&h)
-                .fetch_optional(self.core.store().pool())
-                .await?;
+                let row = find_by_hash(self.core.store().pool(), &h).await?;
                 let Some(row) = row else { return Ok(None) };
                 let last = row.last_used_at;
                 (row.info()?, last)
@@ -188,11 +176,7 @@ impl Auth {
         };
         let mut last_used = last_used;
         if last_used.is_none_or(|t| now - t >= LAST_USED_GRANULARITY_MS) {
-            sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?")
-                .bind(now)
-                .bind(&h)
-                .execute(self.core.store().pool())
-                .await?;
+            mark_used(self.core.store().pool(), &h, now).await?;
             last_used = Some(now);
         }
         self.tokens.lock().unwrap_or_else(|p| p.into_inner()).put(
@@ -247,4 +231,67 @@ pub(crate) async fn revoke_created_by(
             .fetch_all(conn)
             .await?,
     )
+}
+
+// --- the repository: `api_tokens` -------------------------------------------
+
+const COLUMNS: &str = "name, scope, prefix, created_at, created_by, last_used_at";
+
+async fn insert(
+    conn: &mut sqlx::SqliteConnection,
+    name: &str,
+    scope: Scope,
+    token_hash: &str,
+    prefix: &str,
+    now_ms: i64,
+    created_by: &str,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO api_tokens (name, scope, token_hash, prefix, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(name)
+    .bind(scope.as_str())
+    .bind(token_hash)
+    .bind(prefix)
+    .bind(now_ms)
+    .bind(created_by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn list(pool: &sqlx::SqlitePool) -> Result<Vec<Row>> {
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY name"))
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+async fn find_by_hash(pool: &sqlx::SqlitePool, token_hash: &str) -> Result<Option<Row>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = ?"
+    ))
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await?)
+}
+
+async fn mark_used(pool: &sqlx::SqlitePool, token_hash: &str, now_ms: i64) -> Result<()> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?")
+        .bind(now_ms)
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Whether there was a token `name` to delete.
+async fn delete(conn: &mut sqlx::SqliteConnection, name: &str) -> Result<bool> {
+    let n = sqlx::query("DELETE FROM api_tokens WHERE name = ?")
+        .bind(name)
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
 }

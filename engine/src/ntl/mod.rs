@@ -23,6 +23,7 @@ pub(crate) mod der;
 pub(crate) mod luna;
 mod oids;
 mod qa;
+mod repo;
 mod service;
 mod text;
 

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use super::repo;
 use super::{
     appliance_default_address, check_server_certificate, generate_qa_certificate, openssl_text,
     parse_server_certificate, write_luna_client_files, HsmAddress, LunaFiles, QaSubject,
@@ -133,30 +134,19 @@ impl TrustLink {
             let addr = HsmAddress::parse(address)?;
             let info = parse_server_certificate(pem)?;
             let now = unix_ms(self.core.now());
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM ntl_servers WHERE address = ?")
-                .bind(addr.as_str())
-                .fetch_optional(self.core.store().pool())
-                .await?;
-            if exists.is_some() && !replace {
+            let pool = self.core.store().pool();
+            let exists = repo::server_exists(pool, addr.as_str()).await?;
+            if exists && !replace {
                 return Err(Error::NeedsConfirmation(format!(
                     "the server list already holds a certificate for {addr}: confirm to replace it (--replace)"
                 )));
             }
-            sqlx::query(
-                "INSERT INTO ntl_servers (address, cert_pem, created_at, updated_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (address) DO UPDATE SET cert_pem = excluded.cert_pem, updated_at = excluded.updated_at",
-            )
-            .bind(addr.as_str())
-            .bind(&info.pem)
-            .bind(now)
-            .bind(now)
-            .execute(self.core.store().pool())
-            .await?;
+            repo::put_server(pool, addr.as_str(), &info.pem, now).await?;
             self.sync_luna_files().await?;
             let warnings = check_server_certificate(&info, &addr, self.core.now());
             let detail = format!(
                 "{} {}{}",
-                if exists.is_some() { "replaced" } else { "added" },
+                if exists { "replaced" } else { "added" },
                 info.fingerprint_sha256,
                 if warnings.is_empty() { String::new() } else { format!(" (warnings: {})", warnings.join("; ")) }
             );
@@ -168,7 +158,7 @@ impl TrustLink {
                         info,
                         warnings,
                     },
-                    replaced: exists.is_some(),
+                    replaced: exists,
                 },
                 detail,
             ))
@@ -177,10 +167,7 @@ impl TrustLink {
     }
 
     pub async fn server_certs(&self) -> Result<Vec<ServerCert>> {
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT address, cert_pem FROM ntl_servers ORDER BY id")
-                .fetch_all(self.core.store().pool())
-                .await?;
+        let rows = repo::servers(self.core.store().pool()).await?;
         let now = self.core.now();
         rows.into_iter()
             .map(|(address, pem)| {
@@ -200,9 +187,7 @@ impl TrustLink {
     /// The stored certificate of one HSM, as PEM.
     pub async fn server_cert_pem(&self, address: &str) -> Result<String> {
         let addr = HsmAddress::parse(address)?;
-        sqlx::query_scalar("SELECT cert_pem FROM ntl_servers WHERE address = ?")
-            .bind(addr.as_str())
-            .fetch_optional(self.core.store().pool())
+        repo::server_pem(self.core.store().pool(), addr.as_str())
             .await?
             .ok_or_else(|| Error::NotFound(format!("HSM server {addr}")))
     }
@@ -211,12 +196,7 @@ impl TrustLink {
         self.core
             .audited(actor, "ntl.server.delete", address, async {
                 let addr = HsmAddress::parse(address)?;
-                let n = sqlx::query("DELETE FROM ntl_servers WHERE address = ?")
-                    .bind(addr.as_str())
-                    .execute(self.core.store().pool())
-                    .await?
-                    .rows_affected();
-                if n == 0 {
+                if !repo::delete_server(self.core.store().pool(), addr.as_str()).await? {
                     return Err(Error::NotFound(format!("HSM server {addr}")));
                 }
                 self.sync_luna_files().await?;
@@ -252,17 +232,7 @@ impl TrustLink {
             let now = self.core.now();
             let generated = tokio::task::spawn_blocking(move || generate_qa_certificate(&subject, &addr, now)).await??;
             let sealed = self.core.master_key().seal(generated.key_pem.as_bytes(), &key_context(&address))?;
-            sqlx::query(
-                "INSERT INTO ntl_qa_cert (id, address, cert_pem, key_sealed, created_at) VALUES (1, ?, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET address = excluded.address, cert_pem = excluded.cert_pem, \
-                 key_sealed = excluded.key_sealed, created_at = excluded.created_at",
-            )
-            .bind(&address)
-            .bind(&generated.cert_pem)
-            .bind(&sealed)
-            .bind(unix_ms(now))
-            .execute(self.core.store().pool())
-            .await?;
+            repo::put_qa_cert(self.core.store().pool(), &address, &generated.cert_pem, &sealed, unix_ms(now)).await?;
             self.sync_luna_files().await?;
             let cert = QaCert {
                 text: openssl_text(&generated.cert_pem)?,
@@ -277,10 +247,7 @@ impl TrustLink {
 
     /// The appliance certificate, if created.
     pub async fn qa_cert(&self) -> Result<Option<QaCert>> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT address, cert_pem FROM ntl_qa_cert WHERE id = 1")
-                .fetch_optional(self.core.store().pool())
-                .await?;
+        let row = repo::qa_cert(self.core.store().pool()).await?;
         row.map(|(address, pem)| {
             Ok(QaCert {
                 info: parse_server_certificate(pem.as_bytes())?,
@@ -310,18 +277,13 @@ impl TrustLink {
         let Some(dir) = self.core.settings().luna_client_dir.clone() else {
             return Ok(());
         };
-        let servers: Vec<(String, String)> =
-            sqlx::query_as("SELECT address, cert_pem FROM ntl_servers ORDER BY id")
-                .fetch_all(self.core.store().pool())
-                .await?;
+        let pool = self.core.store().pool();
+        let servers = repo::servers(pool).await?;
         let servers = servers
             .into_iter()
             .map(|(a, pem)| Ok((HsmAddress::parse(&a)?, pem)))
             .collect::<Result<Vec<_>>>()?;
-        let qa: Option<(String, String, Vec<u8>)> =
-            sqlx::query_as("SELECT address, cert_pem, key_sealed FROM ntl_qa_cert WHERE id = 1")
-                .fetch_optional(self.core.store().pool())
-                .await?;
+        let qa = repo::qa_cert_with_key(pool).await?;
         let client = match qa {
             Some((address, cert, sealed)) => {
                 let key = self
