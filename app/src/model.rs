@@ -9,10 +9,11 @@ pub use types::audit::{AuditPage, AuditRow};
 pub use types::auth::{TokenInfo, UserInfo};
 pub use types::entropy::{EntropyState, EntropyStatus};
 pub use types::history::{HistoryPage, HistoryRow, HourBucket};
-pub use types::hsm::{HsmConfig, LoginHold, SlotInfo, RETRY_WARNING};
-pub use types::ntl::{CertInfo, QaCert, ServerCert};
+pub use types::hsm::{ConfigState, HsmConfig, LoginHold, SlotInfo, RETRY_WARNING};
+pub use types::ntl::{CertExpiry, CertInfo, QaCert, ServerCert};
 pub use types::schedule::ScheduleStatus;
-pub use types::time::when;
+pub use types::status::{ApplianceState, ConfigCounts};
+pub use types::time::{ago, until, when};
 
 /// A message after an action: `ok` or `error`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,15 +50,21 @@ pub struct HistoryData {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DashboardData {
+    /// `ok`, `degraded` (a configuration failing or held) or `not_ready`.
+    pub state: ApplianceState,
     pub ready: bool,
     pub database: String,
     pub version: String,
+    /// The server's time of this answer: ages and waits are counted from it.
     pub checked_at: OffsetDateTime,
     pub entropy: EntropyStatus,
     pub schedule: ScheduleStatus,
-    pub configs: usize,
-    /// Configurations whose login is held: `(name, hold)`.
-    pub held: Vec<(String, LoginHold)>,
+    /// Every configuration with its state.
+    pub configs: Vec<HsmConfig>,
+    pub counts: ConfigCounts,
+    /// The HSM server certificates and the appliance certificate, with
+    /// their end of validity.
+    pub certificates: Vec<CertExpiry>,
     pub total_24h: i64,
     pub failures_24h: i64,
     pub last: Vec<HistoryRow>,
@@ -73,6 +80,9 @@ pub struct UserView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrustView {
+    /// The server's time of this answer (certificate expiry is counted
+    /// from it).
+    pub checked_at: OffsetDateTime,
     pub servers: Vec<ServerCert>,
     pub qa: Option<QaCert>,
     pub country: String,

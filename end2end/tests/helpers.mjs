@@ -1,6 +1,7 @@
 // Starts a real hsmseed server (HTTPS on a free port, a fresh data directory)
 // and a headless Debian Chromium for the end-to-end tests.
 import { spawn, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -29,7 +30,6 @@ export async function startServer(extraEnv = {}, { hsm = false } = {}) {
   let token = null;
   if (hsm) {
     token = await demoToken(dataDir);
-    const { existsSync } = await import('node:fs');
     extraEnv = {
       SOFTHSM2_CONF: join(dataDir, 'softhsm2.conf'),
       HSMSEED_PKCS11_MODULE: SOFTHSM.find((p) => existsSync(p)),
@@ -109,4 +109,29 @@ export async function signIn(page, url, user = 'admin', password = ADMIN_PASSWOR
 
 export async function hydrated(page) {
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20000 });
+}
+
+// A console command on a test server's data directory, as an operator runs
+// it (the same PKCS#11 module and SoftHSM2 tokens); returns its output.
+export function cli(server, args, input) {
+  const bin = process.env.HSMSEED_BIN || join(targetDir, 'debug', 'hsmseed');
+  return execFileSync(bin, args, {
+    env: {
+      ...process.env,
+      HSMSEED_DATA_DIR: server.dataDir,
+      SOFTHSM2_CONF: join(server.dataDir, 'softhsm2.conf'),
+      HSMSEED_PKCS11_MODULE: SOFTHSM.find((p) => existsSync(p)),
+      HSMSEED_LOG: 'error',
+    },
+    input,
+    encoding: 'utf8',
+  });
+}
+
+// The slot that holds the token with this serial, as `ntl-verify` lists it.
+export function slotOf(server, serial) {
+  const out = cli(server, ['ntl-verify']);
+  const line = out.split('\n').find((l) => l.includes(serial));
+  if (!line) throw new Error(`the token ${serial} is not listed:\n${out}`);
+  return line.trim().split(/\s+/)[0];
 }

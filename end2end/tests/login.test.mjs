@@ -44,7 +44,8 @@ test('sign in, see the dashboard, use it after hydration, sign out', async () =>
   await hydrated(page);
   await page.click('nav >> text=Dashboard');
   await page.waitForSelector('h1:text("Dashboard")');
-  assert.equal(await page.textContent('.badge'), 'ready');
+  assert.equal(await page.textContent('[data-testid=ready]'), 'ready');
+  assert.equal(await page.textContent('[data-testid=appliance-state]'), 'ok');
 
   // "Refresh" updates the status card in place, without reloading the page.
   await page.evaluate(() => { window.__sameDocument = true; });

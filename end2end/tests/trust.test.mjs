@@ -42,9 +42,20 @@ test('import the HSM certificate, create, show and download the appliance certif
   await page.fill('#s-address', '192.168.1.31');
   await page.setInputFiles('#s-file', join(dir, 'server.pem'));
   await Promise.all([page.waitForNavigation(), page.click('[data-testid=upload-form] button[type=submit]')]);
-  assert.equal(await page.textContent('[data-testid=notice] p'), 'New server 192.168.1.31 added to the list successfully.');
+  const notice = await page.textContent('[data-testid=notice] p');
+  assert.ok(notice.startsWith('New server 192.168.1.31 added to the list successfully.'), notice);
   const card = page.locator('article[data-server="192.168.1.31"]');
   assert.match(await card.textContent(), /C=CA, O=Gemalto, CN=192\.168\.1\.31/);
+  // A 30-day certificate: its end is near, and said so at once, on its card
+  // and on the dashboard.
+  assert.match(notice, /Warning: the certificate expires in 29 days/);
+  assert.equal(await card.locator('[data-testid=cert-expiry]').textContent(), 'expires in 29 days');
+  await page.goto(`${server.url}/`);
+  await hydrated(page);
+  const expiry = page.locator('[data-cert="HSM 192.168.1.31"]');
+  assert.equal(await expiry.getAttribute('data-soon'), 'true');
+  assert.match(await expiry.textContent(), /expires in 29 days/);
+  await page.goto(`${server.url}/trust`);
 
   // A private key instead of a certificate is refused, and nothing is added.
   await hydrated(page);

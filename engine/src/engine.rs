@@ -17,11 +17,13 @@ use crate::entropy::{Entropy, EntropyState};
 use crate::error::Result;
 use crate::history::History;
 use crate::ntl::TrustLink;
+use crate::partitions::HsmConfig;
 use crate::partitions::Partitions;
 use crate::schedule::Schedule;
 use crate::secrets::MasterKey;
 use crate::store::lock::FileLock;
 use crate::store::Store;
+use types::status::{ApplianceState, ConfigCounts};
 
 #[derive(Clone)]
 pub struct Engine {
@@ -48,6 +50,15 @@ async fn init_lock(data_dir: &std::path::Path) -> Result<FileLock> {
 
 /// The lock file of first-time set-up and migrations.
 const INIT_LOCK: &str = "init.lock";
+
+/// The appliance's health: readiness, and every configuration's state.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub readiness: Readiness,
+    pub state: ApplianceState,
+    pub counts: ConfigCounts,
+    pub configs: Vec<HsmConfig>,
+}
 
 /// What `/readyz` reports.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -208,12 +219,34 @@ impl Engine {
         }
     }
 
+    /// The appliance's state: `degraded` when an enabled configuration is
+    /// failing or held, `not_ready` when nothing can be seeded.
+    pub async fn health(&self) -> Result<Health> {
+        let readiness = self.readiness().await;
+        let configs = self.partitions().list_configs().await?;
+        let counts = ConfigCounts::of(&configs);
+        Ok(Health {
+            state: ApplianceState::of(readiness.ready, &counts),
+            readiness,
+            counts,
+            configs,
+        })
+    }
+
     /// The Prometheus text of `/metrics`.
-    pub fn metrics_text(&self) -> String {
+    pub async fn metrics_text(&self) -> String {
         let next = self.schedule().next_run_at();
+        let health = match self.health().await {
+            Ok(h) => Some((h.state, h.counts)),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics without the configurations' state");
+                None
+            }
+        };
         self.inner.core.metrics().render(&crate::metrics::Gauges {
             entropy_up: self.entropy().status().state == EntropyState::Ok,
             next_run_unix: next.map(|t| t.unix_timestamp_nanos() as f64 / 1e9),
+            health,
         })
     }
 }

@@ -27,6 +27,6 @@ mod engine;
 mod fuzz_tests;
 mod handoff;
 
-pub use engine::{Engine, Readiness};
+pub use engine::{Engine, Health, Readiness};
 
 pub use error::{Error, Result};

@@ -48,12 +48,74 @@ pub struct HsmConfig {
     /// Set while the login is held: nothing logs in with this password
     /// until it is edited or an administrator retries.
     pub held: Option<LoginHold>,
+    /// The last reseed that worked.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_ok_at: Option<OffsetDateTime>,
+    /// Failed reseeds since the last one that worked (held rounds are not
+    /// counted: they are [`ConfigState::Held`]).
+    pub failures_in_row: u32,
+    /// Its health, as the dashboard shows it.
+    pub state: ConfigState,
+}
+
+/// A configuration's health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigState {
+    /// The last reseed worked.
+    Ok,
+    /// The last reseed (or more) failed.
+    Failing,
+    /// Its login is held after a failed login: not seeded until fixed.
+    Held,
+    /// Switched off by an administrator: not seeded.
+    Disabled,
+    /// No slot or no password yet: not seeded.
+    Incomplete,
+    /// Complete and enabled, not reseeded yet.
+    Never,
+}
+
+words!(ConfigState, |s| format!("unknown configuration state `{}`", crate::shown(s)),
+    Ok => "ok",
+    Failing => "failing",
+    Held => "held",
+    Disabled => "disabled",
+    Incomplete => "incomplete",
+    Never => "never",
+);
+
+impl ConfigState {
+    /// Whether it counts against the appliance (`degraded`): an enabled
+    /// configuration that is not being seeded as it should.
+    pub fn is_trouble(self) -> bool {
+        matches!(self, ConfigState::Failing | ConfigState::Held)
+    }
 }
 
 impl HsmConfig {
     /// Whether it has what a reseed needs: a slot and a password.
     pub fn is_complete(&self) -> bool {
         self.slot.is_some() && self.password_set
+    }
+
+    /// Its health from its fields: disabled, then held, incomplete,
+    /// failing, ok, never (in that order).
+    pub fn derive_state(&self) -> ConfigState {
+        if !self.enabled {
+            ConfigState::Disabled
+        } else if self.held.is_some() {
+            ConfigState::Held
+        } else if !self.is_complete() {
+            ConfigState::Incomplete
+        } else if self.failures_in_row > 0 {
+            ConfigState::Failing
+        } else if self.last_ok_at.is_some() {
+            ConfigState::Ok
+        } else {
+            ConfigState::Never
+        }
     }
 }
 

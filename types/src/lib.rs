@@ -7,20 +7,7 @@
 //! Parsing here answers [`Invalid`] with a message for an operator; the
 //! engine turns it into its own error.
 
-pub mod audit;
-pub mod auth;
-pub mod entropy;
-pub mod history;
-pub mod hsm;
-pub mod limits;
-pub mod ntl;
-pub mod schedule;
-#[cfg(feature = "sqlx")]
-pub mod sql;
-pub mod time;
-
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -49,8 +36,8 @@ macro_rules! words {
             }
         }
 
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
@@ -101,18 +88,32 @@ macro_rules! words {
             }
         }
 
-        impl FromStr for $ty {
-            type Err = Invalid;
-            fn from_str($s: &str) -> Result<Self, Invalid> {
+        impl ::std::str::FromStr for $ty {
+            type Err = $crate::Invalid;
+            fn from_str($s: &str) -> Result<Self, $crate::Invalid> {
                 $ty::ALL
                     .iter()
                     .copied()
                     .find(|v| v.as_str() == $s)
-                    .ok_or_else(|| Invalid($refused))
+                    .ok_or_else(|| $crate::Invalid($refused))
             }
         }
     };
 }
+
+// After `words!`, which they use.
+pub mod audit;
+pub mod auth;
+pub mod entropy;
+pub mod history;
+pub mod hsm;
+pub mod limits;
+pub mod ntl;
+pub mod schedule;
+#[cfg(feature = "sqlx")]
+pub mod sql;
+pub mod status;
+pub mod time;
 
 /// At most 80 characters of what was given, for a message.
 fn shown(s: &str) -> String {

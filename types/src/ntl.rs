@@ -50,3 +50,40 @@ pub struct QaCert {
     /// As `openssl x509 -text -noout` prints it.
     pub text: String,
 }
+
+/// A certificate expiring within this many days is warned about (trust
+/// page, dashboard, server list).
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+impl CertInfo {
+    /// Whole days from `now` to its end of validity (negative once expired).
+    pub fn days_left(&self, now: OffsetDateTime) -> i64 {
+        (self.not_after - now).whole_days()
+    }
+
+    /// Still valid, but for [`EXPIRY_WARNING_DAYS`] days at most.
+    pub fn expires_soon(&self, now: OffsetDateTime) -> bool {
+        now <= self.not_after && self.days_left(now) <= EXPIRY_WARNING_DAYS
+    }
+
+    /// `expires in 12 days`, `expires today`, `expired 3 days ago`.
+    pub fn expiry_text(&self, now: OffsetDateTime) -> String {
+        let d = self.days_left(now);
+        if now > self.not_after {
+            let ago = (now - self.not_after).whole_days();
+            format!("expired {ago} day{} ago", if ago == 1 { "" } else { "s" })
+        } else if d == 0 {
+            "expires today".into()
+        } else {
+            format!("expires in {d} day{}", if d == 1 { "" } else { "s" })
+        }
+    }
+}
+
+/// A certificate's end of validity, as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertExpiry {
+    /// `HSM 192.168.1.31` or `appliance 192.168.1.21`.
+    pub name: String,
+    pub cert: CertInfo,
+}

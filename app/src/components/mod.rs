@@ -2,5 +2,7 @@
 
 pub mod flash;
 pub mod history_table;
+pub mod live;
 pub mod page;
 pub mod shell;
+pub mod table;

@@ -92,15 +92,15 @@ pub fn AuditPage() -> impl IntoView {
                                                     let action = r.action.clone();
                                                     view! {
                                                         <tr data-action=action>
-                                                            <td class="nowrap">{when(r.at)}</td>
-                                                            <td>{actor_label(&r.actor_kind, r.actor)}</td>
+                                                            <td>{when(r.at)}</td>
+                                                            <td class="word">{actor_label(&r.actor_kind, r.actor)}</td>
                                                             <td>{r.address.unwrap_or_default()}</td>
                                                             <td><code>{r.action}</code></td>
-                                                            <td>{r.target}</td>
+                                                            <td class="name">{r.target}</td>
                                                             <td>
                                                                 <span class=if ok { "badge ok" } else { "badge bad" }>{r.outcome.as_str()}</span>
                                                             </td>
-                                                            <td>{r.detail}</td>
+                                                            <td class="detail">{r.detail}</td>
                                                         </tr>
                                                     }
                                                 })

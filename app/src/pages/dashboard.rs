@@ -3,13 +3,21 @@ use leptos::prelude::*;
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::history_table::HistoryTable;
 use crate::components::page::PageHeader;
-use crate::model::{when, DashboardData, EntropyState, HourBucket};
+use crate::components::table::DataTable;
+use crate::model::{
+    ago, until, when, ApplianceState, ConfigState, DashboardData, EntropyState, HourBucket,
+    HsmConfig,
+};
 use crate::server_fns::status::{dashboard, RestartEntropy};
+
+/// How often the dashboard refreshes itself while visible.
+pub const REFRESH_SECS: u64 = 5;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let restart = ServerAction::<RestartEntropy>::new();
     let data = Resource::new(move || restart.version().get(), |_| dashboard());
+    crate::components::live::refresh_every(data, REFRESH_SECS);
     view! {
         <PageHeader title="Dashboard" lead="The state of the appliance at a glance." />
         {action_notice(restart, text_flash)}
@@ -38,7 +46,43 @@ fn Dashboard(
     } else {
         format!("every {} min", d.schedule.period_minutes)
     };
-    let held = (!d.held.is_empty()).then(|| {
+    let held_list: Vec<(String, crate::model::LoginHold)> = d
+        .configs
+        .iter()
+        .filter_map(|c| c.held.clone().map(|h| (c.name.clone(), h)))
+        .collect();
+    let failing: Vec<&HsmConfig> = d
+        .configs
+        .iter()
+        .filter(|c| c.state == ConfigState::Failing)
+        .collect();
+    let degraded = (d.state == ApplianceState::Degraded).then(|| {
+        let enabled = d.counts.total - d.counts.disabled;
+        view! {
+            <section class="card alarm" aria-labelledby="degraded-title" data-testid="degraded-banner">
+                <h2 id="degraded-title">
+                    {format!("Degraded: {} of {} enabled configurations not seeded", d.counts.in_trouble(), enabled)}
+                </h2>
+                <ul>
+                    {failing
+                        .iter()
+                        .map(|c| {
+                            let name = c.name.clone();
+                            view! {
+                                <li>
+                                    <span class="badge bad">{name.clone()}</span>
+                                    " " {c.last_error.clone().unwrap_or_else(|| "error".into())}
+                                    {format!(", {} failed reseed{} in a row — ", c.failures_in_row, if c.failures_in_row == 1 { "" } else { "s" })}
+                                    <a href=format!("/hsms/{name}")>"Fix: Edit"</a>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    });
+    let held = (!held_list.is_empty()).then(|| {
         view! {
             <section class="card alarm" aria-labelledby="held-title" data-testid="held-banner">
                 <h2 id="held-title">"Login held: not seeded"</h2>
@@ -48,8 +92,7 @@ fn Dashboard(
                     "until you edit it or retry the login."
                 </p>
                 <ul>
-                    {d
-                        .held
+                    {held_list
                         .iter()
                         .map(|(name, h)| {
                             view! {
@@ -65,7 +108,14 @@ fn Dashboard(
             </section>
         }
     });
+    let state_class = match d.state {
+        ApplianceState::Ok => "badge ok",
+        ApplianceState::Degraded => "badge warn",
+        ApplianceState::NotReady => "badge bad",
+    };
+    let configs_view = view! { <ConfigHealth configs=d.configs.clone() d=d.clone() /> };
     view! {
+        {degraded}
         {held}
         <div class="grid">
             <section class="card" aria-labelledby="status-title">
@@ -86,6 +136,8 @@ fn Dashboard(
                     </a>
                 </div>
                 <dl class="facts">
+                    <dt>"State"</dt>
+                    <dd><span class=state_class data-testid="appliance-state">{d.state.as_str().replace('_', " ")}</span></dd>
                     <dt>"Ready"</dt>
                     <dd>
                         <span class=if d.ready { "badge ok" } else { "badge bad" } data-testid="ready">
@@ -99,7 +151,7 @@ fn Dashboard(
                     <dt>"Next round"</dt>
                     <dd data-testid="next-run">{d.schedule.next_run_at.map(when).unwrap_or_else(|| "—".into())}</dd>
                     <dt>"HSM configurations"</dt>
-                    <dd>{d.configs}</dd>
+                    <dd>{format!("{} ({} ok)", d.counts.total, d.counts.ok)}</dd>
                     <dt>"Version"</dt>
                     <dd>{d.version}</dd>
                     <dt>"Checked at"</dt>
@@ -147,6 +199,8 @@ fn Dashboard(
                     })}
             </section>
         </div>
+        {configs_view}
+        <Certificates certs=d.certificates.clone() now=d.checked_at />
         <section class="card" aria-labelledby="activity-title">
             <div class="card-head">
                 <h2 id="activity-title">"Reseeds, last 24 hours"</h2>
@@ -221,4 +275,110 @@ fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
             {bars}
         </svg>
     }
+}
+
+/// Every configuration's health: its state, its last good reseed and how
+/// long ago, its failures in a row with the last error and the way to fix
+/// it, and when the schedule runs it next.
+#[component]
+fn ConfigHealth(configs: Vec<HsmConfig>, d: DashboardData) -> impl IntoView {
+    let now = d.checked_at;
+    let next = d.schedule.next_run_at;
+    view! {
+        <section class="card" aria-labelledby="configs-title">
+            <div class="card-head">
+                <h2 id="configs-title">"HSM configurations"</h2>
+                <a href="/hsms">"Manage"</a>
+            </div>
+            {if configs.is_empty() {
+                view! { <p class="muted">"No configuration yet: add one on the HSMs page."</p> }.into_any()
+            } else {
+                view! {
+                    <DataTable testid="config-health" headers=&["Configuration", "State", "Last good reseed", "Failures in a row", "Next reseed"]>
+                        {configs
+                            .into_iter()
+                            .map(|c| {
+                                let name = c.name.clone();
+                                let badge = match c.state {
+                                    ConfigState::Ok => "badge ok",
+                                    ConfigState::Failing | ConfigState::Held => "badge bad",
+                                    _ => "badge muted",
+                                };
+                                let last_good = c
+                                    .last_ok_at
+                                    .map(|t| format!("{} ({})", when(t), ago(t, now)))
+                                    .unwrap_or_else(|| "never".into());
+                                let failures = match c.state {
+                                    ConfigState::Failing => format!(
+                                        "{}: {}",
+                                        c.failures_in_row,
+                                        c.last_error.clone().unwrap_or_else(|| "error".into())
+                                    ),
+                                    ConfigState::Held => c
+                                        .held
+                                        .as_ref()
+                                        .map(|h| format!("login held: {}", h.ckr))
+                                        .unwrap_or_default(),
+                                    _ => "0".into(),
+                                };
+                                let fix = c.state.is_trouble().then(|| {
+                                    view! { " " <a href=format!("/hsms/{name}")>"Fix: Edit"</a> }
+                                });
+                                let scheduled = c.state != ConfigState::Disabled
+                                    && c.state != ConfigState::Held
+                                    && c.is_complete();
+                                let next_text = match next {
+                                    Some(t) if scheduled => until(t, now),
+                                    _ => "—".into(),
+                                };
+                                view! {
+                                    <tr data-config=name.clone() data-state=c.state.as_str()>
+                                        <td class="name"><a href=format!("/hsms/{name}")>{name.clone()}</a></td>
+                                        <td><span class=badge>{c.state.as_str()}</span></td>
+                                        <td>{last_good}</td>
+                                        <td><span class="nowrap">{failures}</span> {fix}</td>
+                                        <td>{next_text}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                            </DataTable>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+/// Each certificate of the trust link and how long it is still valid; a
+/// red badge from 30 days before its end.
+#[component]
+fn Certificates(certs: Vec<crate::model::CertExpiry>, now: time::OffsetDateTime) -> impl IntoView {
+    (!certs.is_empty()).then(|| {
+        view! {
+            <section class="card" aria-labelledby="certs-title">
+                <div class="card-head">
+                    <h2 id="certs-title">"Certificates"</h2>
+                    <a href="/trust">"Trust link"</a>
+                </div>
+                <ul class="plain" data-testid="cert-expiries">
+                    {certs
+                        .into_iter()
+                        .map(|c| {
+                            let soon = c.cert.expires_soon(now) || now > c.cert.not_after;
+                            let label = c.name.clone();
+                            view! {
+                                <li data-cert=label data-soon=soon.to_string()>
+                                    {c.name} ": valid to " {when(c.cert.not_after)} " "
+                                    <span class=if soon { "badge bad" } else { "badge ok" }>
+                                        {c.cert.expiry_text(now)}
+                                    </span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+    })
 }

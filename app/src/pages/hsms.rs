@@ -3,6 +3,7 @@ use types::limits;
 
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
+use crate::components::table::DataTable;
 use crate::model::{when, HsmView, HsmsData, SlotInfo};
 use crate::server_fns::hsms::{list_hsms, CreateHsm, ReseedHsm, TestLoginHsm};
 
@@ -30,6 +31,8 @@ pub fn HsmsPage() -> impl IntoView {
         },
         |_| list_hsms(),
     );
+    // The table and the slots stay current (the form below is outside).
+    crate::components::live::refresh_every(data, 10);
     view! {
         <PageHeader title="HSMs" lead="The HSM partitions this appliance seeds, one configuration each." />
         {action_notice(reseed, text_flash)}
@@ -103,28 +106,12 @@ fn Configs(
                     .into_any()
             } else {
                 view! {
-                    <div class="table-wrap">
-                        <table class="data" data-testid="hsm-table">
-                            <thead>
-                                <tr>
-                                    <th>"Name"</th>
-                                    <th>"Partition"</th>
-                                    <th>"Slot"</th>
-                                    <th>"Token now"</th>
-                                    <th>"User type"</th>
-                                    <th>"Enabled"</th>
-                                    <th>"Last reseed"</th>
-                                    <th>"Actions"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {configs
-                                    .into_iter()
-                                    .map(|c| view! { <ConfigRow c=c reseed=reseed test=test /> })
-                                    .collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                    <DataTable testid="hsm-table" headers=&["Name", "Partition, slot", "Token now", "Logs in as", "Last reseed", "Actions"]>
+                        {configs
+                            .into_iter()
+                            .map(|c| view! { <ConfigRow c=c reseed=reseed test=test /> })
+                            .collect_view()}
+                            </DataTable>
                 }
                     .into_any()
             }}
@@ -165,16 +152,23 @@ fn ConfigRow(
         _ => view! { <span class="muted">"never"</span> }.into_any(),
     };
     view! {
-        <tr data-hsm=name.clone()>
-            <td><a href=format!("/hsms/{name}")>{name.clone()}</a></td>
-            <td>{if c.partition_name.is_empty() { "—".to_string() } else { c.partition_name.clone() }}</td>
-            <td>{c.slot.map(|s| s.to_string()).unwrap_or_else(|| "not set".into())}</td>
+        <tr data-hsm=name.clone() data-state=c.state.as_str()>
+            <td class="name"><a href=format!("/hsms/{name}")>{name.clone()}</a></td>
+            <td>
+                {if c.partition_name.is_empty() { "—".to_string() } else { c.partition_name.clone() }}
+                <br />
+                <span class="muted nowrap">
+                    {c.slot.map(|s| format!("slot {s}")).unwrap_or_else(|| "slot not set".into())}
+                </span>
+            </td>
             <td>
                 {live_token.unwrap_or_else(|| "—".into())}
                 {c.token_serial.clone().map(|s| view! { <br /><span class="muted">"pinned " {s}</span> })}
             </td>
-            <td><code>{c.user_type.as_str()}</code></td>
-            <td>{if c.enabled { "yes" } else { "no" }}</td>
+            <td>
+                <code>{c.user_type.as_str()}</code>
+                {(!c.enabled).then(|| view! { <br /><span class="badge muted">"disabled"</span> })}
+            </td>
             <td data-testid="last">{last}</td>
             <td class="actions">
                 {if c.held.is_some() {

@@ -42,7 +42,13 @@ pub fn TrustPage() -> impl IntoView {
 }
 
 #[component]
-fn CertFacts(cert: CertInfo) -> impl IntoView {
+fn CertFacts(cert: CertInfo, now: time::OffsetDateTime) -> impl IntoView {
+    let expiry = cert.expiry_text(now);
+    let expiry_class = if cert.expires_soon(now) || now > cert.not_after {
+        "badge bad"
+    } else {
+        "badge ok"
+    };
     view! {
         <dl class="facts">
             <dt>"Subject"</dt>
@@ -50,7 +56,10 @@ fn CertFacts(cert: CertInfo) -> impl IntoView {
             <dt>"Issuer"</dt>
             <dd>{cert.issuer}</dd>
             <dt>"Valid"</dt>
-            <dd>{format!("{} to {}", when(cert.not_before), when(cert.not_after))}</dd>
+            <dd>
+                {format!("{} to {} ", when(cert.not_before), when(cert.not_after))}
+                <span class=expiry_class data-testid="cert-expiry">{expiry}</span>
+            </dd>
             <dt>"Names"</dt>
             <dd>{if cert.san.is_empty() { "—".to_string() } else { cert.san.join(", ") }}</dd>
             <dt>"SHA-256"</dt>
@@ -67,6 +76,7 @@ fn Trust(
     delete: ServerAction<DeleteServer>,
 ) -> impl IntoView {
     let has_qa = d.qa.is_some();
+    let now = d.checked_at;
     let address_hint = d
         .default_address
         .clone()
@@ -97,7 +107,7 @@ fn Trust(
                                     </a>
                                 </div>
                                 {s.warnings.into_iter().map(|w| view! { <p class="notice warn">"Warning: " {w}</p> }).collect_view()}
-                                <CertFacts cert=s.info />
+                                <CertFacts cert=s.info now=now />
                                 <ActionForm action=delete attr:class="inline">
                                     <input type="hidden" name="address" value=a1 />
                                     <label class="check inline-check">
@@ -144,7 +154,7 @@ fn Trust(
                             {format!("Download {}.pem", q.address)}
                         </a>
                     </div>
-                    <CertFacts cert=q.info />
+                    <CertFacts cert=q.info now=now />
                     <details>
                         <summary>"Show the certificate (as openssl x509 -text prints it)"</summary>
                         <pre class="certtext" data-testid="qa-text">{q.text}</pre>

@@ -14,24 +14,36 @@ pub async fn current_user() -> Result<String, AppError> {
 pub async fn dashboard() -> Result<DashboardData, AppError> {
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
-    let r = engine.readiness().await;
+    let health = engine.health().await?;
     let stats = engine.history().stats().await?;
     let schedule = engine.schedule().status().await?;
-    let configs = engine.partitions().list_configs().await?;
-    let held = configs
-        .iter()
-        .filter(|c| c.held.is_some())
-        .filter_map(|c| c.held.clone().map(|h| (c.name.clone(), h)))
+    let mut certificates: Vec<crate::model::CertExpiry> = engine
+        .trust()
+        .server_certs()
+        .await?
+        .into_iter()
+        .map(|c| crate::model::CertExpiry {
+            name: format!("HSM {}", c.address),
+            cert: c.info,
+        })
         .collect();
+    if let Some(q) = engine.trust().qa_cert().await? {
+        certificates.push(crate::model::CertExpiry {
+            name: format!("appliance {}", q.address),
+            cert: q.info,
+        });
+    }
     Ok(DashboardData {
-        ready: r.ready,
-        database: r.database,
+        state: health.state,
+        ready: health.readiness.ready,
+        database: health.readiness.database,
         version: env!("CARGO_PKG_VERSION").to_string(),
         checked_at: engine.now(),
         entropy: engine.entropy().status(),
         schedule,
-        configs: configs.len(),
-        held,
+        configs: health.configs,
+        counts: health.counts,
+        certificates,
         total_24h: stats.total_24h,
         failures_24h: stats.failures_24h,
         last: stats.last,

@@ -17,6 +17,7 @@ pub async fn trust_data() -> Result<TrustView, AppError> {
     };
     let s = settings.subject;
     Ok(TrustView {
+        checked_at: engine.now(),
         servers,
         qa,
         country: s.country.unwrap_or_default(),

@@ -286,6 +286,19 @@ mod tests {
     use super::*;
     use crate::store::Store;
 
+    /// A store with these (empty) configurations.
+    async fn store_with_configs(dir: &tempfile::TempDir, names: &[&str]) -> Store {
+        let store = Store::open(dir.path()).await.unwrap();
+        for name in names {
+            sqlx::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES (?, 0, 0)")
+                .bind(name)
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        store
+    }
+
     fn entry(at_ms: i64, config: &str, outcome: Outcome) -> HistoryEntry {
         HistoryEntry {
             at_ms,
@@ -372,17 +385,57 @@ mod tests {
         assert_eq!(s.last.len(), 4);
     }
 
+    /// Each configuration's health follows its rows, within a batch and
+    /// across batches: a success starts the count again, held rows are
+    /// not failures.
+    #[tokio::test]
+    async fn failures_in_a_row_and_the_last_success_follow_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_configs(&dir, &["A", "B"]).await;
+        let w = HistoryWriter::spawn(store.pool().clone());
+        let health = || async {
+            let rows: Vec<(String, Option<i64>, i64)> = sqlx::query_as(
+                "SELECT name, last_ok_at, failures_in_row FROM hsm_configs ORDER BY name",
+            )
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+            rows
+        };
+        // One batch: A fails, works, fails twice; B is held, then fails.
+        let (r1, r2, r3, r4, r5, r6) = tokio::join!(
+            w.record(entry(10, "A", Outcome::Error)),
+            w.record(entry(11, "A", Outcome::Ok)),
+            w.record(entry(12, "A", Outcome::Error)),
+            w.record(entry(13, "A", Outcome::Error)),
+            w.record(entry(14, "B", Outcome::Held)),
+            w.record(entry(15, "B", Outcome::Error)),
+        );
+        for r in [r1, r2, r3, r4, r5, r6] {
+            r.unwrap();
+        }
+        assert_eq!(
+            health().await,
+            [("A".into(), Some(11), 2), ("B".into(), None, 1)]
+        );
+        // Later batches add to the count, and a success ends it.
+        w.record(entry(20, "A", Outcome::Error)).await.unwrap();
+        w.record(entry(21, "B", Outcome::Held)).await.unwrap();
+        assert_eq!(
+            health().await,
+            [("A".into(), Some(11), 3), ("B".into(), None, 1)]
+        );
+        w.record(entry(30, "A", Outcome::Ok)).await.unwrap();
+        assert_eq!(
+            health().await,
+            [("A".into(), Some(30), 0), ("B".into(), None, 1)]
+        );
+    }
+
     #[tokio::test]
     async fn one_batch_writes_history_audit_hourly_counts_and_last_outcomes() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
-        for name in ["HSM1", "HSM2"] {
-            sqlx::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES (?, 0, 0)")
-                .bind(name)
-                .execute(store.pool())
-                .await
-                .unwrap();
-        }
+        let store = store_with_configs(&dir, &["HSM1", "HSM2"]).await;
         let w = HistoryWriter::spawn(store.pool().clone());
         let at = unix_ms(time::macros::datetime!(2026-11-28 12:30 UTC));
         let mut manual = entry(at + 2, "HSM2", Outcome::Error);

@@ -139,8 +139,14 @@ pub(super) const INSERT_HISTORY: &str =
 pub(super) const COUNT_HOUR: &str =
     "INSERT INTO seed_hourly (hour_ms, ok, failed) VALUES (?, ?, ?) \
      ON CONFLICT (hour_ms) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed";
+/// A configuration's last outcome and its health: `?4` the newest success
+/// of the batch (if any), `?5` whether the batch had one (the count starts
+/// again), `?6` the failures after it.
 pub(super) const LAST_OUTCOME: &str =
-    "UPDATE hsm_configs SET last_outcome = ?, last_error = ?, last_at = ? WHERE name = ?";
+    "UPDATE hsm_configs SET last_outcome = ?1, last_error = ?2, last_at = ?3, \
+     last_ok_at = coalesce(?4, last_ok_at), \
+     failures_in_row = CASE WHEN ?5 THEN ?6 ELSE failures_in_row + ?6 END \
+     WHERE name = ?7";
 
 /// One transaction for the whole batch: the history rows, the audit rows
 /// of manual reseeds, the hourly counts the dashboard reads and each
@@ -210,22 +216,36 @@ fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
         count.execute(params![hour, ok, failed])?;
     }
     let mut update = c.prepare_cached(LAST_OUTCOME)?;
-    for e in last {
+    for l in last {
+        let e = l.newest;
         update.execute(params![
             e.outcome.as_str(),
             e.error_code,
             e.at_ms,
+            l.ok_at,
+            l.ok_at.is_some(),
+            l.failures,
             e.config_name
         ])?;
     }
     Ok(())
 }
 
-/// The batch's hourly counts (hour, ok, failed) and each configuration's
-/// newest row in the batch.
-fn summaries(batch: &[HistoryEntry]) -> (Vec<(i64, i64, i64)>, Vec<&HistoryEntry>) {
+/// What a batch says of one configuration.
+struct Last<'a> {
+    /// Its newest row.
+    newest: &'a HistoryEntry,
+    /// Its newest success.
+    ok_at: Option<i64>,
+    /// Its failures after that success (after the batch's start if none).
+    failures: i64,
+}
+
+/// The batch's hourly counts (hour, ok, failed) and what it says of each
+/// configuration.
+fn summaries(batch: &[HistoryEntry]) -> (Vec<(i64, i64, i64)>, Vec<Last<'_>>) {
     let mut hours: Vec<(i64, i64, i64)> = Vec::new();
-    let mut last: Vec<&HistoryEntry> = Vec::new();
+    let mut last: Vec<Last<'_>> = Vec::new();
     for e in batch {
         let hour = e.at_ms.div_euclid(3_600_000) * 3_600_000;
         let i = match hours.iter().position(|h| h.0 == hour) {
@@ -240,9 +260,30 @@ fn summaries(batch: &[HistoryEntry]) -> (Vec<(i64, i64, i64)>, Vec<&HistoryEntry
             // A held round is a missed reseed: counted with the failures.
             Outcome::Error | Outcome::Held => hours[i].2 += 1,
         }
-        match last.iter_mut().find(|l| l.config_name == e.config_name) {
-            Some(l) => *l = e,
-            None => last.push(e),
+        let i = match last
+            .iter()
+            .position(|l| l.newest.config_name == e.config_name)
+        {
+            Some(i) => i,
+            None => {
+                last.push(Last {
+                    newest: e,
+                    ok_at: None,
+                    failures: 0,
+                });
+                last.len() - 1
+            }
+        };
+        let l = &mut last[i];
+        l.newest = e;
+        match e.outcome {
+            Outcome::Ok => {
+                l.ok_at = Some(e.at_ms);
+                l.failures = 0;
+            }
+            Outcome::Error => l.failures += 1,
+            // Held is a state of its own, not a failed reseed.
+            Outcome::Held => {}
         }
     }
     (hours, last)

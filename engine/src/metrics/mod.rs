@@ -32,6 +32,9 @@ pub struct Metrics {
 pub struct Gauges {
     pub entropy_up: bool,
     pub next_run_unix: Option<f64>,
+    /// The appliance's state and its configurations by state (none when
+    /// the database could not say).
+    pub health: Option<(types::status::ApplianceState, types::status::ConfigCounts)>,
 }
 
 /// Escapes a label value (backslash, double quote, newline).
@@ -153,6 +156,24 @@ impl Metrics {
             "hsmseed_scheduler_next_run_timestamp_seconds {}",
             g.next_run_unix.unwrap_or(0.0)
         );
+        if let Some((state, counts)) = &g.health {
+            let _ = writeln!(out, "# HELP hsmseed_degraded 1 when an enabled configuration is failing or held (see /api/2.0/status).");
+            let _ = writeln!(out, "# TYPE hsmseed_degraded gauge");
+            let degraded = *state == types::status::ApplianceState::Degraded;
+            let _ = writeln!(out, "hsmseed_degraded {}", u8::from(degraded));
+            let _ = writeln!(
+                out,
+                "# HELP hsmseed_configurations HSM configurations by state."
+            );
+            let _ = writeln!(out, "# TYPE hsmseed_configurations gauge");
+            for &st in types::hsm::ConfigState::ALL {
+                let _ = writeln!(
+                    out,
+                    "hsmseed_configurations{{state=\"{st}\"}} {}",
+                    counts.get(st)
+                );
+            }
+        }
         let _ = writeln!(out, "# HELP hsmseed_build_info The running build.");
         let _ = writeln!(out, "# TYPE hsmseed_build_info gauge");
         let _ = writeln!(
@@ -175,10 +196,21 @@ mod tests {
         m.observe_seed("HSM1", "ok", "api", Duration::from_millis(3));
         m.observe_seed("HSM\"2", "error", "schedule", Duration::from_secs(20));
         m.observe_entropy_failure("repetition count", "permanent");
+        let counts = types::status::ConfigCounts {
+            total: 3,
+            ok: 2,
+            failing: 1,
+            ..Default::default()
+        };
         let text = m.render(&Gauges {
             entropy_up: false,
             next_run_unix: Some(1_800_000_000.0),
+            health: Some((types::status::ApplianceState::Degraded, counts)),
         });
+        assert!(text.contains("hsmseed_degraded 1\n"));
+        assert!(text.contains("hsmseed_configurations{state=\"failing\"} 1\n"));
+        assert!(text.contains("hsmseed_configurations{state=\"ok\"} 2\n"));
+        assert!(text.contains("hsmseed_configurations{state=\"held\"} 0\n"));
         assert!(
             text.contains("hsmseed_seeds_total{hsm=\"HSM1\",outcome=\"ok\",trigger=\"api\"} 2\n")
         );

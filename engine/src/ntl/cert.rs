@@ -472,6 +472,14 @@ pub fn check_server_certificate(
             fmt(info.not_after)
         ));
     }
+    if info.expires_soon(now) {
+        warnings.push(format!(
+            "the certificate {} (on {}): get the HSM's new server.pem and import it \
+             before then, or its NTLS connection will be refused",
+            info.expiry_text(now),
+            fmt(info.not_after)
+        ));
+    }
     if now < info.not_before {
         warnings.push(format!(
             "the certificate is not valid before {}; check the clocks of the HSM and the appliance",
@@ -697,11 +705,19 @@ mod tests {
         let info = parse_server_certificate(pem.as_bytes()).unwrap();
         let now = info.not_before + time::Duration::days(1);
         let a = |s: &str| HsmAddress::parse(s).unwrap();
-        assert!(check_server_certificate(&info, &a("192.168.1.31"), now).is_empty());
-        assert!(check_server_certificate(&info, &a("hsm.EXAMPLE"), now).is_empty());
-        assert!(check_server_certificate(&info, &a("2001:db8:0::1"), now).is_empty());
+        // A 30-day certificate, one day in: named right, only its expiry
+        // is worth a warning.
+        for named in ["192.168.1.31", "hsm.EXAMPLE", "2001:db8:0::1"] {
+            let w = check_server_certificate(&info, &a(named), now);
+            assert_eq!(w.len(), 1, "{named}: {w:?}");
+            assert!(w[0].contains("expires in 29 days"), "{w:?}");
+        }
+        let early = info.not_before - time::Duration::days(40);
+        assert!(check_server_certificate(&info, &a("192.168.1.31"), early)
+            .iter()
+            .all(|w| w.contains("not valid before")));
         let w = check_server_certificate(&info, &a("192.168.1.32"), now);
-        assert_eq!(w.len(), 1);
+        assert_eq!(w.len(), 2);
         assert!(w[0].contains("does not name 192.168.1.32"), "{w:?}");
         let w = check_server_certificate(
             &info,

@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::history::History;
 use crate::hsm::{Hsm, ModuleLoader, SlotInfo, UserType};
 use crate::store::shared::record_change;
-pub use types::hsm::{HsmConfig, LoginHold};
+pub use types::hsm::{ConfigState, HsmConfig, LoginHold};
 use types::limits;
 
 /// A configuration name: 1 to 64 of `A-Z a-z 0-9 _ . -`.

@@ -20,6 +20,8 @@ pub(crate) struct Row {
     pub last_outcome: Option<String>,
     pub last_error: Option<String>,
     pub last_at: Option<i64>,
+    pub last_ok_at: Option<i64>,
+    pub failures_in_row: i64,
     /// Set while the login is held (see `hold.rs`): the CKR that held it.
     pub held_ckr: Option<String>,
     pub held_detail: Option<String>,
@@ -30,7 +32,7 @@ use crate::clock::from_ms;
 
 impl Row {
     pub fn into_config(self) -> HsmConfig {
-        HsmConfig {
+        let mut c = HsmConfig {
             name: self.name,
             partition_name: self.partition_name,
             password_set: self.partition_pwd.is_some(),
@@ -48,14 +50,19 @@ impl Row {
                 detail: self.held_detail.unwrap_or_default(),
                 since: from_ms(self.held_at_ms.unwrap_or_default()),
             }),
-        }
+            last_ok_at: self.last_ok_at.map(from_ms),
+            failures_in_row: u32::try_from(self.failures_in_row).unwrap_or(u32::MAX),
+            state: types::hsm::ConfigState::Never,
+        };
+        c.state = c.derive_state();
+        c
     }
 }
 
 /// A configuration with its login hold, if any.
 const SELECT: &str = "SELECT c.name, c.partition_name, c.partition_pwd, c.slot, c.token_serial, \
      c.user_type, c.enabled, c.created_at, c.updated_at, c.last_outcome, c.last_error, \
-     c.last_at, l.held_ckr, l.held_detail, l.held_at_ms \
+     c.last_at, c.last_ok_at, c.failures_in_row, l.held_ckr, l.held_detail, l.held_at_ms \
      FROM hsm_configs c LEFT JOIN config_logins l ON l.config_name = c.name";
 
 pub(crate) async fn insert(conn: &mut SqliteConnection, name: &HsmName, now_ms: i64) -> Result<()> {

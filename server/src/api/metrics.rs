@@ -14,7 +14,7 @@ pub async fn metrics(State(state): State<AppState>, _: Reader) -> Response {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.engine.metrics_text() + &state.connections.metrics_text(),
+        state.engine.metrics_text().await + &state.connections.metrics_text(),
     )
         .into_response()
 }

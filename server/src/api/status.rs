@@ -1,4 +1,5 @@
-//! `GET /api/2.0/status`: readiness, entropy source health and the schedule.
+//! `GET /api/2.0/status`: the appliance's state, readiness, entropy source
+//! health, the configurations by state and the schedule.
 
 use axum::extract::State;
 use axum::Json;
@@ -27,12 +28,14 @@ pub async fn status(
     State(state): State<AppState>,
     _: Reader,
 ) -> Result<Json<StatusBody>, ApiError> {
-    let r = state.engine.readiness().await;
+    let health = state.engine.health().await?;
     let schedule = state.engine.schedule().status().await?;
     Ok(Json(StatusBody {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        ready: r.ready,
-        database: r.database,
+        state: health.state,
+        configurations: health.counts,
+        ready: health.readiness.ready,
+        database: health.readiness.database,
         entropy: state.engine.entropy().status(),
         schedule,
     }))
@@ -40,8 +43,15 @@ pub async fn status(
 
 /// `GET /api/2.0/status`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct StatusBody {
     pub version: String,
+    /// `ok`; `degraded` when an enabled configuration is failing or held
+    /// (the others are still seeded, and `/readyz` answers 200);
+    /// `not_ready` when the database or the entropy source is down.
+    pub state: types::status::ApplianceState,
+    /// How many configurations are in each state.
+    pub configurations: types::status::ConfigCounts,
     /// The database answers and the entropy source is healthy.
     pub ready: bool,
     pub database: String,

@@ -140,6 +140,18 @@ pub async fn conf_show(engine: &Engine, a: &NameArg, out: &mut impl Write) -> an
         c.slot.map(|s| s.to_string()).unwrap_or_default()
     )?;
     writeln!(out, "userType={}", c.user_type)?;
+    // The guide's four lines; more only when something needs attention.
+    if c.state == engine::partitions::ConfigState::Failing {
+        writeln!(
+            out,
+            "state=failing ({} failed reseeds in a row, last {}; last good {})",
+            c.failures_in_row,
+            c.last_error.as_deref().unwrap_or("error"),
+            c.last_ok_at
+                .map(engine::clock::format_rfc3339)
+                .unwrap_or_else(|| "never".into())
+        )?;
+    }
     if let Some(h) = &c.held {
         writeln!(
             out,

@@ -58,3 +58,75 @@ async fn unknown_api_path_is_404_and_known_ones_still_answer() {
     let r = app.get_with_token("/api/2.0/status", &read).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+/// A configuration that fails degrades the appliance (status and metrics,
+/// while `/readyz` stays 200); disabling it, or a success, clears that.
+#[tokio::test]
+async fn a_failing_configuration_degrades_the_appliance_and_readyz_stays_200() {
+    let app = TestApp::spawn().await;
+    let read = app.token("reader", engine::auth::tokens::Scope::Read).await;
+    let status = || async {
+        let r = app.get_with_token("/api/2.0/status", &read).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<serde_json::Value>().await.unwrap()
+    };
+    let body = status().await;
+    assert_eq!(body["state"], "ok");
+    assert_eq!(body["configurations"]["total"], 0);
+
+    let cli = engine::audit::Actor::cli();
+    let p = app.engine.partitions();
+    p.create_config("BAD", &cli).await.unwrap();
+    let edit = engine::partitions::ConfigEdit {
+        slot: Some(engine::partitions::SlotId(99_999)),
+        partition_pwd: Some("any password".to_string().into()),
+        ..Default::default()
+    };
+    p.edit_config("BAD", edit, &cli).await.unwrap();
+    assert_eq!(app.config("BAD").await.state, "never");
+    for _ in 0..2 {
+        p.reseed("BAD", engine::partitions::Trigger::Cli, &cli)
+            .await
+            .unwrap_err();
+    }
+    let c = app.config("BAD").await;
+    assert_eq!((c.state.as_str(), c.failures_in_row), ("failing", 2));
+    assert_eq!(c.last_ok_at, None);
+
+    // The console says so too, beyond the guide's four lines.
+    let out = app.cli(&["hsm-conf-show", "--name=BAD"]).await;
+    assert!(
+        out.stdout
+            .contains("\nstate=failing (2 failed reseeds in a row, last "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("; last good never)\n"),
+        "{}",
+        out.stdout
+    );
+
+    let body = status().await;
+    assert_eq!(body["state"], "degraded");
+    assert_eq!(body["configurations"]["failing"], 1);
+    assert_eq!(body["configurations"]["total"], 1);
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    let metrics = app
+        .get_with_token("/metrics", &read)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("\nhsmseed_degraded 1\n"), "{metrics}");
+    assert!(metrics.contains("\nhsmseed_configurations{state=\"failing\"} 1\n"));
+
+    let off = engine::partitions::ConfigEdit {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    p.edit_config("BAD", off, &cli).await.unwrap();
+    let body = status().await;
+    assert_eq!(body["state"], "ok");
+    assert_eq!(body["configurations"]["disabled"], 1);
+}

@@ -7,14 +7,19 @@ use reqwest::StatusCode;
 
 use crate::helpers::{fixture, Options, TestApp};
 
-/// A self-signed server certificate made by openssl, as an HSM has one.
+/// A self-signed server certificate made by openssl, as an HSM has one
+/// (valid for a year).
 fn openssl_cert(dir: &std::path::Path, name: &str, cn: &str) -> std::path::PathBuf {
+    openssl_cert_for(dir, name, cn, 365)
+}
+
+fn openssl_cert_for(dir: &std::path::Path, name: &str, cn: &str, days: u32) -> std::path::PathBuf {
     let cert = dir.join(format!("{name}.pem"));
     let key = dir.join(format!("{name}.key"));
     let out = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
-        ])
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days"])
+        .arg(days.to_string())
+        .arg("-subj")
         .arg(format!("/C=CA/O=Gemalto/CN={cn}"))
         .arg("-keyout")
         .arg(&key)
@@ -472,4 +477,33 @@ async fn the_trust_page_uploads_shows_and_downloads() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+/// A certificate that ends within 30 days is warned about when imported and
+/// whenever the list is shown.
+#[tokio::test]
+async fn a_certificate_expiring_within_30_days_is_warned_about() {
+    // Made before the app starts: its test clock stands at its start.
+    let dir = tempfile::tempdir().unwrap();
+    let soon = openssl_cert_for(dir.path(), "soon", "192.168.1.33", 20);
+    let app = TestApp::spawn().await;
+    let out = app
+        .cli(&[
+            "ntl-hsm-cert-import",
+            &format!("--hsmCert={}", soon.display()),
+            "--hsmIp=192.168.1.33",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Warning:") && out.stderr.contains("expires in 19 days"),
+        "{}",
+        out.stderr
+    );
+    let certs = app.engine.trust().server_certs().await.unwrap();
+    assert_eq!(certs[0].warnings.len(), 1, "{certs:?}");
+    assert!(
+        certs[0].warnings[0].contains("expires in 19 days"),
+        "{certs:?}"
+    );
 }
