@@ -104,6 +104,13 @@ test('import the HSM certificate, create, show and download the appliance certif
   // ntl-verify: the slots, with model and firmware.
   assert.match(await page.textContent('[data-testid=slot-table]'), /hsmseed-demo.*SoftHSM v2/s);
 
+  // The dashboard lists the appliance certificate too, far from its end.
+  await page.goto(`${server.url}/`);
+  await hydrated(page);
+  const qa = page.locator('[data-cert="appliance 192.168.1.21"]');
+  assert.equal(await qa.getAttribute('data-soon'), 'false');
+  assert.match(await qa.textContent(), /expires in \d+ days/);
+
   assert.deepEqual(context.problems, [], 'no page errors and no CSP violations');
   await context.close();
 });

@@ -113,7 +113,7 @@ fn Dashboard(
         ApplianceState::Degraded => "badge warn",
         ApplianceState::NotReady => "badge bad",
     };
-    let configs_view = view! { <ConfigHealth configs=d.configs.clone() d=d.clone() /> };
+    let configs_view = view! { <ConfigHealth d=d.clone() /> };
     view! {
         {degraded}
         {held}
@@ -281,7 +281,8 @@ fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
 /// long ago, its failures in a row with the last error and the way to fix
 /// it, and when the schedule runs it next.
 #[component]
-fn ConfigHealth(configs: Vec<HsmConfig>, d: DashboardData) -> impl IntoView {
+fn ConfigHealth(d: DashboardData) -> impl IntoView {
+    let configs = d.configs;
     let now = d.checked_at;
     let next = d.schedule.next_run_at;
     view! {

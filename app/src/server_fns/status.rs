@@ -17,22 +17,7 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
     let health = engine.health().await?;
     let stats = engine.history().stats().await?;
     let schedule = engine.schedule().status().await?;
-    let mut certificates: Vec<crate::model::CertExpiry> = engine
-        .trust()
-        .server_certs()
-        .await?
-        .into_iter()
-        .map(|c| crate::model::CertExpiry {
-            name: format!("HSM {}", c.address),
-            cert: c.info,
-        })
-        .collect();
-    if let Some(q) = engine.trust().qa_cert().await? {
-        certificates.push(crate::model::CertExpiry {
-            name: format!("appliance {}", q.address),
-            cert: q.info,
-        });
-    }
+    let certificates = engine.trust().expiries().await?;
     Ok(DashboardData {
         state: health.state,
         ready: health.readiness.ready,

@@ -258,6 +258,26 @@ impl TrustLink {
         .transpose()
     }
 
+    /// Every certificate of the trust link with its address, for what
+    /// watches their expiry (no openssl-style text: cheap enough to poll).
+    pub async fn expiries(&self) -> Result<Vec<types::ntl::CertExpiry>> {
+        let pool = self.core.store().pool();
+        let mut out = Vec::new();
+        for (address, pem) in repo::servers(pool).await? {
+            out.push(types::ntl::CertExpiry {
+                name: format!("HSM {address}"),
+                cert: parse_server_certificate(pem.as_bytes())?,
+            });
+        }
+        if let Some((address, pem)) = repo::qa_cert(pool).await? {
+            out.push(types::ntl::CertExpiry {
+                name: format!("appliance {address}"),
+                cert: parse_server_certificate(pem.as_bytes())?,
+            });
+        }
+        Ok(out)
+    }
+
     /// `ntl-qa-cert-export`: the certificate only (never the key), as PEM.
     pub async fn export_qa_cert(&self, actor: &Actor) -> Result<(String, String)> {
         self.core
