@@ -73,8 +73,11 @@ test('a wrong password is refused with a clear message', async () => {
   const context = await newContext(browser);
   const page = await context.newPage();
   await signIn(page, server.url, 'admin', 'not the password');
-  assert.match(page.url(), /\/login\?m=invalid$/);
+  assert.match(page.url(), /\/login\?m=invalid&user=admin$/);
   assert.equal(await page.textContent('[data-testid=login-message]'), 'Invalid user name or password.');
+  // The user name stays; the password does not.
+  assert.equal(await page.inputValue('#username'), 'admin');
+  assert.equal(await page.inputValue('#password'), '');
   await context.close();
 });
 

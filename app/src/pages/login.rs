@@ -29,6 +29,12 @@ pub fn LoginPage() -> impl IntoView {
                 .filter(|n| n.starts_with('/') && !n.starts_with("//") && n.len() <= 512)
         })
     };
+    // The user name typed before a refusal (the server sends back only a
+    // valid one); the password is never sent back.
+    let user = query
+        .with_untracked(|q| q.get("user"))
+        .filter(|u| types::check_name("user name", u).is_ok())
+        .unwrap_or_default();
     let (show_password, set_show_password) = signal(false);
     view! {
         <Title text="Sign in" />
@@ -61,6 +67,7 @@ pub fn LoginPage() -> impl IntoView {
                         spellcheck="false"
                         required
                         maxlength=limits::NAME.to_string()
+                        value=user
                     />
                     <label for="password">"Password"</label>
                     <input

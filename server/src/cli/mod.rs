@@ -27,6 +27,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// The appliance's data directory [default: data_dir of the settings,
+    /// ./data; env HSMSEED_DATA_DIR]. Only `serve` creates it.
+    #[arg(long = "data-dir", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -231,19 +236,47 @@ fn serve_without_password_in_environment() -> anyhow::Error {
     }
 }
 
+/// Refuses a data directory that does not exist (only `serve` creates
+/// one), naming where it looked and how to point at the right one.
+fn existing_data_dir(dir: &std::path::Path) -> Result<(), String> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    Err(format!(
+        "no data directory at {}: nothing was created. Point to the appliance's \
+         data directory with --data-dir=DIR, HSMSEED_DATA_DIR=DIR or data_dir in \
+         the settings file (--config=FILE); only `hsmseed serve` creates a new one.",
+        shown.display()
+    ))
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Command::Serve) && std::env::var_os(ADMIN_PASSWORD_ENV).is_some() {
         eprintln!("hsmseed: {:#}", serve_without_password_in_environment());
         return ExitCode::FAILURE;
     }
-    let (settings, report) = match load_settings(cli.config.as_deref()) {
+    let (mut settings, report) = match load_settings(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("hsmseed: {e:#}");
             return ExitCode::from(2);
         }
     };
+    if let Some(dir) = &cli.data_dir {
+        settings.data_dir = dir.clone();
+    }
+    // Only the server sets up a data directory: a console command run from
+    // the wrong directory must not make an empty appliance there and report
+    // "no configuration".
+    let needs_data = matches!(cli.command, Command::Console(_) | Command::Shell);
+    if needs_data {
+        if let Err(e) = existing_data_dir(&settings.data_dir) {
+            eprintln!("hsmseed: {e}");
+            return ExitCode::from(2);
+        }
+    }
     // Console commands log only warnings, so that their output stays clean.
     let quiet = !matches!(cli.command, Command::Serve);
     crate::telemetry::init(settings.log_format, quiet.then_some("error"));

@@ -44,6 +44,20 @@ fn safe_next(next: Option<String>) -> String {
     }
 }
 
+/// The sign-in page again after a refusal, with the user name typed (when it
+/// is a valid one) so that only the password is typed again.
+fn retry_url(why: &str, next: Option<&str>, user: &str) -> String {
+    let url = login_url(why, next);
+    let user = user.trim();
+    match engine::auth::UserName::parse(user) {
+        Ok(_) => match serde_urlencoded::to_string([("user", user)]) {
+            Ok(q) => format!("{url}&{q}"),
+            Err(_) => url,
+        },
+        Err(_) => url,
+    }
+}
+
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -63,10 +77,10 @@ pub async fn login(
     {
         Ok(u) => u,
         Err(engine::Error::BadCredentials) => {
-            return Redirect::to(&login_url("invalid", back)).into_response()
+            return Redirect::to(&retry_url("invalid", back, &form.username)).into_response()
         }
         Err(engine::Error::Throttled { retry_after_secs }) => {
-            let mut r = Redirect::to(&login_url("throttled", back)).into_response();
+            let mut r = Redirect::to(&retry_url("throttled", back, &form.username)).into_response();
             r.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, retry_after_secs.into());
             return r;

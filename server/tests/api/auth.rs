@@ -55,9 +55,13 @@ async fn every_page_of_the_shell_is_reachable_after_login() {
 async fn wrong_password_is_refused_with_a_clear_message() {
     let app = TestApp::spawn().await;
     let r = app.login("admin", "not the password").await;
-    assert_eq!(location(&r), "/login?m=invalid");
+    assert_eq!(location(&r), "/login?m=invalid&user=admin");
     let (_, page) = app.follow(r).await;
     assert!(page.contains("Invalid user name or password."));
+    // The user name typed stays in the form (only a valid one is sent back).
+    assert!(page.contains("value=\"admin\""), "{page}");
+    let r = app.login("<b>x</b>", "not the password").await;
+    assert_eq!(location(&r), "/login?m=invalid");
     assert_eq!(
         app.get("/").await.status(),
         StatusCode::SEE_OTHER,
@@ -69,7 +73,7 @@ async fn wrong_password_is_refused_with_a_clear_message() {
 async fn unknown_user_gets_the_same_answer_as_a_wrong_password() {
     let app = TestApp::spawn().await;
     let r = app.login("mallory", ADMIN_PASSWORD).await;
-    assert_eq!(location(&r), "/login?m=invalid");
+    assert_eq!(location(&r), "/login?m=invalid&user=mallory");
     let (_, page) = app.follow(r).await;
     assert!(page.contains("Invalid user name or password."));
 }
@@ -79,11 +83,11 @@ async fn five_failures_refuse_further_attempts_for_a_minute() {
     let app = TestApp::spawn().await;
     for _ in 0..5 {
         let r = app.login("admin", "guessing wrongly").await;
-        assert_eq!(location(&r), "/login?m=invalid");
+        assert_eq!(location(&r), "/login?m=invalid&user=admin");
     }
     // Now even the right password is refused, with its own message.
     let r = app.login("admin", ADMIN_PASSWORD).await;
-    assert_eq!(location(&r), "/login?m=throttled");
+    assert_eq!(location(&r), "/login?m=throttled&user=admin");
     let (_, page) = app.follow(r).await;
     assert!(page.contains("Too many failed attempts. Try again in a minute."));
     assert_eq!(app.get("/").await.status(), StatusCode::SEE_OTHER);
@@ -101,7 +105,7 @@ async fn failures_from_one_address_block_that_address_for_every_user() {
         app.login(&format!("user{i}"), "guessing wrongly").await;
     }
     let r = app.login("admin", ADMIN_PASSWORD).await;
-    assert_eq!(location(&r), "/login?m=throttled");
+    assert_eq!(location(&r), "/login?m=throttled&user=admin");
     let wait: u64 = crate::helpers::header(&r, "retry-after").parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
 }
@@ -209,7 +213,10 @@ async fn after_login_the_page_first_asked_for_is_shown() {
         ]
     };
     let r = app.post_form("/login", &form("wrong password!!")).await;
-    assert_eq!(location(&r), "/login?m=invalid&next=%2Fhistory%3Fpage%3D2");
+    assert_eq!(
+        location(&r),
+        "/login?m=invalid&next=%2Fhistory%3Fpage%3D2&user=admin"
+    );
     let r = app.post_form("/login", &form(ADMIN_PASSWORD)).await;
     assert_eq!(location(&r), "/history?page=2");
     // Never to another site.

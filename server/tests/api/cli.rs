@@ -226,3 +226,75 @@ async fn token_new_prints_the_token_once_and_it_works() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Run from the wrong directory, a console command refuses, says where it
+/// looked and how to point it elsewhere, and creates nothing.
+#[tokio::test]
+async fn a_console_command_refuses_a_data_directory_that_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"));
+        c.args(args)
+            .current_dir(dir.path())
+            .env_remove("HSMSEED_CONFIG")
+            .env_remove("HSMSEED_DATA_DIR")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    // The default ./data, relative to where it runs.
+    let out = run(&["hsm-conf-list"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let looked = dir.path().join("data");
+    assert!(
+        err.contains(&format!("no data directory at {}", looked.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("--data-dir=DIR, HSMSEED_DATA_DIR=DIR"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!looked.exists(), "nothing was created");
+    // The same from the environment and the flag; the shell too.
+    let elsewhere = dir.path().join("elsewhere");
+    let e = elsewhere.to_str().unwrap();
+    for out in [
+        run(&["user-list"], &[("HSMSEED_DATA_DIR", e)]),
+        run(&["hsm-conf-list", &format!("--data-dir={e}")], &[]),
+        run(&["shell", "--data-dir", e], &[]),
+    ] {
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(e));
+    }
+    assert!(!elsewhere.exists());
+}
+
+/// `--data-dir` points a console command at an existing appliance.
+#[tokio::test]
+async fn the_data_dir_flag_finds_the_appliance() {
+    let app = TestApp::spawn().await;
+    app.engine
+        .partitions()
+        .create_config("HSM7", &engine::audit::Actor::cli())
+        .await
+        .unwrap();
+    let data = app.engine.settings().data_dir.display().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"))
+        .args(["hsm-conf-list", &format!("--data-dir={data}")])
+        .env_remove("HSMSEED_CONFIG")
+        .env_remove("HSMSEED_DATA_DIR")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("HSM7"));
+}

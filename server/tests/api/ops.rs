@@ -257,7 +257,7 @@ async fn changing_ones_own_password_needs_the_current_one() {
     };
     assert_eq!(
         crate::helpers::location(&login(ADMIN_PASSWORD).await.unwrap()),
-        "/login?m=invalid"
+        "/login?m=invalid&user=admin"
     );
     assert_eq!(
         crate::helpers::location(&login("a brand new password").await.unwrap()),
