@@ -114,6 +114,16 @@ fn help(out: &mut impl Write) -> std::io::Result<()> {
 
 /// Runs the console until `exit` or the end of input.
 pub fn run(runtime: &Runtime, engine: Engine) -> anyhow::Result<()> {
+    // Nobody could log in: say why and how to fix it, rather than refuse
+    // every password as "Login incorrect".
+    if runtime.block_on(engine.auth().list_users())?.is_empty() {
+        anyhow::bail!(
+            "no administrator exists yet on {}: start the server once (`hsmseed serve` \
+             prints the first administrator's password), or add one with \
+             `hsmseed user-add --name=admin`",
+            engine.settings().data_dir.display()
+        );
+    }
     let mut input = Input::new();
     let attempts = if input.is_terminal() { 3 } else { 1 };
     let user = 'login: {

@@ -298,3 +298,27 @@ async fn the_data_dir_flag_finds_the_appliance() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("HSM7"));
 }
+
+/// The console on a data directory with no administrator says so and how
+/// to make one, instead of "Login incorrect".
+#[tokio::test]
+async fn the_shell_without_an_administrator_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A data directory as a console command leaves it: set up, no user.
+    engine::Engine::open(engine::config::Settings::for_data_dir(&data))
+        .await
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"))
+        .args(["shell", &format!("--data-dir={}", data.display())])
+        .env_remove("HSMSEED_CONFIG")
+        .env_remove("HSMSEED_DATA_DIR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no administrator exists yet"), "{err}");
+    assert!(err.contains("hsmseed user-add --name=admin"), "{err}");
+    assert!(!err.contains("Login incorrect"), "{err}");
+}
