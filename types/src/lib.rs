@@ -218,6 +218,19 @@ pub fn check_name<'a>(what: &str, s: &'a str) -> Result<&'a str, Invalid> {
     Ok(s)
 }
 
+/// The rule of an administrator's user name: 1 to 64 characters of
+/// `A-Z a-z 0-9 _ . @ -` (the engine's `UserName` and the sign-in page both
+/// follow it).
+pub fn check_user_name(s: &str) -> Result<&str, Invalid> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-');
+    if s.is_empty() || s.len() > limits::NAME || !s.chars().all(ok) {
+        return Err(Invalid(
+            "a user name has 1 to 64 characters: letters, digits, _ . @ -".into(),
+        ));
+    }
+    Ok(s)
+}
+
 /// A filter field that says something (empty means "all").
 pub fn given(v: Option<&str>) -> Option<&str> {
     v.filter(|s| !s.is_empty())

@@ -33,7 +33,7 @@ pub fn LoginPage() -> impl IntoView {
     // valid one); the password is never sent back.
     let user = query
         .with_untracked(|q| q.get("user"))
-        .filter(|u| types::check_name("user name", u).is_ok())
+        .filter(|u| types::check_user_name(u).is_ok())
         .unwrap_or_default();
     let (show_password, set_show_password) = signal(false);
     view! {

@@ -1,4 +1,4 @@
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A user name: 1 to 64 characters of `A-Z a-z 0-9 _ . @ -`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -6,13 +6,7 @@ pub struct UserName(String);
 
 impl UserName {
     pub fn parse(s: &str) -> Result<UserName> {
-        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | '-');
-        if s.is_empty() || s.len() > types::limits::NAME || !s.chars().all(ok_char) {
-            return Err(Error::Invalid(
-                "a user name has 1 to 64 characters: letters, digits, _ . @ -".into(),
-            ));
-        }
-        Ok(UserName(s.to_string()))
+        Ok(UserName(types::check_user_name(s)?.to_string()))
     }
 
     pub fn as_str(&self) -> &str {

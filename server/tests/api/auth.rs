@@ -62,6 +62,11 @@ async fn wrong_password_is_refused_with_a_clear_message() {
     assert!(page.contains("value=\"admin\""), "{page}");
     let r = app.login("<b>x</b>", "not the password").await;
     assert_eq!(location(&r), "/login?m=invalid");
+    // Every valid user name, `@` included, comes back to the form.
+    let r = app.login("ops@corp", "not the password").await;
+    assert_eq!(location(&r), "/login?m=invalid&user=ops%40corp");
+    let (_, page) = app.follow(r).await;
+    assert!(page.contains("value=\"ops@corp\""), "{page}");
     assert_eq!(
         app.get("/").await.status(),
         StatusCode::SEE_OTHER,
