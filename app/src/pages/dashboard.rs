@@ -113,7 +113,9 @@ fn Dashboard(
         ApplianceState::Degraded => "badge warn",
         ApplianceState::NotReady => "badge bad",
     };
-    let configs_view = view! { <ConfigHealth d=d.clone() /> };
+    let configs_view = view! {
+        <ConfigHealth configs=d.configs.clone() now=d.checked_at next=d.schedule.next_run_at />
+    };
     view! {
         {degraded}
         {held}
@@ -281,10 +283,13 @@ fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
 /// long ago, its failures in a row with the last error and the way to fix
 /// it, and when the schedule runs it next.
 #[component]
-fn ConfigHealth(d: DashboardData) -> impl IntoView {
-    let configs = d.configs;
-    let now = d.checked_at;
-    let next = d.schedule.next_run_at;
+fn ConfigHealth(
+    configs: Vec<HsmConfig>,
+    /// The server's time of the answer.
+    now: time::OffsetDateTime,
+    /// When the schedule runs next, if it runs.
+    next: Option<time::OffsetDateTime>,
+) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="configs-title">
             <div class="card-head">

@@ -281,15 +281,18 @@ impl Core {
                     .await?;
                 Ok(value)
             }
-            Err(e) => {
-                // The failure is what matters to the caller; a second failure
-                // writing its row is logged by `audit`.
-                let _ = self
-                    .audit(actor, action, target, Outcome::Error, &e.to_string())
-                    .await;
-                Err(e)
-            }
+            Err(e) => Err(self.audit_failure(actor, action, target, e).await),
         }
+    }
+
+    /// Records that `action` failed with `e`, and hands `e` back: the
+    /// failure is what matters to the caller, so a second failure writing
+    /// its row is only logged (by `audit`).
+    async fn audit_failure(&self, actor: &Actor, action: &str, target: &str, e: Error) -> Error {
+        let _ = self
+            .audit(actor, action, target, Outcome::Error, &e.to_string())
+            .await;
+        e
     }
 
     /// Runs a database action and its audit row in one transaction: the
@@ -324,12 +327,7 @@ impl Core {
                 }
                 Ok(value)
             }
-            Err(e) => {
-                let _ = self
-                    .audit(actor, action, target, Outcome::Error, &e.to_string())
-                    .await;
-                Err(e)
-            }
+            Err(e) => Err(self.audit_failure(actor, action, target, e).await),
         }
     }
 }
