@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+pub use types::alerts::{AlertSettings, Delivery};
 pub use types::audit::{AuditPage, AuditRow};
 pub use types::auth::{TokenInfo, UserInfo};
 pub use types::entropy::{EntropyState, EntropyStatus};
@@ -22,6 +23,16 @@ pub struct Flash {
     pub text: String,
     /// A secret shown once (a new API token), apart from the text.
     pub secret: Option<String>,
+}
+
+/// The alerts part of the Settings page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertsView {
+    pub settings: AlertSettings,
+    /// The subjects of the webhook's CA certificates.
+    pub ca_subjects: Vec<String>,
+    /// How the last alert to each channel went (since the server started).
+    pub deliveries: Vec<Delivery>,
 }
 
 /// A configuration with the token its slot holds now.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use crate::alerts::Alerts;
 use crate::audit::AuditLog;
 use crate::auth::Auth;
 use crate::clock::{Clock, SystemClock};
@@ -39,6 +40,7 @@ struct Inner {
     audit: AuditLog,
     trust: TrustLink,
     schedule: Schedule,
+    alerts: Alerts,
     warnings: Vec<String>,
 }
 
@@ -92,12 +94,20 @@ impl Engine {
         let entropy = Entropy::new(core.clone());
         let history = History::new(core.clone());
         let partitions = Partitions::new(core.clone(), entropy.clone(), history.clone());
+        let trust = TrustLink::new(core.clone());
+        let alerts = Alerts::new(
+            core.clone(),
+            partitions.clone(),
+            entropy.clone(),
+            trust.clone(),
+        );
         let engine = Engine {
             inner: Arc::new(Inner {
                 auth: Auth::new(core.clone()),
                 schedule: Schedule::new(core.clone(), partitions.clone()),
                 audit: AuditLog::new(core.clone()),
-                trust: TrustLink::new(core.clone()),
+                trust,
+                alerts,
                 partitions,
                 entropy,
                 history,
@@ -141,6 +151,11 @@ impl Engine {
     /// The trust link: HSM server certificates, the appliance certificate.
     pub fn trust(&self) -> &TrustLink {
         &self.inner.trust
+    }
+
+    /// Alerts: where they go, the test alert, the watch.
+    pub fn alerts(&self) -> &Alerts {
+        &self.inner.alerts
     }
 
     /// The reseed period and the scheduler's state.

@@ -4,6 +4,7 @@
 //! capability it needs (`engine.partitions()`, `engine.auth()`, ...); none
 //! of them holds SQL or PKCS#11 calls of its own. See docs/ARCHITECTURE.md.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod clock;

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const MODULES: &[&str] = &[
+    "alerts",
     "audit",
     "auth",
     "clock",
@@ -35,6 +36,7 @@ const CAPABILITIES: &[&str] = &[
     "AuditLog",
     "TrustLink",
     "Schedule",
+    "Alerts",
 ];
 
 const SQL: &[&str] = &[

@@ -102,6 +102,7 @@ macro_rules! words {
 }
 
 // After `words!`, which they use.
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod entropy;
@@ -116,7 +117,7 @@ pub mod status;
 pub mod time;
 
 /// At most 80 characters of what was given, for a message.
-fn shown(s: &str) -> String {
+pub fn shown(s: &str) -> String {
     s.chars().take(80).collect()
 }
 

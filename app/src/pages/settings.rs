@@ -4,6 +4,7 @@ use types::limits;
 use crate::components::flash::{action_notice, text_flash};
 use crate::components::page::PageHeader;
 use crate::model::{when, Flash};
+use crate::server_fns::alerts::{alert_settings, SaveAlerts, SendTestAlert};
 use crate::server_fns::tokens::{list_tokens, CreateToken, RevokeToken};
 use crate::server_fns::users::{list_users, AddUser, ChangePassword, RemoveUser};
 
@@ -24,7 +25,7 @@ pub fn SettingsPage() -> impl IntoView {
         |_| list_tokens(),
     );
     view! {
-        <PageHeader title="Settings" lead="API tokens, users and your own password." />
+        <PageHeader title="Settings" lead="API tokens, alerts, users and your own password." />
         <section class="card" aria-labelledby="tokens-title">
             <h2 id="tokens-title">"API tokens"</h2>
             <p class="muted">
@@ -95,8 +96,92 @@ pub fn SettingsPage() -> impl IntoView {
                 <button type="submit" class="button primary">"Create token"</button>
             </ActionForm>
         </section>
+        <AlertSettings />
         <Users />
         <OwnPassword />
+    }
+}
+
+/// Where alerts go (the log always; a webhook and syslog as set here),
+/// a test alert, and how the last alerts went.
+#[component]
+fn AlertSettings() -> impl IntoView {
+    let save = ServerAction::<SaveAlerts>::new();
+    let test = ServerAction::<SendTestAlert>::new();
+    let data = Resource::new(
+        move || (save.version().get(), test.version().get()),
+        |_| alert_settings(),
+    );
+    view! {
+        <section class="card" aria-labelledby="alerts-title">
+            <h2 id="alerts-title">"Alerts"</h2>
+            <p class="muted">
+                "When a configuration starts failing, is held or recovers, when the entropy source fails or recovers, "
+                "and when a certificate comes within 30 days of expiry, the appliance writes one line to its log and "
+                "sends an alert to the webhook (a JSON POST over HTTPS, 4 attempts, 5 s each) and to syslog (RFC 5424)."
+            </p>
+            {action_notice(save, text_flash)}
+            {action_notice(test, text_flash)}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(v) => {
+                            let s = v.settings;
+                            let ca_note = if v.ca_subjects.is_empty() {
+                                "Empty: the public web roots are trusted.".to_string()
+                            } else {
+                                format!("Trusted now: {}.", v.ca_subjects.join(" + "))
+                            };
+                            view! {
+                                <ActionForm action=save attr:class="form-grid" attr:data-testid="alerts-form">
+                                    <label for="a-url">"Webhook URL"</label>
+                                    <input id="a-url" name="webhook_url" type="text" inputmode="url" autocomplete="off"
+                                        placeholder="https://alerts.example/hsmseed" value=s.webhook_url.unwrap_or_default() />
+                                    <label for="a-ca">"Webhook CA (PEM)"</label>
+                                    <div>
+                                        <textarea id="a-ca" name="webhook_ca" rows="4" spellcheck="false"
+                                            placeholder="-----BEGIN CERTIFICATE-----">{s.webhook_ca.unwrap_or_default()}</textarea>
+                                        <p class="muted small">{ca_note}</p>
+                                    </div>
+                                    <label for="a-syslog">"Syslog"</label>
+                                    <div>
+                                        <input id="a-syslog" name="syslog" type="text" autocomplete="off"
+                                            placeholder="udp:127.0.0.1:514" value=s.syslog.unwrap_or_default() />
+                                        <p class="muted small"><code>"local"</code>" (/dev/log), "<code>"unix:/PATH"</code>", "<code>"udp:HOST:PORT"</code>"; empty: off."</p>
+                                    </div>
+                                    <span></span>
+                                    <button type="submit" class="button primary">"Save alert settings"</button>
+                                </ActionForm>
+                                {(!v.deliveries.is_empty()).then(|| view! {
+                                    <h3>"Last alerts sent"</h3>
+                                    <div class="table-wrap">
+                                        <table class="data" data-testid="alert-deliveries">
+                                            <thead><tr><th>"Channel"</th><th>"Alert"</th><th>"Sent"</th><th>"Result"</th></tr></thead>
+                                            <tbody>
+                                                {v.deliveries.into_iter().map(|d| view! {
+                                                    <tr data-channel=d.channel.clone() data-ok=d.ok.to_string()>
+                                                        <td>{d.channel.clone()}</td>
+                                                        <td><code>{d.event}</code></td>
+                                                        <td>{when(d.at)}</td>
+                                                        <td class=if d.ok { "" } else { "bad" }>{if d.ok { "delivered: " } else { "failed: " }}{d.detail}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                })}
+                            }
+                                .into_any()
+                        }
+                        Err(e) => crate::components::flash::load_error(e),
+                    }
+                })}
+            </Transition>
+            <ActionForm action=test attr:class="row-form spaced" attr:data-testid="test-alert-form">
+                <button type="submit" class="button">"Send a test alert"</button>
+                <span class="muted small">"Console: "<code>"alert-conf-edit"</code>", "<code>"alert-test"</code></span>
+            </ActionForm>
+        </section>
     }
 }
 

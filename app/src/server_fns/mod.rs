@@ -2,6 +2,7 @@
 //! checks the session first; every change also answers plain form posts
 //! (no JavaScript) with a message for the next page.
 
+pub mod alerts;
 pub mod audit;
 pub mod flash;
 pub mod history;

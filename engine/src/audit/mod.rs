@@ -312,7 +312,7 @@ impl Core {
         F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<(T, String)>>,
     {
         let done: Result<T> = async {
-            let mut tx = self.store().pool().begin().await?;
+            let mut tx = crate::store::write_tx(self.store().pool()).await?;
             let (value, detail) = f(&mut tx).await?;
             let entry = self.audit_entry(actor, action, target, Outcome::Ok, &detail);
             insert(&mut tx, &entry).await?;
@@ -353,7 +353,7 @@ impl AuditLog {
         }
         let now = self.core.now();
         let before = unix_ms(now - time::Duration::days(i64::from(days)));
-        let mut tx = self.core.store().pool().begin().await?;
+        let mut tx = crate::store::write_tx(self.core.store().pool()).await?;
         let n = delete_before(&mut tx, before).await?;
         if n > 0 {
             let entry = AuditEntry {

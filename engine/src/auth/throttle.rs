@@ -115,7 +115,7 @@ pub(crate) async fn reserve(
 ) -> Result<Verdict> {
     let user_key = user_key(a.door, a.user);
     let at = unix_ms(now);
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::write_tx(pool).await?;
     // A write first: the transaction holds the write lock from here on, so
     // concurrent attempts count one after the other.
     sqlx::query("DELETE FROM login_failures WHERE at_ms <= ?")
@@ -243,7 +243,7 @@ pub(crate) async fn finished_counts(
 /// The password was right: the attempt is no failure, and the user's
 /// earlier failures are forgotten.
 pub(crate) async fn succeeded(pool: &SqlitePool, r: &Reserved) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::write_tx(pool).await?;
     sqlx::query("DELETE FROM login_failures WHERE kind = 'user' AND key = ?")
         .bind(&r.user_key)
         .execute(&mut *tx)

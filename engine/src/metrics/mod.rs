@@ -26,6 +26,8 @@ pub struct Metrics {
     count: AtomicU64,
     sum_micros: AtomicU64,
     entropy_failures: Mutex<BTreeMap<(String, String), u64>>,
+    /// Alerts sent, by (channel, delivered).
+    alerts: Mutex<BTreeMap<(&'static str, bool), u64>>,
 }
 
 /// What the engine knows at render time.
@@ -86,6 +88,11 @@ impl Metrics {
         *m.entry((test.to_string(), kind.to_string())).or_default() += 1;
     }
 
+    pub fn count_alert(&self, channel: &'static str, delivered: bool) {
+        let mut m = self.alerts.lock().unwrap_or_else(|p| p.into_inner());
+        *m.entry((channel, delivered)).or_default() += 1;
+    }
+
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, g: &Gauges) -> String {
         let mut out = String::new();
@@ -138,6 +145,17 @@ impl Metrics {
                 "hsmseed_entropy_health_failures_total{{test=\"{}\",kind=\"{}\"}} {n}",
                 label(test),
                 label(kind)
+            );
+        }
+        let _ = writeln!(out, "# HELP hsmseed_alerts_total Alerts sent, by channel and outcome (delivered or failed, after retries).");
+        let _ = writeln!(out, "# TYPE hsmseed_alerts_total counter");
+        for ((channel, delivered), n) in
+            self.alerts.lock().unwrap_or_else(|p| p.into_inner()).iter()
+        {
+            let outcome = if *delivered { "delivered" } else { "failed" };
+            let _ = writeln!(
+                out,
+                "hsmseed_alerts_total{{channel=\"{channel}\",outcome=\"{outcome}\"}} {n}"
             );
         }
         let _ = writeln!(

@@ -23,6 +23,16 @@ pub struct Store {
     pool: SqlitePool,
 }
 
+/// A transaction that takes the write lock at its start (`BEGIN
+/// IMMEDIATE`). A deferred transaction that reads and then writes fails at
+/// once with SQLITE_BUSY, without the busy timeout, when another
+/// connection committed in between (WAL mode); this one waits its turn.
+pub(crate) async fn write_tx(
+    pool: &SqlitePool,
+) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
 /// How long a write waits for another connection's lock (the pool's
 /// connections and the history writer's).
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

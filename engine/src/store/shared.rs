@@ -47,7 +47,7 @@ pub(crate) async fn set_settings(
     values: &[(&str, String)],
     now_ms: i64,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::write_tx(pool).await?;
     write_settings(&mut tx, values, now_ms).await?;
     tx.commit().await?;
     Ok(())

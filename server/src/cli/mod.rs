@@ -1,6 +1,7 @@
 //! The command line: `hsmseed serve` and the console commands, all on the
 //! same data directory.
 
+mod alerts;
 mod audit;
 mod hsm;
 mod ntl;
@@ -126,6 +127,15 @@ pub enum ConsoleCommand {
     /// Show the newest entries of the audit log.
     #[command(name = "audit-show")]
     AuditShow(audit::AuditArgs),
+    /// Show where alerts go (the log, a webhook, syslog).
+    #[command(name = "alert-conf-show")]
+    AlertConfShow,
+    /// Set where alerts go (only the flags given change).
+    #[command(name = "alert-conf-edit")]
+    AlertConfEdit(alerts::EditArgs),
+    /// Send a test alert to the webhook and syslog now, and say how it went.
+    #[command(name = "alert-test")]
+    AlertTest,
 }
 
 /// Where a command reads a secret (a password given as `-`, or asked
@@ -184,6 +194,9 @@ pub async fn run_console(
         Command::UserRemove(a) => users::user_remove(engine, a, actor, out).await,
         Command::UserList => users::user_list(engine, out).await,
         Command::AuditShow(a) => audit::audit_show(engine, a, out).await,
+        Command::AlertConfShow => alerts::conf_show(engine, out).await,
+        Command::AlertConfEdit(a) => alerts::conf_edit(engine, a, actor, out).await,
+        Command::AlertTest => alerts::test(engine, actor, out).await,
         Command::NtlHsmCertImport(a) => ntl::hsm_cert_import(engine, a, actor, out).await,
         Command::NtlHsmCertList => ntl::hsm_cert_list(engine, out).await,
         Command::NtlHsmCertDelete(a) => ntl::hsm_cert_delete(engine, a, actor, out).await,

@@ -26,6 +26,11 @@ pub fn spawn_all(
     });
     let (e, s) = (engine.clone(), shutdown.clone());
     set.spawn(async move {
+        e.alerts().clone().run(s).await;
+        "alerts"
+    });
+    let (e, s) = (engine.clone(), shutdown.clone());
+    set.spawn(async move {
         change_poll::run(e, s).await;
         "change poll"
     });

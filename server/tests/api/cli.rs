@@ -322,3 +322,88 @@ async fn the_shell_without_an_administrator_says_how_to_make_one() {
     assert!(err.contains("hsmseed user-add --name=admin"), "{err}");
     assert!(!err.contains("Login incorrect"), "{err}");
 }
+
+/// `alert-conf-edit` checks every flag before it saves; `alert-conf-show`
+/// shows what is set; `alert-test` says where it sent and fails when a
+/// channel did not get it.
+#[tokio::test]
+async fn the_alert_commands_check_save_show_and_test() {
+    let app = TestApp::spawn().await;
+    let out = app.cli(&["alert-test"]).await;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("nothing to send a test alert to"),
+        "{}",
+        out.stderr
+    );
+
+    for (args, why) in [
+        (vec!["alert-conf-edit"], "nothing to change"),
+        (
+            vec!["alert-conf-edit", "--webhookUrl=http://127.0.0.1:9/"],
+            "must start with https://",
+        ),
+        (
+            vec!["alert-conf-edit", "--webhookCa=/nonexistent/ca.pem"],
+            "--webhookCa /nonexistent/ca.pem",
+        ),
+        (
+            vec!["alert-conf-edit", "--syslog=udp:127.0.0.1"],
+            "the port is missing",
+        ),
+    ] {
+        let out = app.cli(&args).await;
+        assert_eq!(out.code, 1, "{args:?}");
+        assert!(out.stderr.contains(why), "{args:?}: {}", out.stderr);
+    }
+    let out = app.cli(&["alert-conf-show"]).await;
+    assert_eq!(
+        out.stdout,
+        "Log        : always (one line a change of state)\nWebhook    : none\nSyslog     : off\n"
+    );
+
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let target = format!(
+        "--syslog=udp:127.0.0.1:{}",
+        udp.local_addr().unwrap().port()
+    );
+    let out = app.cli(&["alert-conf-edit", &target]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("Alert settings saved.\n"));
+    let out = app.cli(&["alert-test"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("syslog  : delivered: sent to udp:127.0.0.1:"),
+        "{}",
+        out.stdout
+    );
+    let mut buf = [0u8; 2048];
+    let n = udp.recv(&mut buf).unwrap();
+    assert!(std::str::from_utf8(&buf[..n])
+        .unwrap()
+        .ends_with("test alert sent by cli"));
+
+    // A webhook nobody listens on: the test says so and fails.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "--webhookUrl=https://127.0.0.1:{}/hook",
+        closed.local_addr().unwrap().port()
+    );
+    drop(closed);
+    assert_eq!(app.cli(&["alert-conf-edit", &url]).await.code, 0);
+    let out = app.cli(&["alert-test"]).await;
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stdout.contains("webhook : FAILED: cannot connect"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("the test alert did not reach 1 of 2 channels"),
+        "{}",
+        out.stderr
+    );
+}
