@@ -24,6 +24,9 @@ pub enum AppError {
     Internal(String),
     #[error("The request could not be completed: {0}")]
     ServerFn(ServerFnErrorErr),
+    /// An error about one configuration, its message led by the name.
+    #[error("{name}: {error}")]
+    About { name: String, error: Box<AppError> },
 }
 
 impl FromServerFnError for AppError {
@@ -41,6 +44,18 @@ impl From<types::Invalid> for AppError {
 }
 
 impl AppError {
+    /// The same error, its message led by the configuration it is about
+    /// (unless the message names it already).
+    pub fn about(self, name: &str) -> AppError {
+        if self.to_string().contains(name) {
+            return self;
+        }
+        AppError::About {
+            name: name.to_string(),
+            error: Box::new(self),
+        }
+    }
+
     /// The HTTP status a server function answers this error with: client
     /// errors are 4xx, only the server's own failures 5xx.
     pub fn status(&self) -> u16 {
@@ -51,6 +66,7 @@ impl AppError {
             AppError::Hsm(_) => 502,
             AppError::Unavailable(_) => 503,
             AppError::Internal(_) => 500,
+            AppError::About { error, .. } => error.status(),
             AppError::ServerFn(e) => match e {
                 // The request itself was wrong: arguments that do not
                 // parse, a missing one, a body that cannot be read.

@@ -52,13 +52,6 @@ pub struct HsmsData {
     pub slots_error: Option<String>,
 }
 
-/// A page of the history and the configuration names to filter by.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HistoryData {
-    pub page: HistoryPage,
-    pub configs: Vec<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DashboardData {
     /// `ok`, `degraded` (a configuration failing or held) or `not_ready`.

@@ -113,7 +113,7 @@ test('the same forms work without JavaScript, and refusals say why', async () =>
   await Promise.all([page.waitForNavigation(), page.click('tr[data-hsm=NOJS] >> text=Edit')]);
   await page.fill('#pwd', 'not-the-pin');
   await Promise.all([page.waitForNavigation(), page.click('[data-testid=edit-form] button[type=submit]')]);
-  assert.equal(await page.textContent('[data-testid=notice]'), 'Configuration edited successfully.');
+  assert.equal(await page.textContent('[data-testid=notice]'), 'Configuration NOJS edited successfully.');
   await page.goto(`${server.url}/hsms`);
   await Promise.all([page.waitForNavigation(), page.locator('tr[data-hsm=NOJS] [data-testid=reseed]').click()]);
   assert.match(await page.textContent('[data-testid=notice]'), /CKR_PIN_INCORRECT/);

@@ -47,6 +47,8 @@ pub struct Shared {
     pub leptos_options: LeptosOptions,
     /// The open client connections (for `/metrics`).
     pub connections: Arc<listen::Connections>,
+    /// The certificate the server presents (PEM), for `curl --cacert`.
+    pub served_cert: Option<String>,
 }
 
 impl std::ops::Deref for AppState {
@@ -124,8 +126,8 @@ impl Application {
             .with_context(|| format!("binding {}", settings.listen))?;
         let local_addr = listener.local_addr()?;
 
-        let (tls, fingerprint) = match settings.tls {
-            TlsMode::Off => (None, None),
+        let (tls, fingerprint, served_cert) = match settings.tls {
+            TlsMode::Off => (None, None, None),
             TlsMode::On => {
                 let configured = settings
                     .tls_cert
@@ -139,7 +141,7 @@ impl Application {
                 .context("loading the TLS certificate")?;
                 warnings.extend(id.warnings.iter().cloned());
                 let acceptor = listen::tls_acceptor(&id.cert_pem, &id.key_pem)?;
-                (Some(acceptor), Some(id.fingerprint))
+                (Some(acceptor), Some(id.fingerprint), Some(id.cert_pem))
             }
         };
 
@@ -172,6 +174,7 @@ impl Application {
             flashes: FlashStore::default(),
             leptos_options,
             connections: connections.clone(),
+            served_cert,
         }));
         let router = router(state, session_store.clone(), &settings, site);
         Ok(Application {
@@ -296,6 +299,7 @@ fn router(
         )
         .route("/trust/servers/{address}", get(web::trust::download_server))
         .route("/trust/qa-cert.pem", get(web::trust::download_qa))
+        .route("/tls/appliance.pem", get(web::trust::download_served_cert))
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
         .route("/metrics", get(api::metrics::metrics))

@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// The title block at the top of every page.
+/// The title block at the top of every page, and under it the message a
+/// plain form post (no JavaScript) left for this page: every message sits
+/// below the title, on every page.
 #[component]
 pub fn PageHeader(#[prop(into)] title: String, #[prop(into)] lead: String) -> impl IntoView {
     view! {
@@ -10,6 +12,7 @@ pub fn PageHeader(#[prop(into)] title: String, #[prop(into)] lead: String) -> im
             <h1>{title}</h1>
             <p class="lead">{lead}</p>
         </header>
+        <crate::components::flash::PendingFlash />
     }
 }
 

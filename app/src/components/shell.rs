@@ -1,7 +1,6 @@
 use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
-use crate::components::flash::PendingFlash;
 use crate::server_fns::status::current_user;
 
 /// The frame of every signed-in page: header with the user and sign-out,
@@ -43,7 +42,6 @@ pub fn AppShell() -> impl IntoView {
                 <A href="/settings">"Settings"</A>
             </nav>
             <main class="content">
-                <PendingFlash />
                 <Outlet />
             </main>
         </div>

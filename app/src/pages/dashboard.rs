@@ -44,7 +44,8 @@ fn Dashboard(
     let period = if d.schedule.period_minutes == 0 {
         "off (on demand only)".to_string()
     } else {
-        format!("every {} min", d.schedule.period_minutes)
+        let m = d.schedule.period_minutes;
+        format!("every {m} minute{}", if m == 1 { "" } else { "s" })
     };
     let held_list: Vec<(String, crate::model::LoginHold)> = d
         .configs

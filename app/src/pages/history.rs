@@ -3,7 +3,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::history_table::HistoryTable;
 use crate::components::page::PageHeader;
-use crate::server_fns::history::history_page;
+use crate::server_fns::history::{history_configs, history_page};
 
 /// `?k=v&...&page=N` from the non-empty filter values (escaped).
 pub fn query_string(filters: &[(&str, &str)], page: Option<u32>) -> String {
@@ -59,50 +59,62 @@ pub fn HistoryPage() -> impl IntoView {
         },
         |(c, t, o, p)| history_page(Some(c), Some(t), Some(o), p),
     );
+    // The table keeps itself current; the filter form is apart from it, so
+    // a choice being made is never redrawn away.
+    crate::components::live::refresh_every(data, 10);
+    let configs = OnceResource::new(history_configs());
     view! {
         <PageHeader title="History" lead="Every reseed, from every trigger. Seed bytes are never stored." />
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let (config, trigger, outcome) = (get("config"), get("trigger"), get("outcome"));
+                let configs = configs.await.unwrap_or_default();
+                let csv = format!("/history.csv{}", query(&config, &trigger, &outcome, None));
+                view! {
+                    <section class="card">
+                        <form method="get" action="/history" class="row-form" data-testid="history-filter">
+                            <label for="f-config">"Configuration"</label>
+                            <select id="f-config" name="config">
+                                <option value="">"all"</option>
+                                {configs
+                                    .iter()
+                                    .map(|c| view! { <option value=c.clone() selected=*c == config>{c.clone()}</option> })
+                                    .collect_view()}
+                            </select>
+                            <label for="f-trigger">"Trigger"</label>
+                            <select id="f-trigger" name="trigger">
+                                {std::iter::once("")
+                                    .chain(types::Trigger::ALL.iter().map(|t| t.as_str()))
+                                    .map(|t| view! {
+                                        <option value=t selected=t == trigger>{if t.is_empty() { "all" } else { t }}</option>
+                                    })
+                                    .collect_view()}
+                            </select>
+                            <label for="f-outcome">"Outcome"</label>
+                            <select id="f-outcome" name="outcome">
+                                {std::iter::once("")
+                                    .chain(types::Outcome::ALL.iter().map(|o| o.as_str()))
+                                    .map(|o| view! {
+                                        <option value=o selected=o == outcome>{if o.is_empty() { "all" } else { o }}</option>
+                                    })
+                                    .collect_view()}
+                            </select>
+                            <button type="submit" class="button">"Filter"</button>
+                            <a class="button subtle" href=csv rel="external" data-testid="csv">"Export CSV"</a>
+                        </form>
+                    </section>
+                }
+            })}
+        </Suspense>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let (config, trigger, outcome) = (get("config"), get("trigger"), get("outcome"));
                 match data.await {
-                    Ok(crate::model::HistoryData { page: p, configs }) => {
+                    Ok(p) => {
                         let pages = ((p.total + i64::from(p.per_page) - 1) / i64::from(p.per_page)).max(1) as u32;
                         let prev = (p.page > 1).then(|| query(&config, &trigger, &outcome, Some(p.page - 1)));
                         let next = (p.page < pages).then(|| query(&config, &trigger, &outcome, Some(p.page + 1)));
-                        let csv = format!("/history.csv{}", query(&config, &trigger, &outcome, None));
                         view! {
-                            <section class="card">
-                                <form method="get" action="/history" class="row-form" data-testid="history-filter">
-                                    <label for="f-config">"Configuration"</label>
-                                    <select id="f-config" name="config">
-                                        <option value="">"all"</option>
-                                        {configs
-                                            .iter()
-                                            .map(|c| view! { <option value=c.clone() selected=*c == config>{c.clone()}</option> })
-                                            .collect_view()}
-                                    </select>
-                                    <label for="f-trigger">"Trigger"</label>
-                                    <select id="f-trigger" name="trigger">
-                                        {std::iter::once("")
-                                            .chain(types::Trigger::ALL.iter().map(|t| t.as_str()))
-                                            .map(|t| view! {
-                                                <option value=t selected=t == trigger>{if t.is_empty() { "all" } else { t }}</option>
-                                            })
-                                            .collect_view()}
-                                    </select>
-                                    <label for="f-outcome">"Outcome"</label>
-                                    <select id="f-outcome" name="outcome">
-                                        {std::iter::once("")
-                                            .chain(types::Outcome::ALL.iter().map(|o| o.as_str()))
-                                            .map(|o| view! {
-                                                <option value=o selected=o == outcome>{if o.is_empty() { "all" } else { o }}</option>
-                                            })
-                                            .collect_view()}
-                                    </select>
-                                    <button type="submit" class="button">"Filter"</button>
-                                    <a class="button subtle" href=csv rel="external" data-testid="csv">"Export CSV"</a>
-                                </form>
-                            </section>
                             <section class="card">
                                 <p class="muted" data-testid="history-total">
                                     {format!("{} reseed{}", p.total, if p.total == 1 { "" } else { "s" })}

@@ -1,11 +1,15 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::flash::{action_notice, text_flash};
+use crate::components::flash::{text_flash, PageNotice};
+use crate::components::history_table::HistoryTable;
 use crate::components::page::PageHeader;
 use crate::model::{when, HsmView, RETRY_WARNING};
-use crate::pages::hsms::{user_types, SO_CONFIRM};
-use crate::server_fns::hsms::{get_hsm, DeleteHsm, EditHsm, RetryLoginHsm};
+use crate::pages::hsms::{user_types, SeedButtons, SO_CONFIRM};
+use crate::server_fns::history::history_page;
+use crate::server_fns::hsms::{
+    get_hsm, DeleteHsm, EditHsm, ReseedHsm, RetryLoginHsm, TestLoginHsm,
+};
 use types::limits;
 
 /// One configuration: edit (a blank password keeps the current one) and
@@ -17,37 +21,94 @@ pub fn HsmEditPage() -> impl IntoView {
     let edit = ServerAction::<EditHsm>::new();
     let delete = ServerAction::<DeleteHsm>::new();
     let retry = ServerAction::<RetryLoginHsm>::new();
+    let reseed = ServerAction::<ReseedHsm>::new();
+    let test = ServerAction::<TestLoginHsm>::new();
     let data = Resource::new(
-        move || (name(), edit.version().get(), retry.version().get()),
-        |(n, _, _)| get_hsm(n),
+        move || {
+            (
+                name(),
+                edit.version().get(),
+                retry.version().get(),
+                reseed.version().get(),
+                test.version().get(),
+            )
+        },
+        |(n, ..)| get_hsm(n),
     );
+    // Its own history: the newest reseeds of this configuration, kept
+    // current like the History page.
+    let history = Resource::new(
+        move || (name(), reseed.version().get(), retry.version().get()),
+        |(n, ..)| history_page(Some(n), None, None, Some(1)),
+    );
+    crate::components::live::refresh_every(history, 10);
+    let notice = PageNotice::default()
+        .follow(edit, text_flash)
+        .follow(delete, text_flash)
+        .follow(retry, text_flash)
+        .follow(reseed, text_flash)
+        .follow(test, text_flash);
     view! {
         <PageHeader title=format!("HSM {}", name()) lead="Edit this configuration, like hsm-conf-edit." />
         <p><a href="/hsms">"← All configurations"</a></p>
-        {action_notice(edit, text_flash)}
-        {action_notice(delete, text_flash)}
-        {action_notice(retry, text_flash)}
+        {notice.view()}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(c) => view! { <EditForm c=c edit=edit delete=delete retry=retry /> }.into_any(),
+                    Ok(c) => view! { <Actions c=c.clone() reseed=reseed test=test /> <EditForm c=c edit=edit retry=retry /> }.into_any(),
                     Err(e) => crate::components::flash::load_error(e),
                 }
             })}
         </Transition>
+        <section class="card" aria-labelledby="own-history-title">
+            <h2 id="own-history-title">"Recent reseeds"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match history.await {
+                        Ok(h) => {
+                            let more = h.total > h.rows.len() as i64;
+                            let link = format!("/history?config={}", name());
+                            view! {
+                                <HistoryTable rows=h.rows />
+                                {more.then(|| view! { <p><a href=link>"All reseeds of this configuration"</a></p> })}
+                            }
+                                .into_any()
+                        }
+                        Err(e) => crate::components::flash::load_error(e),
+                    }
+                })}
+            </Transition>
+        </section>
+        <DeleteCard name=name() delete=delete />
     }
+}
+
+/// Reseed now and Test login, as on the HSMs page (not while the login is
+/// held: the held card says what to do).
+#[component]
+fn Actions(
+    c: HsmView,
+    reseed: ServerAction<ReseedHsm>,
+    test: ServerAction<TestLoginHsm>,
+) -> impl IntoView {
+    let c = c.config;
+    let complete = c.is_complete();
+    (c.held.is_none() && complete).then(|| view! {
+        <div class="row-form actions-bar" data-testid="hsm-actions">
+            <SeedButtons name=c.name.clone() reseed=reseed test=test classes=("button primary", "button") />
+        </div>
+    })
 }
 
 #[component]
 fn EditForm(
     c: HsmView,
     edit: ServerAction<EditHsm>,
-    delete: ServerAction<DeleteHsm>,
     retry: ServerAction<RetryLoginHsm>,
 ) -> impl IntoView {
     let c = c.config;
     let name = c.name.clone();
-    let (edit_name, delete_name, confirm_name) = (name.clone(), name.clone(), name.clone());
+    let edit_name = name.clone();
     let current_type = c.user_type.as_str();
     let held = c.held.clone().map(|h| {
         let retry_name = name.clone();
@@ -117,13 +178,20 @@ fn EditForm(
                 <button type="submit" class="button primary">"Save"</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// Deleting, last on the page, under the configuration's history.
+#[component]
+fn DeleteCard(name: String, delete: ServerAction<DeleteHsm>) -> impl IntoView {
+    view! {
         <section class="card danger">
             <h2>"Delete"</h2>
             <ActionForm action=delete attr:class="stack" attr:data-testid="delete-form">
-                <input type="hidden" name="name" value=delete_name />
+                <input type="hidden" name="name" value=name.clone() />
                 <label class="check">
                     <input type="checkbox" name="confirm" value="yes" required />
-                    "Yes, delete " {confirm_name} " (its history stays)"
+                    "Yes, delete " {name} " (its history stays)"
                 </label>
                 <button type="submit" class="button danger">"Delete configuration"</button>
             </ActionForm>

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use types::limits;
 
-use crate::components::flash::{action_notice, text_flash};
+use crate::components::flash::{text_flash, PageNotice};
 use crate::components::page::PageHeader;
 use crate::components::table::DataTable;
 use crate::model::{when, HsmView, HsmsData, SlotInfo};
@@ -33,14 +33,31 @@ pub fn HsmsPage() -> impl IntoView {
     );
     // The table and the slots stay current (the form below is outside).
     crate::components::live::refresh_every(data, 10);
+    // The rows' answers float above the page: the table never moves under
+    // the pointer, and each answer replaces the one before.
+    let rows_notice = PageNotice::default()
+        .follow_config(reseed, text_flash, |a| Some(a.name.clone()))
+        .follow_config(test, text_flash, |a| Some(a.name.clone()));
+    let create_notice = PageNotice::default().follow(create, text_flash);
+    let create_form = NodeRef::<leptos::html::Form>::new();
+    // A click on a slot below fills the form's slot.
+    let picked_slot = RwSignal::new(String::new());
+    // After a configuration is created the form starts empty again, so a
+    // second click cannot make a duplicate or reuse the password.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
+            if let Some(form) = create_form.get_untracked() {
+                form.reset();
+            }
+        }
+    });
     view! {
         <PageHeader title="HSMs" lead="The HSM partitions this appliance seeds, one configuration each." />
-        {action_notice(reseed, text_flash)}
-        {action_notice(test, text_flash)}
+        <div class="toast" aria-live="polite" data-testid="row-notice">{rows_notice.view()}</div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! { <Configs d=d reseed=reseed test=test /> }.into_any(),
+                    Ok(d) => view! { <Configs d=d reseed=reseed test=test pick=picked_slot /> }.into_any(),
                     Err(e) => crate::components::flash::load_error(e),
                 }
             })}
@@ -51,8 +68,8 @@ pub fn HsmsPage() -> impl IntoView {
                 "Like " <code>"hsm-conf-new"</code> " and " <code>"hsm-conf-edit"</code>
                 ". The password is stored encrypted and never shown again."
             </p>
-            {action_notice(create, text_flash)}
-            <ActionForm action=create attr:class="form-grid" attr:data-testid="create-form">
+            {create_notice.view()}
+            <ActionForm action=create node_ref=create_form attr:class="form-grid" attr:data-testid="create-form">
                 <label for="new-name">"Name"</label>
                 <input id="new-name" name="name" type="text" required maxlength=limits::NAME.to_string() pattern=format!("[A-Za-z0-9_.\\-]{{1,{}}}", limits::NAME) placeholder="HSM1" />
                 <label for="new-partition">"Partition name"</label>
@@ -60,7 +77,7 @@ pub fn HsmsPage() -> impl IntoView {
                 <label for="new-pwd">"Partition password"</label>
                 <input id="new-pwd" name="partition_pwd" type="password" autocomplete="new-password" maxlength=limits::PARTITION_PASSWORD.to_string() />
                 <label for="new-slot">"Slot"</label>
-                <input id="new-slot" name="slot" type="text" inputmode="numeric" maxlength=limits::SLOT_DIGITS.to_string() placeholder="1" />
+                <input id="new-slot" name="slot" type="text" inputmode="numeric" maxlength=limits::SLOT_DIGITS.to_string() placeholder="1 (or pick a slot in the list)" prop:value=move || picked_slot.get() />
                 <label for="new-user">"User type"</label>
                 <select id="new-user" name="user_type">
                     {user_types().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
@@ -88,6 +105,7 @@ fn Configs(
     d: HsmsData,
     reseed: ServerAction<ReseedHsm>,
     test: ServerAction<TestLoginHsm>,
+    pick: RwSignal<String>,
 ) -> impl IntoView {
     let HsmsData {
         configs,
@@ -116,7 +134,7 @@ fn Configs(
                     .into_any()
             }}
         </section>
-        <SlotList slots=slots error=slots_error />
+        <SlotList slots=slots error=slots_error pick=pick />
     }
 }
 
@@ -174,18 +192,7 @@ fn ConfigRow(
                 {if c.held.is_some() {
                     view! { <a class="button primary" href=format!("/hsms/{name}") data-testid="fix">"Fix: Edit"</a> }.into_any()
                 } else if complete {
-                    let (n1, n2) = (name.clone(), name.clone());
-                    view! {
-                        <ActionForm action=reseed attr:class="inline">
-                            <input type="hidden" name="name" value=n1 />
-                            <button type="submit" class="button subtle" data-testid="reseed">"Reseed now"</button>
-                        </ActionForm>
-                        <ActionForm action=test attr:class="inline">
-                            <input type="hidden" name="name" value=n2 />
-                            <button type="submit" class="button subtle" data-testid="test-login">"Test login"</button>
-                        </ActionForm>
-                    }
-                        .into_any()
+                    view! { <SeedButtons name=name.clone() reseed=reseed test=test classes=("button subtle", "button subtle") /> }.into_any()
                 } else {
                     view! { <span class="muted">"set slot and password"</span> }.into_any()
                 }}
@@ -195,9 +202,36 @@ fn ConfigRow(
     }
 }
 
-/// What `ntl-verify` shows: the slots with a token.
+/// "Reseed now" and "Test login" for one configuration (in its row, and
+/// on its own page); `classes` style the two buttons.
 #[component]
-pub fn SlotList(slots: Vec<SlotInfo>, error: Option<String>) -> impl IntoView {
+pub fn SeedButtons(
+    name: String,
+    reseed: ServerAction<ReseedHsm>,
+    test: ServerAction<TestLoginHsm>,
+    classes: (&'static str, &'static str),
+) -> impl IntoView {
+    let first = name.clone();
+    view! {
+        <ActionForm action=reseed attr:class="inline">
+            <input type="hidden" name="name" value=first />
+            <button type="submit" class=classes.0 data-testid="reseed">"Reseed now"</button>
+        </ActionForm>
+        <ActionForm action=test attr:class="inline">
+            <input type="hidden" name="name" value=name />
+            <button type="submit" class=classes.1 data-testid="test-login">"Test login"</button>
+        </ActionForm>
+    }
+}
+
+/// What `ntl-verify` shows: the slots with a token. With `pick`, a click
+/// on a slot puts its id there (the new configuration's slot).
+#[component]
+pub fn SlotList(
+    slots: Vec<SlotInfo>,
+    error: Option<String>,
+    #[prop(optional)] pick: Option<RwSignal<String>>,
+) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="slots-title">
             <h2 id="slots-title">"Slots the PKCS#11 module sees"</h2>
@@ -221,8 +255,14 @@ pub fn SlotList(slots: Vec<SlotInfo>, error: Option<String>) -> impl IntoView {
                                 {slots
                                     .into_iter()
                                     .map(|s| {
+                                        let id = s.slot_id.to_string();
+                                        let choose = move |_| {
+                                            if let Some(p) = pick {
+                                                p.set(id.clone());
+                                            }
+                                        };
                                         view! {
-                                            <tr>
+                                            <tr class=pick.map(|_| "pick") data-slot=s.slot_id.to_string() on:click=choose title=pick.map(|_| "Use this slot for the new configuration")>
                                                 <td>{s.slot_id}</td>
                                                 <td>{s.serial}</td>
                                                 <td>{s.label}</td>

@@ -1,11 +1,11 @@
 use leptos::prelude::*;
 use types::limits;
 
-use crate::components::flash::{action_notice, text_flash};
+use crate::components::flash::{action_notice, text_flash, CopyButton};
 use crate::components::page::PageHeader;
 use crate::model::{when, Flash};
 use crate::server_fns::alerts::{alert_settings, SaveAlerts, SendTestAlert};
-use crate::server_fns::tokens::{list_tokens, CreateToken, RevokeToken};
+use crate::server_fns::tokens::{api_origin, list_tokens, CreateToken, RevokeToken};
 use crate::server_fns::users::{list_users, AddUser, ChangePassword, RemoveUser};
 
 fn token_flash(r: &(String, String)) -> Flash {
@@ -28,12 +28,7 @@ pub fn SettingsPage() -> impl IntoView {
         <PageHeader title="Settings" lead="API tokens, alerts, users and your own password." />
         <section class="card" aria-labelledby="tokens-title">
             <h2 id="tokens-title">"API tokens"</h2>
-            <p class="muted">
-                "For automation: " <code>"curl -H 'Authorization: Bearer TOKEN' -X POST https://APPLIANCE/api/2.0/hsmseed?name=HSM1"</code>
-                ". A token is shown once and stored only as a hash. Scope "
-                <code>"seed"</code> " may reseed; scope " <code>"read"</code>
-                " may read configurations, history and status."
-            </p>
+            <ApiExample />
             {action_notice(create, token_flash)}
             {action_notice(revoke, text_flash)}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -99,6 +94,40 @@ pub fn SettingsPage() -> impl IntoView {
         <AlertSettings />
         <Users />
         <OwnPassword />
+    }
+}
+
+/// How to call the API with a token, as it works from a shell: with the
+/// appliance's own certificate (offered for download) when it serves HTTPS.
+#[component]
+fn ApiExample() -> impl IntoView {
+    let origin = OnceResource::new(api_origin());
+    view! {
+        <p class="muted">
+            "For automation. A token is shown once and stored only as a hash. Scope "
+            <code>"seed"</code> " may reseed; scope " <code>"read"</code>
+            " may read configurations, history and status."
+        </p>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let (base, tls) = origin.await.unwrap_or_else(|_| ("https://APPLIANCE".into(), true));
+                let cacert = if tls { "--cacert hsmseed-appliance.pem " } else { "" };
+                let example = format!(
+                    "curl {cacert}-H 'Authorization: Bearer TOKEN' -X POST '{base}/api/2.0/hsmseed?name=HSM1'"
+                );
+                view! {
+                    {tls.then(|| view! {
+                        <p class="muted small">
+                            "The appliance's certificate is self-signed unless you gave it one: "
+                            <a href="/tls/appliance.pem" download="hsmseed-appliance.pem" data-testid="served-cert">"download it"</a>
+                            " and let curl trust it."
+                        </p>
+                    })}
+                    <pre class="example" data-testid="curl-example">{example.clone()}</pre>
+                    <CopyButton text=example />
+                }
+            })}
+        </Suspense>
     }
 }
 

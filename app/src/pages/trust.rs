@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use types::limits;
 
-use crate::components::flash::{action_notice, text_flash};
+use crate::components::flash::{text_flash, PageNotice};
 use crate::components::page::PageHeader;
 use crate::model::{when, CertInfo, TrustView};
 use crate::pages::hsms::SlotList;
@@ -22,14 +22,16 @@ pub fn TrustPage() -> impl IntoView {
         },
         |_| trust_data(),
     );
+    let notice = PageNotice::default()
+        .follow(create, text_flash)
+        .follow(subject, text_flash)
+        .follow(delete, text_flash);
     view! {
         <PageHeader
             title="Trust link"
             lead="The Network Trust Link between the appliance and your HSMs: their server certificates, the appliance's client certificate, and the slots it opens."
         />
-        {action_notice(create, text_flash)}
-        {action_notice(subject, text_flash)}
-        {action_notice(delete, text_flash)}
+        {notice.view()}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -166,20 +168,6 @@ fn Trust(
                 }
                     .into_any(),
             }}
-            <ActionForm action=create attr:class="row-form" attr:data-testid="qa-create-form">
-                {has_qa
-                    .then(|| {
-                        view! {
-                            <label class="check">
-                                <input type="checkbox" name="confirm" value="yes" required />
-                                "Replace it: every HSM must then register the appliance again"
-                            </label>
-                        }
-                    })}
-                <button type="submit" class=if has_qa { "button danger" } else { "button primary" }>
-                    {if has_qa { "Create a new certificate" } else { "Create the certificate" }}
-                </button>
-            </ActionForm>
             <h3>"Subject"</h3>
             <ActionForm action=subject attr:class="form-grid" attr:data-testid="qa-subject-form">
                 <label for="q-c">"Country (C)"</label>
@@ -194,6 +182,21 @@ fn Trust(
                 <input id="q-a" name="address" type="text" maxlength=limits::HSM_ADDRESS.to_string() value=d.address placeholder=address_hint />
                 <span></span>
                 <button type="submit" class="button">"Save subject"</button>
+            </ActionForm>
+            <h3>"Create"</h3>
+            <ActionForm action=create attr:class="row-form" attr:data-testid="qa-create-form">
+                {has_qa
+                    .then(|| {
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" name="confirm" value="yes" required />
+                                "Replace it: every HSM must then register the appliance again"
+                            </label>
+                        }
+                    })}
+                <button type="submit" class=if has_qa { "button danger" } else { "button primary" }>
+                    {if has_qa { "Create a new certificate" } else { "Create the certificate" }}
+                </button>
             </ActionForm>
         </section>
         <section class="card" aria-labelledby="luna-title">

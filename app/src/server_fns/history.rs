@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::HistoryData;
+use crate::model::HistoryPage as Page;
 
 /// One page of the seed history; empty filters mean "all".
 #[server(prefix = "/sfn", endpoint = "history_page")]
@@ -10,22 +10,27 @@ pub async fn history_page(
     trigger: Option<String>,
     outcome: Option<String>,
     page: Option<u32>,
-) -> Result<HistoryData, AppError> {
+) -> Result<Page, AppError> {
     use engine::history::HistoryFilter;
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
     let filter =
         HistoryFilter::from_fields(config.as_deref(), trigger.as_deref(), outcome.as_deref())?;
-    let page = engine
+    Ok(engine
         .history()
         .page(&filter, page.unwrap_or(1), 25)
-        .await?;
-    let configs = engine
+        .await?)
+}
+
+/// The configuration names the History filter offers.
+#[server(prefix = "/sfn", endpoint = "history_configs")]
+pub async fn history_configs() -> Result<Vec<String>, AppError> {
+    crate::ssr::require_admin().await?;
+    Ok(crate::ssr::engine()?
         .partitions()
         .list_configs()
         .await?
         .into_iter()
         .map(|c| c.name)
-        .collect();
-    Ok(HistoryData { page, configs })
+        .collect())
 }

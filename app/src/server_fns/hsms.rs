@@ -116,7 +116,8 @@ pub async fn create_hsm(
             .await?;
         Ok(format!("New {name} configuration created successfully."))
     }
-    .await;
+    .await
+    .map_err(|e: AppError| e.about(&name));
     crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
 }
 
@@ -146,9 +147,10 @@ pub async fn edit_hsm(
             confirm_so.is_some(),
         )?;
         engine.partitions().edit_config(&name, edit, &actor).await?;
-        Ok("Configuration edited successfully.".to_string())
+        Ok(format!("Configuration {name} edited successfully."))
     }
-    .await;
+    .await
+    .map_err(|e: AppError| e.about(&name));
     crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
 }
 
@@ -187,7 +189,8 @@ pub async fn reseed_hsm(name: String) -> Result<String, AppError> {
             r.name, r.bits, r.slot, r.token_serial, r.duration_ms
         ))
     }
-    .await;
+    .await
+    .map_err(|e: AppError| e.about(&name));
     crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
 }
 
@@ -205,7 +208,8 @@ pub async fn test_login_hsm(name: String) -> Result<String, AppError> {
             info.slot_id, info.label, info.serial
         ))
     }
-    .await;
+    .await
+    .map_err(|e: AppError| e.about(&name));
     crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
 }
 

@@ -9,6 +9,31 @@ pub async fn list_tokens() -> Result<Vec<TokenInfo>, AppError> {
     Ok(crate::ssr::engine()?.auth().list_tokens().await?)
 }
 
+/// How this appliance is reached, for the settings page's example:
+/// the origin the browser used, and whether it serves HTTPS.
+#[server(prefix = "/sfn", endpoint = "api_origin")]
+pub async fn api_origin() -> Result<(String, bool), AppError> {
+    crate::ssr::require_admin().await?;
+    let tls = crate::ssr::engine()?.settings().tls == engine::config::TlsMode::On;
+    let host = use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+                .or_else(|| p.uri.authority().map(|a| a.to_string()))
+        })
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or_else(|| "APPLIANCE".into());
+    Ok((
+        format!("{}://{host}", if tls { "https" } else { "http" }),
+        tls,
+    ))
+}
+
 /// A new API token: the answer carries the secret, shown this once.
 #[server(prefix = "/sfn", endpoint = "create_token")]
 pub async fn create_token(name: String, scope: String) -> Result<(String, String), AppError> {

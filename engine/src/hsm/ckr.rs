@@ -4,7 +4,7 @@
 //! specification, which is no use in a log line or an API answer. This file
 //! names every return value by its `CKR_*` constant and pairs it with a short
 //! description, so an operator sees e.g.
-//! `CKR_PIN_INCORRECT: C_Login: incorrect PIN`.
+//! `CKR_PIN_INCORRECT: C_Login: incorrect partition password`.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -69,7 +69,7 @@ pub(crate) fn describe(err: &CkError) -> (Cow<'static, str>, String) {
         ),
         CkError::PinNotSet => (
             Cow::Borrowed("PIN_NOT_SET"),
-            "no PIN was given for the login".to_owned(),
+            "no partition password was given for the login".to_owned(),
         ),
         CkError::TryFromInt(e) => invalid_value(e),
         CkError::TryFromSlice(e) => invalid_value(e),
@@ -147,11 +147,17 @@ pub(crate) fn rv_name(rv: &RvError) -> (Cow<'static, str>, &'static str) {
         R::OperationNotInitialized => {
             ("CKR_OPERATION_NOT_INITIALIZED", "operation not initialised")
         }
-        R::PinIncorrect => ("CKR_PIN_INCORRECT", "incorrect PIN"),
-        R::PinInvalid => ("CKR_PIN_INVALID", "the PIN has invalid characters"),
-        R::PinLenRange => ("CKR_PIN_LEN_RANGE", "PIN length out of range"),
-        R::PinExpired => ("CKR_PIN_EXPIRED", "the PIN has expired"),
-        R::PinLocked => ("CKR_PIN_LOCKED", "the PIN is locked"),
+        R::PinIncorrect => ("CKR_PIN_INCORRECT", "incorrect partition password"),
+        R::PinInvalid => (
+            "CKR_PIN_INVALID",
+            "the partition password has invalid characters",
+        ),
+        R::PinLenRange => (
+            "CKR_PIN_LEN_RANGE",
+            "partition password length out of range",
+        ),
+        R::PinExpired => ("CKR_PIN_EXPIRED", "the partition password has expired"),
+        R::PinLocked => ("CKR_PIN_LOCKED", "the partition password is locked"),
         R::SessionClosed => ("CKR_SESSION_CLOSED", "the session was closed"),
         R::SessionCount => ("CKR_SESSION_COUNT", "too many sessions"),
         R::SessionHandleInvalid => ("CKR_SESSION_HANDLE_INVALID", "invalid session handle"),
@@ -189,7 +195,7 @@ pub(crate) fn rv_name(rv: &RvError) -> (Cow<'static, str>, &'static str) {
         R::UserNotLoggedIn => ("CKR_USER_NOT_LOGGED_IN", "user not logged in"),
         R::UserPinNotInitialized => (
             "CKR_USER_PIN_NOT_INITIALIZED",
-            "the user PIN is not initialised",
+            "the partition's user password is not initialised",
         ),
         R::UserTypeInvalid => ("CKR_USER_TYPE_INVALID", "invalid user type"),
         R::UserAnotherAlreadyLoggedIn => (
@@ -242,7 +248,7 @@ pub(crate) fn rv_name(rv: &RvError) -> (Cow<'static, str>, &'static str) {
             "CKR_LIBRARY_LOAD_FAILED",
             "the module could not load a library it depends on",
         ),
-        R::PinTooWeak => ("CKR_PIN_TOO_WEAK", "the PIN is too weak"),
+        R::PinTooWeak => ("CKR_PIN_TOO_WEAK", "the partition password is too weak"),
         R::PublicKeyInvalid => ("CKR_PUBLIC_KEY_INVALID", "invalid public key"),
         R::FunctionRejected => ("CKR_FUNCTION_REJECTED", "function rejected"),
         R::VendorDefined(code) => {
@@ -321,7 +327,7 @@ mod tests {
                 RvError::PinIncorrect,
                 Function::Login,
                 "CKR_PIN_INCORRECT",
-                "C_Login: incorrect PIN",
+                "C_Login: incorrect partition password",
             ),
             (
                 RvError::SlotIdInvalid,
@@ -363,7 +369,7 @@ mod tests {
                 RvError::UserPinNotInitialized,
                 Function::Login,
                 "CKR_USER_PIN_NOT_INITIALIZED",
-                "C_Login: the user PIN is not initialised",
+                "C_Login: the partition's user password is not initialised",
             ),
         ];
         for (rv, function, ckr, detail) in cases {
@@ -377,7 +383,10 @@ mod tests {
     fn the_error_displays_name_and_detail_and_has_the_hsm_code() {
         let err = hsm_error(CkError::Pkcs11(RvError::PinIncorrect, Function::Login));
         assert_eq!(err.code(), "hsm_error");
-        assert_eq!(err.to_string(), "CKR_PIN_INCORRECT: C_Login: incorrect PIN");
+        assert_eq!(
+            err.to_string(),
+            "CKR_PIN_INCORRECT: C_Login: incorrect partition password"
+        );
     }
 
     #[test]

@@ -344,7 +344,7 @@ async fn a_wrong_pin_fails_and_the_right_one_still_works() {
         .await
         .unwrap_err();
     assert_eq!(ckr_of(&err), "CKR_PIN_INCORRECT", "{err}");
-    assert_eq!(detail_of(&err), "C_Login: incorrect PIN");
+    assert_eq!(detail_of(&err), "C_Login: incorrect partition password");
     assert!(!err.to_string().contains(&token.user_pin));
     // (Other tests share this token, so whether this one needs a C_Login
     // depends on them; `one_credential_logs_in_once_for_many_seeds` checks

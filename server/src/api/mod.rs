@@ -10,10 +10,30 @@ pub mod openapi;
 pub mod query;
 pub mod status;
 
-use axum::routing::get;
-use axum::Router;
+use axum::http::{Method, StatusCode, Uri};
+use axum::routing::{any, get};
+use axum::{Json, Router};
 
 use crate::AppState;
+
+/// Any other path under `/api/2.0`: a JSON 404 like every API error (not
+/// the HTML page), once the caller is known (else 401).
+async fn not_found(
+    _caller: caller::Caller,
+    method: Method,
+    uri: Uri,
+) -> (StatusCode, Json<app::ssr::ErrorBody>) {
+    let body = app::ssr::ErrorBody {
+        error: "not_found".into(),
+        message: format!(
+            "No endpoint {method} {}; the endpoints are listed in /api/2.0/openapi.json.",
+            uri.path()
+        ),
+        operation_id: crate::error::operation_id(),
+        ckr: None,
+    };
+    (StatusCode::NOT_FOUND, Json(body))
+}
 
 /// The routes under `/api/2.0`, spelled out rather than nested: a nested
 /// router rewrites every request's URI on the way in, about 2% of a REST
@@ -28,4 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/2.0/hsms", get(hsms::list_hsms))
         .route("/api/2.0/history", get(history::history))
         .route("/api/2.0/openapi.json", get(openapi::serve))
+        .route("/api/2.0", any(not_found))
+        .route("/api/2.0/", any(not_found))
+        .route("/api/2.0/{*rest}", any(not_found))
 }

@@ -49,7 +49,7 @@ pub async fn audit_show(
         writeln!(
             out,
             "{:<25} {:<20} {:<16} {:<18} {:<20} {:<6} {}",
-            engine::clock::format_rfc3339(r.at),
+            types::time::when(r.at),
             actor,
             r.address.unwrap_or_else(|| "-".into()),
             r.action,

@@ -148,7 +148,7 @@ pub async fn conf_show(engine: &Engine, a: &NameArg, out: &mut impl Write) -> an
             c.failures_in_row,
             c.last_error.as_deref().unwrap_or("error"),
             c.last_ok_at
-                .map(engine::clock::format_rfc3339)
+                .map(types::time::when)
                 .unwrap_or_else(|| "never".into())
         )?;
     }
@@ -157,7 +157,7 @@ pub async fn conf_show(engine: &Engine, a: &NameArg, out: &mut impl Write) -> an
             out,
             "loginHeld={} since {} ({}; edit the password, or hsm-login-retry --name={} --confirm)",
             h.ckr,
-            engine::clock::format_rfc3339(h.since),
+            types::time::when(h.since),
             h.detail,
             c.name
         )?;
@@ -171,35 +171,44 @@ pub async fn conf_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<
         writeln!(out, "No HSM configuration yet (hsm-conf-new --name=HSM1).")?;
         return Ok(());
     }
-    writeln!(
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            let last = match &c.held {
+                Some(h) => format!(
+                    "LOGIN HELD ({}): edit the password or hsm-login-retry",
+                    h.ckr
+                ),
+                None => last_reseed(c),
+            };
+            vec![
+                c.name.clone(),
+                c.slot.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                c.user_type.to_string(),
+                if c.enabled { "yes" } else { "no" }.into(),
+                if c.password_set { "set" } else { "not set" }.into(),
+                if c.partition_name.is_empty() {
+                    "-".into()
+                } else {
+                    c.partition_name.clone()
+                },
+                last,
+            ]
+        })
+        .collect();
+    super::columns(
         out,
-        "{:<20} {:<6} {:<16} {:<8} {:<10} {:<20} Last reseed",
-        "Name", "Slot", "User type", "Enabled", "Password", "Partition"
-    )?;
-    for c in list {
-        let last = match &c.held {
-            Some(h) => format!(
-                "LOGIN HELD ({}): edit the password or hsm-login-retry",
-                h.ckr
-            ),
-            None => last_reseed(&c),
-        };
-        writeln!(
-            out,
-            "{:<20} {:<6} {:<16} {:<8} {:<10} {:<20} {last}",
-            c.name,
-            c.slot.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
-            c.user_type,
-            if c.enabled { "yes" } else { "no" },
-            if c.password_set { "set" } else { "not set" },
-            if c.partition_name.is_empty() {
-                "-"
-            } else {
-                &c.partition_name
-            },
-        )?;
-    }
-    Ok(())
+        &[
+            "Name",
+            "Slot",
+            "User type",
+            "Enabled",
+            "Password",
+            "Partition",
+            "Last reseed",
+        ],
+        &rows,
+    )
 }
 
 /// The list's "Last reseed" column: outcome, error and time, or `never`.
@@ -208,7 +217,7 @@ fn last_reseed(c: &engine::partitions::HsmConfig) -> String {
         (Some(o), e, Some(at)) => format!(
             "{o}{} at {}",
             e.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(),
-            engine::clock::format_rfc3339(*at)
+            types::time::when(*at)
         ),
         _ => "never".into(),
     }

@@ -208,6 +208,41 @@ pub async fn run_console(
     }
 }
 
+/// A table for a terminal: each column as wide as its widest cell (the
+/// last one not padded), two spaces apart.
+fn columns(
+    out: &mut impl std::io::Write,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> anyhow::Result<()> {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == last {
+                    c.to_string()
+                } else {
+                    format!("{c:<w$}", w = widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    writeln!(out, "{}", line(headers.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
 /// Loads the settings and reports what the loading found.
 pub fn load_settings(config: Option<&std::path::Path>) -> anyhow::Result<(Settings, LoadReport)> {
     Ok(Settings::load(config, std::env::vars())?)

@@ -107,7 +107,12 @@ pub async fn hsm_cert_list(engine: &Engine, out: &mut impl Write) -> anyhow::Res
         writeln!(out, "{}", s.address)?;
         writeln!(out, "  Subject:     {}", s.info.subject)?;
         writeln!(out, "  Issuer:      {}", s.info.issuer)?;
-        writeln!(out, "  Valid until: {}", s.info.not_after)?;
+        writeln!(
+            out,
+            "  Valid until: {} ({})",
+            types::time::when(s.info.not_after),
+            s.info.expiry_text(engine.now())
+        )?;
         writeln!(out, "  SHA-256:     {}", s.info.fingerprint_sha256)?;
         for w in s.warnings {
             writeln!(out, "  Warning:     {w}")?;

@@ -18,11 +18,11 @@ use super::ConsoleCommand;
 pub const PROMPT: &str = "qa-cli> ";
 
 const BANNER: &str = "\
-=====
-*                               *
-*      ~~ hsmseed Appliance CLI ~~      *
-*                               *
-=====
+*****************************************
+*                                       *
+*       ~~ hsmseed Appliance CLI ~~     *
+*                                       *
+*****************************************
 
 Welcome to hsmseed Appliance CLI
 Type `help` for the commands, `exit` to leave.
@@ -185,4 +185,19 @@ pub fn run(runtime: &Runtime, engine: Engine) -> anyhow::Result<()> {
         out.flush()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_banners_box_is_closed() {
+        let boxed: Vec<&str> = super::BANNER.lines().take(5).collect();
+        assert!(boxed.iter().all(|l| l.starts_with('*') && l.ends_with('*')));
+        assert!(
+            boxed
+                .iter()
+                .all(|l| l.chars().count() == boxed[0].chars().count()),
+            "{boxed:#?}"
+        );
+    }
 }

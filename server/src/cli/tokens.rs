@@ -45,25 +45,25 @@ pub async fn token_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result
         )?;
         return Ok(());
     }
-    writeln!(
+    let rows: Vec<Vec<String>> = list
+        .into_iter()
+        .map(|t| {
+            vec![
+                t.name,
+                t.scope.as_str().into(),
+                t.prefix,
+                types::time::when(t.created_at),
+                t.last_used_at
+                    .map(types::time::when)
+                    .unwrap_or_else(|| "never".into()),
+            ]
+        })
+        .collect();
+    super::columns(
         out,
-        "{:<24} {:<6} {:<14} {:<26} Last used",
-        "Name", "Scope", "Prefix", "Created"
-    )?;
-    for t in list {
-        writeln!(
-            out,
-            "{:<24} {:<6} {:<14} {:<26} {}",
-            t.name,
-            t.scope.as_str(),
-            t.prefix,
-            engine::clock::format_rfc3339(t.created_at),
-            t.last_used_at
-                .map(engine::clock::format_rfc3339)
-                .unwrap_or_else(|| "never".into())
-        )?;
-    }
-    Ok(())
+        &["Name", "Scope", "Prefix", "Created", "Last used"],
+        &rows,
+    )
 }
 
 pub async fn token_revoke(

@@ -85,12 +85,7 @@ pub async fn user_remove(
 pub async fn user_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "{:<32} Since", "Name")?;
     for u in engine.auth().list_users().await? {
-        writeln!(
-            out,
-            "{:<32} {}",
-            u.name,
-            engine::clock::format_rfc3339(u.created_at)
-        )?;
+        writeln!(out, "{:<32} {}", u.name, types::time::when(u.created_at))?;
     }
     Ok(())
 }

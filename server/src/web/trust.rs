@@ -131,3 +131,14 @@ pub async fn download_qa(
     let (address, pem) = state.engine.trust().export_qa_cert(&actor).await?;
     Ok(pem_download(&format!("{address}.pem"), pem))
 }
+
+/// `GET /tls/appliance.pem`: the certificate this server presents over
+/// HTTPS, for `curl --cacert` (404 when it serves plain HTTP).
+pub async fn download_served_cert(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let pem = state.served_cert.clone().ok_or_else(|| {
+        ApiError(engine::Error::NotFound(
+            "the HTTPS certificate (this server speaks plain HTTP)".into(),
+        ))
+    })?;
+    Ok(pem_download("hsmseed-appliance.pem", pem))
+}

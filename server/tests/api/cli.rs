@@ -407,3 +407,39 @@ async fn the_alert_commands_check_save_show_and_test() {
         out.stderr
     );
 }
+
+/// `hsm-conf-list` keeps its columns under their headers, whatever the
+/// width of a name or a slot; times are written as on the web.
+#[tokio::test]
+async fn hsm_conf_list_columns_line_up_with_long_values() {
+    let app = TestApp::spawn().await;
+    for (name, slot) in [
+        ("A", "1"),
+        ("a-much-longer-configuration-name", "123456789"),
+    ] {
+        assert_eq!(
+            app.cli(&["hsm-conf-new", &format!("--name={name}")])
+                .await
+                .code,
+            0
+        );
+        let out = app
+            .cli(&[
+                "hsm-conf-edit",
+                &format!("--name={name}"),
+                &format!("--slot={slot}"),
+            ])
+            .await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    let out = app.cli(&["hsm-conf-list"]).await;
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    let at = |l: &str, word: &str| l.find(word).unwrap();
+    let user_type = at(lines[0], "User type");
+    for l in &lines[1..] {
+        assert_eq!(at(l, "CKU_USER"), user_type, "{}", out.stdout);
+    }
+    let out = app.cli(&["user-list"]).await;
+    assert!(out.stdout.contains(" UTC"), "{}", out.stdout);
+}

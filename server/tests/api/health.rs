@@ -49,9 +49,51 @@ async fn unknown_page_is_404_with_an_operation_id() {
 async fn unknown_api_path_is_404_and_known_ones_still_answer() {
     let app = TestApp::spawn().await;
     let read = app.token("reader", engine::auth::tokens::Scope::Read).await;
-    for path in ["/api/2.0/nope", "/api/2.0/hsms/extra", "/api/2.0"] {
+    for path in [
+        "/api/2.0/nope",
+        "/api/2.0/hsms/extra",
+        "/api/2.0",
+        "/api/2.0/",
+    ] {
         let r = app.get_with_token(path, &read).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        let op = crate::helpers::header(&r, "x-operation-id");
+        assert_eq!(
+            crate::helpers::header(&r, "content-type"),
+            "application/json",
+            "{path}"
+        );
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "not_found", "{path}");
+        assert_eq!(body["operationId"], op.as_str(), "{path}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("/api/2.0/openapi.json"),
+            "{body}"
+        );
+    }
+    // Without a session or with a bad token: JSON 401 with the operation id.
+    let anonymous = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    for (path, token) in [
+        ("/api/2.0/status", None),
+        ("/api/2.0/nope", None),
+        ("/api/2.0/hsms", Some("hss_wrong")),
+    ] {
+        let mut req = anonymous.get(format!("{}{path}", app.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let op = crate::helpers::header(&r, "x-operation-id");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "unauthorized", "{path}: {body}");
+        assert_eq!(body["operationId"], op.as_str(), "{path}");
     }
     let r = app.get_with_token("/api/2.0/hsms", &read).await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -795,3 +795,111 @@ async fn the_console_asks_for_a_partition_password_without_echo() {
     );
     assert!(app.config("TTY").await.password_set);
 }
+
+/// The default log, as `serve` writes it into a file or a journal: no
+/// colour codes, no line per request, no tower-sessions warning for the
+/// cookie of a session that ended; the first-start credentials are the last
+/// lines of standard output.
+#[tokio::test]
+async fn the_default_log_is_plain_and_quiet_and_the_first_password_comes_last() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"))
+        .arg("serve")
+        .env("HSMSEED_DATA_DIR", data.path())
+        .env("HSMSEED_LISTEN", "127.0.0.1:0")
+        .env("HSMSEED_TLS", "off")
+        .env_remove("HSMSEED_LOG")
+        .env_remove("HSMSEED_ADMIN_PASSWORD")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s).await;
+        s
+    });
+    // Start-up's standard output, up to the credentials' last line.
+    let mut out = String::new();
+    let mut buf = [0u8; 1024];
+    while !out.contains("(shown once; change it under Settings)\n") {
+        let n = tokio::time::timeout(Duration::from_secs(30), stdout.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "standard output ended: {out}");
+        out.push_str(std::str::from_utf8(&buf[..n]).unwrap());
+    }
+    let url = out
+        .lines()
+        .find_map(|l| l.strip_prefix("hsmseed 0.1.0 serving "))
+        .unwrap()
+        .to_string();
+    let password = out
+        .lines()
+        .find_map(|l| l.split_once("with password: ").map(|(_, p)| p.to_string()))
+        .unwrap();
+
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = client
+        .post(format!("{url}/login"))
+        .header("origin", &url)
+        .form(&[("username", "admin"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = reqwest::cookie::CookieStore::cookies(&*jar, &url.parse().unwrap())
+        .expect("a session cookie");
+    for path in ["/", "/hsms", "/settings", "/api/2.0/status"] {
+        let r = client.get(format!("{url}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    let r = client
+        .post(format!("{url}/logout"))
+        .header("origin", &url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Requests still in flight with the ended session's cookie.
+    let stale = reqwest::Client::new();
+    for _ in 0..5 {
+        stale
+            .get(format!("{url}/"))
+            .header("cookie", cookie.clone())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let pid = child.id().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).await.unwrap();
+    let _ = child.wait().await;
+    let logs = logs.await.unwrap();
+    assert_eq!(
+        rest, "",
+        "nothing follows the credentials on standard output"
+    );
+    assert!(logs.contains("INFO") && logs.contains("serving"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "no colour codes: {logs:?}");
+    assert!(
+        !logs.contains("request served"),
+        "no line per request: {logs}"
+    );
+    assert!(!logs.contains("suspicious"), "{logs}");
+    assert!(!logs.contains(&password), "the password is not in the log");
+}
