@@ -11,3 +11,5 @@ cargo build --locked --release -p server -p bench
 CARGO_TARGET_DIR="$TARGET_DIR" "$TARGET_DIR/release/hsmseed-bench" \
   --site-dir "$TARGET_DIR/site" --server-bin "$TARGET_DIR/release/hsmseed" \
   --out bench/results.json "$@"
+# Time to interactive of every page in Chromium (adds to bench/results.json).
+HSMSEED_BIN="$TARGET_DIR/release/hsmseed" CARGO_TARGET_DIR="$TARGET_DIR" node end2end/bench/tti.mjs

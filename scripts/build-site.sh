@@ -29,6 +29,21 @@ fi
 
 cp style/main.css "$SITE.new/pkg/hsmseed.css"
 cp public/* "$SITE.new/"
+
+# Names that change with the content, so browsers may keep them for a year:
+# hsmseed.<hash>.js, hsmseed.<hash>.wasm, hsmseed.<hash>.css, listed in
+# hash.txt (the format Leptos reads; the server points it there). Each is
+# also stored gzip- and brotli-compressed for the server to send as is.
+hash_of() { sha256sum "$1" | cut -c1-16; }
+JS_HASH=$(hash_of "$SITE.new/pkg/hsmseed.js")
+WASM_HASH=$(hash_of "$SITE.new/pkg/hsmseed_bg.wasm")
+CSS_HASH=$(hash_of "$SITE.new/pkg/hsmseed.css")
+mv "$SITE.new/pkg/hsmseed.js" "$SITE.new/pkg/hsmseed.$JS_HASH.js"
+mv "$SITE.new/pkg/hsmseed_bg.wasm" "$SITE.new/pkg/hsmseed.$WASM_HASH.wasm"
+mv "$SITE.new/pkg/hsmseed.css" "$SITE.new/pkg/hsmseed.$CSS_HASH.css"
+printf 'js: %s\nwasm: %s\ncss: %s\n' "$JS_HASH" "$WASM_HASH" "$CSS_HASH" > "$SITE.new/hash.txt"
+node scripts/compress.mjs "$SITE.new/pkg"/hsmseed.*
 rm -rf "$SITE"
 mv "$SITE.new" "$SITE"
-echo "build-site: $(du -sh "$SITE/pkg/hsmseed_bg.wasm" | cut -f1) wasm in $SITE"
+WASM="$SITE/pkg/hsmseed.$WASM_HASH.wasm"
+echo "build-site: wasm $(($(stat -c %s "$WASM") / 1024)) KiB, $(($(stat -c %s "$WASM.gz") / 1024)) KiB gzip, $(($(stat -c %s "$WASM.br") / 1024)) KiB brotli in $SITE"

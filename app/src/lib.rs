@@ -24,12 +24,41 @@ use pages::{
     settings::SettingsPage, trust::TrustPage,
 };
 
-/// The output name of the WASM bundle (`pkg/hsmseed.js`, `pkg/hsmseed_bg.wasm`,
-/// `pkg/hsmseed.css`).
+/// The output name of the WASM bundle (`pkg/hsmseed.HASH.js`,
+/// `pkg/hsmseed.HASH.wasm`, `pkg/hsmseed.HASH.css`, the hashes listed in
+/// the site's `hash.txt`; without it `hsmseed.js`, `hsmseed_bg.wasm`,
+/// `hsmseed.css`).
 pub const OUTPUT_NAME: &str = "hsmseed";
+
+/// The stylesheet's address: its hashed name when the site lists one.
+#[cfg(feature = "ssr")]
+fn stylesheet(options: &LeptosOptions) -> String {
+    static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HREF.get_or_init(|| {
+        let hash = options
+            .hash_files
+            .then(|| std::fs::read_to_string(options.hash_file.as_ref()).ok())
+            .flatten()
+            .and_then(|text| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix("css:").map(|h| h.trim().to_string()))
+            });
+        match hash {
+            Some(h) => format!("/pkg/{OUTPUT_NAME}.{h}.css"),
+            None => format!("/pkg/{OUTPUT_NAME}.css"),
+        }
+    })
+    .clone()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn stylesheet(_: &LeptosOptions) -> String {
+    format!("/pkg/{OUTPUT_NAME}.css")
+}
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let css = stylesheet(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -37,7 +66,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
-                <link rel="stylesheet" href="/pkg/hsmseed.css" />
+                <link rel="stylesheet" href=css />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <HydrationScripts options />
                 <MetaTags />

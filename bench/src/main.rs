@@ -247,7 +247,15 @@ fn entropy_throughput(mib: usize) -> anyhow::Result<Value> {
 }
 
 fn wasm_size(site: &Path) -> Value {
-    let wasm = site.join("pkg/hsmseed_bg.wasm");
+    // The hashed name build-site.sh lists in hash.txt.
+    let hash = std::fs::read_to_string(site.join("hash.txt"))
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("wasm:").map(|h| h.trim().to_string()))
+        })
+        .unwrap_or_default();
+    let wasm = site.join(format!("pkg/hsmseed.{hash}.wasm"));
     match std::fs::read(&wasm) {
         Ok(bytes) => {
             let gz = std::process::Command::new("gzip")

@@ -11,7 +11,7 @@ use anyhow::Context;
 use app::ssr::FlashStore;
 use app::{shell, App, OUTPUT_NAME};
 use axum::extract::FromRef;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use engine::auth::FirstAdmin;
@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceBuilder;
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -161,12 +162,22 @@ impl Application {
                 site.display()
             ));
         }
+        // Content-hashed asset names (scripts/build-site.sh lists them in
+        // hash.txt; Leptos joins an absolute hash_file path as it is).
+        let hashes = site.join("hash.txt");
         let leptos_options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
             .site_root(site.to_string_lossy().to_string())
             .site_pkg_dir("pkg")
             .env(Env::PROD)
             .site_addr(local_addr)
+            .hash_files(hashes.is_file())
+            .hash_file(
+                std::path::absolute(&hashes)?
+                    .to_string_lossy()
+                    .into_owned()
+                    .into(),
+            )
             .build();
         let connections = Arc::new(listen::Connections::default());
         let state = AppState(Arc::new(Shared {
@@ -269,6 +280,8 @@ fn router(
     let context = leptos_context(state.engine.clone(), state.flashes.clone());
     let routes = route_list();
     let options = state.leptos_options.clone();
+    // Hashed names never change content: a year in the browser's cache.
+    let hashed = options.hash_files;
 
     let sfn_context = context.clone();
     let server_fns = move |req: axum::extract::Request| {
@@ -282,7 +295,9 @@ fn router(
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
         .with_path("/")
-        .with_always_save(true)
+        // Saved when changed: the auth middleware moves the idle timer on
+        // once a minute (`keep_alive`), not on every request.
+        .with_always_save(false)
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(
             settings.session_idle_minutes,
         ))));
@@ -308,7 +323,23 @@ fn router(
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
-        .nest_service("/pkg", ServeDir::new(site.join("pkg")))
+        .nest_service(
+            "/pkg",
+            ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(if hashed {
+                        "public, max-age=31536000, immutable"
+                    } else {
+                        "no-cache"
+                    }),
+                ))
+                .service(
+                    ServeDir::new(site.join("pkg"))
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                ),
+        )
         .route_service("/favicon.svg", ServeFile::new(site.join("favicon.svg")))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

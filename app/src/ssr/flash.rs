@@ -103,6 +103,9 @@ pub async fn take_flash() -> Option<Flash> {
     let session = leptos_axum::extract::<tower_sessions::Session>()
         .await
         .ok()?;
+    // Looked at before it is taken: a removal marks the session changed,
+    // and a changed session is written to the database.
+    session.get::<String>(FLASH_KEY).await.ok().flatten()?;
     let id = session.remove::<String>(FLASH_KEY).await.ok().flatten()?;
     use_context::<FlashStore>()?.take(&id)
 }

@@ -139,6 +139,26 @@ async fn session_user(state: &AppState, session: &Session) -> Result<Option<User
 
 struct Ended;
 
+/// The session key of when the idle timer last moved on (ms).
+const TOUCHED: &str = "touched_at_ms";
+
+/// Moves the session's idle timer on, at most once a minute (a quarter of
+/// the idle timeout when that is shorter): the session is written to the
+/// database then, not on every request. Writing it on every request made
+/// every page view wait for SQLite's write lock behind the others.
+async fn keep_alive(state: &AppState, session: &Session) {
+    let idle_ms = i64::from(state.engine.settings().session_idle_minutes) * 60_000;
+    let every = (idle_ms / 4).min(60_000);
+    // The wall clock, as tower-sessions counts the expiry.
+    let now = unix_ms(time::OffsetDateTime::now_utc());
+    let last: Option<i64> = session.get(TOUCHED).await.ok().flatten();
+    if last.is_none_or(|t| now - t >= every || t > now) {
+        if let Err(e) = session.insert(TOUCHED, now).await {
+            tracing::warn!(error = %e, "session not kept alive");
+        }
+    }
+}
+
 pub async fn require_session(
     State(state): State<AppState>,
     session: Session,
@@ -148,6 +168,7 @@ pub async fn require_session(
     let user = session_user(&state, &session).await;
     let path = req.uri().path().to_string();
     if let Ok(Some(user)) = user {
+        keep_alive(&state, &session).await;
         if path == "/login" && req.method() == Method::GET {
             return Redirect::to("/").into_response();
         }

@@ -18,7 +18,7 @@ async fn login_with_the_right_password_opens_the_dashboard() {
     app.login_as_admin().await;
     let r = app.get("/").await;
     assert_eq!(r.status(), StatusCode::OK);
-    let body = r.text().await.unwrap();
+    let body = crate::helpers::html(r).await;
     assert!(body.contains("<h1>Dashboard</h1>"));
     assert!(body.contains(r#"data-testid="user-name""#));
     assert!(body.contains(">admin</span>"));
@@ -39,7 +39,7 @@ async fn every_page_of_the_shell_is_reachable_after_login() {
     ]) {
         let r = app.get(path).await;
         assert_eq!(r.status(), StatusCode::OK, "{path}");
-        let body = r.text().await.unwrap();
+        let body = crate::helpers::html(r).await;
         assert!(
             body.contains(&format!("<h1>{title}</h1>")),
             "{path} shows {title}"

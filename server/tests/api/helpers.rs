@@ -380,6 +380,12 @@ pub fn location(r: &Response) -> String {
         .unwrap_or_default()
 }
 
+/// A page's HTML without the empty comments (`<!>`) Leptos places between
+/// the parts of an erased view, for matching text in it.
+pub async fn html(r: Response) -> String {
+    r.text().await.unwrap().replace("<!>", "")
+}
+
 pub fn header(r: &Response, name: &str) -> String {
     r.headers()
         .get(name)

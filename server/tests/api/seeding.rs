@@ -276,7 +276,7 @@ async fn failed_source_delivers_nothing(bytes: Vec<u8>, test_name: &str) {
 
     // The dashboard shows it.
     app.login_as_admin().await;
-    let page = app.get("/").await.text().await.unwrap();
+    let page = crate::helpers::html(app.get("/").await).await;
     let at = page
         .find(r#"data-testid="entropy-state""#)
         .expect("the entropy badge");

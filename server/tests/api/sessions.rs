@@ -146,3 +146,34 @@ async fn a_password_change_ends_every_other_session_and_a_reset_ends_all() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.session_rows().await, 0);
 }
+
+/// A session is written when its idle timer moves on, a quarter of the idle
+/// timeout (at most a minute) after the last move, not on every request;
+/// and it does move on while the administrator keeps working.
+#[tokio::test]
+async fn a_session_is_kept_alive_without_a_write_per_request() {
+    fn one_minute_idle(s: &mut engine::config::Settings) {
+        s.session_idle_minutes = 1;
+    }
+    let app = TestApp::spawn_with(crate::helpers::Options {
+        settings: Some(one_minute_idle),
+        ..Default::default()
+    })
+    .await;
+    app.login_as_admin().await;
+    let expiry = || async {
+        sqlx::query_scalar::<_, String>("SELECT expiry_date FROM sessions")
+            .fetch_one(app.engine.store().pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(app.get("/").await.status(), StatusCode::OK);
+    let first = expiry().await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/hsms").await.status(), StatusCode::OK);
+    }
+    assert_eq!(expiry().await, first, "no write for requests within 15 s");
+    tokio::time::sleep(std::time::Duration::from_millis(15_200)).await;
+    assert_eq!(app.get("/").await.status(), StatusCode::OK);
+    assert!(expiry().await > first, "the idle timer moved on");
+}
