@@ -37,6 +37,9 @@ test('a failing configuration shows on the open dashboard within one refresh, wi
   assert.equal(await page.textContent('[data-testid=appliance-state]'), 'ok');
   assert.equal(await page.getAttribute('tr[data-config=GOOD]', 'data-state'), 'ok');
   assert.match(await page.textContent('tr[data-config=GOOD]'), /UTC \((just now|\d+ s ago)\)/);
+  // One reseed: the chart has a y-axis from 0 to 1.
+  const ticks = await page.$$eval('[data-testid=hour-chart] text.axis[text-anchor=end]', (ts) => ts.map((t) => t.textContent));
+  assert.deepEqual(ticks, ['0', '1']);
 
   // Another starts failing (its slot holds no token), from the console.
   cli(server, ['hsm-conf-new', '--name=BAD']);

@@ -46,6 +46,8 @@ test('sign in, see the dashboard, use it after hydration, sign out', async () =>
   await page.waitForSelector('h1:text("Dashboard")');
   assert.equal(await page.textContent('[data-testid=ready]'), 'ready');
   assert.equal(await page.textContent('[data-testid=appliance-state]'), 'ok');
+  // Nothing reseeded yet: the chart says so instead of drawing nothing.
+  assert.match(await page.textContent('[data-testid=chart-empty]'), /No reseed in the last 24 hours/);
 
   // "Refresh" updates the status card in place, without reloading the page.
   await page.evaluate(() => { window.__sameDocument = true; });

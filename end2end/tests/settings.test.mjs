@@ -44,6 +44,7 @@ test('the curl example works with the downloaded certificate, and Copy copies th
   await page.selectOption('#t-scope', 'seed');
   await page.click('[data-testid=token-form] button[type=submit]');
   const secret = (await page.textContent('[data-testid=secret]', { timeout: 10000 })).trim();
+  assert.equal(await page.inputValue('#t-name'), '', 'the token form is empty again');
   await page.click('[data-testid=notice] [data-testid=copy]');
   await page.waitForSelector('[data-testid=notice] [data-testid=copy]:has-text("Copied")');
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);

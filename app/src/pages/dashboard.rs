@@ -231,6 +231,14 @@ fn Dashboard(
 /// Reseeds (and failures, in red) per hour: a server-rendered SVG bar chart.
 #[component]
 fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
+    if hours.iter().all(|b| b.ok + b.failed == 0) {
+        return view! {
+            <p class="muted chart-empty" data-testid="chart-empty">
+                "No reseed in the last 24 hours: nothing to chart yet."
+            </p>
+        }
+        .into_any();
+    }
     let max = hours
         .iter()
         .map(|h| h.ok + h.failed)
@@ -238,12 +246,26 @@ fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
         .unwrap_or(0)
         .max(1);
     let (w, h, gap) = (24.0_f64, 120.0_f64, 4.0_f64);
-    let width = hours.len() as f64 * (w + gap);
+    // The y-axis: room on the left for the counts at 0, half and the top.
+    let left = 8.0 * (max.to_string().len() as f64) + 10.0;
+    let width = left + hours.len() as f64 * (w + gap);
+    let ticks = [0, max / 2, max]
+        .into_iter()
+        .enumerate()
+        .filter(|(i, v)| *i == 0 || *v > 0)
+        .map(|(_, v)| {
+            let y = h - v as f64 / max as f64 * h;
+            view! {
+                <text x=left - 6.0 y=y + 4.0 class="axis" text-anchor="end">{v.to_string()}</text>
+                <line x1=left - 3.0 y1=y x2=left y2=y class="axis-line" />
+            }
+        })
+        .collect_view();
     let bars = hours
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            let x = i as f64 * (w + gap);
+            let x = left + i as f64 * (w + gap);
             let total_h = (b.ok + b.failed) as f64 / max as f64 * h;
             let failed_h = b.failed as f64 / max as f64 * h;
             let ok_h = total_h - failed_h;
@@ -273,11 +295,15 @@ fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
             viewBox=format!("0 0 {width} {}", h + 18.0)
             role="img"
             aria-label="Reseeds and failures per hour over the last 24 hours"
+            data-testid="hour-chart"
         >
-            <line x1="0" y1=h x2=width y2=h class="axis-line" />
+            <line x1=left y1=h x2=width y2=h class="axis-line" />
+            <line x1=left y1="0" x2=left y2=h class="axis-line" />
+            {ticks}
             {bars}
         </svg>
     }
+    .into_any()
 }
 
 /// Every configuration's health: its state, its last good reseed and how

@@ -24,6 +24,15 @@ pub fn SettingsPage() -> impl IntoView {
         move || (create.version().get(), revoke.version().get()),
         |_| list_tokens(),
     );
+    // After a token is made, its form starts empty again.
+    let token_form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
+            if let Some(form) = token_form.get_untracked() {
+                form.reset();
+            }
+        }
+    });
     view! {
         <PageHeader title="Settings" lead="API tokens, alerts, users and your own password." />
         <section class="card" aria-labelledby="tokens-title">
@@ -80,7 +89,7 @@ pub fn SettingsPage() -> impl IntoView {
                 })}
             </Transition>
             <h3>"New token"</h3>
-            <ActionForm action=create attr:class="row-form" attr:data-testid="token-form">
+            <ActionForm action=create node_ref=token_form attr:class="row-form" attr:data-testid="token-form">
                 <label for="t-name">"Name"</label>
                 <input id="t-name" name="name" type="text" required maxlength=limits::NAME.to_string() placeholder="key-ceremony" />
                 <label for="t-scope">"Scope"</label>

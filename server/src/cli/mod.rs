@@ -87,16 +87,16 @@ pub enum ConsoleCommand {
     TokenList,
     /// Revoke an API token.
     #[command(name = "token-revoke")]
-    TokenRevoke(hsm::NameArg),
+    TokenRevoke(tokens::TokenNameArg),
     /// Add an administrator (the password is read from the terminal or stdin).
     #[command(name = "user-add")]
-    UserAdd(hsm::NameArg),
+    UserAdd(users::UserArg),
     /// Set an administrator's password (read from the terminal or stdin).
     #[command(name = "user-passwd")]
-    UserPasswd(hsm::NameArg),
+    UserPasswd(users::UserArg),
     /// Remove an administrator (never the last one).
     #[command(name = "user-remove")]
-    UserRemove(hsm::NameArg),
+    UserRemove(users::UserArg),
     /// List the administrators.
     #[command(name = "user-list")]
     UserList,

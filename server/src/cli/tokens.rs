@@ -6,16 +6,22 @@ use clap::Args;
 use engine::audit::Actor;
 use engine::Engine;
 
-use super::hsm::NameArg;
-
 #[derive(Debug, Args)]
 pub struct TokenArgs {
-    /// Name of the token
+    /// Name of the new API token (letters, digits, _ . -; at most 64)
     #[arg(long)]
     pub name: String,
-    /// seed (reseed now) or read (configurations, history, status)
+    /// What the token may do: seed (reseed, nothing else) or read
+    /// (configurations, history, status)
     #[arg(long)]
     pub scope: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenNameArg {
+    /// Name of the API token, as token-list shows it
+    #[arg(long)]
+    pub name: String,
 }
 
 pub async fn token_new(
@@ -68,7 +74,7 @@ pub async fn token_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result
 
 pub async fn token_revoke(
     engine: &Engine,
-    a: &NameArg,
+    a: &TokenNameArg,
     actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {

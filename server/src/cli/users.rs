@@ -8,9 +8,16 @@ use engine::audit::Actor;
 use engine::Engine;
 use secrecy::SecretString;
 
-use super::hsm::NameArg;
-
 /// Reads a password: from the terminal without echo, or a line of stdin.
+
+#[derive(Debug, clap::Args)]
+pub struct UserArg {
+    /// Name of the administrator (the sign-in name: letters, digits, _ . -;
+    /// at most 64)
+    #[arg(long)]
+    pub name: String,
+}
+
 pub fn read_password(prompt: &str) -> anyhow::Result<SecretString> {
     if std::io::stdin().is_terminal() {
         Ok(SecretString::from(rpassword::prompt_password(prompt)?))
@@ -38,7 +45,7 @@ fn new_password(input: &mut dyn super::SecretInput) -> anyhow::Result<SecretStri
 
 pub async fn user_add(
     engine: &Engine,
-    a: &NameArg,
+    a: &UserArg,
     actor: &Actor,
     out: &mut impl Write,
     input: &mut dyn super::SecretInput,
@@ -51,7 +58,7 @@ pub async fn user_add(
 
 pub async fn user_passwd(
     engine: &Engine,
-    a: &NameArg,
+    a: &UserArg,
     actor: &Actor,
     out: &mut impl Write,
     input: &mut dyn super::SecretInput,
@@ -68,7 +75,7 @@ pub async fn user_passwd(
 
 pub async fn user_remove(
     engine: &Engine,
-    a: &NameArg,
+    a: &UserArg,
     actor: &Actor,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {

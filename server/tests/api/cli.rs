@@ -443,3 +443,33 @@ async fn hsm_conf_list_columns_line_up_with_long_values() {
     let out = app.cli(&["user-list"]).await;
     assert!(out.stdout.contains(" UTC"), "{}", out.stdout);
 }
+
+/// Each command's help says what its flags mean for that command.
+#[tokio::test]
+async fn every_commands_help_speaks_of_its_own_thing() {
+    let app = TestApp::spawn().await;
+    for (command, says) in [
+        ("user-add", "Name of the administrator"),
+        ("user-passwd", "Name of the administrator"),
+        ("user-remove", "Name of the administrator"),
+        ("token-new", "Name of the new API token"),
+        ("token-revoke", "Name of the API token"),
+        ("hsm-conf-new", "Name of the configuration"),
+        ("alert-conf-edit", "The webhook every alert is POSTed to"),
+    ] {
+        let out = app.cli(&[command, "--help"]).await;
+        assert_eq!(out.code, 0, "{command}");
+        assert!(
+            out.stdout.contains(says),
+            "{command} --help:\n{}",
+            out.stdout
+        );
+        if command.starts_with("user-") || command.starts_with("token-") {
+            assert!(
+                !out.stdout.contains("Name of the configuration"),
+                "{command} --help:\n{}",
+                out.stdout
+            );
+        }
+    }
+}
