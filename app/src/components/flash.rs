@@ -66,28 +66,6 @@ pub fn PendingFlash() -> impl IntoView {
     }
 }
 
-/// What an action answered, once it did (JavaScript).
-pub fn action_notice<A, T>(action: ServerAction<A>, to_flash: fn(&T) -> Flash) -> impl IntoView
-where
-    A: ServerFn<Output = T, Error = AppError> + Clone + Send + Sync + 'static,
-    A::Output: Send + Sync + 'static,
-    T: Clone + Send + Sync + 'static,
-{
-    move || {
-        action.value().get().map(|r| {
-            let f = match r {
-                Ok(v) => to_flash(&v),
-                Err(e) => Flash {
-                    kind: "error".into(),
-                    text: e.to_string(),
-                    secret: None,
-                },
-            };
-            view! { <Notice flash=f /> }
-        })
-    }
-}
-
 /// The one message area of a page (or of a part of it): it shows what the
 /// latest action answered, replacing the one before, and clears itself
 /// while the next action runs, so that no stale or repeated message stays.
@@ -169,6 +147,25 @@ impl PageNotice {
             })
         }
     }
+}
+
+/// A form that starts empty again once `action` has succeeded (a second
+/// click must not create the same thing twice, or keep a password filled
+/// in); give the answer to the form as its `node_ref`.
+pub fn empties_after<A, T>(action: ServerAction<A>) -> NodeRef<leptos::html::Form>
+where
+    A: ServerFn<Output = T, Error = AppError> + Clone + Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            if let Some(f) = form.get_untracked() {
+                f.reset();
+            }
+        }
+    });
+    form
 }
 
 /// A plain text message as an `ok` flash.

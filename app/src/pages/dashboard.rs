@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::components::flash::{action_notice, text_flash};
+use crate::components::flash::{text_flash, PageNotice};
 use crate::components::history_table::HistoryTable;
 use crate::components::page::PageHeader;
 use crate::components::table::DataTable;
@@ -20,7 +20,7 @@ pub fn DashboardPage() -> impl IntoView {
     crate::components::live::refresh_every(data, REFRESH_SECS);
     view! {
         <PageHeader title="Dashboard" lead="The state of the appliance at a glance." />
-        {action_notice(restart, text_flash)}
+        {PageNotice::default().follow(restart, text_flash).view()}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use types::limits;
 
-use crate::components::flash::{text_flash, PageNotice};
+use crate::components::flash::{empties_after, text_flash, PageNotice};
 use crate::components::page::PageHeader;
 use crate::components::table::DataTable;
 use crate::model::{when, HsmView, HsmsData, SlotInfo};
@@ -39,18 +39,9 @@ pub fn HsmsPage() -> impl IntoView {
         .follow_config(reseed, text_flash, |a| Some(a.name.clone()))
         .follow_config(test, text_flash, |a| Some(a.name.clone()));
     let create_notice = PageNotice::default().follow(create, text_flash);
-    let create_form = NodeRef::<leptos::html::Form>::new();
+    let create_form = empties_after(create);
     // A click on a slot below fills the form's slot.
     let picked_slot = RwSignal::new(String::new());
-    // After a configuration is created the form starts empty again, so a
-    // second click cannot make a duplicate or reuse the password.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = create.value().get() {
-            if let Some(form) = create_form.get_untracked() {
-                form.reset();
-            }
-        }
-    });
     view! {
         <PageHeader title="HSMs" lead="The HSM partitions this appliance seeds, one configuration each." />
         <div class="toast" aria-live="polite" data-testid="row-notice">{rows_notice.view()}</div>

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::components::flash::{action_notice, text_flash};
+use crate::components::flash::{text_flash, PageNotice};
 use crate::components::page::PageHeader;
 use crate::model::when;
 use crate::server_fns::schedule::{get_schedule, SetPeriod};
@@ -14,7 +14,7 @@ pub fn SchedulePage() -> impl IntoView {
             title="Schedule"
             lead="How often every enabled partition is reseeded, like hsm-conf-seed --period."
         />
-        {action_notice(set, text_flash)}
+        {PageNotice::default().follow(set, text_flash).view()}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {

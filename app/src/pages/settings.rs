@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use types::limits;
 
-use crate::components::flash::{action_notice, text_flash, CopyButton};
+use crate::components::flash::{empties_after, text_flash, CopyButton, PageNotice};
 use crate::components::page::PageHeader;
 use crate::model::{when, Flash};
 use crate::server_fns::alerts::{alert_settings, SaveAlerts, SendTestAlert};
@@ -24,22 +24,16 @@ pub fn SettingsPage() -> impl IntoView {
         move || (create.version().get(), revoke.version().get()),
         |_| list_tokens(),
     );
-    // After a token is made, its form starts empty again.
-    let token_form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = create.value().get() {
-            if let Some(form) = token_form.get_untracked() {
-                form.reset();
-            }
-        }
-    });
+    let token_form = empties_after(create);
+    let notice = PageNotice::default()
+        .follow(create, token_flash)
+        .follow(revoke, text_flash);
     view! {
         <PageHeader title="Settings" lead="API tokens, alerts, users and your own password." />
         <section class="card" aria-labelledby="tokens-title">
             <h2 id="tokens-title">"API tokens"</h2>
             <ApiExample />
-            {action_notice(create, token_flash)}
-            {action_notice(revoke, text_flash)}
+            {notice.view()}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match tokens.await {
@@ -150,6 +144,9 @@ fn AlertSettings() -> impl IntoView {
         move || (save.version().get(), test.version().get()),
         |_| alert_settings(),
     );
+    let notice = PageNotice::default()
+        .follow(save, text_flash)
+        .follow(test, text_flash);
     view! {
         <section class="card" aria-labelledby="alerts-title">
             <h2 id="alerts-title">"Alerts"</h2>
@@ -158,8 +155,7 @@ fn AlertSettings() -> impl IntoView {
                 "and when a certificate comes within 30 days of expiry, the appliance writes one line to its log and "
                 "sends an alert to the webhook (a JSON POST over HTTPS, 4 attempts, 5 s each) and to syslog (RFC 5424)."
             </p>
-            {action_notice(save, text_flash)}
-            {action_notice(test, text_flash)}
+            {notice.view()}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
@@ -231,11 +227,13 @@ fn Users() -> impl IntoView {
         move || (add.version().get(), remove.version().get()),
         |_| list_users(),
     );
+    let notice = PageNotice::default()
+        .follow(add, text_flash)
+        .follow(remove, text_flash);
     view! {
         <section class="card" aria-labelledby="users-title">
             <h2 id="users-title">"Administrators"</h2>
-            {action_notice(add, text_flash)}
-            {action_notice(remove, text_flash)}
+            {notice.view()}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
@@ -311,7 +309,7 @@ fn OwnPassword() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="pw-title">
             <h2 id="pw-title">"Your password"</h2>
-            {action_notice(change, text_flash)}
+            {PageNotice::default().follow(change, text_flash).view()}
             <ActionForm action=change attr:class="form-grid" attr:data-testid="password-form">
                 <label for="p-cur">"Current password"</label>
                 <input id="p-cur" name="current" type="password" required maxlength=limits::ADMIN_PASSWORD_MAX.to_string() autocomplete="current-password" />
