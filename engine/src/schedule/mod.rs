@@ -118,7 +118,34 @@ impl Schedule {
                     Ok(((), format!("{} -> {minutes} min", before.minutes())))
                 })
             })
+            .await?;
+        self.until_picked_up(period).await;
+        Ok(())
+    }
+
+    /// Where the scheduler runs in this process, waits (briefly) until it
+    /// has taken up `period`, so that whoever set it and then reads
+    /// [`Schedule::status`] sees the period and next round they set, not
+    /// the ones before. Elsewhere (the console) the status is read from the
+    /// store anyway.
+    async fn until_picked_up(&self, period: SeedPeriod) {
+        if !self.running.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut seen = self.status.subscribe();
+        let want = period.minutes();
+        let taken = seen.wait_for(|s| s.period_minutes == want);
+        if tokio::time::timeout(Duration::from_secs(2), taken)
             .await
+            .is_err()
+        {
+            // Another change came in meanwhile: the scheduler follows the
+            // latest one, and so will the next status.
+            tracing::debug!(
+                minutes = want,
+                "the scheduler has not taken up the period yet"
+            );
+        }
     }
 
     /// The schedule as the running scheduler sees it, or as stored when no
@@ -339,17 +366,10 @@ mod loop_tests {
             .set_seed_period(SeedPeriod::new(2).unwrap(), &Actor::cli())
             .await
             .unwrap();
-        let mut seen = None;
-        for _ in 0..20 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let st = engine.schedule().status().await.unwrap();
-            if st.next_run_at.is_some() {
-                seen = Some(st);
-                break;
-            }
-        }
-        let st = seen.expect("the scheduler saw the new period");
+        // Read-your-writes: the status right after the change shows it.
+        let st = engine.schedule().status().await.unwrap();
         assert_eq!(st.period_minutes, 2);
+        assert!(st.next_run_at.is_some());
         // Rounds run (with nothing to seed) and report.
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(engine
@@ -364,14 +384,9 @@ mod loop_tests {
             .set_seed_period(SeedPeriod::OFF, &Actor::cli())
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(engine
-            .schedule()
-            .status()
-            .await
-            .unwrap()
-            .next_run_at
-            .is_none());
+        let st = engine.schedule().status().await.unwrap();
+        assert_eq!(st.period_minutes, 0);
+        assert!(st.next_run_at.is_none());
         stop.send(true).unwrap();
         task.await.unwrap();
     }
