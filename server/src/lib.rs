@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod listen;
 pub mod middleware;
 pub mod startup;
+pub mod systemd;
 pub mod telemetry;
 pub mod web;
 

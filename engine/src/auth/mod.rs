@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use rand::distributions::{Distribution, Uniform};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::audit::Actor;
 use crate::clock::unix_ms;
@@ -29,11 +29,18 @@ use types::Outcome;
 /// The name of the administrator created on first start.
 pub const FIRST_ADMIN: &str = "admin";
 
+/// The file in the data directory that holds a generated first
+/// password (mode 0600) until the first successful sign-in removes it: a
+/// service's standard output may be gone by the time someone looks.
+pub const FIRST_PASSWORD_FILE: &str = "first-admin-password";
+
 /// The first administrator, as created on first start.
 pub struct FirstAdmin {
     pub name: String,
     /// Set when the password was generated and must be shown once.
     pub generated_password: Option<SecretString>,
+    /// Where the generated password is kept until the first sign-in.
+    pub password_file: Option<std::path::PathBuf>,
 }
 
 /// A random password of 20 characters from an unambiguous alphabet
@@ -85,12 +92,41 @@ impl Auth {
         };
         let hash = hash_password(password.clone()).await?;
         let name = UserName::parse(FIRST_ADMIN)?;
+        // The file first: a user without a readable password would lock
+        // the administrator out of a service whose output is lost.
+        let password_file = if generated {
+            let path = self.core.settings().data_dir.join(FIRST_PASSWORD_FILE);
+            let text = format!("{}\n", password.expose_secret());
+            crate::store::write_private_file(&path, text.as_bytes())?;
+            Some(path)
+        } else {
+            None
+        };
         users::insert(&mut conn, &name, &hash, unix_ms(self.core.now())).await?;
         tracing::info!(user = FIRST_ADMIN, "first administrator created");
         Ok(Some(FirstAdmin {
             name: FIRST_ADMIN.to_string(),
             generated_password: generated.then_some(password),
+            password_file,
         }))
+    }
+
+    /// Removes the generated first password's file, once someone has
+    /// signed in (it has served its purpose).
+    fn forget_first_password(&self) {
+        let path = self.core.settings().data_dir.join(FIRST_PASSWORD_FILE);
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::info!(
+                file = %path.display(),
+                "first sign-in done: the first password's file is removed"
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(
+                file = %path.display(),
+                error = %e,
+                "cannot remove the first password's file; remove it by hand"
+            ),
+        }
     }
 
     /// Checks a user name and password. Refused while the user or the
@@ -179,6 +215,7 @@ impl Auth {
             Some(u) if ok => {
                 throttle::succeeded(pool, &reserved).await?;
                 tracing::info!("login succeeded");
+                self.forget_first_password();
                 Ok(u.user())
             }
             // The reservation stays: a failure.
@@ -470,11 +507,28 @@ mod tests {
         assert_eq!(first.name, "admin");
         let generated = first.generated_password.expect("generated");
         assert_eq!(generated.expose_secret().len(), 20);
+        // Kept in a private file until the first successful sign-in.
+        let file = first.password_file.expect("a password file");
+        assert_eq!(file, dir.path().join(FIRST_PASSWORD_FILE));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!("{}\n", generated.expose_secret())
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
         assert!(e.auth().ensure_first_admin(None).await.unwrap().is_none());
+        assert!(e
+            .auth()
+            .login("admin", &pw("not the password at all"), None, "test")
+            .await
+            .is_err());
+        assert!(file.exists(), "a failed sign-in keeps the file");
         e.auth()
             .login("admin", &generated, None, "test")
             .await
             .unwrap();
+        assert!(!file.exists(), "the first sign-in removes the file");
     }
 
     #[tokio::test]
@@ -488,6 +542,8 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(first.generated_password.is_none());
+        assert!(first.password_file.is_none());
+        assert!(!dir.path().join(FIRST_PASSWORD_FILE).exists());
         e.auth()
             .login("admin", &pw("correct horse battery"), None, "test")
             .await

@@ -180,12 +180,30 @@ pub struct LoadReport {
     pub warnings: Vec<String>,
 }
 
+/// The settings file of an installed appliance (the Debian package's
+/// conffile), read by every command when no other is named or found.
+pub const SYSTEM_FILE: &str = "/etc/hsmseed/hsmseed.toml";
+
 impl Settings {
-    /// Loads the settings: defaults, then `file` (or `hsmseed.toml` in the
-    /// current directory when it exists and no file is named), then `env`.
+    /// Loads the settings: defaults, then `file` (or `HSMSEED_CONFIG`; else
+    /// `hsmseed.toml` in the current directory, else [`SYSTEM_FILE`], the
+    /// first that exists), then `env`.
     pub fn load(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Settings, LoadReport)> {
+        Self::load_searching(
+            file,
+            env,
+            &[PathBuf::from("hsmseed.toml"), PathBuf::from(SYSTEM_FILE)],
+        )
+    }
+
+    /// [`Settings::load`], looking for an unnamed file at `search`, in order.
+    pub fn load_searching(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        search: &[PathBuf],
     ) -> Result<(Settings, LoadReport)> {
         let env: Vec<(String, String)> = env.into_iter().collect();
         let mut report = LoadReport::default();
@@ -194,7 +212,7 @@ impl Settings {
             .or_else(|| env_value(&env, "HSMSEED_CONFIG").map(PathBuf::from));
         let path = match named {
             Some(p) => Some(p),
-            None => Some(PathBuf::from("hsmseed.toml")).filter(|p| p.is_file()),
+            None => search.iter().find(|p| p.is_file()).cloned(),
         };
         let mut raw = match &path {
             Some(p) => {
@@ -515,7 +533,7 @@ impl RawSettings {
 /// The reference text printed by `hsmseed serve --help`.
 pub fn reference() -> String {
     let mut out = String::from(
-        "Settings (defaults, then hsmseed.toml or --config FILE, then environment):\n",
+        "Settings (defaults, then --config FILE or HSMSEED_CONFIG, else ./hsmseed.toml, else /etc/hsmseed/hsmseed.toml; then environment):\n",
     );
     for d in KEYS {
         let env = env_name(d.key);
@@ -560,6 +578,52 @@ mod tests {
         assert_eq!(s.entropy_source, EntropySourceKind::Os);
         assert_eq!(s.session_idle_minutes, 30);
         assert!(s.admin_password.is_none());
+    }
+
+    #[test]
+    fn an_unnamed_file_is_searched_for_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = dir.path().join("hsmseed.toml");
+        let system = dir.path().join("etc-hsmseed.toml");
+        std::fs::write(&system, "data_dir = \"/var/lib/hsmseed\"\n").unwrap();
+        let search = [local.clone(), system.clone()];
+        // Only the system file: every command finds the service's data.
+        let (s, report) = Settings::load_searching(None, env(&[]), &search).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/var/lib/hsmseed"));
+        assert_eq!(report.file.as_deref(), Some(system.as_path()));
+        // A file in the working directory comes first (development).
+        std::fs::write(&local, "data_dir = \"here\"\n").unwrap();
+        let (s, _) = Settings::load_searching(None, env(&[]), &search).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("here"));
+        // A named one (flag or HSMSEED_CONFIG) comes before both.
+        let named = dir.path().join("named.toml");
+        std::fs::write(&named, "data_dir = \"named\"\n").unwrap();
+        let e = [("HSMSEED_CONFIG", named.to_str().unwrap())];
+        let (s, _) = Settings::load_searching(None, env(&e), &search).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("named"));
+        // None at all: the defaults.
+        let none = [dir.path().join("no-1.toml"), dir.path().join("no-2.toml")];
+        let (s, report) = Settings::load_searching(None, env(&[]), &none).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert!(report.file.is_none());
+    }
+
+    /// The settings file the Debian package installs is valid and points
+    /// every command at the service's directories.
+    #[test]
+    fn the_packaged_settings_file_is_valid() {
+        let text = include_str!("../../../packaging/hsmseed.toml");
+        let (s, _) = Settings::load_str(text, env(&[])).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/var/lib/hsmseed"));
+        assert_eq!(
+            s.site_dir.as_deref(),
+            Some(Path::new("/usr/share/hsmseed/site"))
+        );
+        assert_eq!(s.tls, TlsMode::On);
+        // Every key is mentioned, so an administrator sees what exists.
+        for k in KEYS {
+            assert!(text.contains(&format!("{} =", k.key)), "{} missing", k.key);
+        }
     }
 
     #[test]

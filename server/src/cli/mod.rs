@@ -5,6 +5,7 @@ mod alerts;
 mod audit;
 mod hsm;
 mod ntl;
+mod owner;
 mod serve;
 mod shell;
 mod tokens;
@@ -24,7 +25,8 @@ use engine::config::{LoadReport, Settings};
     about = "hsmseed: checked entropy from a (quantum) RNG into PKCS#11 HSMs, on a schedule and on demand"
 )]
 pub struct Cli {
-    /// Settings file [default: ./hsmseed.toml when it exists; env HSMSEED_CONFIG]
+    /// Settings file [default: ./hsmseed.toml, else /etc/hsmseed/hsmseed.toml,
+    /// the first that exists; env HSMSEED_CONFIG]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -321,6 +323,20 @@ pub fn main() -> ExitCode {
     let needs_data = matches!(cli.command, Command::Console(_) | Command::Shell);
     if needs_data {
         if let Err(e) = existing_data_dir(&settings.data_dir) {
+            eprintln!("hsmseed: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    // Before any thread starts: root acting on the service's directory
+    // acts as the service's user.
+    let owner = match cli.command {
+        Command::Openapi => Ok(None),
+        _ => owner::become_owner_of(&settings.data_dir),
+    };
+    match owner {
+        Ok(None) => {}
+        Ok(Some(note)) => eprintln!("{note}"),
+        Err(e) => {
             eprintln!("hsmseed: {e}");
             return ExitCode::from(2);
         }

@@ -53,12 +53,22 @@ pub async fn run(settings: Settings, report: LoadReport) -> anyhow::Result<()> {
     }
     if let Some(first) = &app.first_admin {
         match &first.generated_password {
-            Some(pw) => writeln!(
-                out,
-                "First start: sign in as `{}` with password: {}\n(shown once; change it under Settings)",
-                first.name,
-                pw.expose_secret()
-            )?,
+            Some(pw) => {
+                writeln!(
+                    out,
+                    "First start: sign in as `{}` with password: {}",
+                    first.name,
+                    pw.expose_secret()
+                )?;
+                match &first.password_file {
+                    Some(f) => writeln!(
+                        out,
+                        "(shown once; also kept in {} until the first sign-in; change it under Settings)",
+                        f.display()
+                    )?,
+                    None => writeln!(out, "(shown once; change it under Settings)")?,
+                }
+            }
             None => writeln!(
                 out,
                 "First start: sign in as `{}` with the password from HSMSEED_ADMIN_PASSWORD",
@@ -69,7 +79,14 @@ pub async fn run(settings: Settings, report: LoadReport) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     tracing::info!(url = %app.url(), "serving");
-    app.run_until(shutdown_signal()).await?;
+    // The listener is bound and the database open: a `Type=notify` unit
+    // counts the service as started from here.
+    crate::systemd::tell(&format!("READY=1\nSTATUS=serving {}", app.url()));
+    app.run_until(async {
+        shutdown_signal().await;
+        crate::systemd::tell("STOPPING=1");
+    })
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod change_poll;
 pub mod history_prune;
 pub mod session_cleanup;
 pub mod throttle_audit;
+pub mod watchdog;
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -49,5 +50,12 @@ pub fn spawn_all(
         throttle_audit::run(e, s).await;
         "throttle audit"
     });
+    if let Some(interval) = crate::systemd::watchdog_interval() {
+        let (e, s) = (engine.clone(), shutdown.clone());
+        set.spawn(async move {
+            watchdog::run(e, interval, s).await;
+            "watchdog"
+        });
+    }
     set
 }

@@ -16,5 +16,7 @@ mod holds;
 mod ntl;
 mod openapi;
 mod ops;
+mod owner;
 mod seeding;
+mod service;
 mod sessions;

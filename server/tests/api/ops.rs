@@ -825,7 +825,7 @@ async fn the_default_log_is_plain_and_quiet_and_the_first_password_comes_last() 
     // Start-up's standard output, up to the credentials' last line.
     let mut out = String::new();
     let mut buf = [0u8; 1024];
-    while !out.contains("(shown once; change it under Settings)\n") {
+    while !out.contains("until the first sign-in; change it under Settings)\n") {
         let n = tokio::time::timeout(Duration::from_secs(30), stdout.read(&mut buf))
             .await
             .unwrap()
@@ -842,6 +842,17 @@ async fn the_default_log_is_plain_and_quiet_and_the_first_password_comes_last() 
         .lines()
         .find_map(|l| l.split_once("with password: ").map(|(_, p)| p.to_string()))
         .unwrap();
+    // Also in a private file (a service's output may be gone), named on
+    // standard output, until the first sign-in.
+    let file = data.path().join("first-admin-password");
+    assert!(
+        out.contains(&format!("also kept in {}", file.display())),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{password}\n")
+    );
 
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     let client = reqwest::Client::builder()
@@ -857,6 +868,10 @@ async fn the_default_log_is_plain_and_quiet_and_the_first_password_comes_last() 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        !file.exists(),
+        "the first sign-in removes the password file"
+    );
     let cookie = reqwest::cookie::CookieStore::cookies(&*jar, &url.parse().unwrap())
         .expect("a session cookie");
     for path in ["/", "/hsms", "/settings", "/api/2.0/status"] {
