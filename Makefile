@@ -1,5 +1,5 @@
 # hsmseed: `make run` serves the appliance, `make test` runs every test.
-.PHONY: all build run test bench soak fuzz deps site clean
+.PHONY: all build run test bench soak fuzz deps site deb clean
 
 all: build
 
@@ -14,6 +14,11 @@ build: site
 
 run: build
 	scripts/run.sh
+
+# The Debian package: target/deb/hsmseed_<version>_<arch>.deb.
+deb: build
+	scripts/deps.sh deb
+	scripts/build-deb.sh
 
 test:
 	scripts/test.sh

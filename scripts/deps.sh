@@ -2,7 +2,8 @@
 # Installs what hsmseed needs and is missing; safe to run again (each step is
 # skipped when already done).
 #   scripts/deps.sh run    what `make run` / `make build` need
-#   scripts/deps.sh test   that, plus Chromium and the end-to-end test tools
+#   scripts/deps.sh deb    that, plus what `make deb` needs
+#   scripts/deps.sh test   all of it, plus Chromium and the end-to-end test tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -19,6 +20,15 @@ command -v softhsm2-util >/dev/null || pkgs+=(softhsm2)
 command -v openssl >/dev/null || pkgs+=(openssl)
 command -v npm >/dev/null || pkgs+=(nodejs npm)
 command -v cc >/dev/null || pkgs+=(gcc)
+if [ "$mode" = test ] || [ "$mode" = deb ]; then
+  # The Debian package: dpkg-shlibdeps for its Depends, lintian to check
+  # it, systemd-analyze for its unit, curl to sign in to what it installed.
+  command -v dpkg-shlibdeps >/dev/null || pkgs+=(dpkg-dev)
+  command -v lintian >/dev/null || pkgs+=(lintian)
+  command -v systemd-analyze >/dev/null || pkgs+=(systemd)
+  command -v adduser >/dev/null || pkgs+=(adduser)
+  command -v curl >/dev/null || pkgs+=(curl)
+fi
 if [ "$mode" = test ]; then
   command -v chromium >/dev/null || pkgs+=(chromium)
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, checks formatting and lints (server
 # and WASM builds), runs the unit and integration tests, then the end-to-end
-# suite in headless Chromium against the real binary.
+# suite in headless Chromium against the real binary, then the Debian
+# package, installed on this machine and purged again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
@@ -33,6 +34,9 @@ cargo build --locked -p server
 scripts/build-site.sh
 
 step "end-to-end tests (headless Chromium)"
-cd end2end
-HSMSEED_BIN="$TARGET_DIR/debug/hsmseed" CARGO_TARGET_DIR="$TARGET_DIR" \
-  node --test --test-concurrency=1 tests/
+(cd end2end && HSMSEED_BIN="$TARGET_DIR/debug/hsmseed" CARGO_TARGET_DIR="$TARGET_DIR" \
+  node --test --test-concurrency=1 tests/)
+
+step "Debian package (release build; lintian, systemd-analyze, installed, signed in to, purged)"
+cargo build --locked --release -p server
+scripts/test-deb.sh

@@ -51,7 +51,7 @@ async fn init_lock(data_dir: &std::path::Path) -> Result<FileLock> {
 }
 
 /// The lock file of first-time set-up and migrations.
-const INIT_LOCK: &str = "init.lock";
+pub(crate) const INIT_LOCK: &str = "init.lock";
 
 /// The appliance's health: readiness, and every configuration's state.
 #[derive(Debug, Clone)]
@@ -163,8 +163,7 @@ impl Engine {
         &self.inner.schedule
     }
 
-    /// What the capabilities share, for the engine's own tests.
-    #[cfg(test)]
+    /// What the capabilities share (the engine's own modules and tests).
     pub(crate) fn core(&self) -> &Core {
         &self.inner.core
     }

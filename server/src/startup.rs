@@ -81,6 +81,20 @@ pub struct Application {
     /// Set on the first start only.
     pub first_admin: Option<FirstAdmin>,
     pub warnings: Vec<String>,
+    /// The data directory's serve lock (shared), held until dropped.
+    _serving: engine::store::lock::FileLock,
+}
+
+/// The data directory's serve lock, shared by every server on it: a
+/// restore waits for no server, and a server starting during a restore
+/// waits for it to end.
+async fn serve_lock(data_dir: &Path) -> anyhow::Result<engine::store::lock::FileLock> {
+    let dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        engine::store::lock::FileLock::shared(&dir, engine::backup::SERVE_LOCK)
+    })
+    .await?
+    .context("locking the data directory for serving")
 }
 
 /// The built web assets: the setting, else `site/` beside the binary's
@@ -100,13 +114,25 @@ fn site_dir(configured: Option<&Path>) -> PathBuf {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        // Held while serving: a restore waits for no server, and a server
+        // starting during a restore waits for it to end.
+        let serving = serve_lock(&settings.data_dir).await?;
         let engine = Engine::open(settings)
             .await
             .context("opening the data directory")?;
-        Self::build_with_engine(engine).await
+        Self::build_serving(engine, serving).await
     }
 
+    /// [`Application::build`] on an engine opened already.
     pub async fn build_with_engine(engine: Engine) -> anyhow::Result<Application> {
+        let serving = serve_lock(&engine.settings().data_dir).await?;
+        Self::build_serving(engine, serving).await
+    }
+
+    async fn build_serving(
+        engine: Engine,
+        serving: engine::store::lock::FileLock,
+    ) -> anyhow::Result<Application> {
         let settings = engine.settings().clone();
         let mut warnings: Vec<String> = engine.warnings().to_vec();
         // One-time set-up (first administrator, TLS certificate, session
@@ -200,6 +226,7 @@ impl Application {
             fingerprint,
             first_admin,
             warnings,
+            _serving: serving,
         })
     }
 

@@ -22,24 +22,51 @@ impl FileLock {
     /// Waits for and takes the lock `name` of `data_dir` (the file is
     /// created 0600 in a 0700 directory when missing).
     pub fn exclusive(data_dir: &Path, name: &str) -> Result<FileLock> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let dir = super::ensure_private_dir(&data_dir.join(LOCK_DIR))?;
-        let path = dir.join(name);
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Error::io("opening the lock file", &path, e))?;
+        let (file, path) = open(data_dir, name)?;
         file.lock().map_err(|e| Error::io("locking", &path, e))?;
         Ok(FileLock { _file: file, path })
+    }
+
+    /// Takes the lock `name` of `data_dir` shared (others may share it;
+    /// an exclusive taker waits for all of them).
+    pub fn shared(data_dir: &Path, name: &str) -> Result<FileLock> {
+        let (file, path) = open(data_dir, name)?;
+        file.lock_shared()
+            .map_err(|e| Error::io("locking", &path, e))?;
+        Ok(FileLock { _file: file, path })
+    }
+
+    /// Takes the lock `name` of `data_dir` alone, at once, or returns
+    /// `None` when someone holds it.
+    pub fn try_exclusive(data_dir: &Path, name: &str) -> Result<Option<FileLock>> {
+        let (file, path) = open(data_dir, name)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock { _file: file, path })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("locking", &path, e)),
+        }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// The lock file `name` of `data_dir` (created 0600 in a 0700 directory
+/// when missing).
+fn open(data_dir: &Path, name: &str) -> Result<(File, PathBuf)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = super::ensure_private_dir(&data_dir.join(LOCK_DIR))?;
+    let path = dir.join(name);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| Error::io("opening the lock file", &path, e))?;
+    Ok((file, path))
 }
 
 #[cfg(test)]

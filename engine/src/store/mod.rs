@@ -63,6 +63,8 @@ impl Store {
             .max_connections(8)
             .connect_with(opts)
             .await?;
+        // An existing database about to be migrated is copied first.
+        crate::backup::before_migration(&pool, data_dir).await?;
         MIGRATOR.run(&pool).await?;
         for file in [DB_FILE, "hsmseed.db-wal", "hsmseed.db-shm"] {
             let p = data_dir.join(file);

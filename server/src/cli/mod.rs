@@ -3,7 +3,9 @@
 
 mod alerts;
 mod audit;
+mod backup;
 mod hsm;
+mod manual;
 mod ntl;
 mod owner;
 mod serve;
@@ -48,6 +50,31 @@ pub enum Command {
     Shell,
     /// Print the OpenAPI document of the REST API (/api/2.0/).
     Openapi,
+    /// Write a backup of the data directory into a new file: the database
+    /// (online, its secrets sealed by the master key) and the HTTPS identity;
+    /// the master key only with --with-master-key.
+    Backup {
+        /// The new backup file (created 0600; never over an existing one)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Also put the master key in it: whoever has the file can then
+        /// decrypt every partition password in it
+        #[arg(long = "with-master-key")]
+        with_master_key: bool,
+    },
+    /// Restore a backup into the data directory (stop the server first); the
+    /// files it replaces are kept in DATA_DIR/backups/.
+    Restore {
+        /// The backup file (from `hsmseed backup`)
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+    },
+    /// Write the manual pages (hsmseed.1 and one per command) into DIR.
+    #[command(hide = true)]
+    Manual {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     #[command(flatten)]
     Console(ConsoleCommand),
 }
@@ -320,23 +347,43 @@ pub fn main() -> ExitCode {
     // Only the server sets up a data directory: a console command run from
     // the wrong directory must not make an empty appliance there and report
     // "no configuration".
-    let needs_data = matches!(cli.command, Command::Console(_) | Command::Shell);
+    let needs_data = matches!(
+        cli.command,
+        Command::Console(_) | Command::Shell | Command::Backup { .. }
+    );
     if needs_data {
         if let Err(e) = existing_data_dir(&settings.data_dir) {
             eprintln!("hsmseed: {e}");
             return ExitCode::from(2);
         }
     }
+    // The backup's own file, as whoever runs the command (root's stays
+    // root's), before acting as the data directory's owner.
+    let file = match &cli.command {
+        Command::Backup { out, .. } => Some(backup::create_out(out)),
+        Command::Restore { input } => Some(backup::open_in(input)),
+        _ => None,
+    };
+    let file = match file.transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("hsmseed: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     // Before any thread starts: root acting on the service's directory
     // acts as the service's user.
     let owner = match cli.command {
-        Command::Openapi => Ok(None),
+        Command::Openapi | Command::Manual { .. } => Ok(None),
         _ => owner::become_owner_of(&settings.data_dir),
     };
     match owner {
         Ok(None) => {}
         Ok(Some(note)) => eprintln!("{note}"),
         Err(e) => {
+            if let Command::Backup { out, .. } = &cli.command {
+                let _ = std::fs::remove_file(out);
+            }
             eprintln!("hsmseed: {e}");
             return ExitCode::from(2);
         }
@@ -364,6 +411,18 @@ pub fn main() -> ExitCode {
             print!("{}", crate::api::openapi::document());
             Ok(())
         }
+        Command::Manual { out } => manual::write_pages(&out),
+        Command::Backup {
+            out,
+            with_master_key,
+        } => match file {
+            Some(f) => runtime.block_on(backup::backup(settings, f, out, with_master_key)),
+            None => Err(anyhow::anyhow!("no backup file")),
+        },
+        Command::Restore { input } => match file {
+            Some(f) => runtime.block_on(backup::restore(settings, f, &input)),
+            None => Err(anyhow::anyhow!("no backup file")),
+        },
         Command::Shell => runtime
             .block_on(engine::Engine::open(settings))
             .map_err(anyhow::Error::from)

@@ -1,0 +1,570 @@
+//! Moving an appliance: `hsmseed backup` and `hsmseed restore`, and the
+//! copy of the database kept before every migration.
+//!
+//! A backup is a tar file (mode 0600) of:
+//! - `hsmseed-backup.json`: what it holds, the schema version, and the id
+//!   of the master key its sealed secrets need (a keyed hash, not the key);
+//! - `hsmseed.db`: an online copy of the database (`VACUUM INTO`, whole and
+//!   consistent while the server runs), without sign-in sessions; partition
+//!   passwords and private keys in it stay sealed by the master key;
+//! - `tls/server.pem`, `tls/server.key`: the generated HTTPS identity;
+//! - `master.key` only when asked: whoever holds such a file can open every
+//!   sealed secret in it.
+//!
+//! A restore refuses while a server runs on the data directory, checks the
+//! whole file first (known names only, a database that passes SQLite's
+//! integrity check and is not from a newer hsmseed, a master key that opens
+//! its secrets) and then swaps the files in; what it replaced is kept in
+//! `data_dir/backups/before-restore-<time>/`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::SqlitePool;
+
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::secrets::{MasterKey, DEFAULT_FILE as MASTER_KEY_FILE};
+use crate::store::lock::FileLock;
+use crate::store::{ensure_private_dir, DB_FILE, MIGRATOR};
+
+const MANIFEST: &str = "hsmseed-backup.json";
+const FORMAT: u32 = 1;
+const TLS_FILES: [&str; 2] = ["tls/server.pem", "tls/server.key"];
+/// Copies of the database taken before migrations, newest kept.
+pub const KEPT_MIGRATION_BACKUPS: usize = 5;
+/// The directory of the copies taken before migrations and restores.
+pub const BACKUP_DIR: &str = "backups";
+/// Held (shared) by every server while it serves; a restore needs it alone.
+pub const SERVE_LOCK: &str = "serve.lock";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Manifest {
+    format: u32,
+    hsmseed_version: String,
+    created_at: String,
+    /// The newest migration applied to the database.
+    schema_version: i64,
+    /// Identifies the master key that opens the sealed secrets.
+    master_key_id: String,
+    master_key_included: bool,
+}
+
+/// What a backup wrote.
+#[derive(Debug)]
+pub struct BackupReport {
+    pub bytes: u64,
+    pub master_key_included: bool,
+    pub files: Vec<String>,
+}
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct RestoreReport {
+    pub created_at: String,
+    pub hsmseed_version: String,
+    pub master_key_restored: bool,
+    /// Where the files it replaced were moved, when there were any.
+    pub previous: Option<PathBuf>,
+}
+
+/// The id of a master key: a keyed hash under the key itself, the same for
+/// the same key, telling nothing about it.
+fn key_id(key: &MasterKey) -> String {
+    key.fingerprint("master-key-id", &[])
+}
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::Invalid(msg.into())
+}
+
+/// Copies the database into `to` (which must not exist) while others use it.
+async fn vacuum_into(pool: &SqlitePool, to: &Path) -> Result<()> {
+    let to = to
+        .to_str()
+        .ok_or_else(|| invalid(format!("{} is not a UTF-8 path", to.display())))?;
+    sqlx::query("VACUUM INTO ?").bind(to).execute(pool).await?;
+    Ok(())
+}
+
+async fn open_file_db(path: &Path) -> Result<SqlitePool> {
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(false);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await?)
+}
+
+async fn schema_version(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT MAX(version) FROM _sqlx_migrations WHERE success",
+    )
+    .fetch_one(pool)
+    .await?
+    .unwrap_or(0))
+}
+
+fn now_text() -> String {
+    crate::clock::rfc3339(crate::clock::unix_ms(time::OffsetDateTime::now_utc()))
+}
+
+/// A name for this moment, safe in a file name: `20261130T221500Z`.
+fn stamp() -> String {
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_else(|_| "0".into())
+}
+
+fn append(tar: &mut tar::Builder<std::fs::File>, name: &str, data: &[u8]) -> Result<()> {
+    let mut header = tar::Header::new_gnu();
+    header.set_size(data.len() as u64);
+    header.set_mode(0o600);
+    header.set_mtime(time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64);
+    header.set_cksum();
+    tar.append_data(&mut header, name, data)
+        .map_err(|e| Error::io("writing the backup entry", name, e))
+}
+
+impl crate::Engine {
+    /// `hsmseed backup --out=FILE`: writes a backup into `out`, a new file
+    /// the caller created (mode 0600, perhaps as another user than the one
+    /// running this) and removes again when this fails.
+    pub async fn backup(&self, out: std::fs::File, with_master_key: bool) -> Result<BackupReport> {
+        let data_dir = self.settings().data_dir.clone();
+        let work =
+            ensure_private_dir(&data_dir.join(BACKUP_DIR))?.join(format!(".backup-{}", stamp()));
+        ensure_private_dir(&work)?;
+        let result = self.backup_via(&work, out, with_master_key).await;
+        let _ = std::fs::remove_dir_all(&work);
+        result
+    }
+
+    async fn backup_via(
+        &self,
+        work: &Path,
+        out: std::fs::File,
+        with_master_key: bool,
+    ) -> Result<BackupReport> {
+        let copy = work.join(DB_FILE);
+        vacuum_into(self.store().pool(), &copy).await?;
+        // Sessions are bearer secrets of this machine's browsers: not moved.
+        let db = open_file_db(&copy).await?;
+        sqlx::query("DELETE FROM sessions").execute(&db).await.ok();
+        let schema = schema_version(&db).await?;
+        sqlx::query("VACUUM").execute(&db).await?;
+        db.close().await;
+
+        let key = self.core().master_key();
+        let manifest = Manifest {
+            format: FORMAT,
+            hsmseed_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: now_text(),
+            schema_version: schema,
+            master_key_id: key_id(key),
+            master_key_included: with_master_key,
+        };
+        let mut files = vec![MANIFEST.to_string(), DB_FILE.to_string()];
+        let mut tar = tar::Builder::new(out);
+        let manifest_json = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| Error::Internal(format!("backup manifest: {e}")))?;
+        append(&mut tar, MANIFEST, &manifest_json)?;
+        let db_bytes = std::fs::read(&copy).map_err(|e| Error::io("reading", &copy, e))?;
+        append(&mut tar, DB_FILE, &db_bytes)?;
+        let data_dir = &self.settings().data_dir;
+        if self.settings().tls_cert.is_none() {
+            for name in TLS_FILES {
+                let p = data_dir.join(name);
+                if p.is_file() {
+                    let bytes = zeroize::Zeroizing::new(
+                        std::fs::read(&p).map_err(|e| Error::io("reading", &p, e))?,
+                    );
+                    append(&mut tar, name, &bytes)?;
+                    files.push(name.to_string());
+                }
+            }
+        }
+        if with_master_key {
+            let bytes = zeroize::Zeroizing::new(
+                std::fs::read(&key.path).map_err(|e| Error::io("reading", &key.path, e))?,
+            );
+            append(&mut tar, MASTER_KEY_FILE, &bytes)?;
+            files.push(MASTER_KEY_FILE.to_string());
+        }
+        let out = tar
+            .into_inner()
+            .map_err(|e| Error::io("writing", "the backup file", e))?;
+        out.sync_all()
+            .map_err(|e| Error::io("syncing", "the backup file", e))?;
+        let bytes = out.metadata().map(|m| m.len()).unwrap_or(0);
+        tracing::info!(bytes, with_master_key, "backup written");
+        Ok(BackupReport {
+            bytes,
+            master_key_included: with_master_key,
+            files,
+        })
+    }
+}
+
+/// The contents of a backup file, read and checked.
+struct Unpacked {
+    manifest: Manifest,
+    files: Vec<(String, zeroize::Zeroizing<Vec<u8>>)>,
+}
+
+fn unpack(input: std::fs::File, shown: &str) -> Result<Unpacked> {
+    let mut archive = tar::Archive::new(input);
+    let known = [
+        MANIFEST,
+        DB_FILE,
+        TLS_FILES[0],
+        TLS_FILES[1],
+        MASTER_KEY_FILE,
+    ];
+    let not_a_backup = |why: String| invalid(format!("{shown} is not an hsmseed backup: {why}"));
+    let mut files: Vec<(String, zeroize::Zeroizing<Vec<u8>>)> = Vec::new();
+    let entries = archive.entries().map_err(|e| not_a_backup(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| not_a_backup(e.to_string()))?;
+        let name = entry
+            .path()
+            .map_err(|e| not_a_backup(e.to_string()))?
+            .to_string_lossy()
+            .into_owned();
+        if !known.contains(&name.as_str()) || !entry.header().entry_type().is_file() {
+            return Err(not_a_backup(format!("unexpected entry `{name}`")));
+        }
+        if files.iter().any(|(n, _)| *n == name) {
+            return Err(not_a_backup(format!("`{name}` twice")));
+        }
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        entry
+            .read_to_end(&mut bytes)
+            .map_err(|e| not_a_backup(e.to_string()))?;
+        files.push((name, bytes));
+    }
+    let manifest_bytes = files
+        .iter()
+        .find(|(n, _)| n == MANIFEST)
+        .map(|(_, b)| b.clone())
+        .ok_or_else(|| not_a_backup(format!("no {MANIFEST}")))?;
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+        .map_err(|e| not_a_backup(format!("{MANIFEST}: {e}")))?;
+    if manifest.format != FORMAT {
+        return Err(invalid(format!(
+            "{shown} is a backup of format {}; this hsmseed reads format {FORMAT}",
+            manifest.format
+        )));
+    }
+    if !files.iter().any(|(n, _)| n == DB_FILE) {
+        return Err(not_a_backup(format!("no {DB_FILE}")));
+    }
+    if manifest.master_key_included != files.iter().any(|(n, _)| n == MASTER_KEY_FILE) {
+        return Err(not_a_backup(
+            "its master key does not match its manifest".into(),
+        ));
+    }
+    Ok(Unpacked { manifest, files })
+}
+
+/// `hsmseed restore --in=FILE` into the data directory of `settings`
+/// (created when missing), from `input` (opened by the caller, perhaps as
+/// another user), named `shown` in messages. Nothing changes unless every
+/// check passes.
+pub async fn restore(
+    settings: &Settings,
+    input: std::fs::File,
+    shown: &str,
+) -> Result<RestoreReport> {
+    let data_dir = ensure_private_dir(&settings.data_dir)?;
+    let unpacked = unpack(input, shown)?;
+    let m = &unpacked.manifest;
+
+    // No server on this directory, and no other set-up meanwhile.
+    let serve = FileLock::try_exclusive(&data_dir, SERVE_LOCK)?.ok_or_else(|| {
+        Error::Conflict(format!(
+            "a server is running on {}: stop it first (systemctl stop hsmseed); nothing was changed",
+            data_dir.display()
+        ))
+    })?;
+    let init = FileLock::exclusive(&data_dir, crate::engine::INIT_LOCK)?;
+
+    let stage =
+        ensure_private_dir(&data_dir.join(BACKUP_DIR))?.join(format!(".restore-{}", stamp()));
+    ensure_private_dir(&stage)?;
+    ensure_private_dir(&stage.join("tls"))?;
+    let result = restore_staged(settings, &data_dir, &stage, &unpacked).await;
+    let _ = std::fs::remove_dir_all(&stage);
+    drop(init);
+    drop(serve);
+    let previous = result?;
+    tracing::info!(file = shown, created_at = %m.created_at, "backup restored");
+    Ok(RestoreReport {
+        created_at: m.created_at.clone(),
+        hsmseed_version: m.hsmseed_version.clone(),
+        master_key_restored: m.master_key_included,
+        previous,
+    })
+}
+
+async fn restore_staged(
+    settings: &Settings,
+    data_dir: &Path,
+    stage: &Path,
+    unpacked: &Unpacked,
+) -> Result<Option<PathBuf>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let m = &unpacked.manifest;
+    for (name, bytes) in &unpacked.files {
+        if name == MANIFEST {
+            continue;
+        }
+        let p = stage.join(name);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&p)
+            .map_err(|e| Error::io("creating", &p, e))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io("writing", &p, e))?;
+    }
+
+    // The database: whole, and not from a newer hsmseed.
+    let db = open_file_db(&stage.join(DB_FILE)).await?;
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&db)
+        .await
+        .map_err(|e| invalid(format!("the backup's database cannot be read: {e}")))?;
+    if check != "ok" {
+        db.close().await;
+        return Err(invalid(format!(
+            "the backup's database is damaged: {check}"
+        )));
+    }
+    let newest_known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    if m.schema_version > newest_known {
+        db.close().await;
+        return Err(invalid(format!(
+            "the backup was made by hsmseed {} with a newer database (schema {}); \
+             install that version or newer to restore it",
+            m.hsmseed_version, m.schema_version
+        )));
+    }
+    db.close().await;
+
+    // The master key its secrets need: the one in the backup, else the one
+    // this appliance has, which must be the same.
+    let key_path = settings
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| data_dir.join(MASTER_KEY_FILE));
+    let key_here = if key_path.is_file() {
+        Some(MasterKey::load_or_create(data_dir, Some(&key_path))?.0)
+    } else {
+        None
+    };
+    if m.master_key_included {
+        let staged = MasterKey::load_or_create(stage, Some(&stage.join(MASTER_KEY_FILE)))?.0;
+        if key_id(&staged) != m.master_key_id {
+            return Err(invalid(
+                "the backup's master key is not the one its secrets need",
+            ));
+        }
+    } else if key_here.as_ref().map(key_id).as_deref() != Some(m.master_key_id.as_str()) {
+        return Err(invalid(format!(
+            "the backup's secrets need the master key it was made with, and {} {}: put that \
+             key there (from where you keep it) or restore a backup made with --with-master-key; \
+             nothing was changed",
+            key_path.display(),
+            if key_here.is_some() {
+                "holds another one"
+            } else {
+                "has none"
+            }
+        )));
+    }
+
+    // Swap: what is there now goes to backups/before-restore-<time>/.
+    let previous = data_dir
+        .join(BACKUP_DIR)
+        .join(format!("before-restore-{}", stamp()));
+    let mut moved = false;
+    let mut move_aside = |from: &Path, name: &str| -> Result<()> {
+        if from.exists() {
+            let to = previous.join(name);
+            ensure_private_dir(to.parent().unwrap_or(&previous))?;
+            std::fs::rename(from, &to).map_err(|e| Error::io("moving aside", from, e))?;
+            moved = true;
+        }
+        Ok(())
+    };
+    for name in [DB_FILE, "hsmseed.db-wal", "hsmseed.db-shm"] {
+        move_aside(&data_dir.join(name), name)?;
+    }
+    let with_tls = unpacked.files.iter().any(|(n, _)| n.starts_with("tls/"));
+    if with_tls {
+        for name in TLS_FILES {
+            move_aside(&data_dir.join(name), name)?;
+        }
+    }
+    if m.master_key_included {
+        move_aside(&key_path, MASTER_KEY_FILE)?;
+    }
+    // A first password from this directory's own first start is no
+    // longer anyone's.
+    move_aside(
+        &data_dir.join(crate::auth::FIRST_PASSWORD_FILE),
+        crate::auth::FIRST_PASSWORD_FILE,
+    )?;
+
+    let put = |from: PathBuf, to: &Path| -> Result<()> {
+        if let Some(parent) = to.parent() {
+            ensure_private_dir(parent)?;
+        }
+        std::fs::rename(&from, to).map_err(|e| Error::io("moving into place", to, e))
+    };
+    put(stage.join(DB_FILE), &data_dir.join(DB_FILE))?;
+    if with_tls {
+        for name in TLS_FILES {
+            if stage.join(name).is_file() {
+                put(stage.join(name), &data_dir.join(name))?;
+            }
+        }
+    }
+    if m.master_key_included {
+        put(stage.join(MASTER_KEY_FILE), &key_path)?;
+    }
+    Ok(moved.then_some(previous))
+}
+
+/// Before a migration changes an existing database: a copy of it in
+/// `data_dir/backups/`, the newest [`KEPT_MIGRATION_BACKUPS`] kept.
+pub(crate) async fn before_migration(
+    pool: &SqlitePool,
+    data_dir: &Path,
+) -> Result<Option<PathBuf>> {
+    let applied: Vec<i64> =
+        match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await
+        {
+            Ok(v) => v,
+            // A new database: nothing to keep.
+            Err(_) => return Ok(None),
+        };
+    let Some(current) = applied.iter().max().copied() else {
+        return Ok(None);
+    };
+    let pending = MIGRATOR.iter().any(|m| !applied.contains(&m.version));
+    if !pending {
+        return Ok(None);
+    }
+    let dir = ensure_private_dir(&data_dir.join(BACKUP_DIR))?;
+    let path = dir.join(format!("hsmseed-{}-schema-{current}.db", stamp()));
+    if path.exists() {
+        return Ok(None);
+    }
+    vacuum_into(pool, &path).await?;
+    crate::store::restrict_file(&path)?;
+    tracing::info!(file = %path.display(), schema = current, "database copied before migrating it");
+    // Bounded: the oldest copies go.
+    let mut copies: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| Error::io("listing", &dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("hsmseed-") && n.ends_with(".db"))
+        })
+        .collect();
+    copies.sort();
+    while copies.len() > KEPT_MIGRATION_BACKUPS {
+        let old = copies.remove(0);
+        std::fs::remove_file(&old).map_err(|e| Error::io("removing", &old, e))?;
+    }
+    Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// A database as the migrations before the newest left it.
+    async fn old_database(dir: &Path) -> i64 {
+        let opts = SqliteConnectOptions::new()
+            .filename(dir.join(DB_FILE))
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(opts).await.unwrap();
+        let n = MIGRATOR.migrations.len();
+        let before = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Borrowed(&MIGRATOR.migrations[..n - 1]),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        before.run(&pool).await.unwrap();
+        let v = schema_version(&pool).await.unwrap();
+        pool.close().await;
+        v
+    }
+
+    fn copies(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join(BACKUP_DIR))
+            .map(|r| {
+                r.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_migration_copies_the_database_first_and_keeps_the_newest_five() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = old_database(dir.path()).await;
+        // Six older copies from earlier upgrades.
+        std::fs::create_dir(dir.path().join(BACKUP_DIR)).unwrap();
+        for i in 0..6 {
+            let name = format!("hsmseed-2020010{i}T000000Z-schema-1.db");
+            std::fs::write(dir.path().join(BACKUP_DIR).join(name), b"").unwrap();
+        }
+        let store = Store::open(dir.path()).await.unwrap();
+        drop(store);
+        let names = copies(dir.path());
+        assert_eq!(names.len(), KEPT_MIGRATION_BACKUPS, "{names:?}");
+        let newest = names.last().unwrap();
+        assert!(newest.ends_with(&format!("-schema-{old}.db")), "{newest}");
+        assert!(!names.iter().any(|n| n.starts_with("hsmseed-20200100")));
+        // The copy is the database before the migration: whole, old schema.
+        let copy = open_file_db(&dir.path().join(BACKUP_DIR).join(newest))
+            .await
+            .unwrap();
+        assert_eq!(schema_version(&copy).await.unwrap(), old);
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&copy)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(BACKUP_DIR).join(newest))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[tokio::test]
+    async fn no_copy_of_a_new_or_current_database() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).await.unwrap());
+        drop(Store::open(dir.path()).await.unwrap());
+        assert!(copies(dir.path()).is_empty());
+    }
+}
