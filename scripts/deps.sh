@@ -31,6 +31,9 @@ if [ "$mode" = test ] || [ "$mode" = deb ]; then
 fi
 if [ "$mode" = test ]; then
   command -v chromium >/dev/null || pkgs+=(chromium)
+  # Independent judges of the served random bytes.
+  command -v rngtest >/dev/null || pkgs+=(rng-tools5)
+  command -v ent >/dev/null || pkgs+=(ent)
 fi
 if [ ${#pkgs[@]} -gt 0 ]; then
   say "installing ${pkgs[*]}"

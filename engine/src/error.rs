@@ -39,6 +39,9 @@ pub enum Error {
     Forbidden(String),
     #[error("too many failed login attempts; try again in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// Too many requests from one address (anonymous random numbers).
+    #[error("too many requests from this address; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     /// Too much of a bounded kind of work at once (password checks).
     #[error("the appliance is busy with other sign-ins; try again in {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
@@ -97,6 +100,7 @@ impl Error {
             Error::Forbidden(_) => "forbidden",
             Error::Throttled { .. } => "throttled",
             Error::Busy { .. } => "busy",
+            Error::RateLimited { .. } => "rate_limited",
             Error::Config(_) => "config",
             Error::Io { .. } => "io",
             Error::Database(_) => "database",

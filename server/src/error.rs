@@ -54,7 +54,9 @@ impl ApiError {
             engine::Error::EntropyFailed(_) | engine::Error::Busy { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            engine::Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            engine::Error::Throttled { .. } | engine::Error::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -97,6 +99,7 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         match &self.0 {
             engine::Error::Throttled { retry_after_secs }
+            | engine::Error::RateLimited { retry_after_secs }
             | engine::Error::Busy { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, (*retry_after_secs).into());
             }

@@ -50,6 +50,8 @@ pub struct Shared {
     pub connections: Arc<listen::Connections>,
     /// The certificate the server presents (PEM), for `curl --cacert`.
     pub served_cert: Option<String>,
+    /// Anonymous random-number requests per address (`entropy_public`).
+    pub random_limit: api::random::PerAddress,
 }
 
 impl std::ops::Deref for AppState {
@@ -212,6 +214,7 @@ impl Application {
             leptos_options,
             connections: connections.clone(),
             served_cert,
+            random_limit: api::random::PerAddress::new(settings.entropy_public_per_minute),
         }));
         let router = router(state, session_store.clone(), &settings, site);
         Ok(Application {

@@ -198,11 +198,14 @@ pub enum Scope {
     Seed,
     /// The read endpoints: configurations, history, status.
     Read,
+    /// The random-number endpoints (streambytes, hexbytes, int, ...).
+    Entropy,
 }
 
-words!(Scope, |s| format!("scope `{}` is not seed or read", shown(s)),
+words!(Scope, |s| format!("scope `{}` is not seed, read or entropy", shown(s)),
     Seed => "seed",
     Read => "read",
+    Entropy => "entropy",
 );
 
 /// A configuration (or token) name: 1 to [`limits::NAME`] of

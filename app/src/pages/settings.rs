@@ -90,6 +90,7 @@ pub fn SettingsPage() -> impl IntoView {
                 <select id="t-scope" name="scope">
                     <option value="seed">"seed"</option>
                     <option value="read">"read"</option>
+                    <option value="entropy">"entropy"</option>
                 </select>
                 <button type="submit" class="button primary">"Create token"</button>
             </ActionForm>
@@ -109,7 +110,8 @@ fn ApiExample() -> impl IntoView {
         <p class="muted">
             "For automation. A token is shown once and stored only as a hash. Scope "
             <code>"seed"</code> " may reseed; scope " <code>"read"</code>
-            " may read configurations, history and status."
+            " may read configurations, history and status; scope " <code>"entropy"</code>
+            " may fetch random numbers (streambytes, int, ...)."
         </p>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -12,6 +12,7 @@
 
 pub mod condition;
 pub mod health;
+pub mod numbers;
 mod repo;
 mod service;
 pub mod source;

@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use super::{EntropyEventKind, EntropySource, EntropyStatus, HealthConfig};
+use super::{EntropyEventKind, EntropySource, EntropyStatus, HealthConfig, MAX_SEED_LEN};
+
+/// Random answers up to this size from the kernel CSPRNG are made on the
+/// runtime's thread.
+const INLINE_RANDOM: usize = 64 * 1024;
 use crate::audit::Actor;
 use crate::clock::unix_ms;
 use crate::config::EntropySourceKind;
@@ -75,6 +79,33 @@ impl Entropy {
             tokio::task::spawn_blocking(move || source.seed(len)).await?
         };
         self.record_events().await;
+        r
+    }
+
+    /// `len` checked random bytes for a client (random-number endpoints),
+    /// made as seeds are, in pieces of at most [`MAX_SEED_LEN`]; fails
+    /// closed. Counted in the metrics by `endpoint`.
+    pub async fn random(&self, len: usize, endpoint: &'static str) -> Result<Zeroizing<Vec<u8>>> {
+        let source = self.source.clone();
+        let take = move || -> Result<Zeroizing<Vec<u8>>> {
+            let mut out = Zeroizing::new(Vec::with_capacity(len));
+            while out.len() < len {
+                let piece = source.seed((len - out.len()).min(MAX_SEED_LEN))?;
+                out.extend_from_slice(&piece);
+            }
+            Ok(out)
+        };
+        // The kernel CSPRNG answers at once (a few KiB on the runtime); a
+        // device, or a large answer, goes off it.
+        let r = if matches!(self.source_kind(), EntropySourceKind::Os) && len <= INLINE_RANDOM {
+            take()
+        } else {
+            tokio::task::spawn_blocking(take).await?
+        };
+        self.record_events().await;
+        if r.is_ok() {
+            self.core.metrics().count_random(endpoint, len);
+        }
         r
     }
 

@@ -28,6 +28,8 @@ pub struct Metrics {
     entropy_failures: Mutex<BTreeMap<(String, String), u64>>,
     /// Alerts sent, by (channel, delivered).
     alerts: Mutex<BTreeMap<(&'static str, bool), u64>>,
+    /// Random-number answers by endpoint: (requests, bytes).
+    random: Mutex<BTreeMap<&'static str, (u64, u64)>>,
 }
 
 /// What the engine knows at render time.
@@ -93,6 +95,13 @@ impl Metrics {
         *m.entry((channel, delivered)).or_default() += 1;
     }
 
+    pub fn count_random(&self, endpoint: &'static str, bytes: usize) {
+        let mut m = self.random.lock().unwrap_or_else(|p| p.into_inner());
+        let e = m.entry(endpoint).or_default();
+        e.0 += 1;
+        e.1 += bytes as u64;
+    }
+
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, g: &Gauges) -> String {
         let mut out = String::new();
@@ -156,6 +165,30 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "hsmseed_alerts_total{{channel=\"{channel}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP hsmseed_random_requests_total Random-number answers served, by endpoint."
+        );
+        let _ = writeln!(out, "# TYPE hsmseed_random_requests_total counter");
+        let random = self
+            .random
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (endpoint, (n, _)) in &random {
+            let _ = writeln!(
+                out,
+                "hsmseed_random_requests_total{{endpoint=\"{endpoint}\"}} {n}"
+            );
+        }
+        let _ = writeln!(out, "# HELP hsmseed_random_bytes_total Checked random bytes drawn for random-number answers, by endpoint.");
+        let _ = writeln!(out, "# TYPE hsmseed_random_bytes_total counter");
+        for (endpoint, (_, bytes)) in &random {
+            let _ = writeln!(
+                out,
+                "hsmseed_random_bytes_total{{endpoint=\"{endpoint}\"}} {bytes}"
             );
         }
         let _ = writeln!(

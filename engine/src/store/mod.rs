@@ -271,25 +271,93 @@ mod tests {
         Store::open(&data).await.unwrap();
     }
 
+    /// A database in `dir` as the migrations before `version` left it.
+    async fn database_before(dir: &Path, version: i64) -> SqlitePool {
+        let opts = SqliteConnectOptions::from_str("sqlite://")
+            .unwrap()
+            .filename(dir.join(DB_FILE))
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(opts).await.unwrap();
+        let at = MIGRATOR
+            .migrations
+            .iter()
+            .position(|m| m.version == version)
+            .unwrap();
+        let before = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Borrowed(&MIGRATOR.migrations[..at]),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        before.run(&pool).await.unwrap();
+        pool
+    }
+
+    #[tokio::test]
+    async fn the_entropy_scope_migration_keeps_every_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = database_before(dir.path(), 20261130000012).await;
+        let insert = "INSERT INTO api_tokens (id, name, scope, token_hash, prefix, created_at, \
+                      created_by, last_used_at, revoked_at) VALUES (?, ?, ?, ?, 'hss_ab', 1, 'cli', ?, NULL)";
+        for (id, name, scope, used) in [(7, "ci", "seed", Some(5)), (9, "dash", "read", None)] {
+            sqlx::query(insert)
+                .bind(id)
+                .bind(name)
+                .bind(scope)
+                .bind(format!("hash-{name}"))
+                .bind(used)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        // Not allowed yet.
+        assert!(sqlx::query(insert)
+            .bind(10)
+            .bind("lab")
+            .bind("entropy")
+            .bind("hash-lab")
+            .bind(None::<i64>)
+            .execute(&pool)
+            .await
+            .is_err());
+        pool.close().await;
+
+        let store = Store::open(dir.path()).await.unwrap();
+        let rows: Vec<(i64, String, String, Option<i64>)> =
+            sqlx::query_as("SELECT id, name, scope, last_used_at FROM api_tokens ORDER BY id")
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (7, "ci".to_string(), "seed".to_string(), Some(5)),
+                (9, "dash".to_string(), "read".to_string(), None)
+            ]
+        );
+        sqlx::query(insert)
+            .bind(10)
+            .bind("lab")
+            .bind("entropy")
+            .bind("hash-lab")
+            .bind(None::<i64>)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert!(sqlx::query(insert)
+            .bind(11)
+            .bind("bad")
+            .bind("admin")
+            .bind("hash-bad")
+            .bind(None::<i64>)
+            .execute(store.pool())
+            .await
+            .is_err());
+    }
+
     #[tokio::test]
     async fn rebuilding_the_history_and_audit_tables_keeps_rows_and_rules() {
         // A database as migration 6 left it, with rows in both tables.
         let dir = tempfile::tempdir().unwrap();
-        let opts = SqliteConnectOptions::from_str("sqlite://")
-            .unwrap()
-            .filename(dir.path().join(DB_FILE))
-            .create_if_missing(true);
-        let pool = SqlitePool::connect_with(opts).await.unwrap();
-        let rebuild = MIGRATOR
-            .migrations
-            .iter()
-            .position(|m| m.version == 20261128000007)
-            .unwrap();
-        let before = sqlx::migrate::Migrator {
-            migrations: std::borrow::Cow::Borrowed(&MIGRATOR.migrations[..rebuild]),
-            ..sqlx::migrate::Migrator::DEFAULT
-        };
-        before.run(&pool).await.unwrap();
+        let pool = database_before(dir.path(), 20261128000007).await;
         sqlx::query(
             "INSERT INTO seed_history (id, at_ms, config_name, slot, token_serial, trigger, \
              source, bits, duration_us, outcome, error_code, message) \

@@ -8,6 +8,7 @@ pub mod hsmseed;
 pub mod metrics;
 pub mod openapi;
 pub mod query;
+pub mod random;
 pub mod status;
 
 use axum::http::{Method, StatusCode, Uri};
@@ -47,6 +48,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/2.0/hsms", get(hsms::list_hsms))
         .route("/api/2.0/history", get(history::history))
+        .route("/api/2.0/streambytes", get(random::streambytes))
+        .route("/api/2.0/hexbytes", get(random::hexbytes))
+        .route("/api/2.0/short", get(random::short))
+        .route("/api/2.0/int", get(random::int))
+        .route("/api/2.0/float", get(random::float))
+        .route("/api/2.0/double", get(random::double))
+        .route("/api/2.0/firmwareinfo", get(random::firmwareinfo))
+        .route("/api/2.0/softwareinfo", get(random::softwareinfo))
+        .route("/api/2.0/systeminfo", get(random::systeminfo))
+        .route("/api/2.0/performance", get(random::performance))
         .route("/api/2.0/openapi.json", get(openapi::serve))
         .route("/api/2.0", any(not_found))
         .route("/api/2.0/", any(not_found))

@@ -18,7 +18,7 @@ impl Modify for Security {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An API token (`hsmseed token-new --name=NAME --scope=seed|read`), shown once when created.",
+                        "An API token (`hsmseed token-new --name=NAME --scope=seed|read|entropy`), shown once when created.",
                     ))
                     .build(),
             ),
@@ -37,7 +37,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "hsmseed",
-        description = "Checked entropy from a (quantum) RNG into PKCS#11 HSMs: reseed a partition on demand, read configurations, history and health.",
+        description = "Checked entropy from a (quantum) RNG into PKCS#11 HSMs: reseed a partition on demand, read configurations, history and health; serve random numbers to Quantis clients.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -45,11 +45,22 @@ impl Modify for Security {
         super::hsms::list_hsms,
         super::history::history,
         super::status::status,
+        super::random::streambytes,
+        super::random::hexbytes,
+        super::random::short,
+        super::random::int,
+        super::random::float,
+        super::random::double,
+        super::random::firmwareinfo,
+        super::random::softwareinfo,
+        super::random::systeminfo,
+        super::random::performance,
     ),
     modifiers(&Security),
     tags(
         (name = "seeding", description = "Reseeding and its records"),
         (name = "operations", description = "The appliance's state"),
+        (name = "random", description = "Random numbers from the same checked entropy, as Quantis REST 2.0 clients call them (token scope `entropy`; anonymous with `entropy_public`)"),
     )
 )]
 pub struct ApiDoc;

@@ -11,8 +11,9 @@ pub struct TokenArgs {
     /// Name of the new API token (letters, digits, _ . -; at most 64)
     #[arg(long)]
     pub name: String,
-    /// What the token may do: seed (reseed, nothing else) or read
-    /// (configurations, history, status)
+    /// What the token may do: seed (reseed, nothing else), read
+    /// (configurations, history, status) or entropy (the random-number
+    /// endpoints: streambytes, hexbytes, short, int, float, double)
     #[arg(long)]
     pub scope: String,
 }

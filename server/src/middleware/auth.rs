@@ -178,6 +178,11 @@ pub async fn require_session(
     if is_public(&path) {
         return next.run(req).await;
     }
+    if super::super::api::random::is_open(&state, &path) {
+        // `entropy_public`: the random-number endpoints take anonymous
+        // callers (rate-limited by the handler's caller).
+        return next.run(req).await;
+    }
     if is_programmatic(&path) {
         // Calls with a bearer token do not come here: they go around the
         // session layers (`SessionsUnlessToken`) to the handler's `Caller`.

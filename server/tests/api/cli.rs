@@ -153,7 +153,7 @@ async fn bad_input_is_refused_clearly_and_changes_nothing() {
         (&["hsm-seed", "--name=HSM1"], "not complete"),
         (
             &["token-new", "--name=x", "--scope=admin"],
-            "scope `admin` is not seed or read",
+            "scope `admin` is not seed, read or entropy",
         ),
     ];
     for (args, message) in cases {

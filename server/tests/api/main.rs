@@ -18,6 +18,7 @@ mod ntl;
 mod openapi;
 mod ops;
 mod owner;
+mod random;
 mod seeding;
 mod service;
 mod sessions;
