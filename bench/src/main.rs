@@ -306,11 +306,21 @@ async fn server_benches(
     settings.pkcs11_module = Some(fixture.module.clone());
     settings.admin_password = Some(SecretString::from(ADMIN_PASSWORD.to_string()));
     settings.history_max_rows = 10_000_000;
-    if let Some(site) = &args.site_dir {
-        settings.site_dir = Some(site.clone());
-    } else {
-        settings.site_dir = Some(target_dir().join("site"));
+    // The built site, with one more file: 1 MiB of random bytes, the
+    // static answer `streambytes?size=1048576` is measured against.
+    let site = args
+        .site_dir
+        .clone()
+        .unwrap_or_else(|| target_dir().join("site"));
+    let served = tempfile::tempdir()?;
+    if site.is_dir() {
+        copy_dir(&site, served.path())?;
     }
+    std::fs::create_dir_all(served.path().join("pkg"))?;
+    let mut mib = vec![0u8; 1 << 20];
+    engine::random::fill_random(&mut mib);
+    std::fs::write(served.path().join("pkg").join(STATIC_MIB), &mib)?;
+    settings.site_dir = Some(served.path().to_path_buf());
     let engine = engine::Engine::open(settings).await?;
     let app = server::Application::build_with_engine(engine.clone()).await?;
     let url = app.url();
@@ -409,6 +419,61 @@ async fn server_benches(
     );
     results.insert("engine_reseed_per_s".into(), json!(in_process));
 
+    let entropy_token = engine
+        .auth()
+        .create_token("bench-entropy", Scope::Entropy, &actor)
+        .await?;
+    let entropy_bearer = Some(load::Auth::Bearer(
+        entropy_token.secret.expose_secret().to_string(),
+    ));
+    let (mut static_mib, mut stream_mib) = (Vec::new(), Vec::new());
+    for i in 0..rounds {
+        eprintln!(
+            "bench: round {}/{rounds}: 1 MiB static file, then streambytes?size=1048576, 16 clients",
+            i + 1
+        );
+        let static_path = format!("/pkg/{STATIC_MIB}");
+        static_mib.push(load::run(&url, &static_path, load::Method::Get, None, 16, round).await?);
+        stream_mib.push(
+            load::run(
+                &url,
+                "/api/2.0/streambytes?size=1048576",
+                load::Method::Get,
+                entropy_bearer.clone(),
+                16,
+                round,
+            )
+            .await?,
+        );
+    }
+    let (static_mib, stream_mib) = (
+        load::median_round(static_mib),
+        load::median_round(stream_mib),
+    );
+    eprintln!(
+        "bench: int?quantity=1000, 16 clients, {:.0} s",
+        args.seconds
+    );
+    let ints = load::run(
+        &url,
+        "/api/2.0/int?quantity=1000",
+        load::Method::Get,
+        entropy_bearer,
+        16,
+        d,
+    )
+    .await?;
+    let ratio = num(&stream_mib, &["per_s"]) / num(&static_mib, &["per_s"]).max(f64::MIN_POSITIVE);
+    results.insert(
+        "random".into(),
+        json!({
+            "static_1mib": static_mib,
+            "streambytes_1mib": stream_mib,
+            "streambytes_to_static": ratio,
+            "int_1000": ints,
+        }),
+    );
+
     eprintln!("bench: scheduler round over {} partitions", args.partitions);
     results.insert(
         "scheduler".into(),
@@ -417,6 +482,24 @@ async fn server_benches(
 
     let _ = stop.send(());
     let _ = serving.await;
+    Ok(())
+}
+
+/// The static file of 1 MiB served beside the site's assets.
+const STATIC_MIB: &str = "bench-static-1mib.bin";
+
+/// Copies the directory tree `from` into `to` (which exists).
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_dir(&e.path(), &target)?;
+        } else {
+            std::fs::copy(e.path(), &target)?;
+        }
+    }
     Ok(())
 }
 
@@ -553,6 +636,21 @@ fn print_table(r: &Value) {
         num(r, &["entropy", "health_and_conditioning_at_ratio_2_mb_s"]),
         verdict(ent >= 1000.0)
     );
+    let stream = num(r, &["random", "streambytes_1mib", "per_s"]);
+    let stat = num(r, &["random", "static_1mib", "per_s"]);
+    println!(
+        "streambytes 1 MiB: {:.0} MB/s; the same size, static: {:.0} MB/s; ratio {:.2}   target >= 0.50: {}",
+        stream * 1.048576,
+        stat * 1.048576,
+        stream / stat,
+        verdict(stream / stat >= 0.5)
+    );
+    println!(
+        "int?quantity=1000 (16 clients): {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+        num(r, &["random", "int_1000", "per_s"]),
+        num(r, &["random", "int_1000", "p50_ms"]),
+        num(r, &["random", "int_1000", "p99_ms"])
+    );
     println!(
         "WASM bundle: {:.0} KiB raw, {:.0} KiB gzip; idle RSS: {:.1} MiB",
         num(r, &["wasm", "raw_bytes"]) / 1024.0,
@@ -600,6 +698,10 @@ mod tests {
         assert!(num(&r, &["http", "reseed", "requests"]) > 0.0);
         assert_eq!(num(&r, &["http", "reseed", "errors"]), 0.0);
         assert_eq!(num(&r, &["scheduler", "ok"]), 9.0);
+        for load in ["static_1mib", "streambytes_1mib", "int_1000"] {
+            assert!(num(&r, &["random", load, "requests"]) > 0.0, "{load}");
+            assert_eq!(num(&r, &["random", load, "errors"]), 0.0, "{load}");
+        }
         assert!(wasm_size(&args.site_dir.unwrap())["error"].is_string());
         assert!(idle_rss(&args.server_bin.unwrap()).is_none());
     }

@@ -52,6 +52,8 @@ pub struct Shared {
     pub served_cert: Option<String>,
     /// Anonymous random-number requests per address (`entropy_public`).
     pub random_limit: api::random::PerAddress,
+    /// Anonymous reseeds per address (`reseed_anonymous_from`).
+    pub reseed_limit: api::random::PerAddress,
 }
 
 impl std::ops::Deref for AppState {
@@ -215,6 +217,7 @@ impl Application {
             connections: connections.clone(),
             served_cert,
             random_limit: api::random::PerAddress::new(settings.entropy_public_per_minute),
+            reseed_limit: api::random::PerAddress::new(settings.reseed_anonymous_per_minute),
         }));
         let router = router(state, session_store.clone(), &settings, site);
         Ok(Application {

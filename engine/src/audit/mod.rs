@@ -30,6 +30,9 @@ pub enum ActorKind {
     Cli,
     /// The appliance itself.
     Scheduler,
+    /// A caller without credentials from an address the settings allow
+    /// (`reseed_anonymous_from`); the address names it.
+    Anonymous,
 }
 
 impl ActorKind {
@@ -39,6 +42,7 @@ impl ActorKind {
             ActorKind::Token => "token",
             ActorKind::Cli => "cli",
             ActorKind::Scheduler => "scheduler",
+            ActorKind::Anonymous => "anonymous",
         }
     }
 }
@@ -75,6 +79,14 @@ impl Actor {
         }
     }
 
+    pub fn anonymous(address: IpAddr) -> Actor {
+        Actor {
+            kind: ActorKind::Anonymous,
+            name: "anonymous".into(),
+            address: Some(address.to_string()),
+        }
+    }
+
     pub fn scheduler() -> Actor {
         Actor {
             kind: ActorKind::Scheduler,
@@ -87,6 +99,7 @@ impl Actor {
     pub fn label(&self) -> String {
         match self.kind {
             ActorKind::Token => format!("token:{}", self.name),
+            ActorKind::Anonymous => format!("anonymous@{}", self.address.as_deref().unwrap_or("?")),
             _ => self.name.clone(),
         }
     }

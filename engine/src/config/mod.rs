@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+mod cidr;
+pub use cidr::Cidr;
+
 /// The prefix of every environment variable hsmseed reads.
 pub const ENV_PREFIX: &str = "HSMSEED_";
 
@@ -48,6 +51,8 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "random_max_size", secret: false, default: "1048576", doc: "Largest answer of the random-number endpoints in bytes: streambytes `size`, hexbytes `quantity` times `dataLength`." },
     KeyDoc { key: "random_max_quantity", secret: false, default: "100000", doc: "Largest `quantity` of hexbytes, short, int, float and double." },
     KeyDoc { key: "random_max_data_length", secret: false, default: "1024", doc: "Largest `dataLength` (bytes per hex string) of hexbytes." },
+    KeyDoc { key: "reseed_anonymous_from", secret: false, default: "(none)", doc: "Addresses (10.0.0.0/8, 192.0.2.7, 2001:db8::/32; a TOML array, or comma-separated in the environment) that may call /api/2.0/hsmseed?name= without a token, as the guide's scripts do: rate-limited, audited as anonymous with the address. Nothing else opens to them." },
+    KeyDoc { key: "reseed_anonymous_per_minute", secret: false, default: "60", doc: "Reseeds a minute one of those addresses may ask for without a token (then 429 with Retry-After)." },
     KeyDoc { key: "history_max_rows", secret: false, default: "100000", doc: "At most this many seed history rows are kept (the oldest go first)." },
     KeyDoc { key: "scheduler_concurrency", secret: false, default: "8", doc: "How many partitions a scheduled round reseeds at once." },
     KeyDoc { key: "login_failures_per_token", secret: false, default: "3", doc: "After this many failed logins in a row on one token (by serial), only a password that worked on it before is tried there; every other configuration on it is held. (Each configuration is held after its own first failed login anyway.)" },
@@ -135,6 +140,8 @@ pub struct Settings {
     pub history_retention_days: u32,
     pub history_max_rows: u32,
     pub entropy_public: bool,
+    pub reseed_anonymous_from: Vec<Cidr>,
+    pub reseed_anonymous_per_minute: u32,
     pub entropy_public_per_minute: u32,
     pub random_max_size: u32,
     pub random_max_quantity: u32,
@@ -179,6 +186,8 @@ struct RawSettings {
     history_retention_days: Option<u32>,
     history_max_rows: Option<u32>,
     entropy_public: Option<bool>,
+    reseed_anonymous_from: Option<StringList>,
+    reseed_anonymous_per_minute: Option<u32>,
     entropy_public_per_minute: Option<u32>,
     random_max_size: Option<u32>,
     random_max_quantity: Option<u32>,
@@ -186,6 +195,29 @@ struct RawSettings {
     audit_retention_days: Option<u32>,
     scheduler_concurrency: Option<u32>,
     login_failures_per_token: Option<u32>,
+}
+
+/// A list in the file (`["a", "b"]`) or one string, comma-separated (as
+/// the environment has it).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StringList {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl StringList {
+    fn items(self) -> Vec<String> {
+        match self {
+            StringList::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            StringList::Many(v) => v,
+        }
+    }
 }
 
 /// What loading found besides the settings: things to tell the operator.
@@ -284,6 +316,8 @@ impl Settings {
             history_retention_days: 90,
             history_max_rows: 100_000,
             entropy_public: false,
+            reseed_anonymous_from: Vec::new(),
+            reseed_anonymous_per_minute: 60,
             entropy_public_per_minute: 600,
             random_max_size: 1 << 20,
             random_max_quantity: 100_000,
@@ -397,6 +431,8 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         "history_retention_days" => raw.history_retention_days = Some(parse_u32(&v)?),
         "history_max_rows" => raw.history_max_rows = Some(parse_u32(&v)?),
         "entropy_public" => raw.entropy_public = Some(parse_bool(&v)?),
+        "reseed_anonymous_from" => raw.reseed_anonymous_from = Some(StringList::One(v)),
+        "reseed_anonymous_per_minute" => raw.reseed_anonymous_per_minute = Some(parse_u32(&v)?),
         "entropy_public_per_minute" => raw.entropy_public_per_minute = Some(parse_u32(&v)?),
         "random_max_size" => raw.random_max_size = Some(parse_u32(&v)?),
         "random_max_quantity" => raw.random_max_quantity = Some(parse_u32(&v)?),
@@ -528,6 +564,19 @@ impl RawSettings {
             )?,
             history_max_rows: positive("history_max_rows", self.history_max_rows, 100_000)?,
             entropy_public: self.entropy_public.unwrap_or(false),
+            reseed_anonymous_from: self
+                .reseed_anonymous_from
+                .map(StringList::items)
+                .unwrap_or_default()
+                .iter()
+                .map(|c| c.parse())
+                .collect::<std::result::Result<Vec<Cidr>, String>>()
+                .map_err(|e| Error::Config(format!("reseed_anonymous_from: {e}")))?,
+            reseed_anonymous_per_minute: positive(
+                "reseed_anonymous_per_minute",
+                self.reseed_anonymous_per_minute,
+                60,
+            )?,
             entropy_public_per_minute: positive(
                 "entropy_public_per_minute",
                 self.entropy_public_per_minute,
@@ -666,6 +715,28 @@ mod tests {
         for k in KEYS {
             assert!(text.contains(&format!("{} =", k.key)), "{} missing", k.key);
         }
+    }
+
+    #[test]
+    fn anonymous_reseed_addresses_come_as_a_list_or_comma_separated() {
+        let (s, _) = load_text(
+            "reseed_anonymous_from = [\"10.0.0.0/8\", \"192.0.2.7\"]\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.reseed_anonymous_from.len(), 2);
+        assert!(s.reseed_anonymous_from[1].contains("192.0.2.7".parse().unwrap()));
+        let (s, _) = load_text("", &[("HSMSEED_RESEED_ANONYMOUS_FROM", "127.0.0.1, ::1")]).unwrap();
+        assert_eq!(s.reseed_anonymous_from.len(), 2);
+        let (s, _) = load_text("", &[]).unwrap();
+        assert!(s.reseed_anonymous_from.is_empty());
+        let e = load_text("reseed_anonymous_from = [\"10.1.2.3/8\"]\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("reseed_anonymous_from") && e.contains("10.0.0.0/8"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -698,3 +698,39 @@ fn push_event(sh: &mut Shared, event: EntropyEvent) {
 
 #[cfg(test)]
 mod tests;
+
+/// Writes `len` raw bytes of `kind` to `out`, as the source gives them: no
+/// health test, no conditioning, for an operator's own assessment (NIST's
+/// SP 800-90B `ea_non_iid` wants raw samples). A device is opened apart
+/// from the one the engine reads; `os` gives the kernel CSPRNG's output,
+/// which is conditioned already (there is no raw form of it).
+pub fn raw_sample(kind: &EntropySourceKind, len: u64, out: &mut dyn std::io::Write) -> Result<()> {
+    const CHUNK: usize = 64 * 1024;
+    let mut buf = Zeroizing::new(vec![0u8; CHUNK]);
+    let mut left = len;
+    let mut device = match kind {
+        EntropySourceKind::Os => None,
+        EntropySourceKind::Device(path) => {
+            Some(File::open(path).map_err(|e| Error::io("opening", path, e))?)
+        }
+    };
+    while left > 0 {
+        let n = usize::try_from(left).map_or(CHUNK, |l| l.min(CHUNK));
+        let piece = &mut buf[..n];
+        match (&mut device, kind) {
+            (Some(f), EntropySourceKind::Device(path)) => {
+                f.read_exact(piece).map_err(|e| {
+                    Error::EntropyFailed(format!("reading {}: {e}", path.display()))
+                })?;
+            }
+            _ => rand::rngs::OsRng
+                .try_fill_bytes(piece)
+                .map_err(|e| Error::EntropyFailed(format!("reading the kernel CSPRNG: {e}")))?,
+        }
+        out.write_all(piece)
+            .map_err(|e| Error::io("writing", "standard output", e))?;
+        left -= n as u64;
+    }
+    out.flush()
+        .map_err(|e| Error::io("writing", "standard output", e))
+}

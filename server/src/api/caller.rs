@@ -18,6 +18,9 @@ use crate::AppState;
 pub enum Caller {
     Admin(User),
     Token(TokenInfo),
+    /// No credentials, from an address `reseed_anonymous_from` allows: it
+    /// may reseed, nothing else.
+    Anonymous(std::net::IpAddr),
 }
 
 impl Caller {
@@ -26,6 +29,7 @@ impl Caller {
         match self {
             Caller::Admin(u) => engine::audit::Actor::user(u.name.clone(), address),
             Caller::Token(t) => engine::audit::Actor::token(t.name.clone(), address),
+            Caller::Anonymous(a) => engine::audit::Actor::anonymous(*a),
         }
     }
 
@@ -40,6 +44,10 @@ impl Caller {
                 t.scope.as_str(),
                 scope.as_str()
             )))),
+            Caller::Anonymous(_) if scope == Scope::Seed => Ok(()),
+            Caller::Anonymous(_) => Err(ApiError(Error::Unauthorized(
+                "Present an API token (Authorization: Bearer ...).".into(),
+            ))),
         }
     }
 }
@@ -76,6 +84,24 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The caller's address when it presents no credentials and
+/// `reseed_anonymous_from` holds it.
+pub fn anonymous_reseeder(parts: &Parts, state: &AppState) -> Option<std::net::IpAddr> {
+    let allowed = &state.engine.settings().reseed_anonymous_from;
+    if allowed.is_empty()
+        || parts.headers.contains_key(header::AUTHORIZATION)
+        || parts.extensions.get::<User>().is_some()
+    {
+        return None;
+    }
+    let addr = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0
+        .ip();
+    allowed.iter().any(|c| c.contains(addr)).then_some(addr)
+}
+
 /// A caller allowed to read (scope `read`, or an administrator).
 pub struct Reader(pub Caller);
 
@@ -96,6 +122,13 @@ impl FromRequestParts<AppState> for Seeder {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The guide's scripts call the reseed URL without credentials: from
+        // an address the settings allow, that is an anonymous seeder
+        // (rate-limited per address).
+        if let Some(addr) = anonymous_reseeder(parts, state) {
+            state.reseed_limit.check(addr, std::time::Instant::now())?;
+            return Ok(Seeder(Caller::Anonymous(addr)));
+        }
         let caller = Caller::from_request_parts(parts, state).await?;
         caller.require(Scope::Seed)?;
         Ok(Seeder(caller))

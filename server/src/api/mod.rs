@@ -7,12 +7,13 @@ pub mod hsms;
 pub mod hsmseed;
 pub mod metrics;
 pub mod openapi;
+pub mod qrng;
 pub mod query;
 pub mod random;
 pub mod status;
 
 use axum::http::{Method, StatusCode, Uri};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 
 use crate::AppState;
@@ -59,6 +60,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/2.0/systeminfo", get(random::systeminfo))
         .route("/api/2.0/performance", get(random::performance))
         .route("/api/2.0/openapi.json", get(openapi::serve))
+        .route("/v1/capabilities", get(qrng::capabilities))
+        .route("/v1/entropy", post(qrng::entropy))
+        .route("/v1/healthtest", get(qrng::healthtest))
         .route("/api/2.0", any(not_found))
         .route("/api/2.0/", any(not_found))
         .route("/api/2.0/{*rest}", any(not_found))

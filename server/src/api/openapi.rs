@@ -1,4 +1,4 @@
-//! The OpenAPI 3.1 document of everything under `/api/2.0/`, generated
+//! The OpenAPI 3.1 document of everything under `/api/2.0/` and `/v1/`, generated
 //! from the handlers' annotations and the types they answer with. A copy is
 //! committed as `docs/openapi.json` and a test keeps the two equal
 //! (`hsmseed openapi > docs/openapi.json` regenerates it).
@@ -22,6 +22,13 @@ impl Modify for Security {
                     ))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-API-KEY",
+                "An API token of scope `entropy`, as QRNG Open API clients send it.",
+            ))),
         );
         components.add_security_scheme(
             "session",
@@ -55,11 +62,15 @@ impl Modify for Security {
         super::random::softwareinfo,
         super::random::systeminfo,
         super::random::performance,
+        super::qrng::capabilities,
+        super::qrng::entropy,
+        super::qrng::healthtest,
     ),
     modifiers(&Security),
     tags(
         (name = "seeding", description = "Reseeding and its records"),
         (name = "operations", description = "The appliance's state"),
+        (name = "qrng", description = "The QRNG Open API (`/v1/`), from the same checked entropy (token scope `entropy` as Bearer or X-API-KEY; anonymous with `entropy_public`); client errors are 422"),
         (name = "random", description = "Random numbers from the same checked entropy, as Quantis REST 2.0 clients call them (token scope `entropy`; anonymous with `entropy_public`)"),
     )
 )]

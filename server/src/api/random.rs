@@ -27,8 +27,11 @@ use super::query::ApiQuery;
 use crate::error::ApiError;
 use crate::AppState;
 
-/// The paths this module serves (all under `/api/2.0/`).
-pub const PATHS: [&str; 10] = [
+/// The paths of random numbers: this module's and the QRNG Open API's.
+pub const PATHS: [&str; 13] = [
+    "/v1/capabilities",
+    "/v1/entropy",
+    "/v1/healthtest",
     "/api/2.0/streambytes",
     "/api/2.0/hexbytes",
     "/api/2.0/short",
@@ -87,6 +90,9 @@ impl PerAddress {
     }
 }
 
+/// The header the QRNG Open API names for a token.
+pub const API_KEY: &str = "x-api-key";
+
 /// Who may have random numbers: a caller with scope `entropy` (or an
 /// administrator), or, with `entropy_public`, anyone (rate-limited).
 pub struct RandomCaller(pub Option<Caller>);
@@ -95,6 +101,25 @@ impl FromRequestParts<AppState> for RandomCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // The QRNG Open API's clients may send the token as `X-API-KEY`.
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            if let Some(key) = parts.headers.get(API_KEY).and_then(|v| v.to_str().ok()) {
+                let secret = secrecy::SecretString::from(key.trim().to_string());
+                let info = state
+                    .engine
+                    .auth()
+                    .verify_token(&secret)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError(Error::Unauthorized(
+                            "The API key is not valid (unknown or revoked).".into(),
+                        ))
+                    })?;
+                let caller = Caller::Token(info);
+                caller.require(Scope::Entropy)?;
+                return Ok(RandomCaller(Some(caller)));
+            }
+        }
         let presents = parts.headers.contains_key(header::AUTHORIZATION)
             || parts.extensions.get::<engine::auth::User>().is_some();
         if !presents && state.engine.settings().entropy_public {
@@ -159,16 +184,15 @@ pub async fn streambytes(
     if !(1..=max).contains(&size) {
         return Err(bad(format!("`size` must be 1 to {max}, not {size}")));
     }
-    let bytes = state
+    let mut bytes = state
         .engine
         .entropy()
         .random(size as usize, "streambytes")
         .await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/octet-stream")],
-        bytes.to_vec(),
-    )
-        .into_response())
+    // Handed to the client as they are, not copied (nothing secret is
+    // left behind: these bytes are the client's).
+    let body = std::mem::take(&mut *bytes);
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

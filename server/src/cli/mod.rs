@@ -8,6 +8,7 @@ mod hsm;
 mod manual;
 mod ntl;
 mod owner;
+mod sample;
 mod serve;
 mod shell;
 mod tokens;
@@ -69,6 +70,11 @@ pub enum Command {
         #[arg(long = "in", value_name = "FILE")]
         input: PathBuf,
     },
+    /// Write bytes of the entropy source to standard output, for your own
+    /// tests: --raw samples (before health tests and conditioning) for
+    /// NIST's ea_non_iid, or the checked bytes that are delivered.
+    #[command(name = "entropy-sample")]
+    EntropySample(sample::SampleArgs),
     /// Write the manual pages (hsmseed.1 and one per command) into DIR.
     #[command(hide = true)]
     Manual {
@@ -347,10 +353,12 @@ pub fn main() -> ExitCode {
     // Only the server sets up a data directory: a console command run from
     // the wrong directory must not make an empty appliance there and report
     // "no configuration".
-    let needs_data = matches!(
-        cli.command,
-        Command::Console(_) | Command::Shell | Command::Backup { .. }
-    );
+    let needs_data = match &cli.command {
+        Command::Console(_) | Command::Shell | Command::Backup { .. } => true,
+        // The delivered bytes come through the engine; raw ones do not.
+        Command::EntropySample(a) => !a.raw,
+        _ => false,
+    };
     if needs_data {
         if let Err(e) = existing_data_dir(&settings.data_dir) {
             eprintln!("hsmseed: {e}");
@@ -412,6 +420,7 @@ pub fn main() -> ExitCode {
             Ok(())
         }
         Command::Manual { out } => manual::write_pages(&out),
+        Command::EntropySample(a) => runtime.block_on(sample::run(settings, a)),
         Command::Backup {
             out,
             with_master_key,

@@ -27,6 +27,18 @@ use crate::AppState;
 
 pub use app::ssr::{SessionAuth, SESSION_AUTH};
 
+/// A reseed call without credentials from an address
+/// `reseed_anonymous_from` allows (the handler's `Seeder` judges it again
+/// and rate-limits it).
+fn anonymous_reseed(state: &AppState, req: &Request) -> bool {
+    let allowed = &state.engine.settings().reseed_anonymous_from;
+    !allowed.is_empty()
+        && req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .is_some_and(|c| allowed.iter().any(|a| a.contains(c.0.ip())))
+}
+
 /// The longest page address carried through sign-in (`next`).
 pub const MAX_NEXT: usize = 512;
 
@@ -38,21 +50,21 @@ fn is_public(path: &str) -> bool {
 }
 
 fn is_programmatic(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/sfn/") || path == "/metrics"
+    takes_tokens(path) || path.starts_with("/sfn/")
 }
 
 /// Where a bearer token is judged by the handler instead of a session.
 fn takes_tokens(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/metrics"
+    path.starts_with("/api/") || path.starts_with("/v1/") || path == "/metrics"
 }
 
 /// A call that presents an API token where tokens are taken: the handler's
 /// `Caller` judges it, and the token wins over any session cookie.
 fn is_token_call(req: &Request) -> bool {
+    let h = req.headers();
     takes_tokens(req.uri().path())
-        && req
-            .headers()
-            .contains_key(axum::http::header::AUTHORIZATION)
+        && (h.contains_key(axum::http::header::AUTHORIZATION)
+            || h.contains_key(crate::api::random::API_KEY))
 }
 
 /// Wraps the session layers so that token calls go around them: automation
@@ -178,7 +190,9 @@ pub async fn require_session(
     if is_public(&path) {
         return next.run(req).await;
     }
-    if super::super::api::random::is_open(&state, &path) {
+    if super::super::api::random::is_open(&state, &path)
+        || (path == "/api/2.0/hsmseed" && anonymous_reseed(&state, &req))
+    {
         // `entropy_public`: the random-number endpoints take anonymous
         // callers (rate-limited by the handler's caller).
         return next.run(req).await;

@@ -68,6 +68,14 @@ impl Options {
     }
 }
 
+/// A client with no cookie and no token (a script, or a Quantis client).
+pub fn anonymous_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap()
+}
+
 /// The process's SoftHSM2 tokens.
 pub fn fixture() -> &'static SoftHsmFixture {
     SoftHsmFixture::shared()

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod anonymous;
 mod auth;
 mod backup;
 mod cli;
@@ -18,6 +19,7 @@ mod ntl;
 mod openapi;
 mod ops;
 mod owner;
+mod qrng;
 mod random;
 mod seeding;
 mod service;

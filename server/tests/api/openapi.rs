@@ -106,8 +106,21 @@ fn every_field_of_every_schema_is_camel_case() {
         name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
             && name.chars().all(|c| c.is_ascii_alphanumeric())
     };
+    // The QRNG Open API's bodies (`/v1/`) keep its spec's snake_case names:
+    // its clients parse exactly those.
+    let qrng_spec = [
+        "Capabilities",
+        "EntropyCapabilities",
+        "EntropyRequest",
+        "EntropyAnswer",
+        "Healthtest",
+        "HealthtestCapabilities",
+    ];
     let mut wrong = Vec::new();
     for (schema, body) in doc["components"]["schemas"].as_object().unwrap() {
+        if qrng_spec.contains(&schema.as_str()) {
+            continue;
+        }
         for field in body["properties"]
             .as_object()
             .into_iter()

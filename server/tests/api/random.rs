@@ -11,7 +11,7 @@ use engine::auth::tokens::Scope;
 use engine::config::EntropySourceKind;
 use reqwest::StatusCode;
 
-use crate::helpers::{Options, TestApp};
+use crate::helpers::{anonymous_client, Options, TestApp};
 
 async fn entropy_token(app: &TestApp) -> String {
     app.token("quantis-client", Scope::Entropy).await
@@ -173,10 +173,7 @@ async fn only_the_entropy_scope_or_an_administrator_gets_numbers() {
     let r = get(&app, &entropy, "/api/2.0/status").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // No credentials: 401 (entropy_public is off by default).
-    let anonymous = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap();
+    let anonymous = anonymous_client();
     let r = anonymous.get(app.at("/api/2.0/int")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = r.json().await.unwrap();
@@ -230,10 +227,7 @@ async fn entropy_public_opens_only_the_random_endpoints_rate_limited() {
         ..Options::default()
     })
     .await;
-    let anonymous = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap();
+    let anonymous = anonymous_client();
     for path in [
         "/api/2.0/int",
         "/api/2.0/hexbytes?quantity=2",
@@ -377,4 +371,68 @@ async fn served_bytes_pass_rngtest_and_ent() {
     assert!((mean - 127.5).abs() < 0.5, "mean {mean}: {csv}");
     assert!((pi - std::f64::consts::PI).abs() < 0.02, "pi {pi}: {csv}");
     assert!(serial.abs() < 0.005, "serial correlation {serial}: {csv}");
+}
+
+/// `hsmseed entropy-sample`: raw samples are the source's bytes as they
+/// are (for `ea_non_iid`); without `--raw`, the delivered bytes.
+#[tokio::test]
+async fn entropy_sample_writes_raw_or_delivered_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = dir.path().join("qrng");
+    let mut content = vec![0u8; 200_000];
+    engine::random::fill_random(&mut content);
+    std::fs::write(&device, &content).unwrap();
+    let source = format!("device:{}", device.display());
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hsmseed"))
+            .args(args)
+            .env_remove("HSMSEED_CONFIG")
+            .env("HSMSEED_DATA_DIR", &data)
+            .env("HSMSEED_ENTROPY_SOURCE", &source)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "entropy-sample",
+        &format!("--source={source}"),
+        "--bytes=70000",
+        "--raw",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        out.stdout,
+        content[..70_000],
+        "raw means as the device gave them"
+    );
+    assert!(!data.exists(), "a raw sample needs no data directory");
+
+    let out = run(&["entropy-sample", "--source=os", "--bytes=10", "--raw"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("the configured one is `{source}`")),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+
+    // Delivered bytes: tested and conditioned, so not the device's.
+    std::fs::create_dir(&data).unwrap();
+    let out = run(&[
+        "entropy-sample",
+        &format!("--source={source}"),
+        "--bytes=3000",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), 3000);
+    assert!(!content.windows(64).any(|w| w == &out.stdout[..64]));
 }

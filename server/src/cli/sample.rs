@@ -1,0 +1,62 @@
+//! `hsmseed entropy-sample --source=NAME --bytes=N [--raw]`: bytes of one
+//! source on standard output, for an operator's own tests (NIST's SP
+//! 800-90B `ea_non_iid` on `--raw` samples; `ent` or `rngtest` on either).
+
+use std::io::IsTerminal;
+
+use anyhow::Context;
+use clap::Args;
+use engine::config::Settings;
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// The source, as the settings name it (`os`, `device:/dev/qrandom0`)
+    #[arg(long)]
+    pub source: String,
+    /// How many bytes (1 to 1 GiB)
+    #[arg(long)]
+    pub bytes: u64,
+    /// Raw samples as the source gives them, before health tests and
+    /// conditioning (without it: the checked bytes that are delivered)
+    #[arg(long)]
+    pub raw: bool,
+}
+
+const MAX_BYTES: u64 = 1 << 30;
+
+pub async fn run(settings: Settings, a: SampleArgs) -> anyhow::Result<()> {
+    let configured = settings.entropy_source.to_string();
+    if a.source != configured {
+        anyhow::bail!(
+            "no source `{}`: the configured one is `{configured}` (entropy_source)",
+            a.source
+        );
+    }
+    if !(1..=MAX_BYTES).contains(&a.bytes) {
+        anyhow::bail!("--bytes must be 1 to {MAX_BYTES}, not {}", a.bytes);
+    }
+    let stdout = std::io::stdout();
+    if stdout.is_terminal() {
+        anyhow::bail!("standard output is a terminal: redirect it to a file (> sample.bin)");
+    }
+    if a.raw {
+        let kind = settings.entropy_source.clone();
+        let len = a.bytes;
+        return tokio::task::spawn_blocking(move || {
+            engine::entropy::source::raw_sample(&kind, len, &mut std::io::stdout().lock())
+        })
+        .await?
+        .context("sampling the source");
+    }
+    let engine = engine::Engine::open(settings).await?;
+    let mut out = stdout.lock();
+    let mut left = a.bytes;
+    while left > 0 {
+        let n = left.min(1 << 20);
+        let bytes = engine.entropy().random(n as usize, "sample").await?;
+        std::io::Write::write_all(&mut out, &bytes).context("writing standard output")?;
+        left -= n;
+    }
+    std::io::Write::flush(&mut out).context("writing standard output")?;
+    Ok(())
+}
