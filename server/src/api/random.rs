@@ -53,6 +53,8 @@ pub fn is_open(state: &AppState, path: &str) -> bool {
 /// one-minute window per address.
 pub struct PerAddress {
     per_minute: u32,
+    /// Addresses remembered at most.
+    remembered: usize,
     windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
@@ -64,6 +66,7 @@ impl PerAddress {
     pub fn new(per_minute: u32) -> PerAddress {
         PerAddress {
             per_minute,
+            remembered: REMEMBERED,
             windows: Mutex::default(),
         }
     }
@@ -72,8 +75,15 @@ impl PerAddress {
     /// its window ends.
     pub fn check(&self, addr: IpAddr, now: Instant) -> Result<(), Error> {
         let mut w = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if w.len() >= REMEMBERED {
+        if w.len() >= self.remembered && !w.contains_key(&addr) {
             w.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+            // Still full of live windows (a flood from many addresses): a
+            // new address waits rather than the table growing without end.
+            if w.len() >= self.remembered {
+                return Err(Error::RateLimited {
+                    retry_after_secs: WINDOW.as_secs(),
+                });
+            }
         }
         let (start, count) = w.entry(addr).or_insert((now, 0));
         if now.duration_since(*start) >= WINDOW {
@@ -579,5 +589,25 @@ mod tests {
         limit.check(b, t0).unwrap();
         // A new window starts after a minute.
         limit.check(a, t0 + WINDOW).unwrap();
+    }
+
+    #[test]
+    fn a_flood_of_addresses_does_not_grow_the_table_without_end() {
+        let limit = PerAddress {
+            remembered: 2,
+            ..PerAddress::new(5)
+        };
+        let t0 = Instant::now();
+        let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
+        limit.check(ip(1), t0).unwrap();
+        limit.check(ip(2), t0).unwrap();
+        assert!(matches!(
+            limit.check(ip(3), t0),
+            Err(Error::RateLimited { .. })
+        ));
+        // Known addresses go on; once windows end, new ones get room.
+        limit.check(ip(1), t0).unwrap();
+        limit.check(ip(3), t0 + WINDOW).unwrap();
+        assert!(limit.windows.lock().unwrap().len() <= 2);
     }
 }
