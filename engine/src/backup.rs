@@ -429,16 +429,29 @@ async fn restore_staged(
         }
         std::fs::rename(&from, to).map_err(|e| Error::io("moving into place", to, e))
     };
-    put(stage.join(DB_FILE), &data_dir.join(DB_FILE))?;
-    if with_tls {
-        for name in TLS_FILES {
-            if stage.join(name).is_file() {
-                put(stage.join(name), &data_dir.join(name))?;
+    let placed = (|| -> Result<()> {
+        put(stage.join(DB_FILE), &data_dir.join(DB_FILE))?;
+        if with_tls {
+            for name in TLS_FILES {
+                if stage.join(name).is_file() {
+                    put(stage.join(name), &data_dir.join(name))?;
+                }
             }
         }
-    }
-    if m.master_key_included {
-        put(stage.join(MASTER_KEY_FILE), &key_path)?;
+        if m.master_key_included {
+            put(stage.join(MASTER_KEY_FILE), &key_path)?;
+        }
+        Ok(())
+    })();
+    // Renames in one directory rarely fail; when one does, the operator
+    // must know where the files that were there went.
+    if let Err(e) = placed {
+        return Err(Error::Internal(format!(
+            "the restore stopped halfway ({e}); the files that were in {} are in {}: \
+             move them back before starting the server",
+            data_dir.display(),
+            previous.display()
+        )));
     }
     Ok(moved.then_some(previous))
 }
