@@ -17,7 +17,7 @@
 //! its secrets) and then swaps the files in; what it replaced is kept in
 //! `data_dir/backups/before-restore-<time>/`.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -120,14 +120,39 @@ fn stamp() -> String {
         .unwrap_or_else(|_| "0".into())
 }
 
-fn append(tar: &mut tar::Builder<std::fs::File>, name: &str, data: &[u8]) -> Result<()> {
+/// Appends the entry `name` of `size` bytes read from `data`.
+fn append(
+    tar: &mut tar::Builder<std::fs::File>,
+    name: &str,
+    size: u64,
+    data: impl Read,
+) -> Result<()> {
     let mut header = tar::Header::new_gnu();
-    header.set_size(data.len() as u64);
+    header.set_size(size);
     header.set_mode(0o600);
     header.set_mtime(time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64);
     header.set_cksum();
     tar.append_data(&mut header, name, data)
         .map_err(|e| Error::io("writing the backup entry", name, e))
+}
+
+/// Appends the file at `path` as `name`, streamed (the database may be
+/// large; key files pass through the kernel's buffers only).
+fn append_file(tar: &mut tar::Builder<std::fs::File>, name: &str, path: &Path) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io("reading", path, e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io("reading", path, e))?
+        .len();
+    append(tar, name, size, file)
+}
+
+/// Renames `from` to `to`, making `to`'s directory (0700) when missing.
+fn move_file(from: &Path, to: &Path, action: &'static str) -> Result<()> {
+    if let Some(parent) = to.parent() {
+        ensure_private_dir(parent)?;
+    }
+    std::fs::rename(from, to).map_err(|e| Error::io(action, from, e))
 }
 
 impl crate::Engine {
@@ -172,27 +197,25 @@ impl crate::Engine {
         let mut tar = tar::Builder::new(out);
         let manifest_json = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| Error::Internal(format!("backup manifest: {e}")))?;
-        append(&mut tar, MANIFEST, &manifest_json)?;
-        let db_bytes = std::fs::read(&copy).map_err(|e| Error::io("reading", &copy, e))?;
-        append(&mut tar, DB_FILE, &db_bytes)?;
+        append(
+            &mut tar,
+            MANIFEST,
+            manifest_json.len() as u64,
+            manifest_json.as_slice(),
+        )?;
+        append_file(&mut tar, DB_FILE, &copy)?;
         let data_dir = &self.settings().data_dir;
         if self.settings().tls_cert.is_none() {
             for name in TLS_FILES {
                 let p = data_dir.join(name);
                 if p.is_file() {
-                    let bytes = zeroize::Zeroizing::new(
-                        std::fs::read(&p).map_err(|e| Error::io("reading", &p, e))?,
-                    );
-                    append(&mut tar, name, &bytes)?;
+                    append_file(&mut tar, name, &p)?;
                     files.push(name.to_string());
                 }
             }
         }
         if with_master_key {
-            let bytes = zeroize::Zeroizing::new(
-                std::fs::read(&key.path).map_err(|e| Error::io("reading", &key.path, e))?,
-            );
-            append(&mut tar, MASTER_KEY_FILE, &bytes)?;
+            append_file(&mut tar, MASTER_KEY_FILE, &key.path)?;
             files.push(MASTER_KEY_FILE.to_string());
         }
         let out = tar
@@ -317,22 +340,11 @@ async fn restore_staged(
     stage: &Path,
     unpacked: &Unpacked,
 ) -> Result<Option<PathBuf>> {
-    use std::os::unix::fs::OpenOptionsExt;
     let m = &unpacked.manifest;
     for (name, bytes) in &unpacked.files {
-        if name == MANIFEST {
-            continue;
+        if name != MANIFEST {
+            crate::store::write_private_file(&stage.join(name), bytes)?;
         }
-        let p = stage.join(name);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&p)
-            .map_err(|e| Error::io("creating", &p, e))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| Error::io("writing", &p, e))?;
     }
 
     // The database: whole, and not from a newer hsmseed.
@@ -397,9 +409,7 @@ async fn restore_staged(
     let mut moved = false;
     let mut move_aside = |from: &Path, name: &str| -> Result<()> {
         if from.exists() {
-            let to = previous.join(name);
-            ensure_private_dir(to.parent().unwrap_or(&previous))?;
-            std::fs::rename(from, &to).map_err(|e| Error::io("moving aside", from, e))?;
+            move_file(from, &previous.join(name), "moving aside")?;
             moved = true;
         }
         Ok(())
@@ -423,12 +433,7 @@ async fn restore_staged(
         crate::auth::FIRST_PASSWORD_FILE,
     )?;
 
-    let put = |from: PathBuf, to: &Path| -> Result<()> {
-        if let Some(parent) = to.parent() {
-            ensure_private_dir(parent)?;
-        }
-        std::fs::rename(&from, to).map_err(|e| Error::io("moving into place", to, e))
-    };
+    let put = |from: PathBuf, to: &Path| move_file(&from, to, "moving into place");
     let placed = (|| -> Result<()> {
         put(stage.join(DB_FILE), &data_dir.join(DB_FILE))?;
         if with_tls {

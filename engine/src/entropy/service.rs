@@ -61,48 +61,53 @@ impl Entropy {
             .await
     }
 
-    /// The start-up test, as run when the engine opens.
-    pub(crate) async fn startup(&self) -> Result<()> {
+    /// Runs `op` on the source, on the runtime's thread when `inline` (it
+    /// cannot block for long), else on a blocking thread; then records
+    /// what the source reported meanwhile.
+    async fn run<T: Send + 'static>(
+        &self,
+        inline: bool,
+        op: impl FnOnce(&EntropySource) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let source = self.source.clone();
-        let r = tokio::task::spawn_blocking(move || source.startup_test()).await?;
+        let r = if inline {
+            op(&source)
+        } else {
+            tokio::task::spawn_blocking(move || op(&source)).await?
+        };
         self.record_events().await;
         r
     }
 
+    /// The start-up test, as run when the engine opens.
+    pub(crate) async fn startup(&self) -> Result<()> {
+        self.run(false, |s| s.startup_test()).await
+    }
+
     /// `len` bytes of checked, conditioned entropy; fails closed.
     pub(crate) async fn seed(&self, len: usize) -> Result<Zeroizing<Vec<u8>>> {
-        let source = self.source.clone();
         // The kernel CSPRNG answers at once; a device may block.
-        let r = if matches!(self.source_kind(), EntropySourceKind::Os) {
-            source.seed(len)
-        } else {
-            tokio::task::spawn_blocking(move || source.seed(len)).await?
-        };
-        self.record_events().await;
-        r
+        let os = matches!(self.source_kind(), EntropySourceKind::Os);
+        self.run(os, move |s| s.seed(len)).await
     }
 
     /// `len` checked random bytes for a client (random-number endpoints),
     /// made as seeds are, in pieces of at most [`MAX_SEED_LEN`]; fails
     /// closed. Counted in the metrics by `endpoint`.
     pub async fn random(&self, len: usize, endpoint: &'static str) -> Result<Zeroizing<Vec<u8>>> {
-        let source = self.source.clone();
-        let take = move || -> Result<Zeroizing<Vec<u8>>> {
-            let mut out = Zeroizing::new(Vec::with_capacity(len));
-            while out.len() < len {
-                let piece = source.seed((len - out.len()).min(MAX_SEED_LEN))?;
-                out.extend_from_slice(&piece);
-            }
-            Ok(out)
-        };
         // The kernel CSPRNG answers at once (a few KiB on the runtime); a
         // device, or a large answer, goes off it.
-        let r = if matches!(self.source_kind(), EntropySourceKind::Os) && len <= INLINE_RANDOM {
-            take()
-        } else {
-            tokio::task::spawn_blocking(take).await?
-        };
-        self.record_events().await;
+        let inline = matches!(self.source_kind(), EntropySourceKind::Os) && len <= INLINE_RANDOM;
+        let r = self
+            .run(inline, move |source| {
+                let mut out = Zeroizing::new(Vec::with_capacity(len));
+                while out.len() < len {
+                    let piece = source.seed((len - out.len()).min(MAX_SEED_LEN))?;
+                    out.extend_from_slice(&piece);
+                }
+                Ok(out)
+            })
+            .await;
         if r.is_ok() {
             self.core.metrics().count_random(endpoint, len);
         }

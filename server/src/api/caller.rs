@@ -74,32 +74,53 @@ impl FromRequestParts<AppState> for Caller {
                 "The Authorization header is not `Bearer <token>`.",
             ));
         };
+        Caller::from_secret(state, secret, "API token").await
+    }
+}
+
+impl Caller {
+    /// The caller a presented token secret names (`what` says how it came:
+    /// `API token`, `API key`), or 401.
+    pub async fn from_secret(
+        state: &AppState,
+        secret: &str,
+        what: &str,
+    ) -> Result<Caller, ApiError> {
         let secret = SecretString::from(secret.trim().to_string());
         match state.engine.auth().verify_token(&secret).await? {
             Some(info) => Ok(Caller::Token(info)),
-            None => Err(unauthorized(
-                "The API token is not valid (unknown or revoked).",
-            )),
+            None => Err(ApiError(Error::Unauthorized(format!(
+                "The {what} is not valid (unknown or revoked)."
+            )))),
         }
     }
+}
+
+/// The peer's address when `reseed_anonymous_from` holds it (whatever
+/// credentials the request carries).
+pub fn reseed_anonymous_allows(
+    state: &AppState,
+    extensions: &axum::http::Extensions,
+) -> Option<std::net::IpAddr> {
+    let allowed = &state.engine.settings().reseed_anonymous_from;
+    if allowed.is_empty() {
+        return None;
+    }
+    let addr = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
+        .0
+        .ip();
+    allowed.iter().any(|c| c.contains(addr)).then_some(addr)
 }
 
 /// The caller's address when it presents no credentials and
 /// `reseed_anonymous_from` holds it.
 pub fn anonymous_reseeder(parts: &Parts, state: &AppState) -> Option<std::net::IpAddr> {
-    let allowed = &state.engine.settings().reseed_anonymous_from;
-    if allowed.is_empty()
-        || parts.headers.contains_key(header::AUTHORIZATION)
-        || parts.extensions.get::<User>().is_some()
+    if parts.headers.contains_key(header::AUTHORIZATION) || parts.extensions.get::<User>().is_some()
     {
         return None;
     }
-    let addr = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?
-        .0
-        .ip();
-    allowed.iter().any(|c| c.contains(addr)).then_some(addr)
+    reseed_anonymous_allows(state, &parts.extensions)
 }
 
 /// A caller allowed to read (scope `read`, or an administrator).

@@ -114,18 +114,7 @@ impl FromRequestParts<AppState> for RandomCaller {
         // The QRNG Open API's clients may send the token as `X-API-KEY`.
         if !parts.headers.contains_key(header::AUTHORIZATION) {
             if let Some(key) = parts.headers.get(API_KEY).and_then(|v| v.to_str().ok()) {
-                let secret = secrecy::SecretString::from(key.trim().to_string());
-                let info = state
-                    .engine
-                    .auth()
-                    .verify_token(&secret)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError(Error::Unauthorized(
-                            "The API key is not valid (unknown or revoked).".into(),
-                        ))
-                    })?;
-                let caller = Caller::Token(info);
+                let caller = Caller::from_secret(state, key, "API key").await?;
                 caller.require(Scope::Entropy)?;
                 return Ok(RandomCaller(Some(caller)));
             }

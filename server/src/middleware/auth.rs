@@ -27,18 +27,6 @@ use crate::AppState;
 
 pub use app::ssr::{SessionAuth, SESSION_AUTH};
 
-/// A reseed call without credentials from an address
-/// `reseed_anonymous_from` allows (the handler's `Seeder` judges it again
-/// and rate-limits it).
-fn anonymous_reseed(state: &AppState, req: &Request) -> bool {
-    let allowed = &state.engine.settings().reseed_anonymous_from;
-    !allowed.is_empty()
-        && req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .is_some_and(|c| allowed.iter().any(|a| a.contains(c.0.ip())))
-}
-
 /// The longest page address carried through sign-in (`next`).
 pub const MAX_NEXT: usize = 512;
 
@@ -190,11 +178,13 @@ pub async fn require_session(
     if is_public(&path) {
         return next.run(req).await;
     }
-    if super::super::api::random::is_open(&state, &path)
-        || (path == "/api/2.0/hsmseed" && anonymous_reseed(&state, &req))
+    if crate::api::random::is_open(&state, &path)
+        || (path == "/api/2.0/hsmseed"
+            && crate::api::caller::reseed_anonymous_allows(&state, req.extensions()).is_some())
     {
-        // `entropy_public`: the random-number endpoints take anonymous
-        // callers (rate-limited by the handler's caller).
+        // `entropy_public` (the random-number endpoints) and
+        // `reseed_anonymous_from` (the reseed URL) take anonymous callers;
+        // the handler's caller judges them again and rate-limits them.
         return next.run(req).await;
     }
     if is_programmatic(&path) {
