@@ -62,6 +62,9 @@ pub struct DashboardData {
     /// The server's time of this answer: ages and waits are counted from it.
     pub checked_at: OffsetDateTime,
     pub entropy: EntropyStatus,
+    /// Each source (one: the same as `entropy`), and how they are mixed.
+    pub entropy_sources: Vec<EntropyStatus>,
+    pub entropy_mix: String,
     pub schedule: ScheduleStatus,
     /// Every configuration with its state.
     pub configs: Vec<HsmConfig>,

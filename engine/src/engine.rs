@@ -259,6 +259,7 @@ impl Engine {
         };
         self.inner.core.metrics().render(&crate::metrics::Gauges {
             entropy_up: self.entropy().status().state == EntropyState::Ok,
+            sources: self.entropy().sources(),
             next_run_unix: next.map(|t| t.unix_timestamp_nanos() as f64 / 1e9),
             health,
         })

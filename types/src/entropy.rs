@@ -80,4 +80,68 @@ pub struct EntropyStatus {
     /// I/O failures and failed start-up tests).
     pub permanent_failures: u64,
     pub last_failure: Option<FailureInfo>,
+    /// The fetcher of a remote source (`qrng:` or `quantis:`); `None` for
+    /// a local one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteStatus>,
+}
+
+/// What a remote source's fetcher is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum RemoteState {
+    /// No answer yet.
+    Connecting,
+    /// The last fetch succeeded.
+    Ok,
+    /// 5xx, a reset, a timeout or a bad answer: trying again later
+    /// (exponential backoff with jitter).
+    Backoff,
+    /// 403 or 429: waiting as the server asked (Retry-After, else 60 s).
+    Waiting,
+    /// 400 or 401 (or an unusable token or CA file): nothing more is asked
+    /// until the source's files or settings change.
+    Refused,
+}
+
+impl RemoteState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemoteState::Connecting => "connecting",
+            RemoteState::Ok => "ok",
+            RemoteState::Backoff => "backoff",
+            RemoteState::Waiting => "waiting",
+            RemoteState::Refused => "refused",
+        }
+    }
+}
+
+impl fmt::Display for RemoteState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A remote source's fetcher: state, counters, latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteStatus {
+    pub state: RemoteState,
+    /// Raw bytes fetched ahead, waiting to be tested and used.
+    pub buffered: u64,
+    /// Requests made.
+    pub fetches: u64,
+    /// Requests that failed.
+    pub failures: u64,
+    /// Raw bytes received.
+    pub bytes: u64,
+    /// The last successful request's time, in milliseconds.
+    pub last_latency_ms: Option<f64>,
+    /// The last failure, for an operator (never a byte or the token).
+    pub last_error: Option<String>,
+    /// When the next request is made, while backing off or waiting.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub retry_at: Option<OffsetDateTime>,
 }

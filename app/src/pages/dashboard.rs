@@ -5,8 +5,8 @@ use crate::components::history_table::HistoryTable;
 use crate::components::page::PageHeader;
 use crate::components::table::DataTable;
 use crate::model::{
-    ago, until, when, ApplianceState, ConfigState, DashboardData, EntropyState, HourBucket,
-    HsmConfig,
+    ago, until, when, ApplianceState, ConfigState, DashboardData, EntropyState, EntropyStatus,
+    HourBucket, HsmConfig,
 };
 use crate::server_fns::status::{dashboard, RestartEntropy};
 
@@ -163,7 +163,9 @@ fn Dashboard(
             </section>
             <section class=if entropy_ok { "card" } else { "card alarm" } aria-labelledby="entropy-title">
                 <div class="card-head">
-                    <h2 id="entropy-title">"Entropy source"</h2>
+                    <h2 id="entropy-title">
+                        {if d.entropy_sources.len() > 1 { "Entropy sources" } else { "Entropy source" }}
+                    </h2>
                     <span class=if entropy_ok { "badge ok" } else { "badge bad" } data-testid="entropy-state">
                         {e.state.as_str()}
                     </span>
@@ -191,6 +193,7 @@ fn Dashboard(
                     <dt>"Last failure"</dt>
                     <dd data-testid="entropy-failure">{e.last_failure.map(|f| format!("{}: {} test, {} ({})", when(f.at), f.test, f.detail, f.kind)).unwrap_or_else(|| "none".into())}</dd>
                 </dl>
+                <SourceTable sources=d.entropy_sources.clone() mix=d.entropy_mix.clone() />
                 {(!entropy_ok)
                     .then(|| {
                         view! {
@@ -226,6 +229,63 @@ fn Dashboard(
             <HistoryTable rows=d.last />
         </section>
     }
+}
+
+/// Each source's state when there are several or one is remote: state,
+/// bytes, failures, and a remote fetcher's state, latency and last error.
+#[component]
+fn SourceTable(sources: Vec<EntropyStatus>, mix: String) -> impl IntoView {
+    if sources.len() < 2 && sources.iter().all(|s| s.remote.is_none()) {
+        return ().into_any();
+    }
+    let rows = sources
+        .into_iter()
+        .map(|s| {
+            let ok = s.state == EntropyState::Ok;
+            let (fetcher, latency, error) = match &s.remote {
+                Some(r) => (
+                    format!("{}, {} B ready", r.state, r.buffered),
+                    r.last_latency_ms
+                        .map(|ms| format!("{ms:.1} ms"))
+                        .unwrap_or_else(|| "—".into()),
+                    r.last_error.clone().unwrap_or_default(),
+                ),
+                None => ("local".to_string(), "—".to_string(), String::new()),
+            };
+            let error = if error.is_empty() {
+                s.last_failure.map(|f| f.detail).unwrap_or_default()
+            } else {
+                error
+            };
+            view! {
+                <tr data-testid="entropy-source-row">
+                    <td><code>{s.source}</code></td>
+                    <td><span class=if ok { "badge ok" } else { "badge bad" }>{s.state.as_str()}</span></td>
+                    <td>{fetcher}</td>
+                    <td>{s.bytes_read}</td>
+                    <td>{s.permanent_failures}</td>
+                    <td>{latency}</td>
+                    <td class="wrap">{error}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <p class="muted">
+            {if mix == "any" {
+                "Mixed: each seed is extracted from every healthy source (at least one)."
+            } else {
+                "Mixed: each seed is extracted from every source; all must be healthy."
+            }}
+        </p>
+        <DataTable
+            testid="entropy-sources"
+            headers=&["Source", "State", "Fetcher", "Bytes", "Failures", "Latency", "Last error"]
+        >
+            {rows}
+        </DataTable>
+    }
+    .into_any()
 }
 
 /// Reseeds (and failures, in red) per hour: a server-rendered SVG bar chart.

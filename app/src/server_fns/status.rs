@@ -25,6 +25,8 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
         version: env!("CARGO_PKG_VERSION").to_string(),
         checked_at: engine.now(),
         entropy: engine.entropy().status(),
+        entropy_sources: engine.entropy().sources(),
+        entropy_mix: engine.entropy().mix().as_str().to_string(),
         schedule,
         configs: health.configs,
         counts: health.counts,

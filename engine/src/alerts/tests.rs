@@ -56,6 +56,7 @@ fn observed(configs: Vec<HsmConfig>) -> Observed {
             blocks_discarded: 0,
             permanent_failures: 0,
             last_failure: None,
+            remote: None,
         },
         certs: vec![],
     }

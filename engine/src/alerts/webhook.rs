@@ -185,30 +185,11 @@ impl Webhook {
                         return Err(format!("refused with {last}; not retried"));
                     }
                 }
-                Err(e) => last = describe(&e),
+                Err(e) => last = crate::tls::describe_request_error(&e),
             }
         }
         Err(format!("{last} ({attempts} attempts)"))
     }
-}
-
-/// A request's failure in a few words (the whole chain of causes).
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "no answer in time".into();
-    }
-    let mut out = if e.is_connect() {
-        "cannot connect".to_string()
-    } else {
-        "request failed".into()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

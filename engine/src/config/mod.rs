@@ -12,7 +12,12 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 
 mod cidr;
+mod source;
 pub use cidr::Cidr;
+pub use source::{
+    EntropyMix, EntropySourceKind, RemoteProtocol, RemoteSpec, REMOTE_CONNECT_TIMEOUT_MS,
+    REMOTE_PREFETCH, REMOTE_TIMEOUT_MS,
+};
 
 /// The prefix of every environment variable hsmseed reads.
 pub const ENV_PREFIX: &str = "HSMSEED_";
@@ -37,7 +42,8 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "tls_cert", secret: false, default: "(generated)", doc: "PEM certificate chain to serve; default: a self-signed one created in data_dir/tls on first start." },
     KeyDoc { key: "tls_key", secret: false, default: "(generated)", doc: "PEM private key for tls_cert." },
     KeyDoc { key: "pkcs11_module", secret: false, default: "(none)", doc: "Path of the PKCS#11 library (libsofthsm2.so, libCryptoki2_64.so)." },
-    KeyDoc { key: "entropy_source", secret: false, default: "os", doc: "`os` (kernel CSPRNG) or `device:PATH` (raw bytes from a character device such as /dev/qrandom0)." },
+    KeyDoc { key: "entropy_source", secret: false, default: "os", doc: "Where entropy comes from, one or more (a TOML array, or comma-separated in the environment): `os` (kernel CSPRNG), `device:PATH` (raw bytes from a character device such as /dev/qrandom0), `qrng:https://HOST[:PORT][/PREFIX]` (a QRNG Open API server, such as another hsmseed) or `quantis:https://HOST[:PORT][/api/2.0]` (a Quantis appliance). A remote source takes options after a space: `token_file=PATH`, `ca_file=PATH` or `pin=SHA256HEX` of the server certificate (else the public web roots), `connect_timeout_ms=3000`, `timeout_ms=5000`, `refresh_ms=10000` (a full buffer is still refreshed this often, so a silent server is noticed), `prefetch=65536` (bytes fetched ahead), `min_entropy=H` (claimed bits per byte; default entropy_min_entropy)." },
+    KeyDoc { key: "entropy_mix", secret: false, default: "all", doc: "With several sources, each seed is SHA-256 extracted over an equal share of every healthy source. `all`: every source must be healthy, else nothing is delivered; `any`: the healthy ones, at least one." },
     KeyDoc { key: "master_key_file", secret: false, default: "data_dir/master.key", doc: "File of the master key that encrypts partition passwords and private keys (created 0600 when it is the default and missing)." },
     KeyDoc { key: "pkcs11_timeout_secs", secret: false, default: "10", doc: "Deadline of every PKCS#11 call; a hung HSM is reported, never waited for." },
     KeyDoc { key: "entropy_min_entropy", secret: false, default: "7", doc: "Claimed min-entropy per byte (H, 0 < H <= 8) of a device source; sets the health-test cutoffs." },
@@ -80,37 +86,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// Where entropy comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntropySourceKind {
-    /// The kernel CSPRNG (getrandom).
-    Os,
-    /// Raw bytes from a device or file.
-    Device(PathBuf),
-}
-
-impl std::str::FromStr for EntropySourceKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.split_once(':') {
-            None if s == "os" => Ok(Self::Os),
-            Some(("device", path)) if !path.is_empty() => Ok(Self::Device(PathBuf::from(path))),
-            _ => Err(Error::Config(format!(
-                "entropy_source `{s}` is not `os` or `device:PATH`"
-            ))),
-        }
-    }
-}
-
-impl std::fmt::Display for EntropySourceKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Os => f.write_str("os"),
-            Self::Device(p) => write!(f, "device:{}", p.display()),
-        }
-    }
-}
-
 /// The validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -120,7 +95,9 @@ pub struct Settings {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub pkcs11_module: Option<PathBuf>,
-    pub entropy_source: EntropySourceKind,
+    /// At least one; names are unique.
+    pub entropy_source: Vec<EntropySourceKind>,
+    pub entropy_mix: EntropyMix,
     pub admin_password: Option<SecretString>,
     pub site_dir: Option<PathBuf>,
     pub session_idle_minutes: u32,
@@ -165,7 +142,8 @@ struct RawSettings {
     tls_cert: Option<String>,
     tls_key: Option<String>,
     pkcs11_module: Option<String>,
-    entropy_source: Option<String>,
+    entropy_source: Option<StringList>,
+    entropy_mix: Option<String>,
     admin_password: Option<String>,
     admin_password_file: Option<String>,
     site_dir: Option<String>,
@@ -296,7 +274,8 @@ impl Settings {
             tls_cert: None,
             tls_key: None,
             pkcs11_module: None,
-            entropy_source: EntropySourceKind::Os,
+            entropy_source: vec![EntropySourceKind::Os],
+            entropy_mix: EntropyMix::All,
             admin_password: None,
             site_dir: None,
             session_idle_minutes: 30,
@@ -405,7 +384,8 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         "tls_cert" => raw.tls_cert = Some(v),
         "tls_key" => raw.tls_key = Some(v),
         "pkcs11_module" => raw.pkcs11_module = Some(v),
-        "entropy_source" => raw.entropy_source = Some(v),
+        "entropy_source" => raw.entropy_source = Some(StringList::One(v)),
+        "entropy_mix" => raw.entropy_mix = Some(v),
         "admin_password" => raw.admin_password = Some(v),
         "site_dir" => raw.site_dir = Some(v),
         "session_idle_minutes" => raw.session_idle_minutes = Some(parse_u32(&v)?),
@@ -504,12 +484,11 @@ impl RawSettings {
             tls_cert,
             tls_key,
             pkcs11_module: non_empty_path(self.pkcs11_module),
-            entropy_source: self
-                .entropy_source
-                .as_deref()
-                .unwrap_or("os")
-                .trim()
-                .parse()?,
+            entropy_source: source::parse_sources(
+                self.entropy_source
+                    .map_or_else(|| vec!["os".to_string()], StringList::items),
+            )?,
+            entropy_mix: self.entropy_mix.as_deref().unwrap_or("all").parse()?,
             admin_password: admin_password
                 .filter(|p| !p.is_empty())
                 .map(SecretString::from),
@@ -666,7 +645,8 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:8443".parse().unwrap());
         assert_eq!(s.tls, TlsMode::On);
         assert_eq!(s.data_dir, PathBuf::from("./data"));
-        assert_eq!(s.entropy_source, EntropySourceKind::Os);
+        assert_eq!(s.entropy_source, vec![EntropySourceKind::Os]);
+        assert_eq!(s.entropy_mix, EntropyMix::All);
         assert_eq!(s.session_idle_minutes, 30);
         assert!(s.admin_password.is_none());
     }
@@ -815,6 +795,32 @@ mod tests {
             EntropySourceKind::Device(PathBuf::from("/dev/qrandom0"))
         );
         assert!("remote".parse::<EntropySourceKind>().is_err());
+        // A list in the file, comma-separated in the environment.
+        let (s, _) = load_text(
+            "entropy_source = [\"os\", \"device:/dev/qrandom0\"]\nentropy_mix = \"any\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.entropy_source.len(), 2);
+        assert_eq!(s.entropy_mix, EntropyMix::Any);
+        let (s, _) = load_text(
+            "",
+            &[(
+                "HSMSEED_ENTROPY_SOURCE",
+                "os, qrng:https://127.0.0.1:9/ timeout_ms=100",
+            )],
+        )
+        .unwrap();
+        assert_eq!(s.entropy_source[1].to_string(), "qrng:https://127.0.0.1:9/");
+        assert!(load_text("entropy_source = \"os\"\n", &[]).is_ok());
+        let e = load_text("entropy_mix = \"most\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`all` or `any`"), "{e}");
+        let e = load_text("entropy_source = []\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at least one"), "{e}");
     }
 
     #[test]

@@ -83,13 +83,56 @@ pub fn condition(raw: &[u8], out_len: usize) -> crate::Result<Zeroizing<Vec<u8>>
         hasher.finalize_into_reset(&mut digest);
         out_block.copy_from_slice(&digest[..out_block.len()]);
     }
+    wipe(hasher, digest);
+    Ok(out)
+}
+
+/// Forgets what a hasher and its digest buffer saw. The hasher's state is
+/// back to the initial value (reset), but its buffer still holds the
+/// unhashed tail of the last input (at most 63 bytes, from its start):
+/// overwrite it, and keep the compiler from eliding the writes to a value
+/// about to be dropped.
+fn wipe(mut hasher: Sha256, mut digest: Output<Sha256>) {
     digest.as_mut_slice().zeroize();
-    // The hasher's state is back to the initial value (reset), but its
-    // buffer still holds the unhashed tail of the last chunk (at most 63
-    // bytes, from its start): overwrite it, and keep the compiler from
-    // eliding the writes to a value about to be dropped.
     hasher.update([0u8; 63]);
     std::hint::black_box(&mut hasher);
+}
+
+/// Extracts one seed of `len` bytes from equal shares of several sources
+/// (each `len` bytes, already checked and conditioned): output block `i`
+/// (32 bytes) is
+///
+/// `SHA-256("hsmseed mix" || u32_be(i) || share_1[block i] || ... || share_n[block i])`
+///
+/// so each output block draws on the same block of every share: it is at
+/// least as unpredictable as the strongest share's block, and a weak or
+/// hostile share (which cannot see the others) cannot make it weaker. One
+/// share is returned as it is.
+pub fn mix(shares: &[Zeroizing<Vec<u8>>], len: usize) -> crate::Result<Zeroizing<Vec<u8>>> {
+    if shares.iter().any(|s| s.len() != len) || shares.is_empty() {
+        return Err(crate::Error::Internal(
+            "mixing needs one share of the seed's length from every source".into(),
+        ));
+    }
+    if let [one] = shares {
+        return Ok(one.clone());
+    }
+    let mut out = Zeroizing::new(vec![0u8; len]);
+    let mut hasher = Sha256::new();
+    let mut digest = Output::<Sha256>::default();
+    for (i, out_block) in out.chunks_mut(BLOCK_OUT).enumerate() {
+        let counter =
+            u32::try_from(i).map_err(|_| crate::Error::Internal("mixed output too long".into()))?;
+        hasher.update(b"hsmseed mix");
+        hasher.update(counter.to_be_bytes());
+        let range = i * BLOCK_OUT..i * BLOCK_OUT + out_block.len();
+        for share in shares {
+            hasher.update(share.get(range.clone()).unwrap_or_default());
+        }
+        hasher.finalize_into_reset(&mut digest);
+        out_block.copy_from_slice(&digest[..out_block.len()]);
+    }
+    wipe(hasher, digest);
     Ok(out)
 }
 
@@ -116,6 +159,27 @@ mod tests {
             out.extend_from_slice(&h.finalize());
         }
         out
+    }
+
+    #[test]
+    fn mix_draws_on_every_share_and_passes_one_through() {
+        let a = Zeroizing::new(raw(40, 1));
+        let b = Zeroizing::new(raw(40, 2));
+        let stuck = Zeroizing::new(vec![0u8; 40]);
+        assert_eq!(*mix(std::slice::from_ref(&a), 40).unwrap(), *a);
+        let ab = mix(&[a.clone(), b.clone()], 40).unwrap();
+        let a_stuck = mix(&[a.clone(), stuck.clone()], 40).unwrap();
+        // Block 0, the obvious way.
+        let mut h = Sha256::new();
+        h.update(b"hsmseed mix");
+        h.update(0u32.to_be_bytes());
+        h.update(&a[..32]);
+        h.update(&b[..32]);
+        assert_eq!(ab[..32], h.finalize()[..]);
+        assert_ne!(*ab, *a_stuck);
+        assert_ne!(*a_stuck, *a);
+        assert!(mix(&[a.clone(), Zeroizing::new(vec![1; 39])], 40).is_err());
+        assert!(mix(&[], 40).is_err());
     }
 
     #[test]

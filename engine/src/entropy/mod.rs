@@ -13,16 +13,17 @@
 pub mod condition;
 pub mod health;
 pub mod numbers;
+pub mod remote;
 mod repo;
 mod service;
 pub mod source;
 
-pub use condition::condition;
+pub use condition::{condition, mix};
 pub use health::{
     apt_cutoff, rct_cutoff, Cutoffs, HealthTest, HealthTester, Verdict, APT_WINDOW,
     DEFAULT_MIN_ENTROPY_PER_BYTE,
 };
-pub use service::Entropy;
+pub use service::{Entropy, Seed};
 pub use source::{
     EntropyEvent, EntropyEventKind, EntropySource, EntropyState, EntropyStatus, FailureInfo,
     HealthConfig, BLOCK_SIZE, MAX_SEED_LEN, STARTUP_SAMPLES,

@@ -46,6 +46,7 @@ use super::health::{
     validate_min_entropy, Cutoffs, HealthTest, HealthTester, Verdict, ALPHA_LOG2_INTERMITTENT,
     ALPHA_LOG2_PERMANENT, APT_WINDOW, DEFAULT_MIN_ENTROPY_PER_BYTE, MAX_CONSECUTIVE_INTERMITTENT,
 };
+use super::remote::Remote;
 use crate::clock::Clock;
 use crate::config::EntropySourceKind;
 use crate::{Error, Result};
@@ -174,9 +175,15 @@ struct Shared {
     events: VecDeque<EntropyEvent>,
 }
 
+/// Where raw bytes are read from.
+enum Reader {
+    File(File),
+    Remote(Arc<Remote>),
+}
+
 /// The device, the tester and the pool: locked across blocking reads.
 struct Io {
-    file: Option<File>,
+    reader: Option<Reader>,
     tester: HealthTester,
     /// Tested raw bytes waiting to become seeds. Never grows past
     /// `pool_capacity` (no reallocation); consumed bytes are zeroized.
@@ -187,12 +194,15 @@ struct Io {
 
 impl Io {
     /// Forgets every sample: pool and block zeroized, tester reset, device
-    /// closed.
+    /// closed, a remote source's fetched bytes forgotten.
     fn wipe(&mut self) {
         self.pool.zeroize(); // zeroes the whole capacity and clears
         self.block.zeroize();
         self.tester.reset();
-        self.file = None;
+        if let Some(Reader::Remote(r)) = &self.reader {
+            r.forget();
+        }
+        self.reader = None;
     }
 }
 
@@ -202,6 +212,8 @@ impl Io {
 /// (device reads); call them from a blocking context.
 pub struct EntropySource {
     kind: EntropySourceKind,
+    /// The fetcher of a remote source.
+    remote: Option<Arc<Remote>>,
     /// The effective configuration (`os`: 8 bits per byte, full-entropy).
     cfg: HealthConfig,
     /// Set when the configuration is unusable: every start-up test fails.
@@ -233,6 +245,16 @@ impl EntropySource {
     /// every start-up test fail (check it first with
     /// [`HealthConfig::validate`]). For `os`, `cfg` is ignored.
     pub fn new(kind: EntropySourceKind, cfg: HealthConfig, clock: Arc<dyn Clock>) -> Self {
+        let mut cfg = cfg;
+        let remote = match &kind {
+            EntropySourceKind::Remote(spec) => {
+                if let Some(h) = spec.min_entropy {
+                    cfg.min_entropy_per_byte = h;
+                }
+                Some(Arc::new(Remote::new((**spec).clone(), kind.to_string())))
+            }
+            _ => None,
+        };
         let (cfg, config_error, cutoffs) = match kind {
             EntropySourceKind::Os => (
                 HealthConfig {
@@ -243,7 +265,7 @@ impl EntropySource {
                 None,
                 None,
             ),
-            EntropySourceKind::Device(_) => match cfg.validate() {
+            EntropySourceKind::Device(_) | EntropySourceKind::Remote(_) => match cfg.validate() {
                 Ok(()) => (
                     cfg,
                     None,
@@ -262,12 +284,13 @@ impl EntropySource {
         }));
         EntropySource {
             kind,
+            remote,
             cfg,
             config_error,
             cutoffs,
             clock,
             io: Mutex::new(Io {
-                file: None,
+                reader: None,
                 tester,
                 pool: Zeroizing::new(Vec::with_capacity(pool_capacity(cfg.raw_per_output_byte))),
                 block: Zeroizing::new([0u8; BLOCK_SIZE]),
@@ -286,6 +309,12 @@ impl EntropySource {
 
     pub fn kind(&self) -> &EntropySourceKind {
         &self.kind
+    }
+
+    /// The fetcher of a remote source (start it on a runtime with
+    /// [`Remote::start`] before the start-up test).
+    pub fn remote(&self) -> Option<&Arc<Remote>> {
+        self.remote.as_ref()
     }
 
     /// The effective configuration (`os`: 8 bits per byte, full-entropy).
@@ -333,17 +362,26 @@ impl EntropySource {
                  already conditioned and is not health tested)"
                     .to_string()
             }
-            EntropySourceKind::Device(path) => {
-                match File::open(path) {
-                    Ok(file) => io.file = Some(file),
-                    Err(e) => {
-                        let detail = format!("opening {}: {e}", path.display());
-                        return Err(self.fail(io, EntropyEventKind::StartupFailed, None, detail));
-                    }
+            EntropySourceKind::Device(_) | EntropySourceKind::Remote(_) => {
+                match (&self.kind, &self.remote) {
+                    (EntropySourceKind::Device(path), _) => match File::open(path) {
+                        Ok(file) => io.reader = Some(Reader::File(file)),
+                        Err(e) => {
+                            let detail = format!("opening {}: {e}", path.display());
+                            return Err(self.fail(
+                                io,
+                                EntropyEventKind::StartupFailed,
+                                None,
+                                detail,
+                            ));
+                        }
+                    },
+                    (_, Some(r)) => io.reader = Some(Reader::Remote(r.clone())),
+                    _ => {}
                 }
                 let blocks = STARTUP_SAMPLES.div_ceil(BLOCK_SIZE);
                 for i in 1..=blocks {
-                    let verdict = match self.read_and_test(io, path) {
+                    let verdict = match self.read_and_test(io) {
                         Ok(v) => v,
                         Err(detail) => {
                             let detail = format!("start-up test: {detail}");
@@ -413,14 +451,14 @@ impl EntropySource {
                 self.shared().bytes_read += len as u64;
                 Ok(out)
             }
-            EntropySourceKind::Device(path) => {
+            EntropySourceKind::Device(_) | EntropySourceKind::Remote(_) => {
                 let need = if self.cfg.full_entropy {
                     len
                 } else {
                     self.cfg.raw_per_output_byte * len
                 };
                 while io.pool.len() < need {
-                    self.refill(io, path)?;
+                    self.refill(io)?;
                 }
                 let raw = io.pool.get(..need).unwrap_or_default();
                 let out = if self.cfg.full_entropy {
@@ -431,6 +469,17 @@ impl EntropySource {
                 consume(&mut io.pool, need);
                 out
             }
+        }
+    }
+
+    /// Fails a source whose remote fetcher stopped answering (forgetting
+    /// every sample), so that status and metrics say so at once and
+    /// nothing is delivered; a new start-up test brings it back. Does
+    /// nothing to a source that is not `ok`.
+    pub fn fail_unavailable(&self, detail: String) {
+        let mut guard = self.lock_io();
+        if self.state() == EntropyState::Ok {
+            let _ = self.fail(&mut guard, EntropyEventKind::Io, None, detail);
         }
     }
 
@@ -449,6 +498,7 @@ impl EntropySource {
             blocks_discarded: sh.blocks_discarded,
             permanent_failures: sh.permanent_failures,
             last_failure: sh.last_failure.clone(),
+            remote: self.remote.as_ref().map(|r| r.status()),
         }
     }
 
@@ -461,8 +511,8 @@ impl EntropySource {
     /// Reads and tests one block; a passing block goes into the pool, an
     /// intermittent one is discarded and counted, a permanent failure fails
     /// the source.
-    fn refill(&self, io: &mut Io, path: &Path) -> Result<()> {
-        let verdict = match self.read_and_test(io, path) {
+    fn refill(&self, io: &mut Io) -> Result<()> {
+        let verdict = match self.read_and_test(io) {
             Ok(v) => v,
             Err(detail) => return Err(self.fail(io, EntropyEventKind::Io, None, detail)),
         };
@@ -491,9 +541,14 @@ impl EntropySource {
 
     /// Reads one full block into `io.block` and runs the health tests on it,
     /// counting bytes and blocks. `Err` is an I/O failure message.
-    fn read_and_test(&self, io: &mut Io, path: &Path) -> std::result::Result<Verdict, String> {
+    fn read_and_test(&self, io: &mut Io) -> std::result::Result<Verdict, String> {
         let mut filled = 0usize;
-        let read = read_block(io.file.as_mut(), &mut io.block[..], &mut filled, path);
+        let read = read_block(
+            io.reader.as_mut(),
+            &mut io.block[..],
+            &mut filled,
+            &self.kind,
+        );
         let mut sh = self.shared();
         sh.bytes_read += filled as u64;
         read?;
@@ -598,7 +653,7 @@ impl EntropySource {
 
     /// `Ok` when the source may deliver; otherwise the error, without any
     /// read.
-    fn ensure_ok(&self) -> Result<()> {
+    pub(crate) fn ensure_ok(&self) -> Result<()> {
         let sh = self.shared();
         match sh.state {
             EntropyState::Ok => Ok(()),
@@ -653,13 +708,23 @@ impl EntropySource {
 /// many bytes were read even on failure. End of file and read errors are
 /// failures (a noise source never ends).
 fn read_block(
-    file: Option<&mut File>,
+    reader: Option<&mut Reader>,
     block: &mut [u8],
     filled: &mut usize,
-    path: &Path,
+    kind: &EntropySourceKind,
 ) -> std::result::Result<(), String> {
-    let Some(file) = file else {
-        return Err(format!("{} is not open", path.display()));
+    let file = match reader {
+        Some(Reader::File(f)) => f,
+        Some(Reader::Remote(r)) => {
+            r.read_exact(block)?;
+            *filled = block.len();
+            return Ok(());
+        }
+        None => return Err(format!("{kind} is not open")),
+    };
+    let path = match kind {
+        EntropySourceKind::Device(p) => p.as_path(),
+        _ => Path::new("?"),
     };
     while let Some(rest) = block.get_mut(*filled..).filter(|r| !r.is_empty()) {
         match file.read(rest) {
@@ -678,7 +743,7 @@ fn read_block(
 }
 
 /// Removes the first `n` bytes of the pool, zeroizing what is vacated.
-fn consume(pool: &mut Vec<u8>, n: usize) {
+pub(super) fn consume(pool: &mut Vec<u8>, n: usize) {
     let n = n.min(pool.len());
     pool.copy_within(n.., 0);
     let keep = pool.len() - n;
@@ -702,28 +767,34 @@ mod tests;
 /// Writes `len` raw bytes of `kind` to `out`, as the source gives them: no
 /// health test, no conditioning, for an operator's own assessment (NIST's
 /// SP 800-90B `ea_non_iid` wants raw samples). A device is opened apart
-/// from the one the engine reads; `os` gives the kernel CSPRNG's output,
-/// which is conditioned already (there is no raw form of it).
+/// from the one the engine reads; a remote source is fetched from by a
+/// fetcher of its own (call this on a blocking thread of a Tokio runtime);
+/// `os` gives the kernel CSPRNG's output, which is conditioned already
+/// (there is no raw form of it).
 pub fn raw_sample(kind: &EntropySourceKind, len: u64, out: &mut dyn std::io::Write) -> Result<()> {
-    const CHUNK: usize = 64 * 1024;
+    const CHUNK: usize = 4096;
     let mut buf = Zeroizing::new(vec![0u8; CHUNK]);
     let mut left = len;
-    let mut device = match kind {
+    let mut reader = match kind {
         EntropySourceKind::Os => None,
-        EntropySourceKind::Device(path) => {
-            Some(File::open(path).map_err(|e| Error::io("opening", path, e))?)
+        EntropySourceKind::Device(path) => Some(Reader::File(
+            File::open(path).map_err(|e| Error::io("opening", path, e))?,
+        )),
+        EntropySourceKind::Remote(spec) => {
+            let remote = Arc::new(Remote::new((**spec).clone(), kind.to_string()));
+            remote.start();
+            Some(Reader::Remote(remote))
         }
     };
     while left > 0 {
         let n = usize::try_from(left).map_or(CHUNK, |l| l.min(CHUNK));
         let piece = &mut buf[..n];
-        match (&mut device, kind) {
-            (Some(f), EntropySourceKind::Device(path)) => {
-                f.read_exact(piece).map_err(|e| {
-                    Error::EntropyFailed(format!("reading {}: {e}", path.display()))
-                })?;
+        match &mut reader {
+            Some(r) => {
+                let mut filled = 0;
+                read_block(Some(r), piece, &mut filled, kind).map_err(Error::EntropyFailed)?;
             }
-            _ => rand::rngs::OsRng
+            None => rand::rngs::OsRng
                 .try_fill_bytes(piece)
                 .map_err(|e| Error::EntropyFailed(format!("reading the kernel CSPRNG: {e}")))?,
         }

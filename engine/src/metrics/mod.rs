@@ -35,11 +35,22 @@ pub struct Metrics {
 /// What the engine knows at render time.
 pub struct Gauges {
     pub entropy_up: bool,
+    /// Every entropy source, in settings order.
+    pub sources: Vec<types::entropy::EntropyStatus>,
     pub next_run_unix: Option<f64>,
     /// The appliance's state and its configurations by state (none when
     /// the database could not say).
     pub health: Option<(types::status::ApplianceState, types::status::ConfigCounts)>,
 }
+
+/// A per-source metric: name, type, help, and its value for a source
+/// (`None`: not shown for that source).
+type SourceMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&types::entropy::EntropyStatus) -> Option<f64>,
+);
 
 /// Escapes a label value (backslash, double quote, newline).
 fn label(v: &str) -> String {
@@ -197,6 +208,56 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE hsmseed_entropy_source_up gauge");
         let _ = writeln!(out, "hsmseed_entropy_source_up {}", u8::from(g.entropy_up));
+        let per_source: [SourceMetric; 5] = [
+            (
+                "hsmseed_entropy_source_healthy",
+                "gauge",
+                "1 when this source is healthy and delivering.",
+                |s| {
+                    Some(f64::from(u8::from(
+                        s.state == types::entropy::EntropyState::Ok,
+                    )))
+                },
+            ),
+            (
+                "hsmseed_entropy_source_bytes_total",
+                "counter",
+                "Raw bytes read from this source.",
+                |s| Some(s.bytes_read as f64),
+            ),
+            (
+                "hsmseed_entropy_source_failures_total",
+                "counter",
+                "Times this source failed (health tests, I/O, start-up tests).",
+                |s| Some(s.permanent_failures as f64),
+            ),
+            (
+                "hsmseed_entropy_remote_fetch_failures_total",
+                "counter",
+                "Failed requests to this remote source.",
+                |s| s.remote.as_ref().map(|r| r.failures as f64),
+            ),
+            (
+                "hsmseed_entropy_remote_latency_seconds",
+                "gauge",
+                "The last successful request to this remote source, in seconds.",
+                |s| {
+                    s.remote
+                        .as_ref()
+                        .and_then(|r| r.last_latency_ms)
+                        .map(|ms| ms / 1000.0)
+                },
+            ),
+        ];
+        for (name, kind, help, value) in per_source {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            for src in &g.sources {
+                if let Some(v) = value(src) {
+                    let _ = writeln!(out, "{name}{{source=\"{}\"}} {v}", label(&src.source));
+                }
+            }
+        }
         let _ = writeln!(out, "# HELP hsmseed_scheduler_next_run_timestamp_seconds When the next scheduled round runs (0: scheduler off).");
         let _ = writeln!(
             out,
@@ -254,6 +315,7 @@ mod tests {
             ..Default::default()
         };
         let text = m.render(&Gauges {
+            sources: Vec::new(),
             entropy_up: false,
             next_run_unix: Some(1_800_000_000.0),
             health: Some((types::status::ApplianceState::Degraded, counts)),

@@ -137,10 +137,15 @@ impl Partitions {
             actor: manual.then(|| actor.clone()),
             at: self.core.now(),
             started: Instant::now(),
+            sources: Arc::new(std::sync::Mutex::new(String::new())),
         };
         let bytes = self.core.settings().seed_bytes();
         let ready = match self.entropy.seed(bytes).await {
-            Ok(seed) => self.hsm().await.map(|hsm| (seed, hsm)),
+            Ok(seed) => {
+                *attempt.sources.lock().unwrap_or_else(|p| p.into_inner()) =
+                    seed.sources.join(", ");
+                self.hsm().await.map(|hsm| (seed.bytes, hsm))
+            }
             Err(e) => Err(e),
         };
         let (result, elapsed) = match ready {
@@ -199,7 +204,7 @@ impl Partitions {
             slot: c.slot.map(|s| s as i64),
             token_serial: c.token_serial.clone(),
             trigger: Trigger::Schedule,
-            source: self.core.settings().entropy_source.to_string(),
+            source: String::new(),
             bits: self.core.settings().seed_bits,
             duration_us: 0,
             outcome: Outcome::Held,
@@ -346,7 +351,7 @@ impl Partitions {
             slot: Some(a.slot as i64),
             token_serial: serial.or_else(|| a.pinned_serial.clone()),
             trigger: a.trigger,
-            source: self.core.settings().entropy_source.to_string(),
+            source: a.sources.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             bits: self.core.settings().seed_bits,
             duration_us: elapsed.as_micros().min(i64::MAX as u128) as i64,
             outcome,
@@ -369,6 +374,9 @@ struct Attempt {
     actor: Option<Actor>,
     at: OffsetDateTime,
     started: Instant,
+    /// The sources the seed came from (empty until it is taken, and when
+    /// the entropy failed).
+    sources: Arc<std::sync::Mutex<String>>,
 }
 
 /// The code a failed reseed is filed under: the `CKR_*` name for HSM errors.

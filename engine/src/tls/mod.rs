@@ -112,6 +112,27 @@ fn generate(cert_path: &Path, key_path: &Path, extra_names: &[String]) -> Result
     Ok(())
 }
 
+/// An HTTPS client request's failure in a few words, with the whole chain
+/// of causes (a TLS failure says which certificate problem): for the
+/// webhook and the remote entropy sources.
+pub fn describe_request_error(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "no answer in time".into();
+    }
+    let mut out = if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "request failed".into()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

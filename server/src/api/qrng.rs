@@ -84,7 +84,7 @@ pub async fn capabilities(State(state): State<AppState>, _caller: RandomCaller) 
         healthtest: HealthtestCapabilities {
             test_types: vec!["nist_90b"],
         },
-        source_count: 1,
+        source_count: state.engine.entropy().sources().len() as u32,
     })
     .into_response()
 }

@@ -37,6 +37,8 @@ pub async fn status(
         ready: health.readiness.ready,
         database: health.readiness.database,
         entropy: state.engine.entropy().status(),
+        entropy_sources: state.engine.entropy().sources(),
+        entropy_mix: state.engine.entropy().mix().as_str(),
         schedule,
     }))
 }
@@ -55,6 +57,12 @@ pub struct StatusBody {
     /// The database answers and the entropy source is healthy.
     pub ready: bool,
     pub database: String,
+    /// The sources together (with one source, that source).
     pub entropy: engine::entropy::EntropyStatus,
+    /// Each source: state, bytes, failures, and for a remote one its
+    /// fetcher (state, latency, last error).
+    pub entropy_sources: Vec<engine::entropy::EntropyStatus>,
+    /// `all` or `any` (the `entropy_mix` setting).
+    pub entropy_mix: &'static str,
     pub schedule: engine::schedule::ScheduleStatus,
 }

@@ -10,7 +10,8 @@ use engine::config::Settings;
 
 #[derive(Debug, Args)]
 pub struct SampleArgs {
-    /// The source, as the settings name it (`os`, `device:/dev/qrandom0`)
+    /// The source, as the settings name it (`os`, `device:/dev/qrandom0`,
+    /// `qrng:https://10.0.0.5/`), without its options
     #[arg(long)]
     pub source: String,
     /// How many bytes (1 to 1 GiB)
@@ -25,13 +26,27 @@ pub struct SampleArgs {
 const MAX_BYTES: u64 = 1 << 30;
 
 pub async fn run(settings: Settings, a: SampleArgs) -> anyhow::Result<()> {
-    let configured = settings.entropy_source.to_string();
-    if a.source != configured {
+    let Some(kind) = settings
+        .entropy_source
+        .iter()
+        .find(|k| k.to_string() == a.source)
+        .cloned()
+    else {
+        let names: Vec<String> = settings
+            .entropy_source
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
         anyhow::bail!(
-            "no source `{}`: the configured one is `{configured}` (entropy_source)",
-            a.source
+            "no source `{}`: the configured ones are {} (entropy_source)",
+            a.source,
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-    }
+    };
     if !(1..=MAX_BYTES).contains(&a.bytes) {
         anyhow::bail!("--bytes must be 1 to {MAX_BYTES}, not {}", a.bytes);
     }
@@ -40,7 +55,6 @@ pub async fn run(settings: Settings, a: SampleArgs) -> anyhow::Result<()> {
         anyhow::bail!("standard output is a terminal: redirect it to a file (> sample.bin)");
     }
     if a.raw {
-        let kind = settings.entropy_source.clone();
         let len = a.bytes;
         return tokio::task::spawn_blocking(move || {
             engine::entropy::source::raw_sample(&kind, len, &mut std::io::stdout().lock())
@@ -53,7 +67,10 @@ pub async fn run(settings: Settings, a: SampleArgs) -> anyhow::Result<()> {
     let mut left = a.bytes;
     while left > 0 {
         let n = left.min(1 << 20);
-        let bytes = engine.entropy().random(n as usize, "sample").await?;
+        let bytes = engine
+            .entropy()
+            .random_from(Some(&a.source), n as usize, "sample")
+            .await?;
         std::io::Write::write_all(&mut out, &bytes).context("writing standard output")?;
         left -= n;
     }

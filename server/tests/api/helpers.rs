@@ -111,7 +111,7 @@ impl TestApp {
             settings.pkcs11_module = Some(m);
         }
         if let Some(e) = opts.entropy {
-            settings.entropy_source = e;
+            settings.entropy_source = vec![e];
         }
         if let Some(u) = opts.schedule_unit {
             settings.schedule_unit = u;
@@ -236,7 +236,11 @@ fn cli_env(s: &Settings) -> Vec<(String, String)> {
         ),
         (
             "HSMSEED_ENTROPY_SOURCE".to_string(),
-            s.entropy_source.to_string(),
+            s.entropy_source
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
         ),
         ("HSMSEED_LOG".to_string(), "warn".to_string()),
     ];

@@ -21,6 +21,7 @@ mod ops;
 mod owner;
 mod qrng;
 mod random;
+mod remote;
 mod seeding;
 mod service;
 mod sessions;

@@ -416,7 +416,7 @@ async fn entropy_sample_writes_raw_or_delivered_bytes() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&format!("the configured one is `{source}`")),
+        stderr.contains(&format!("the configured ones are `{source}`")),
         "{stderr}"
     );
     assert!(out.stdout.is_empty());
