@@ -41,6 +41,9 @@ fn Dashboard(
     let e = d.entropy.clone();
     let failed_class = if d.failures_24h > 0 { "bad-text" } else { "" };
     let entropy_ok = e.state == EntropyState::Ok;
+    // Several sources, or a remote one: a table of them below.
+    let several_sources =
+        d.entropy_sources.len() > 1 || d.entropy_sources.iter().any(|s| s.remote.is_some());
     let period = if d.schedule.period_minutes == 0 {
         "off (on demand only)".to_string()
     } else {
@@ -164,26 +167,48 @@ fn Dashboard(
             <section class=if entropy_ok { "card" } else { "card alarm" } aria-labelledby="entropy-title">
                 <div class="card-head">
                     <h2 id="entropy-title">
-                        {if d.entropy_sources.len() > 1 { "Entropy sources" } else { "Entropy source" }}
+                        {if several_sources { "Entropy" } else { "Entropy source" }}
                     </h2>
                     <span class=if entropy_ok { "badge ok" } else { "badge bad" } data-testid="entropy-state">
                         {e.state.as_str()}
                     </span>
                 </div>
                 <dl class="facts">
-                    <dt>"Source"</dt>
-                    <dd><code>{e.source}</code></dd>
-                    <dt>"Health tests"</dt>
-                    <dd>
-                        {if e.full_entropy && e.rct_cutoff == 0 {
-                            "not applicable (kernel CSPRNG output)".to_string()
-                        } else {
-                            format!(
-                                "H = {} bits/byte; cutoffs RCT {}, APT {}/512",
-                                e.min_entropy_per_byte, e.rct_cutoff, e.apt_cutoff
-                            )
-                        }}
-                    </dd>
+                    {if several_sources {
+                        view! {
+                            <dt>"Sources"</dt>
+                            <dd>
+                                {format!("{} ", d.entropy_sources.len())}
+                                <a href="#sources-title">"(below)"</a>
+                            </dd>
+                            <dt>"Mix"</dt>
+                            <dd>
+                                {if d.entropy_mix == "any" {
+                                    "any: the healthy ones (at least one)"
+                                } else {
+                                    "all: every source must be healthy"
+                                }}
+                            </dd>
+                        }
+                        .into_any()
+                    } else {
+                        view! {
+                            <dt>"Source"</dt>
+                            <dd><code>{e.source}</code></dd>
+                            <dt>"Health tests"</dt>
+                            <dd>
+                                {if e.full_entropy && e.rct_cutoff == 0 {
+                                    "not applicable (kernel CSPRNG output)".to_string()
+                                } else {
+                                    format!(
+                                        "H = {} bits/byte; cutoffs RCT {}, APT {}/512",
+                                        e.min_entropy_per_byte, e.rct_cutoff, e.apt_cutoff
+                                    )
+                                }}
+                            </dd>
+                        }
+                        .into_any()
+                    }}
                     <dt>"Bytes read"</dt>
                     <dd>{e.bytes_read}</dd>
                     <dt>"Blocks discarded"</dt>
@@ -193,7 +218,6 @@ fn Dashboard(
                     <dt>"Last failure"</dt>
                     <dd data-testid="entropy-failure">{e.last_failure.map(|f| format!("{}: {} test, {} ({})", when(f.at), f.test, f.detail, f.kind)).unwrap_or_else(|| "none".into())}</dd>
                 </dl>
-                <SourceTable sources=d.entropy_sources.clone() mix=d.entropy_mix.clone() />
                 {(!entropy_ok)
                     .then(|| {
                         view! {
@@ -205,6 +229,7 @@ fn Dashboard(
                     })}
             </section>
         </div>
+        {several_sources.then(|| view! { <SourceTable sources=d.entropy_sources.clone() mix=d.entropy_mix.clone() /> })}
         {configs_view}
         <Certificates certs=d.certificates.clone() now=d.checked_at />
         <section class="card" aria-labelledby="activity-title">
@@ -235,9 +260,6 @@ fn Dashboard(
 /// bytes, failures, and a remote fetcher's state, latency and last error.
 #[component]
 fn SourceTable(sources: Vec<EntropyStatus>, mix: String) -> impl IntoView {
-    if sources.len() < 2 && sources.iter().all(|s| s.remote.is_none()) {
-        return ().into_any();
-    }
     let rows = sources
         .into_iter()
         .map(|s| {
@@ -271,21 +293,25 @@ fn SourceTable(sources: Vec<EntropyStatus>, mix: String) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <p class="muted">
-            {if mix == "any" {
-                "Mixed: each seed is extracted from every healthy source (at least one)."
-            } else {
-                "Mixed: each seed is extracted from every source; all must be healthy."
-            }}
-        </p>
-        <DataTable
-            testid="entropy-sources"
-            headers=&["Source", "State", "Fetcher", "Bytes", "Failures", "Latency", "Last error"]
-        >
-            {rows}
-        </DataTable>
+        <section class="card" aria-labelledby="sources-title">
+            <div class="card-head">
+                <h2 id="sources-title">"Entropy sources"</h2>
+                <span class="muted">
+                    {if mix == "any" {
+                        "each seed is extracted from every healthy source (at least one)"
+                    } else {
+                        "each seed is extracted from every source; all must be healthy"
+                    }}
+                </span>
+            </div>
+            <DataTable
+                testid="entropy-sources"
+                headers=&["Source", "State", "Fetcher", "Bytes", "Failures", "Latency", "Last error"]
+            >
+                {rows}
+            </DataTable>
+        </section>
     }
-    .into_any()
 }
 
 /// Reseeds (and failures, in red) per hour: a server-rendered SVG bar chart.
