@@ -313,6 +313,13 @@ impl Entropy {
         let policy = self.0.mix;
         let r = self
             .run(inline, move |_| {
+                if let [one] = chosen.as_slice() {
+                    // One source: its own random bytes (see
+                    // `EntropySource::random`).
+                    let mut out = Zeroizing::new(vec![0u8; len]);
+                    one.random(&mut out)?;
+                    return Ok(out);
+                }
                 let mut out = Zeroizing::new(Vec::with_capacity(len));
                 while out.len() < len {
                     let piece = Self::take(&chosen, policy, (len - out.len()).min(MAX_SEED_LEN))?;

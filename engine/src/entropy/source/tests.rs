@@ -455,3 +455,35 @@ fn events_are_bounded() {
     }
     assert_eq!(src.drain_events().len(), MAX_EVENTS);
 }
+
+/// Random numbers: `os` from the CTR_DRBG the kernel seeds, any length,
+/// nothing before the start-up test; a device's are its own conditioned
+/// seeds, and it fails closed the same way.
+#[test]
+fn random_answers_fail_closed_and_come_from_the_source() {
+    let os = EntropySource::new(EntropySourceKind::Os, HealthConfig::default(), clock());
+    let mut out = vec![0u8; 1 << 20];
+    assert!(
+        os.random(&mut out).is_err(),
+        "nothing before the start-up test"
+    );
+    assert!(out.iter().all(|b| *b == 0));
+    os.startup_test().unwrap();
+    os.random(&mut out).unwrap();
+    let zeros = out.iter().filter(|b| **b == 0).count();
+    assert!((3000..5300).contains(&zeros), "{zeros} zero bytes in 1 MiB");
+    let before = os.status().bytes_read;
+    let mut small = [0u8; 7];
+    os.random(&mut small).unwrap();
+    assert_eq!(os.status().bytes_read, before + 7);
+
+    let dev = Dev::new(&random(64 * 1024));
+    let src = dev.source(conditioned());
+    assert!(src.random(&mut [0u8; 32]).is_err());
+    src.startup_test().unwrap();
+    let read = src.status().bytes_read;
+    let mut out = vec![0u8; MAX_SEED_LEN + 100];
+    src.random(&mut out).unwrap();
+    // Conditioned 2:1 from fresh device bytes, read in whole blocks.
+    assert!(src.status().bytes_read - read >= 2 * out.len() as u64);
+}
