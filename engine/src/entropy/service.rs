@@ -157,7 +157,19 @@ impl Entropy {
             .core
             .audited(actor, "entropy.restart", &target, async {
                 self.startup().await?;
-                Ok(((), "start-up test passed".to_string()))
+                // With `any`, some may still be failed: say which.
+                let down: Vec<String> = self
+                    .sources()
+                    .into_iter()
+                    .filter(|s| s.state != EntropyState::Ok)
+                    .map(|s| s.source)
+                    .collect();
+                let detail = if down.is_empty() {
+                    "start-up test passed".to_string()
+                } else {
+                    format!("start-up test passed; still failed: {}", down.join(", "))
+                };
+                Ok(((), detail))
             })
             .await
     }
@@ -208,30 +220,35 @@ impl Entropy {
     /// unless each is `ok`) or the `ok` ones (`any`, at least one).
     fn chosen(&self) -> Result<Vec<Arc<EntropySource>>> {
         let sources = &self.0.sources;
-        let ok: Vec<_> = sources
+        if let [one] = sources.as_slice() {
+            // One source: its own words when it cannot deliver.
+            one.ensure_ok()?;
+            return Ok(vec![one.clone()]);
+        }
+        let (ok, down): (Vec<_>, Vec<_>) = sources
             .iter()
-            .filter(|s| s.state() == EntropyState::Ok)
             .cloned()
-            .collect();
-        if self.0.mix == EntropyMix::All && ok.len() < sources.len() {
-            let down: Vec<String> = sources
-                .iter()
-                .filter(|s| s.state() != EntropyState::Ok)
-                .map(|s| format!("{} is {}", s.kind(), s.state()))
-                .collect();
+            .partition(|s| s.state() == EntropyState::Ok);
+        let why = || {
+            down.iter()
+                .filter_map(|s| match s.ensure_ok() {
+                    Err(Error::EntropyFailed(why)) => Some(why),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        if self.0.mix == EntropyMix::All && !down.is_empty() {
             return Err(Error::EntropyFailed(format!(
                 "{} (entropy_mix = all: every source must be healthy; nothing is delivered)",
-                down.join(", ")
+                why()
             )));
         }
         if ok.is_empty() {
-            // One source: its own words.
-            if let [one] = sources.as_slice() {
-                one.ensure_ok()?;
-            }
-            return Err(Error::EntropyFailed(
-                "no entropy source is healthy; nothing is delivered".into(),
-            ));
+            return Err(Error::EntropyFailed(format!(
+                "no entropy source is healthy ({}); nothing is delivered",
+                why()
+            )));
         }
         Ok(ok)
     }
