@@ -68,6 +68,8 @@ enum Only {
     Healthz,
     Reseed,
     Engine,
+    /// GET / signed in, 16 clients (for profiling the dashboard).
+    Dashboard,
 }
 
 const ADMIN_PASSWORD: &str = "bench admin password";
@@ -369,6 +371,18 @@ async fn server_benches(
             Only::Healthz => healthz_load(d).await?,
             Only::Reseed => reseed_load(d).await?,
             Only::Engine => json!({ "per_s": engine_reseed(&engine, args.clients, d).await }),
+            Only::Dashboard => {
+                let cookie = load::login(&url, "admin", ADMIN_PASSWORD).await?;
+                load::run(
+                    &url,
+                    "/",
+                    load::Method::Get,
+                    Some(load::Auth::Cookie(cookie)),
+                    16,
+                    d,
+                )
+                .await?
+            }
         };
         eprintln!("{r}");
         let _ = stop.send(());
