@@ -74,29 +74,7 @@ pub(crate) fn shown_url(url: &Url) -> String {
 /// The CA certificates of a PEM text: at least one `CERTIFICATE` block,
 /// nothing else in it.
 pub(crate) fn parse_ca(pem: &str) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
-    let mut certs = Vec::new();
-    for item in rustls_pemfile::read_all(&mut pem.as_bytes()) {
-        match item {
-            Ok(rustls_pemfile::Item::X509Certificate(der)) => {
-                x509_parser::parse_x509_certificate(&der).map_err(|e| {
-                    Error::Invalid(format!("webhook CA: a certificate does not parse: {e}"))
-                })?;
-                certs.push(der);
-            }
-            Ok(_) => {
-                return Err(Error::Invalid(
-                    "webhook CA: only CERTIFICATE blocks belong here (never a key)".into(),
-                ))
-            }
-            Err(e) => return Err(Error::Invalid(format!("webhook CA: not PEM: {e}"))),
-        }
-    }
-    if certs.is_empty() {
-        return Err(Error::Invalid(
-            "webhook CA: no -----BEGIN CERTIFICATE----- block found".into(),
-        ));
-    }
-    Ok(certs)
+    crate::tls::parse_certificates(pem, "webhook CA")
 }
 
 /// The subjects of the CA certificates of a PEM text.

@@ -282,15 +282,9 @@ fn client(
             Some(path) => {
                 let pem = std::fs::read_to_string(path)
                     .map_err(|e| format!("reading ca_file {}: {e}", path.display()))?;
-                let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_bytes())
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(|e| format!("ca_file {}: not PEM: {e}", path.display()))?;
-                if certs.is_empty() {
-                    return Err(format!(
-                        "ca_file {}: no -----BEGIN CERTIFICATE----- block",
-                        path.display()
-                    ));
-                }
+                let certs =
+                    crate::tls::parse_certificates(&pem, &format!("ca_file {}", path.display()))
+                        .map_err(|e| e.to_string())?;
                 for der in certs {
                     roots
                         .add(der)
@@ -448,12 +442,12 @@ async fn fetch_loop(weak: Weak<Remote>) {
         };
         let started = Instant::now();
         let result = fetch(http, token.as_deref().map(|t| t.as_str()), &spec, chunk).await;
+        remote.lock().fetches += 1;
         match result {
             Ok(bytes) => {
                 backoff = BACKOFF_FIRST;
                 {
                     let mut g = remote.lock();
-                    g.fetches += 1;
                     g.bytes += bytes.len() as u64;
                     g.last_latency = Some(started.elapsed());
                     // Stays within capacity (prefetch + chunk): the oldest
@@ -467,18 +461,15 @@ async fn fetch_loop(weak: Weak<Remote>) {
                 remote.set(RemoteState::Ok, None, None);
             }
             Err(Failure::Refused(e)) => {
-                remote.lock().fetches += 1;
                 remote.set(RemoteState::Refused, Some(e), None);
                 print = fingerprint(&spec);
             }
             Err(Failure::Wait(d, e)) => {
-                remote.lock().fetches += 1;
                 remote.set(RemoteState::Waiting, Some(e), Some(d));
                 drop(remote);
                 tokio::time::sleep(d).await;
             }
             Err(Failure::Transient(e)) => {
-                remote.lock().fetches += 1;
                 let step = backoff;
                 backoff = (backoff * 2).min(BACKOFF_CAP);
                 let wait = step.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));

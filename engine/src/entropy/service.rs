@@ -36,6 +36,14 @@ const SUPERVISE_EVERY: Duration = Duration::from_millis(250);
 pub const RETRY_FIRST: Duration = Duration::from_secs(1);
 pub const RETRY_CAP: Duration = Duration::from_secs(300);
 
+/// Whether every one of `sources` is the kernel CSPRNG, which answers at
+/// once (no device or network read).
+fn all_os(sources: &[Arc<EntropySource>]) -> bool {
+    sources
+        .iter()
+        .all(|s| matches!(s.kind(), EntropySourceKind::Os))
+}
+
 /// A seed and the sources it was extracted from.
 pub struct Seed {
     pub bytes: Zeroizing<Vec<u8>>,
@@ -286,9 +294,7 @@ impl Entropy {
         let chosen = self.chosen()?;
         // The kernel CSPRNG answers at once; a device or a network may
         // block.
-        let inline = chosen
-            .iter()
-            .all(|s| matches!(s.kind(), EntropySourceKind::Os));
+        let inline = all_os(&chosen);
         let policy = self.0.mix;
         self.run(inline, move |_| Self::take(&chosen, policy, len))
             .await
@@ -323,10 +329,7 @@ impl Entropy {
         };
         // The kernel CSPRNG answers at once (a few KiB on the runtime); a
         // device, a network, or a large answer goes off it.
-        let inline = len <= INLINE_RANDOM
-            && chosen
-                .iter()
-                .all(|s| matches!(s.kind(), EntropySourceKind::Os));
+        let inline = len <= INLINE_RANDOM && all_os(&chosen);
         let policy = self.0.mix;
         let r = self
             .run(inline, move |_| {

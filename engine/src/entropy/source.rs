@@ -33,7 +33,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{ErrorKind, Read};
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand::RngCore;
@@ -177,8 +177,55 @@ struct Shared {
 
 /// Where raw bytes are read from.
 enum Reader {
-    File(File),
+    File { file: File, path: PathBuf },
     Remote(Arc<Remote>),
+}
+
+impl Reader {
+    /// Opens a device, or reads from a remote source's fetcher; `None` for
+    /// `os`. `Err` is an operator's message.
+    fn open(
+        kind: &EntropySourceKind,
+        remote: Option<&Arc<Remote>>,
+    ) -> std::result::Result<Option<Reader>, String> {
+        Ok(match (kind, remote) {
+            (EntropySourceKind::Device(path), _) => Some(Reader::File {
+                file: File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?,
+                path: path.clone(),
+            }),
+            (_, Some(r)) => Some(Reader::Remote(r.clone())),
+            _ => None,
+        })
+    }
+
+    /// Fills `block`; `filled` tells how many bytes were read even on
+    /// failure. End of file and read errors are failures (a noise source
+    /// never ends). A remote source's `block` must fit its prefetch buffer
+    /// (at least 4096 bytes).
+    fn fill(&mut self, block: &mut [u8], filled: &mut usize) -> std::result::Result<(), String> {
+        let (file, path) = match self {
+            Reader::File { file, path } => (file, path),
+            Reader::Remote(r) => {
+                r.read_exact(block)?;
+                *filled = block.len();
+                return Ok(());
+            }
+        };
+        while let Some(rest) = block.get_mut(*filled..).filter(|r| !r.is_empty()) {
+            match file.read(rest) {
+                Ok(0) => {
+                    return Err(format!(
+                        "reading {}: device returned end of file",
+                        path.display()
+                    ))
+                }
+                Ok(n) => *filled += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("reading {}: {e}", path.display())),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The device, the tester and the pool: locked across blocking reads.
@@ -363,21 +410,11 @@ impl EntropySource {
                     .to_string()
             }
             EntropySourceKind::Device(_) | EntropySourceKind::Remote(_) => {
-                match (&self.kind, &self.remote) {
-                    (EntropySourceKind::Device(path), _) => match File::open(path) {
-                        Ok(file) => io.reader = Some(Reader::File(file)),
-                        Err(e) => {
-                            let detail = format!("opening {}: {e}", path.display());
-                            return Err(self.fail(
-                                io,
-                                EntropyEventKind::StartupFailed,
-                                None,
-                                detail,
-                            ));
-                        }
-                    },
-                    (_, Some(r)) => io.reader = Some(Reader::Remote(r.clone())),
-                    _ => {}
+                match Reader::open(&self.kind, self.remote.as_ref()) {
+                    Ok(reader) => io.reader = reader,
+                    Err(detail) => {
+                        return Err(self.fail(io, EntropyEventKind::StartupFailed, None, detail))
+                    }
                 }
                 let blocks = STARTUP_SAMPLES.div_ceil(BLOCK_SIZE);
                 for i in 1..=blocks {
@@ -568,12 +605,10 @@ impl EntropySource {
     /// counting bytes and blocks. `Err` is an I/O failure message.
     fn read_and_test(&self, io: &mut Io) -> std::result::Result<Verdict, String> {
         let mut filled = 0usize;
-        let read = read_block(
-            io.reader.as_mut(),
-            &mut io.block[..],
-            &mut filled,
-            &self.kind,
-        );
+        let read = match io.reader.as_mut() {
+            Some(r) => r.fill(&mut io.block[..], &mut filled),
+            None => Err(format!("{} is not open", self.kind)),
+        };
         let mut sh = self.shared();
         sh.bytes_read += filled as u64;
         read?;
@@ -729,44 +764,6 @@ impl EntropySource {
     }
 }
 
-/// Fills `block` from `file`, looping over short reads; `filled` tells how
-/// many bytes were read even on failure. End of file and read errors are
-/// failures (a noise source never ends).
-fn read_block(
-    reader: Option<&mut Reader>,
-    block: &mut [u8],
-    filled: &mut usize,
-    kind: &EntropySourceKind,
-) -> std::result::Result<(), String> {
-    let file = match reader {
-        Some(Reader::File(f)) => f,
-        Some(Reader::Remote(r)) => {
-            r.read_exact(block)?;
-            *filled = block.len();
-            return Ok(());
-        }
-        None => return Err(format!("{kind} is not open")),
-    };
-    let path = match kind {
-        EntropySourceKind::Device(p) => p.as_path(),
-        _ => Path::new("?"),
-    };
-    while let Some(rest) = block.get_mut(*filled..).filter(|r| !r.is_empty()) {
-        match file.read(rest) {
-            Ok(0) => {
-                return Err(format!(
-                    "reading {}: device returned end of file",
-                    path.display()
-                ))
-            }
-            Ok(n) => *filled += n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("reading {}: {e}", path.display())),
-        }
-    }
-    Ok(())
-}
-
 /// Removes the first `n` bytes of the pool, zeroizing what is vacated.
 pub(super) fn consume(pool: &mut Vec<u8>, n: usize) {
     let n = n.min(pool.len());
@@ -797,14 +794,16 @@ mod tests;
 /// `os` gives the kernel CSPRNG's output, which is conditioned already
 /// (there is no raw form of it).
 pub fn raw_sample(kind: &EntropySourceKind, len: u64, out: &mut dyn std::io::Write) -> Result<()> {
+    // At most the smallest prefetch buffer of a remote source.
     const CHUNK: usize = 4096;
     let mut buf = Zeroizing::new(vec![0u8; CHUNK]);
     let mut left = len;
     let mut reader = match kind {
         EntropySourceKind::Os => None,
-        EntropySourceKind::Device(path) => Some(Reader::File(
-            File::open(path).map_err(|e| Error::io("opening", path, e))?,
-        )),
+        EntropySourceKind::Device(path) => Some(Reader::File {
+            file: File::open(path).map_err(|e| Error::io("opening", path, e))?,
+            path: path.clone(),
+        }),
         EntropySourceKind::Remote(spec) => {
             let remote = Arc::new(Remote::new((**spec).clone(), kind.to_string()));
             remote.start();
@@ -815,10 +814,7 @@ pub fn raw_sample(kind: &EntropySourceKind, len: u64, out: &mut dyn std::io::Wri
         let n = usize::try_from(left).map_or(CHUNK, |l| l.min(CHUNK));
         let piece = &mut buf[..n];
         match &mut reader {
-            Some(r) => {
-                let mut filled = 0;
-                read_block(Some(r), piece, &mut filled, kind).map_err(Error::EntropyFailed)?;
-            }
+            Some(r) => r.fill(piece, &mut 0).map_err(Error::EntropyFailed)?,
             None => rand::rngs::OsRng
                 .try_fill_bytes(piece)
                 .map_err(|e| Error::EntropyFailed(format!("reading the kernel CSPRNG: {e}")))?,

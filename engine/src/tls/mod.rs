@@ -112,6 +112,62 @@ fn generate(cert_path: &Path, key_path: &Path, extra_names: &[String]) -> Result
     Ok(())
 }
 
+/// The certificates of a PEM text that is to be trusted (`what` names it
+/// in errors, e.g. "webhook CA"): at least one `CERTIFICATE` block, each
+/// one parsing, and nothing else in it (never a key).
+pub fn parse_certificates(
+    pem: &str,
+    what: &str,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    let mut certs = Vec::new();
+    for item in rustls_pemfile::read_all(&mut pem.as_bytes()) {
+        match item {
+            Ok(rustls_pemfile::Item::X509Certificate(der)) => {
+                x509_parser::parse_x509_certificate(&der).map_err(|e| {
+                    Error::Invalid(format!("{what}: a certificate does not parse: {e}"))
+                })?;
+                certs.push(der);
+            }
+            Ok(_) => {
+                return Err(Error::Invalid(format!(
+                    "{what}: only CERTIFICATE blocks belong here (never a key)"
+                )))
+            }
+            Err(e) => return Err(Error::Invalid(format!("{what}: not PEM: {e}"))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{what}: no -----BEGIN CERTIFICATE----- block found"
+        )));
+    }
+    Ok(certs)
+}
+
+/// A TLS acceptor on a new self-signed certificate for 127.0.0.1, and the
+/// certificate: the HTTPS servers of tests (a webhook receiver, a remote
+/// entropy source).
+#[cfg(test)]
+pub(crate) fn loopback_acceptor() -> (tokio_rustls::TlsAcceptor, rcgen::Certificate) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    (
+        tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)),
+        cert,
+    )
+}
+
 /// An HTTPS client request's failure in a few words, with the whole chain
 /// of causes (a TLS failure says which certificate problem): for the
 /// webhook and the remote entropy sources.
