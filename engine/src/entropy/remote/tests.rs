@@ -438,3 +438,46 @@ async fn a_server_that_stops_answering_is_noticed_within_refresh_and_its_bytes_f
     );
     assert!(seed(&s, 32).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_ca_file_or_token_file_refuses_the_source_without_asking() {
+    let server = Server::start(Mode::Good).await;
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "not a certificate\n").unwrap();
+    let with_key = dir.path().join("with-key.pem");
+    std::fs::write(
+        &with_key,
+        format!(
+            "{}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            server.cert_pem
+        ),
+    )
+    .unwrap();
+    for (options, why) in [
+        (
+            format!("ca_file={}", not_pem.display()),
+            "no -----BEGIN CERTIFICATE----- block",
+        ),
+        (format!("ca_file={}", with_key.display()), "never a key"),
+        (
+            format!("ca_file={}", dir.path().join("absent.pem").display()),
+            "reading ca_file",
+        ),
+        (
+            format!(
+                "pin={} token_file={}",
+                pin_of(&server.cert_der),
+                dir.path().join("absent").display()
+            ),
+            "reading token_file",
+        ),
+    ] {
+        let s = source("quantis", server.port, &options);
+        let r = until(&s, RemoteState::Refused).await;
+        let e = r.last_error.unwrap();
+        assert!(e.contains(why), "{options}: {e}");
+        assert!(startup(&s).await.is_err());
+    }
+    assert_eq!(server.requests(), 0, "nothing was asked of the server");
+}
