@@ -18,7 +18,7 @@ use crate::entropy::{Entropy, EntropyState};
 use crate::error::Result;
 use crate::history::History;
 use crate::ntl::TrustLink;
-use crate::partitions::HsmConfig;
+use crate::overview::{DataVersion, Overview, OverviewCache};
 use crate::partitions::Partitions;
 use crate::schedule::Schedule;
 use crate::secrets::MasterKey;
@@ -41,6 +41,7 @@ struct Inner {
     trust: TrustLink,
     schedule: Schedule,
     alerts: Alerts,
+    overview: OverviewCache,
     warnings: Vec<String>,
 }
 
@@ -53,13 +54,14 @@ async fn init_lock(data_dir: &std::path::Path) -> Result<FileLock> {
 /// The lock file of first-time set-up and migrations.
 pub(crate) const INIT_LOCK: &str = "init.lock";
 
-/// The appliance's health: readiness, and every configuration's state.
+/// The appliance's health: readiness, and every configuration's state
+/// (with the rest of the [`Overview`]).
 #[derive(Debug, Clone)]
 pub struct Health {
     pub readiness: Readiness,
     pub state: ApplianceState,
     pub counts: ConfigCounts,
-    pub configs: Vec<HsmConfig>,
+    pub overview: Arc<Overview>,
 }
 
 /// What `/readyz` reports.
@@ -108,6 +110,7 @@ impl Engine {
                 audit: AuditLog::new(core.clone()),
                 trust,
                 alerts,
+                overview: OverviewCache::default(),
                 partitions,
                 entropy,
                 history,
@@ -217,6 +220,10 @@ impl Engine {
                 false
             }
         };
+        self.readiness_with(database_up)
+    }
+
+    fn readiness_with(&self, database_up: bool) -> Readiness {
         let st = self.entropy().status();
         let entropy = match (&st.state, &st.last_failure) {
             (EntropyState::Ok, _) => format!("{}: ok", st.source),
@@ -233,17 +240,45 @@ impl Engine {
         }
     }
 
+    /// Each configuration's state, the last reseeds and the certificates'
+    /// expiry, as of now: read again only when something they show has
+    /// changed since the last read (see [`crate::overview`]).
+    pub async fn overview(&self) -> Result<Arc<Overview>> {
+        let (audit, history, changes) =
+            crate::store::shared::data_version(self.store().pool()).await?;
+        let version = DataVersion {
+            audit,
+            history,
+            changes,
+            hour: crate::clock::unix_ms(self.now()).div_euclid(3_600_000),
+        };
+        self.inner
+            .overview
+            .at(version, async {
+                Ok(Overview {
+                    configs: self.partitions().list_configs().await?,
+                    stats: self.history().stats().await?,
+                    certificates: self.trust().expiries().await?,
+                })
+            })
+            .await
+    }
+
     /// The appliance's state: `degraded` when an enabled configuration is
-    /// failing or held, `not_ready` when nothing can be seeded.
+    /// failing or held, `not_ready` when nothing can be seeded. `Err` when
+    /// the database does not answer.
     pub async fn health(&self) -> Result<Health> {
-        let readiness = self.readiness().await;
-        let configs = self.partitions().list_configs().await?;
-        let counts = ConfigCounts::of(&configs);
+        let overview = self.overview().await.inspect_err(|e| {
+            tracing::error!(error = %e, "database not ready");
+        })?;
+        // The overview's version was just read: the database answers.
+        let readiness = self.readiness_with(true);
+        let counts = ConfigCounts::of(&overview.configs);
         Ok(Health {
             state: ApplianceState::of(readiness.ready, &counts),
             readiness,
             counts,
-            configs,
+            overview,
         })
     }
 

@@ -16,6 +16,7 @@ pub mod history;
 pub mod hsm;
 pub mod metrics;
 pub mod ntl;
+pub mod overview;
 pub mod partitions;
 pub mod random;
 pub mod schedule;

@@ -19,6 +19,7 @@ const MODULES: &[&str] = &[
     "hsm",
     "metrics",
     "ntl",
+    "overview",
     "partitions",
     "random",
     "schedule",

@@ -15,9 +15,9 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
     let health = engine.health().await?;
-    let stats = engine.history().stats().await?;
     let schedule = engine.schedule().status().await?;
-    let certificates = engine.trust().expiries().await?;
+    let overview = &health.overview;
+    let stats = &overview.stats;
     Ok(DashboardData {
         state: health.state,
         ready: health.readiness.ready,
@@ -28,13 +28,13 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
         entropy_sources: engine.entropy().sources(),
         entropy_mix: engine.entropy().mix().as_str().to_string(),
         schedule,
-        configs: health.configs,
+        configs: overview.configs.clone(),
         counts: health.counts,
-        certificates,
+        certificates: overview.certificates.clone(),
         total_24h: stats.total_24h,
         failures_24h: stats.failures_24h,
-        last: stats.last,
-        hourly: stats.hourly,
+        last: stats.last.clone(),
+        hourly: stats.hourly.clone(),
     })
 }
 

@@ -14,6 +14,23 @@ pub(crate) async fn last_change(pool: &SqlitePool) -> Result<i64> {
     Ok(id.unwrap_or(0))
 }
 
+/// Where the data the dashboard shows stands (the overview's data
+/// version): the newest audit row, history row and change, in one round
+/// trip.
+pub(crate) async fn data_version(pool: &SqlitePool) -> Result<(i64, i64, i64)> {
+    let (audit, history, changes): (Option<i64>, Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT (SELECT MAX(id) FROM audit_log), (SELECT MAX(id) FROM seed_history), \
+         (SELECT MAX(id) FROM changes)",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((
+        audit.unwrap_or(0),
+        history.unwrap_or(0),
+        changes.unwrap_or(0),
+    ))
+}
+
 /// Records a change (on the pool, or in an action's transaction);
 /// returns its id.
 pub(crate) async fn record_change<'c>(
