@@ -30,35 +30,80 @@ use pages::{
 /// `hsmseed.css`).
 pub const OUTPUT_NAME: &str = "hsmseed";
 
-/// The stylesheet's address: its hashed name when the site lists one.
-#[cfg(feature = "ssr")]
-fn stylesheet(options: &LeptosOptions) -> String {
-    static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HREF.get_or_init(|| {
-        let hash = options
-            .hash_files
-            .then(|| std::fs::read_to_string(options.hash_file.as_ref()).ok())
-            .flatten()
-            .and_then(|text| {
-                text.lines()
-                    .find_map(|l| l.strip_prefix("css:").map(|h| h.trim().to_string()))
-            });
-        match hash {
-            Some(h) => format!("/pkg/{OUTPUT_NAME}.{h}.css"),
-            None => format!("/pkg/{OUTPUT_NAME}.css"),
-        }
-    })
-    .clone()
+/// The addresses of the site's assets: the stylesheet, the JS glue and the
+/// WASM module, under their hashed names when the site's `hash.txt` lists
+/// them.
+#[derive(Clone)]
+struct Assets {
+    css: String,
+    js: String,
+    wasm: String,
 }
 
-#[cfg(not(feature = "ssr"))]
-fn stylesheet(_: &LeptosOptions) -> String {
-    format!("/pkg/{OUTPUT_NAME}.css")
+impl Assets {
+    fn named(hashes: Option<&str>) -> Assets {
+        let hash = |kind: &str| {
+            hashes.and_then(|text| {
+                text.lines().find_map(|l| {
+                    l.strip_prefix(kind)
+                        .and_then(|rest| rest.strip_prefix(':'))
+                        .map(|h| format!(".{}", h.trim()))
+                })
+            })
+        };
+        Assets {
+            css: format!("/pkg/{OUTPUT_NAME}{}.css", hash("css").unwrap_or_default()),
+            js: format!("/pkg/{OUTPUT_NAME}{}.js", hash("js").unwrap_or_default()),
+            wasm: match hash("wasm") {
+                Some(h) => format!("/pkg/{OUTPUT_NAME}{h}.wasm"),
+                None => format!("/pkg/{OUTPUT_NAME}_bg.wasm"),
+            },
+        }
+    }
+
+    /// Read once: the site does not change under a running server (and
+    /// reading hash.txt on every page, as Leptos' `HydrationScripts` does,
+    /// was a few percent of a page view).
+    #[cfg(feature = "ssr")]
+    fn of(options: &LeptosOptions) -> Assets {
+        static ASSETS: std::sync::OnceLock<Assets> = std::sync::OnceLock::new();
+        ASSETS
+            .get_or_init(|| {
+                let hashes = options
+                    .hash_files
+                    .then(|| std::fs::read_to_string(options.hash_file.as_ref()).ok())
+                    .flatten();
+                Assets::named(hashes.as_deref())
+            })
+            .clone()
+    }
+
+    #[cfg(not(feature = "ssr"))]
+    fn of(_: &LeptosOptions) -> Assets {
+        Assets::named(None)
+    }
+}
+
+/// Loads the WASM module and hydrates the page (what Leptos'
+/// `HydrationScripts` writes, with the names from [`Assets`]).
+#[component]
+fn Hydration(assets: Assets) -> impl IntoView {
+    let nonce = leptos::nonce::use_nonce();
+    let start = format!(
+        "import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));",
+        js = assets.js,
+        wasm = assets.wasm,
+    );
+    view! {
+        <link rel="modulepreload" href=assets.js.clone() />
+        <link rel="preload" href=assets.wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin="" />
+        <script type="module" nonce=nonce>{start}</script>
+    }
 }
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let css = stylesheet(&options);
+    let assets = Assets::of(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -66,9 +111,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
-                <link rel="stylesheet" href=css />
+                <link rel="stylesheet" href=assets.css.clone() />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
-                <HydrationScripts options />
+                <Hydration assets />
                 <MetaTags />
             </head>
             <body>
@@ -101,5 +146,31 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Assets;
+
+    #[test]
+    fn assets_take_the_hashed_names_the_site_lists() {
+        let a = Assets::named(Some("js: 0a1b\nwasm: 2c3d\ncss: 4e5f\n"));
+        assert_eq!(a.js, "/pkg/hsmseed.0a1b.js");
+        assert_eq!(a.wasm, "/pkg/hsmseed.2c3d.wasm");
+        assert_eq!(a.css, "/pkg/hsmseed.4e5f.css");
+        // Without hash.txt: wasm-bindgen's own names.
+        let b = Assets::named(None);
+        assert_eq!(
+            (b.js.as_str(), b.wasm.as_str(), b.css.as_str()),
+            (
+                "/pkg/hsmseed.js",
+                "/pkg/hsmseed_bg.wasm",
+                "/pkg/hsmseed.css"
+            )
+        );
+        // A line for another kind never lends its hash ("js" is not "json").
+        let c = Assets::named(Some("json: 99\njs: 11"));
+        assert_eq!(c.js, "/pkg/hsmseed.11.js");
     }
 }
