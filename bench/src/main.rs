@@ -326,6 +326,7 @@ async fn server_benches(
     let engine = engine::Engine::open(settings).await?;
     let app = server::Application::build_with_engine(engine.clone()).await?;
     let url = app.url();
+    let target = load::Target::new(url.clone(), data.path())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -354,11 +355,19 @@ async fn server_benches(
         args.clients, args.seconds, args.rounds
     );
     // The two loads compared: the HTTP ceiling and the REST reseed.
-    let healthz_load =
-        |d: Duration| load::run(&url, "/healthz", load::Method::Get, None, args.clients, d);
+    let healthz_load = |d: Duration| {
+        load::run(
+            &target,
+            "/healthz",
+            load::Method::Get,
+            None,
+            args.clients,
+            d,
+        )
+    };
     let reseed_load = |d: Duration| {
         load::run(
-            &url,
+            &target,
             "/api/2.0/hsmseed?name=HSM1",
             load::Method::Post,
             Some(load::Auth::Bearer(bearer.clone())),
@@ -373,15 +382,7 @@ async fn server_benches(
             Only::Engine => json!({ "per_s": engine_reseed(&engine, args.clients, d).await }),
             Only::Dashboard => {
                 let cookie = load::login(&url, "admin", ADMIN_PASSWORD).await?;
-                load::run(
-                    &url,
-                    "/",
-                    load::Method::Get,
-                    Some(load::Auth::Cookie(cookie)),
-                    16,
-                    d,
-                )
-                .await?
+                load::run_browsers(&target, "/", Some(load::Auth::Cookie(cookie)), 16, d).await?
             }
         };
         eprintln!("{r}");
@@ -414,15 +415,8 @@ async fn server_benches(
         "bench: GET / (dashboard, signed in), 16 clients, {:.0} s",
         args.seconds
     );
-    let dashboard = load::run(
-        &url,
-        "/",
-        load::Method::Get,
-        Some(load::Auth::Cookie(cookie)),
-        16,
-        d,
-    )
-    .await?;
+    let dashboard =
+        load::run_browsers(&target, "/", Some(load::Auth::Cookie(cookie)), 16, d).await?;
     results.insert(
         "http".into(),
         json!({
@@ -447,10 +441,11 @@ async fn server_benches(
             i + 1
         );
         let static_path = format!("/pkg/{STATIC_MIB}");
-        static_mib.push(load::run(&url, &static_path, load::Method::Get, None, 16, round).await?);
+        static_mib
+            .push(load::run(&target, &static_path, load::Method::Get, None, 16, round).await?);
         stream_mib.push(
             load::run(
-                &url,
+                &target,
                 "/api/2.0/streambytes?size=1048576",
                 load::Method::Get,
                 entropy_bearer.clone(),
@@ -469,7 +464,7 @@ async fn server_benches(
         args.seconds
     );
     let ints = load::run(
-        &url,
+        &target,
         "/api/2.0/int?quantity=1000",
         load::Method::Get,
         entropy_bearer,
