@@ -314,6 +314,16 @@ fn SourceTable(sources: Vec<EntropyStatus>, mix: String) -> impl IntoView {
     }
 }
 
+/// The height of `v` on a chart `h` high whose top is `max`, rounded; never
+/// 0 for a count that is not (one failure in ten thousand reseeds shows).
+fn bar_height(v: i64, max: i64, h: i64) -> i64 {
+    if v <= 0 || max <= 0 {
+        0
+    } else {
+        ((v * h + max / 2) / max).clamp(1, h)
+    }
+}
+
 /// Reseeds (and failures, in red) per hour: a server-rendered SVG bar chart.
 #[component]
 fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
@@ -331,19 +341,21 @@ fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
         .max()
         .unwrap_or(0)
         .max(1);
-    let (w, h, gap) = (24.0_f64, 120.0_f64, 4.0_f64);
+    // Whole units (px at the chart's own size).
+    let (w, h, gap): (i64, i64, i64) = (24, 120, 4);
+    let height = |v: i64| bar_height(v, max, h);
     // The y-axis: room on the left for the counts at 0, half and the top.
-    let left = 8.0 * (max.to_string().len() as f64) + 10.0;
-    let width = left + hours.len() as f64 * (w + gap);
+    let left = 8 * max.to_string().len() as i64 + 10;
+    let width = left + hours.len() as i64 * (w + gap);
     let ticks = [0, max / 2, max]
         .into_iter()
         .enumerate()
         .filter(|(i, v)| *i == 0 || *v > 0)
         .map(|(_, v)| {
-            let y = h - v as f64 / max as f64 * h;
+            let y = h - height(v);
             view! {
-                <text x=left - 6.0 y=y + 4.0 class="axis" text-anchor="end">{v.to_string()}</text>
-                <line x1=left - 3.0 y1=y x2=left y2=y class="axis-line" />
+                <text x=left - 6 y=y + 4 class="axis" text-anchor="end">{v.to_string()}</text>
+                <line x1=left - 3 y1=y x2=left y2=y class="axis-line" />
             }
         })
         .collect_view();
@@ -351,15 +363,15 @@ fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            let x = left + i as f64 * (w + gap);
-            let total_h = (b.ok + b.failed) as f64 / max as f64 * h;
-            let failed_h = b.failed as f64 / max as f64 * h;
+            let x = left + i as i64 * (w + gap);
+            let failed_h = height(b.failed);
+            let total_h = height(b.ok + b.failed).max(failed_h);
             let ok_h = total_h - failed_h;
             let label_text = format!("{:02}:00", b.hour.hour());
             let title = format!("{label_text} UTC: {} reseeded, {} failed", b.ok, b.failed);
             let label = (i % 3 == 0).then(|| {
                 view! {
-                    <text x=x + w / 2.0 y=h + 14.0 class="axis" text-anchor="middle">
+                    <text x=x + w / 2 y=h + 14 class="axis" text-anchor="middle">
                         {label_text.clone()}
                     </text>
                 }
@@ -378,7 +390,8 @@ fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
     view! {
         <svg
             class="chart"
-            viewBox=format!("0 0 {width} {}", h + 18.0)
+            // 8 units above the top for the top count's label.
+            viewBox=format!("0 -8 {width} {}", h + 26)
             role="img"
             aria-label="Reseeds and failures per hour over the last 24 hours"
             data-testid="hour-chart"
@@ -500,4 +513,20 @@ fn Certificates(certs: Vec<crate::model::CertExpiry>, now: time::OffsetDateTime)
             </section>
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bar_height;
+
+    #[test]
+    fn bars_are_whole_units_and_a_count_never_vanishes() {
+        assert_eq!(bar_height(0, 10, 120), 0);
+        assert_eq!(bar_height(10, 10, 120), 120);
+        assert_eq!(bar_height(5, 10, 120), 60);
+        assert_eq!(bar_height(1, 10_000, 120), 1, "one failure still shows");
+        assert_eq!(bar_height(1, 3, 120), 40);
+        assert_eq!(bar_height(2, 3, 120), 80);
+        assert_eq!(bar_height(7, 0, 120), 0);
+    }
 }
