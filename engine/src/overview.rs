@@ -42,7 +42,11 @@ pub(crate) struct DataVersion {
 pub struct Overview {
     pub configs: Vec<HsmConfig>,
     pub stats: HistoryStats,
-    pub certificates: Vec<CertExpiry>,
+    /// `Err` (its message) when the certificates could not be read: only
+    /// the dashboard shows them, and the state and counts of
+    /// `/api/2.0/status` and `/metrics` do not wait on them. Such an
+    /// overview is not kept: the next view reads them again.
+    pub certificates: std::result::Result<Vec<CertExpiry>, String>,
 }
 
 /// The newest [`Overview`] with the version it was read at.
@@ -67,7 +71,9 @@ impl OverviewCache {
             }
         }
         let fresh = Arc::new(read.await?);
-        *last = Some((version, fresh.clone()));
+        if fresh.certificates.is_ok() {
+            *last = Some((version, fresh.clone()));
+        }
         Ok(fresh)
     }
 }
@@ -86,7 +92,7 @@ mod tests {
                 failures_24h: 0,
                 hourly: vec![],
             },
-            certificates: vec![],
+            certificates: Ok(vec![]),
         }
     }
 
@@ -119,6 +125,20 @@ mod tests {
         assert_eq!(c.stats.total_24h, 3, "a new version reads again");
         let d = cache.at(version(1), read(4)).await.unwrap();
         assert_eq!(d.stats.total_24h, 4, "any other version reads again");
+    }
+
+    #[tokio::test]
+    async fn certificates_not_read_are_read_again_at_the_next_view() {
+        let cache = OverviewCache::default();
+        let mut broken = overview(1);
+        broken.certificates = Err("certificate of HSM 10.0.0.1: not PEM".into());
+        let o = cache.at(version(1), async { Ok(broken) }).await.unwrap();
+        assert!(o.certificates.is_err() && o.stats.total_24h == 1);
+        let o = cache
+            .at(version(1), async { Ok(overview(2)) })
+            .await
+            .unwrap();
+        assert_eq!(o.stats.total_24h, 2, "not kept: read again");
     }
 
     #[tokio::test]
@@ -218,5 +238,40 @@ mod tests {
             .await
             .unwrap();
         assert!(server.overview().await.unwrap().configs.is_empty());
+    }
+
+    /// A stored certificate that no longer reads (a damaged row) fails the
+    /// dashboard's certificates, never the state that `/api/2.0/status`
+    /// and `/metrics` report; once it is gone they read again.
+    #[tokio::test]
+    async fn an_unreadable_certificate_fails_only_the_certificates() {
+        use crate::config::Settings;
+        use crate::Engine;
+
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(Settings::for_data_dir(dir.path()))
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO ntl_servers (address, cert_pem, created_at, updated_at) \
+             VALUES ('10.0.0.1', 'not a certificate', 0, 0)",
+        )
+        .execute(engine.store().pool())
+        .await
+        .unwrap();
+        // The state is still there (health() is Ok), without certificates.
+        let health = engine.health().await.unwrap();
+        assert!(health.overview.certificates.is_err());
+        assert!(engine
+            .metrics_text()
+            .await
+            .contains("hsmseed_configurations"));
+
+        sqlx::query("DELETE FROM ntl_servers")
+            .execute(engine.store().pool())
+            .await
+            .unwrap();
+        let o = engine.overview().await.unwrap();
+        assert_eq!(o.certificates.as_ref().map(Vec::len), Ok(0));
     }
 }

@@ -30,7 +30,7 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
         schedule,
         configs: overview.configs.clone(),
         counts: health.counts,
-        certificates: overview.certificates.clone(),
+        certificates: overview.certificates.clone().map_err(AppError::Invalid)?,
         total_24h: stats.total_24h,
         failures_24h: stats.failures_24h,
         last: stats.last.clone(),
