@@ -244,8 +244,7 @@ impl Engine {
     /// expiry, as of now: read again only when something they show has
     /// changed since the last read (see [`crate::overview`]).
     pub async fn overview(&self) -> Result<Arc<Overview>> {
-        let (audit, history, changes) =
-            crate::store::shared::data_version(self.store().pool()).await?;
+        let (audit, history, changes) = crate::store::shared::data_version(self.store()).await?;
         let version = DataVersion {
             audit,
             history,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::middleware::session_store::Sessions;
 use anyhow::Context;
 use app::ssr::FlashStore;
 use app::{shell, App, OUTPUT_NAME};
@@ -29,7 +30,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::middleware::security_headers::CspNonce;
 use crate::{api, jobs, listen, middleware, web};
@@ -75,7 +75,7 @@ pub struct Application {
     local_addr: SocketAddr,
     router: Router,
     tls: Option<TlsAcceptor>,
-    session_store: SqliteStore,
+    session_store: Sessions,
     limits: listen::Limits,
     /// The open client connections.
     pub connections: Arc<listen::Connections>,
@@ -176,11 +176,7 @@ impl Application {
             }
         };
 
-        let session_store = SqliteStore::new(engine.store().pool().clone())
-            .with_table_name("sessions")
-            .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
-        session_store
-            .migrate()
+        let session_store = Sessions::open(&engine)
             .await
             .context("creating the session table")?;
         drop(init);
@@ -250,7 +246,7 @@ impl Application {
     /// and stops the background jobs.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut jobs = jobs::spawn_all(&self.engine, self.session_store.clone(), &stop_rx);
+        let mut jobs = jobs::spawn_all(&self.engine, self.session_store.sqlite().clone(), &stop_rx);
         tokio::select! {
             () = listen::serve(self.listener, self.router, self.tls, self.limits, self.connections.clone(), shutdown) => {}
             Some(ended) = jobs.join_next() => {
@@ -303,12 +299,7 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-fn router(
-    state: AppState,
-    session_store: SqliteStore,
-    settings: &Settings,
-    site: PathBuf,
-) -> Router {
+fn router(state: AppState, session_store: Sessions, settings: &Settings, site: PathBuf) -> Router {
     let tls = settings.tls == TlsMode::On;
     let context = leptos_context(state.engine.clone(), state.flashes.clone());
     let routes = route_list();

@@ -10,6 +10,7 @@ mod users;
 
 pub use name::UserName;
 pub use password::{hash_password, verify_password, MIN_PASSWORD_LEN};
+pub use sessions::StoredSession;
 pub use throttle::{CONSOLE_DOOR, MAX_FAILURES, WINDOW};
 pub use users::{User, UserInfo};
 
@@ -279,11 +280,17 @@ impl Auth {
     /// credential generation (a password change or reset, or removal, ends
     /// every older session).
     pub async fn session_user(&self, uid: &str, generation: i64) -> Result<Option<User>> {
-        let mut conn = self.core.store().pool().acquire().await?;
-        Ok(users::find_by_uid(&mut conn, uid)
+        Ok(users::find_by_uid_now(self.core.store(), uid)
             .await?
             .filter(|u| u.generation == generation)
             .map(users::UserRow::user))
+    }
+
+    /// The stored record of web session `session_id`, read on the calling
+    /// thread (the session store's `load` on every signed-in request; its
+    /// expiry is the caller's to check).
+    pub fn stored_session(&self, session_id: &str) -> sessions::StoredSession {
+        sessions::stored(self.core.store(), session_id)
     }
 
     /// Records that web session `session_id` belongs to `user` (at sign-in),

@@ -3,6 +3,33 @@
 //! is the server's session store, in the same database).
 
 use crate::error::Result;
+use crate::store::Store;
+
+/// A web session's stored record, read on the calling thread.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StoredSession {
+    /// The session store's encoding of the record.
+    Found(Vec<u8>),
+    Missing,
+    /// Not read here: ask the session store.
+    NotRead,
+}
+
+/// The stored record of web session `session_id` (the server's session
+/// store writes it; every signed-in request reads it).
+pub(super) fn stored(store: &Store, session_id: &str) -> StoredSession {
+    use rusqlite::OptionalExtension;
+    let now = store.inline().read("session", |c| {
+        c.prepare_cached("SELECT data FROM sessions WHERE id = ?")?
+            .query_row([session_id], |r| r.get::<_, Vec<u8>>(0))
+            .optional()
+    });
+    match now {
+        Some(Some(data)) => StoredSession::Found(data),
+        Some(None) => StoredSession::Missing,
+        None => StoredSession::NotRead,
+    }
+}
 
 /// Records that web session `session_id` belongs to user `uid`.
 pub(super) async fn bind(
@@ -58,4 +85,28 @@ pub(super) async fn end_for_user(
         .execute(&mut *conn)
         .await?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_session_record_is_read_on_the_calling_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        sqlx::query("INSERT INTO sessions VALUES ('s1', x'0102', 0)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored(&store, "s1"), StoredSession::Found(vec![1, 2]));
+        assert_eq!(stored(&store, "s2"), StoredSession::Missing);
+        assert_eq!(store.inline().idle(), 1);
+        // A read that cannot be made here is left to the session store.
+        sqlx::query("DROP TABLE sessions")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored(&store, "s1"), StoredSession::NotRead);
+    }
 }

@@ -4,6 +4,7 @@ use sqlx::SqliteConnection;
 
 use super::UserName;
 use crate::error::Result;
+use crate::store::Store;
 pub use types::auth::UserInfo;
 
 /// A signed-in administrator.
@@ -90,6 +91,29 @@ pub(crate) async fn find_by_uid(conn: &mut SqliteConnection, uid: &str) -> Resul
         .await?)
 }
 
+/// [`find_by_uid`] on the calling thread (every signed-in request makes
+/// it); on the pool when that read cannot be made.
+pub(crate) async fn find_by_uid_now(store: &Store, uid: &str) -> Result<Option<UserRow>> {
+    use rusqlite::OptionalExtension;
+    let now = store.inline().read("session user", |c| {
+        c.prepare_cached(&format!("{SELECT} WHERE uid = ?"))?
+            .query_row([uid], |r| {
+                Ok(UserRow {
+                    id: r.get(0)?,
+                    uid: r.get(1)?,
+                    name: r.get(2)?,
+                    password_hash: r.get(3)?,
+                    generation: r.get(4)?,
+                })
+            })
+            .optional()
+    });
+    match now {
+        Some(row) => Ok(row),
+        None => find_by_uid(&mut *store.pool().acquire().await?, uid).await,
+    }
+}
+
 /// Sets a new password hash and moves the user's generation on (their
 /// sessions of older generations end); the user as they are now.
 pub(crate) async fn update_password(
@@ -140,4 +164,28 @@ pub(crate) async fn delete(conn: &mut SqliteConnection, name: &UserName) -> Resu
         .await?
         .rows_affected()
         == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_session_user_is_read_on_the_calling_thread_as_on_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let mut conn = store.pool().acquire().await.unwrap();
+        let name = UserName::parse("bob").unwrap();
+        insert(&mut conn, &name, "hash", 1).await.unwrap();
+        let on_pool = find_by_name(&mut conn, &name).await.unwrap().unwrap();
+
+        let now = find_by_uid_now(&store, &on_pool.uid)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(store.inline().idle(), 1, "read on the calling thread");
+        assert_eq!(now.password_hash, on_pool.password_hash);
+        assert_eq!(now.user(), on_pool.user());
+        assert!(find_by_uid_now(&store, "nobody").await.unwrap().is_none());
+    }
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub(crate) mod inline;
 pub mod lock;
 pub(crate) mod shared;
 
@@ -21,6 +22,7 @@ pub const DB_FILE: &str = "hsmseed.db";
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    inline: std::sync::Arc<inline::InlineReads>,
 }
 
 /// A transaction that takes the write lock at its start (`BEGIN
@@ -78,11 +80,19 @@ impl Store {
                 restrict_file(&p)?;
             }
         }
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            inline: std::sync::Arc::new(inline::InlineReads::new(&path)),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Reads on the calling thread (see [`inline`]).
+    pub(crate) fn inline(&self) -> &inline::InlineReads {
+        &self.inline
     }
 
     /// A cheap round trip, for readiness.

@@ -15,15 +15,21 @@ pub(crate) async fn last_change(pool: &SqlitePool) -> Result<i64> {
 }
 
 /// Where the data the dashboard shows stands (the overview's data
-/// version): the newest audit row, history row and change, in one round
-/// trip.
-pub(crate) async fn data_version(pool: &SqlitePool) -> Result<(i64, i64, i64)> {
-    let (audit, history, changes): (Option<i64>, Option<i64>, Option<i64>) = sqlx::query_as(
+/// version): the newest audit row, history row and change, in one read
+/// (on the calling thread; on the pool when that cannot be made).
+pub(crate) async fn data_version(store: &super::Store) -> Result<(i64, i64, i64)> {
+    const SQL: &str =
         "SELECT (SELECT MAX(id) FROM audit_log), (SELECT MAX(id) FROM seed_history), \
-         (SELECT MAX(id) FROM changes)",
-    )
-    .fetch_one(pool)
-    .await?;
+                       (SELECT MAX(id) FROM changes)";
+    type Row = (Option<i64>, Option<i64>, Option<i64>);
+    let now = store.inline().read("data version", |c| {
+        c.prepare_cached(SQL)?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    });
+    let (audit, history, changes): Row = match now {
+        Some(row) => row,
+        None => sqlx::query_as(SQL).fetch_one(store.pool()).await?,
+    };
     Ok((
         audit.unwrap_or(0),
         history.unwrap_or(0),

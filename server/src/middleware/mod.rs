@@ -6,3 +6,4 @@ pub mod auth;
 pub mod operation;
 pub mod origin;
 pub mod security_headers;
+pub mod session_store;

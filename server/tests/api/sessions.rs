@@ -177,3 +177,50 @@ async fn a_session_is_kept_alive_without_a_write_per_request() {
     assert_eq!(app.get("/").await.status(), StatusCode::OK);
     assert!(expiry().await > first, "the idle timer moved on");
 }
+
+/// The session store reads a session on the request's own thread; what it
+/// reads is what tower-sessions' SQLite store reads: the same record, none
+/// once expired or deleted.
+#[tokio::test]
+async fn the_session_store_reads_what_the_sqlite_store_reads() {
+    use std::str::FromStr;
+    use tower_sessions::session::Id;
+    use tower_sessions::session_store::SessionStore;
+
+    let app = TestApp::spawn().await;
+    app.login_as_admin().await;
+    let cookie = app.session_cookie().expect("signed in");
+    let id = Id::from_str(cookie.split_once('=').unwrap().1).unwrap();
+    let sessions = server::middleware::session_store::Sessions::open(&app.engine)
+        .await
+        .unwrap();
+    let sqlite = sessions.sqlite().clone();
+
+    let record = sessions.load(&id).await.unwrap().expect("the session");
+    assert_eq!(Some(&record), sqlite.load(&id).await.unwrap().as_ref());
+    assert!(
+        record
+            .data
+            .contains_key(server::middleware::auth::SESSION_AUTH),
+        "{:?}",
+        record.data.keys()
+    );
+    let unknown = Id::default();
+    assert_eq!(sessions.load(&unknown).await.unwrap(), None);
+
+    // Expired: no session, as the SQLite store has it.
+    let mut expired = record.clone();
+    expired.expiry_date = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    sessions.save(&expired).await.unwrap();
+    assert_eq!(sqlite.load(&id).await.unwrap(), None);
+    assert_eq!(sessions.load(&id).await.unwrap(), None);
+    let r = app.get("/").await;
+    assert!(location(&r).starts_with("/login"), "{}", location(&r));
+
+    // Back, then signed out: gone from both.
+    sessions.save(&record).await.unwrap();
+    assert_eq!(sessions.load(&id).await.unwrap(), Some(record));
+    sessions.delete(&id).await.unwrap();
+    assert_eq!(sessions.load(&id).await.unwrap(), None);
+    assert_eq!(sqlite.load(&id).await.unwrap(), None);
+}
