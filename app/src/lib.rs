@@ -2,6 +2,7 @@
 //! functions they call. Built twice: with `ssr` into the server, with
 //! `hydrate` into the WASM bundle (where the engine is absent).
 
+pub mod codec;
 pub mod components;
 pub mod error;
 pub mod model;

@@ -56,7 +56,7 @@ pub fn CopyButton(text: String) -> impl IntoView {
 /// The message a plain form post left for this page (no JavaScript).
 #[component]
 pub fn PendingFlash() -> impl IntoView {
-    let flash = OnceResource::new(take_flash());
+    let flash = crate::codec::once(take_flash());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

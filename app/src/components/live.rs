@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 /// Refetches `data` every `secs` seconds while the page is visible. An
 /// Effect runs in the browser only; the timer stops with the page.
-pub fn refresh_every<T>(data: Resource<T>, secs: u64)
+pub fn refresh_every<T>(data: crate::codec::Resource<T>, secs: u64)
 where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 {

@@ -7,7 +7,7 @@ use crate::server_fns::status::current_user;
 /// navigation, and the page itself.
 #[component]
 pub fn AppShell() -> impl IntoView {
-    let user = OnceResource::new(current_user());
+    let user = crate::codec::once(current_user());
     view! {
         <div class="app">
             <header class="topbar">

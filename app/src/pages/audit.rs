@@ -23,7 +23,7 @@ const ACTIONS: [(&str, &str); 9] = [
 pub fn AuditPage() -> impl IntoView {
     let q = use_query_map();
     let get = move |k: &str| q.with(|m| m.get(k).unwrap_or_default());
-    let data = Resource::new(
+    let data = crate::codec::resource(
         move || {
             (
                 get("actor"),

@@ -16,7 +16,7 @@ pub const REFRESH_SECS: u64 = 5;
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let restart = ServerAction::<RestartEntropy>::new();
-    let data = Resource::new(move || restart.version().get(), |_| dashboard());
+    let data = crate::codec::resource(move || restart.version().get(), |_| dashboard());
     crate::components::live::refresh_every(data, REFRESH_SECS);
     view! {
         <PageHeader title="Dashboard" lead="The state of the appliance at a glance." />
@@ -35,7 +35,7 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn Dashboard(
     d: DashboardData,
-    data: Resource<Result<DashboardData, crate::error::AppError>>,
+    data: crate::codec::Resource<Result<DashboardData, crate::error::AppError>>,
     restart: ServerAction<RestartEntropy>,
 ) -> impl IntoView {
     let e = d.entropy.clone();

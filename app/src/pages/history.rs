@@ -48,7 +48,7 @@ fn urlencode(s: &str) -> String {
 pub fn HistoryPage() -> impl IntoView {
     let q = use_query_map();
     let get = move |k: &str| q.with(|m| m.get(k).unwrap_or_default());
-    let data = Resource::new(
+    let data = crate::codec::resource(
         move || {
             (
                 get("config"),
@@ -62,7 +62,7 @@ pub fn HistoryPage() -> impl IntoView {
     // The table keeps itself current; the filter form is apart from it, so
     // a choice being made is never redrawn away.
     crate::components::live::refresh_every(data, 10);
-    let configs = OnceResource::new(history_configs());
+    let configs = crate::codec::once(history_configs());
     view! {
         <PageHeader title="History" lead="Every reseed, from every trigger. Seed bytes are never stored." />
         <Suspense fallback=|| ()>

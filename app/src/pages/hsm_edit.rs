@@ -23,7 +23,7 @@ pub fn HsmEditPage() -> impl IntoView {
     let retry = ServerAction::<RetryLoginHsm>::new();
     let reseed = ServerAction::<ReseedHsm>::new();
     let test = ServerAction::<TestLoginHsm>::new();
-    let data = Resource::new(
+    let data = crate::codec::resource(
         move || {
             (
                 name(),
@@ -37,7 +37,7 @@ pub fn HsmEditPage() -> impl IntoView {
     );
     // Its own history: the newest reseeds of this configuration, kept
     // current like the History page.
-    let history = Resource::new(
+    let history = crate::codec::resource(
         move || (name(), reseed.version().get(), retry.version().get()),
         |(n, ..)| history_page(Some(n), None, None, Some(1)),
     );

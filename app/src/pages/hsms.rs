@@ -21,7 +21,7 @@ pub fn HsmsPage() -> impl IntoView {
     let create = ServerAction::<CreateHsm>::new();
     let reseed = ServerAction::<ReseedHsm>::new();
     let test = ServerAction::<TestLoginHsm>::new();
-    let data = Resource::new(
+    let data = crate::codec::resource(
         move || {
             (
                 create.version().get(),

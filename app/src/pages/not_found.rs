@@ -14,7 +14,7 @@ pub fn NotFound() -> impl IntoView {
     };
     #[cfg(not(feature = "ssr"))]
     let op = String::new();
-    let op = OnceResource::new(async move { op });
+    let op = crate::codec::once(async move { op });
     view! {
         <Title text="Not found" />
         <main class="standalone">

@@ -8,7 +8,7 @@ use crate::server_fns::schedule::{get_schedule, SetPeriod};
 #[component]
 pub fn SchedulePage() -> impl IntoView {
     let set = ServerAction::<SetPeriod>::new();
-    let data = Resource::new(move || set.version().get(), |_| get_schedule());
+    let data = crate::codec::resource(move || set.version().get(), |_| get_schedule());
     view! {
         <PageHeader
             title="Schedule"

@@ -20,7 +20,7 @@ fn token_flash(r: &(String, String)) -> Flash {
 pub fn SettingsPage() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    let tokens = Resource::new(
+    let tokens = crate::codec::resource(
         move || (create.version().get(), revoke.version().get()),
         |_| list_tokens(),
     );
@@ -105,7 +105,7 @@ pub fn SettingsPage() -> impl IntoView {
 /// appliance's own certificate (offered for download) when it serves HTTPS.
 #[component]
 fn ApiExample() -> impl IntoView {
-    let origin = OnceResource::new(api_origin());
+    let origin = crate::codec::once(api_origin());
     view! {
         <p class="muted">
             "For automation. A token is shown once and stored only as a hash. Scope "
@@ -142,7 +142,7 @@ fn ApiExample() -> impl IntoView {
 fn AlertSettings() -> impl IntoView {
     let save = ServerAction::<SaveAlerts>::new();
     let test = ServerAction::<SendTestAlert>::new();
-    let data = Resource::new(
+    let data = crate::codec::resource(
         move || (save.version().get(), test.version().get()),
         |_| alert_settings(),
     );
@@ -225,7 +225,7 @@ fn AlertSettings() -> impl IntoView {
 fn Users() -> impl IntoView {
     let add = ServerAction::<AddUser>::new();
     let remove = ServerAction::<RemoveUser>::new();
-    let users = Resource::new(
+    let users = crate::codec::resource(
         move || (add.version().get(), remove.version().get()),
         |_| list_users(),
     );

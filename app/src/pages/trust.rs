@@ -12,7 +12,7 @@ pub fn TrustPage() -> impl IntoView {
     let create = ServerAction::<CreateQaCert>::new();
     let subject = ServerAction::<SetQaSubject>::new();
     let delete = ServerAction::<DeleteServer>::new();
-    let data = Resource::new(
+    let data = crate::codec::resource(
         move || {
             (
                 create.version().get(),

@@ -1,0 +1,72 @@
+//! How the resources' data travels from the server-rendered page to the
+//! browser: JSON, as Leptos's default codec, but decoded as the server
+//! functions' answers are (`serde_json::from_slice`). Every page's data
+//! type is also a server function's answer; with Leptos's default codec
+//! (`from_str`) the WASM bundle held each type's JSON decoder twice, once
+//! per reader (about 150 KiB of 1,750 before wasm-opt, twiggy).
+
+use leptos::prelude::{OnceResource, Resource as LeptosResource};
+use leptos::server::codee::{Decoder, Encoder};
+use serde::{de::DeserializeOwned, Serialize};
+
+/// The resources' codec (see the module's text).
+pub struct Json;
+
+impl<T: Serialize> Encoder<T> for Json {
+    type Error = serde_json::Error;
+    type Encoded = String;
+
+    fn encode(val: &T) -> Result<String, serde_json::Error> {
+        serde_json::to_string(val)
+    }
+}
+
+impl<T: DeserializeOwned> Decoder<T> for Json {
+    type Error = serde_json::Error;
+    type Encoded = str;
+
+    fn decode(val: &str) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(val.as_bytes())
+    }
+}
+
+/// A page's data, loaded again whenever `source` changes.
+pub type Resource<T> = LeptosResource<T, Json>;
+
+/// [`Resource`]: `fetcher` runs on the server for the page and in the
+/// browser when `source` changes.
+#[track_caller]
+pub fn resource<T, S, Fut>(
+    source: impl Fn() -> S + Send + Sync + 'static,
+    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
+) -> Resource<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    S: Send + Sync + Clone + PartialEq + 'static,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    LeptosResource::new_with_options(source, fetcher, false)
+}
+
+/// Data loaded once with the page.
+#[track_caller]
+pub fn once<T>(fut: impl std::future::Future<Output = T> + Send + 'static) -> OnceResource<T, Json>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    OnceResource::new_with_options(fut, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_what_it_encodes() {
+        let v = vec![(String::from("HSM \"1\" \u{e9}"), 42u64)];
+        let s = <Json as Encoder<_>>::encode(&v).unwrap();
+        let back: Vec<(String, u64)> = <Json as Decoder<_>>::decode(&s).unwrap();
+        assert_eq!(back, v);
+        assert!(<Json as Decoder<Vec<u8>>>::decode("not json").is_err());
+    }
+}
