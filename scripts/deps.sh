@@ -34,6 +34,8 @@ if [ "$mode" = test ]; then
   # Independent judges of the served random bytes.
   command -v rngtest >/dev/null || pkgs+=(rng-tools5)
   command -v ent >/dev/null || pkgs+=(ent)
+  # kryoptic's build (bindgen) needs libclang.
+  dpkg -s libclang-dev >/dev/null 2>&1 || pkgs+=(libclang-dev)
 fi
 if [ ${#pkgs[@]} -gt 0 ]; then
   say "installing ${pkgs[*]}"
@@ -79,4 +81,27 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/pl
    || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
   say "installing npm packages (end2end/)"
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# kryoptic, a second PKCS#11 implementation beside SoftHSM2 for the tests of
+# named modules (engine/src/hsm/testing/kryoptic.rs): a soft token written
+# in Rust, from the crate registry, built once into a cache outside the
+# clone. Its default features need OpenSSL >= 3.2 (Debian 12 has 3.0).
+KRYOPTIC_VERSION=1.5.4
+KRYOPTIC_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/hsmseed/kryoptic"
+if [ "$mode" = test ] && ! grep -qx "$KRYOPTIC_VERSION" "$KRYOPTIC_DIR/version" 2>/dev/null; then
+  say "building kryoptic $KRYOPTIC_VERSION (PKCS#11 test token) into $KRYOPTIC_DIR; takes a minute or two"
+  mkdir -p "$KRYOPTIC_DIR/fetch/src"
+  printf '[package]\nname = "fetch-kryoptic"\nversion = "0.0.0"\nedition = "2021"\n[dependencies]\nkryoptic = "=%s"\n' \
+    "$KRYOPTIC_VERSION" > "$KRYOPTIC_DIR/fetch/Cargo.toml"
+  : > "$KRYOPTIC_DIR/fetch/src/lib.rs"
+  cargo fetch --manifest-path "$KRYOPTIC_DIR/fetch/Cargo.toml" >/dev/null
+  crate=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/kryoptic-"$KRYOPTIC_VERSION".crate | head -n 1)
+  rm -rf "$KRYOPTIC_DIR/src" && mkdir -p "$KRYOPTIC_DIR/src"
+  tar -xzf "$crate" -C "$KRYOPTIC_DIR/src"
+  cargo build --release --quiet --no-default-features --features kryoptic-lib/dynamic,minimal \
+    --manifest-path "$KRYOPTIC_DIR/src/kryoptic-$KRYOPTIC_VERSION/Cargo.toml" \
+    --target-dir "$KRYOPTIC_DIR/target"
+  cp "$KRYOPTIC_DIR/target/release/libkryoptic_pkcs11.so" "$KRYOPTIC_DIR/"
+  echo "$KRYOPTIC_VERSION" > "$KRYOPTIC_DIR/version"
 fi

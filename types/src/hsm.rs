@@ -36,6 +36,9 @@ pub struct HsmConfig {
     /// The pinned token serial, if any.
     pub token_serial: Option<String>,
     pub user_type: UserType,
+    /// The named PKCS#11 module it seeds through (settings
+    /// `pkcs11_modules`); none: the default module (`pkcs11_module`).
+    pub module: Option<String>,
     pub enabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -80,6 +80,8 @@ fn form_edit(
                 }
             })
         },
+        // The web form does not choose a module yet: the console does.
+        module: None,
         confirm_so,
     })
 }

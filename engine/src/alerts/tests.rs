@@ -25,6 +25,7 @@ fn config(name: &str, failures: u32, ok_at: Option<time::OffsetDateTime>) -> Hsm
         slot: Some(1),
         token_serial: None,
         user_type: UserType::User,
+        module: None,
         enabled: true,
         created_at: t0,
         updated_at: t0,

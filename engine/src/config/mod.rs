@@ -41,7 +41,8 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "tls", secret: false, default: "on", doc: "`on` serves HTTPS; `off` serves plain HTTP for local development (cookies lose `Secure`)." },
     KeyDoc { key: "tls_cert", secret: false, default: "(generated)", doc: "PEM certificate chain to serve; default: a self-signed one created in data_dir/tls on first start." },
     KeyDoc { key: "tls_key", secret: false, default: "(generated)", doc: "PEM private key for tls_cert." },
-    KeyDoc { key: "pkcs11_module", secret: false, default: "(none)", doc: "Path of the PKCS#11 library (libsofthsm2.so, libCryptoki2_64.so)." },
+    KeyDoc { key: "pkcs11_module", secret: false, default: "(none)", doc: "Path of the PKCS#11 library (libsofthsm2.so, libCryptoki2_64.so): the module of every configuration that names none." },
+    KeyDoc { key: "pkcs11_modules", secret: false, default: "(none)", doc: "More PKCS#11 libraries by name, for configurations that name one (`hsm-conf-edit --module=NAME`): a TOML table (`[pkcs11_modules]` then `luna = \"/usr/safenet/lunaclient/lib/libCryptoki2_64.so\"`), or `NAME=PATH` pairs, comma-separated, in the environment. Names are 1 to 64 letters, digits, _ . or -." },
     KeyDoc { key: "entropy_source", secret: false, default: "os", doc: "Where entropy comes from, one or more (a TOML array, or comma-separated in the environment): `os` (kernel CSPRNG), `device:PATH` (raw bytes from a character device such as /dev/qrandom0), `qrng:https://HOST[:PORT][/PREFIX]` (a QRNG Open API server, such as another hsmseed) or `quantis:https://HOST[:PORT][/api/2.0]` (a Quantis appliance). A remote source takes options after a space: `token_file=PATH`, `ca_file=PATH` or `pin=SHA256HEX` of the server certificate (else the public web roots), `connect_timeout_ms=3000`, `timeout_ms=5000`, `refresh_ms=10000` (a full buffer is still refreshed this often, so a silent server is noticed), `prefetch=65536` (bytes fetched ahead), `min_entropy=H` (claimed bits per byte; default entropy_min_entropy)." },
     KeyDoc { key: "entropy_mix", secret: false, default: "all", doc: "With several sources, each seed is SHA-256 extracted over an equal share of every healthy source. `all`: every source must be healthy, else nothing is delivered; `any`: the healthy ones, at least one." },
     KeyDoc { key: "master_key_file", secret: false, default: "data_dir/master.key", doc: "File of the master key that encrypts partition passwords and private keys (created 0600 when it is the default and missing)." },
@@ -95,6 +96,8 @@ pub struct Settings {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub pkcs11_module: Option<PathBuf>,
+    /// Further modules by name (a configuration may name one).
+    pub pkcs11_modules: std::collections::BTreeMap<String, PathBuf>,
     /// At least one; names are unique.
     pub entropy_source: Vec<EntropySourceKind>,
     pub entropy_mix: EntropyMix,
@@ -142,6 +145,7 @@ struct RawSettings {
     tls_cert: Option<String>,
     tls_key: Option<String>,
     pkcs11_module: Option<String>,
+    pkcs11_modules: Option<NamedPaths>,
     entropy_source: Option<StringList>,
     entropy_mix: Option<String>,
     admin_password: Option<String>,
@@ -195,6 +199,50 @@ impl StringList {
                 .collect(),
             StringList::Many(v) => v,
         }
+    }
+}
+
+/// Paths by name: a table in the file, or `NAME=PATH` pairs (a list, or
+/// one string comma-separated, as the environment has it).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum NamedPaths {
+    Table(std::collections::BTreeMap<String, String>),
+    Pairs(StringList),
+}
+
+impl NamedPaths {
+    fn validate(self, key: &str) -> Result<std::collections::BTreeMap<String, PathBuf>> {
+        let pairs: Vec<(String, String)> = match self {
+            NamedPaths::Table(t) => t.into_iter().collect(),
+            NamedPaths::Pairs(list) => list
+                .items()
+                .into_iter()
+                .map(|item| match item.split_once('=') {
+                    Some((n, p)) => Ok((n.trim().to_string(), p.trim().to_string())),
+                    None => Err(Error::Config(format!("{key}: `{item}` is not NAME=PATH"))),
+                })
+                .collect::<Result<_>>()?,
+        };
+        let mut out = std::collections::BTreeMap::new();
+        for (name, path) in pairs {
+            types::check_name("module name", &name)
+                .map_err(|e| Error::Config(format!("{key}: {e}")))?;
+            if name == "default" {
+                return Err(Error::Config(format!(
+                    "{key}: `default` names pkcs11_module; give this module another name"
+                )));
+            }
+            if path.trim().is_empty() {
+                return Err(Error::Config(format!("{key}: module {name} has no path")));
+            }
+            if out.insert(name.clone(), PathBuf::from(path)).is_some() {
+                return Err(Error::Config(format!(
+                    "{key}: module {name} is named twice"
+                )));
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -274,6 +322,7 @@ impl Settings {
             tls_cert: None,
             tls_key: None,
             pkcs11_module: None,
+            pkcs11_modules: Default::default(),
             entropy_source: vec![EntropySourceKind::Os],
             entropy_mix: EntropyMix::All,
             admin_password: None,
@@ -384,6 +433,7 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         "tls_cert" => raw.tls_cert = Some(v),
         "tls_key" => raw.tls_key = Some(v),
         "pkcs11_module" => raw.pkcs11_module = Some(v),
+        "pkcs11_modules" => raw.pkcs11_modules = Some(NamedPaths::Pairs(StringList::One(v))),
         "entropy_source" => raw.entropy_source = Some(StringList::One(v)),
         "entropy_mix" => raw.entropy_mix = Some(v),
         "admin_password" => raw.admin_password = Some(v),
@@ -484,6 +534,10 @@ impl RawSettings {
             tls_cert,
             tls_key,
             pkcs11_module: non_empty_path(self.pkcs11_module),
+            pkcs11_modules: match self.pkcs11_modules {
+                Some(m) => m.validate("pkcs11_modules")?,
+                None => Default::default(),
+            },
             entropy_source: source::parse_sources(
                 self.entropy_source
                     .map_or_else(|| vec!["os".to_string()], StringList::items),
@@ -649,6 +703,79 @@ mod tests {
         assert_eq!(s.entropy_mix, EntropyMix::All);
         assert_eq!(s.session_idle_minutes, 30);
         assert!(s.admin_password.is_none());
+    }
+
+    #[test]
+    fn named_modules_come_from_a_table_or_name_path_pairs() {
+        let (s, _) = load_text(
+            "pkcs11_module = \"/lib/soft.so\"\n[pkcs11_modules]\nluna = \"/usr/lib/luna.so\"\nkry = \"/opt/kry.so\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.pkcs11_module, Some(PathBuf::from("/lib/soft.so")));
+        assert_eq!(
+            s.pkcs11_modules.iter().collect::<Vec<_>>(),
+            [
+                (&"kry".to_string(), &PathBuf::from("/opt/kry.so")),
+                (&"luna".to_string(), &PathBuf::from("/usr/lib/luna.so")),
+            ]
+        );
+        // An inline table, as the packaged file shows it.
+        let (s, _) = load_text(
+            "pkcs11_modules = { luna = \"/usr/lib/luna.so\" }\nseed_bits = 512\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.pkcs11_modules["luna"], PathBuf::from("/usr/lib/luna.so"));
+        assert_eq!(s.seed_bits, 512);
+        // The environment replaces the file's table.
+        let (s, _) = load_text(
+            "[pkcs11_modules]\nluna = \"/usr/lib/luna.so\"\n",
+            &[(
+                "HSMSEED_PKCS11_MODULES",
+                "tpm = /usr/lib/tpm.so, kry=/opt/kry.so",
+            )],
+        )
+        .unwrap();
+        assert_eq!(s.pkcs11_modules.keys().collect::<Vec<_>>(), ["kry", "tpm"]);
+        assert_eq!(s.pkcs11_modules["tpm"], PathBuf::from("/usr/lib/tpm.so"));
+        let (s, _) = load_text("", &[]).unwrap();
+        assert!(s.pkcs11_modules.is_empty());
+    }
+
+    #[test]
+    fn a_bad_module_name_or_pair_is_refused_plainly() {
+        for (text, e, says) in [
+            (
+                "",
+                ("HSMSEED_PKCS11_MODULES", "luna"),
+                "`luna` is not NAME=PATH",
+            ),
+            (
+                "",
+                ("HSMSEED_PKCS11_MODULES", "a b=/x.so"),
+                "module name `a b`",
+            ),
+            (
+                "",
+                ("HSMSEED_PKCS11_MODULES", "a=/x.so,a=/y.so"),
+                "module a is named twice",
+            ),
+            ("", ("HSMSEED_PKCS11_MODULES", "a="), "module a has no path"),
+            (
+                "",
+                ("HSMSEED_PKCS11_MODULES", "default=/x.so"),
+                "`default` names pkcs11_module",
+            ),
+            (
+                "[pkcs11_modules]\n\"x/y\" = \"/x.so\"\n",
+                ("X", ""),
+                "module name `x/y`",
+            ),
+        ] {
+            let err = load_text(text, &[e]).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! trying again, until a backoff has passed (1 s, doubling up to a minute):
 //! a broken library is not initialised again on every request.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -17,7 +18,61 @@ use crate::error::{Error, Result};
 const FIRST_WAIT: Duration = Duration::from_secs(1);
 const LONGEST_WAIT: Duration = Duration::from_secs(60);
 
-/// The module of one engine.
+/// The modules of one engine: the default (`pkcs11_module`) and the named
+/// ones (`pkcs11_modules`), each loaded at first use.
+pub(crate) struct Modules {
+    default: ModuleLoader,
+    named: BTreeMap<String, ModuleLoader>,
+}
+
+impl Modules {
+    pub(crate) fn new(
+        default: Option<PathBuf>,
+        named: &BTreeMap<String, PathBuf>,
+        deadline: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Modules {
+        Modules {
+            default: ModuleLoader::new(default, deadline, clock.clone()),
+            named: named
+                .iter()
+                .map(|(n, p)| {
+                    let loader = ModuleLoader::new(Some(p.clone()), deadline, clock.clone());
+                    (n.clone(), loader)
+                })
+                .collect(),
+        }
+    }
+
+    /// The module named `name` (`None`: the default one), loaded at first
+    /// use; a name the settings do not have is refused plainly.
+    pub(crate) async fn get(&self, name: Option<&str>) -> Result<Hsm> {
+        match name {
+            None => self.default.get().await,
+            Some(n) => match self.named.get(n) {
+                Some(loader) => loader.get().await,
+                None => Err(Error::Hsm {
+                    ckr: ckr::MODULE_LOAD.into(),
+                    detail: format!(
+                        "no PKCS#11 module named `{n}` in the settings (pkcs11_modules)"
+                    ),
+                }),
+            },
+        }
+    }
+
+    /// Whether the settings name module `name`.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.named.contains_key(name)
+    }
+
+    /// The named modules' names, in order.
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.named.keys().cloned().collect()
+    }
+}
+
+/// One module, loaded at first use.
 pub(crate) struct ModuleLoader {
     path: Option<PathBuf>,
     deadline: Duration,

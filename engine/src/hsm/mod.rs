@@ -51,7 +51,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::{Error, Result};
-pub(crate) use loader::ModuleLoader;
+pub(crate) use loader::Modules;
 use module::{Credential, LoginTarget, Module, SlotState};
 pub use types::hsm::SlotInfo;
 

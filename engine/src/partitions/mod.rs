@@ -25,7 +25,7 @@ use crate::core::Core;
 use crate::entropy::Entropy;
 use crate::error::{Error, Result};
 use crate::history::History;
-use crate::hsm::{Hsm, ModuleLoader, SlotInfo, UserType};
+use crate::hsm::{Hsm, Modules, SlotInfo, UserType};
 use crate::store::shared::record_change;
 pub use types::hsm::{ConfigState, HsmConfig, LoginHold};
 use types::limits;
@@ -114,6 +114,27 @@ pub enum SerialPin {
     FromSlot,
 }
 
+/// Which PKCS#11 module a configuration seeds through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleChoice {
+    /// The default module (`pkcs11_module`).
+    Default,
+    /// One of the settings' `pkcs11_modules`, by name.
+    Named(String),
+}
+
+impl ModuleChoice {
+    /// `--module=NAME`; `default` (or nothing) is the default module.
+    pub fn parse(s: &str) -> Result<ModuleChoice> {
+        match s.trim() {
+            "" | "default" => Ok(ModuleChoice::Default),
+            n => Ok(ModuleChoice::Named(
+                types::check_name("module name", n)?.to_string(),
+            )),
+        }
+    }
+}
+
 /// A change to a configuration: each `None` leaves that field as it is.
 #[derive(Debug, Default)]
 pub struct ConfigEdit {
@@ -123,6 +144,7 @@ pub struct ConfigEdit {
     pub user_type: Option<UserType>,
     pub enabled: Option<bool>,
     pub token_serial: Option<SerialPin>,
+    pub module: Option<ModuleChoice>,
     /// The administrator confirmed a change to `CKU_SO` (see
     /// [`SO_WARNING`]); without it such a change is refused.
     pub confirm_so: bool,
@@ -154,6 +176,11 @@ impl ConfigEdit {
             Some(SerialPin::Clear) => parts.push("tokenSerial=none".into()),
             Some(SerialPin::Set(s)) => parts.push(format!("tokenSerial={s}")),
             Some(SerialPin::FromSlot) => parts.push("tokenSerial=(from slot)".into()),
+            None => {}
+        }
+        match &self.module {
+            Some(ModuleChoice::Default) => parts.push("module=(default)".into()),
+            Some(ModuleChoice::Named(n)) => parts.push(format!("module={n}")),
             None => {}
         }
         parts.join(", ")
@@ -190,6 +217,7 @@ impl ConfigEdit {
             && self.user_type.is_none()
             && self.enabled.is_none()
             && self.token_serial.is_none()
+            && self.module.is_none()
     }
 }
 
@@ -199,8 +227,8 @@ impl ConfigEdit {
 #[derive(Clone)]
 pub struct Partitions {
     core: Core,
-    /// The PKCS#11 module, loaded at first use (see `hsm/loader.rs`).
-    hsm: Arc<ModuleLoader>,
+    /// The PKCS#11 modules, each loaded at first use (see `hsm/loader.rs`).
+    hsm: Arc<Modules>,
     entropy: Entropy,
     history: History,
     /// Holds credentials that failed to log in (see `hold.rs`).
@@ -243,8 +271,9 @@ impl Partitions {
             core.clock().clone(),
             s.login_failures_per_token,
         );
-        let hsm = Arc::new(ModuleLoader::new(
+        let hsm = Arc::new(Modules::new(
             s.pkcs11_module.clone(),
+            &s.pkcs11_modules,
             Duration::from_secs(u64::from(s.pkcs11_timeout_secs)),
             core.clock().clone(),
         ));
@@ -262,7 +291,33 @@ impl Partitions {
     /// runtime and under the PKCS#11 deadline; after a failure not tried
     /// again before a backoff.
     pub async fn hsm(&self) -> Result<Hsm> {
-        self.hsm.get().await
+        self.hsm.get(None).await
+    }
+
+    /// The module named `name` (`None`: the default one), as [`Self::hsm`].
+    pub async fn module(&self, name: Option<&str>) -> Result<Hsm> {
+        self.hsm.get(name).await
+    }
+
+    /// The module a configuration's edit leaves it on (`current`: the one
+    /// it has), refused when the settings do not name it.
+    fn module_after(&self, edit: &ConfigEdit, current: Option<&str>) -> Result<Option<String>> {
+        match &edit.module {
+            None => Ok(current.map(str::to_string)),
+            Some(ModuleChoice::Default) => Ok(None),
+            Some(ModuleChoice::Named(n)) if self.hsm.has(n) => Ok(Some(n.clone())),
+            Some(ModuleChoice::Named(n)) => {
+                let names = self.hsm.names();
+                Err(Error::Invalid(format!(
+                    "no PKCS#11 module named `{n}`: the settings name {} (pkcs11_modules)",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )))
+            }
+        }
     }
 
     fn logins(&self) -> &LoginLedger {
@@ -353,7 +408,7 @@ impl Partitions {
             }
             edit.check()?;
             let current = self.get_config(name).await?;
-            Ok((hsm_name, self.resolve_pin(edit, current.slot).await?))
+            Ok((hsm_name, self.resolve_pin(edit, Some(&current)).await?))
         }
         .await;
         let this = self.clone();
@@ -379,14 +434,24 @@ impl Partitions {
     /// A pin to "the token the slot holds now" becomes the serial it holds
     /// (asked of the HSM before any transaction: it may take a while).
     /// `slot`: the configuration's current slot, when the edit sets none.
-    async fn resolve_pin(&self, mut edit: ConfigEdit, slot: Option<u64>) -> Result<ConfigEdit> {
+    async fn resolve_pin(
+        &self,
+        mut edit: ConfigEdit,
+        current: Option<&HsmConfig>,
+    ) -> Result<ConfigEdit> {
+        let slot = current.and_then(|c| c.slot);
+        let module = self.module_after(&edit, current.and_then(|c| c.module.as_deref()))?;
         if edit.token_serial == Some(SerialPin::FromSlot) {
             let slot = edit
                 .slot
                 .map(|s| s.0)
                 .or(slot)
                 .ok_or_else(|| Error::Invalid("set a slot before pinning its token".into()))?;
-            let info = self.hsm().await?.token_info(slot).await?;
+            let info = self
+                .module(module.as_deref())
+                .await?
+                .token_info(slot)
+                .await?;
             edit.token_serial = Some(SerialPin::Set(info.serial));
         }
         Ok(edit)
@@ -405,10 +470,13 @@ impl Partitions {
             .await?
             .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
         edit.check_so(Some(row.user_type))?;
-        // A new password or user type is a new credential: its first login
-        // is tried (a held one is released).
-        let new_credential =
-            edit.partition_pwd.is_some() || edit.user_type.is_some_and(|u| u != row.user_type);
+        let module = self.module_after(edit, row.module.as_deref())?;
+        // A new password, user type or module is a new credential: its
+        // first login is tried (a held one is released).
+        let new_credential = edit.partition_pwd.is_some()
+            || edit.user_type.is_some_and(|u| u != row.user_type)
+            || module != row.module;
+        row.module = module;
         if let Some(p) = &edit.partition_name {
             row.partition_name = check_partition_name(p)?;
         }
@@ -469,9 +537,19 @@ impl Partitions {
             .await
     }
 
-    /// The slots (with a token) the PKCS#11 module sees.
+    /// The slots (with a token) the default PKCS#11 module sees.
     pub async fn slots(&self) -> Result<Vec<SlotInfo>> {
         self.hsm().await?.slots().await
+    }
+
+    /// The slots (with a token) module `name` sees (`None`: the default).
+    pub async fn slots_of(&self, name: Option<&str>) -> Result<Vec<SlotInfo>> {
+        self.module(name).await?.slots().await
+    }
+
+    /// The names of the settings' further modules (`pkcs11_modules`).
+    pub fn module_names(&self) -> Vec<String> {
+        self.hsm.names()
     }
 
     /// Logs in to the configured partition with its credentials, without
@@ -507,8 +585,12 @@ impl Partitions {
 
     async fn login_once(&self, name: &str, retry: bool) -> Result<SlotInfo> {
         let name = HsmName::parse(name)?;
-        let target = self.seed_target(&name, retry).await?;
-        let result = self.hsm().await?.test_login(&target).await;
+        let (target, module) = self.seed_target(&name, retry).await?;
+        let result = self
+            .module(module.as_deref())
+            .await?
+            .test_login(&target)
+            .await;
         // A hold written or released on the slot's thread: every cache
         // of this process sees it before the answer.
         self.core.poll_changes().await?;

@@ -14,6 +14,8 @@ pub(crate) struct Row {
     pub slot: Option<i64>,
     pub token_serial: Option<String>,
     pub user_type: UserType,
+    /// A named module (settings `pkcs11_modules`); none: the default.
+    pub module: Option<String>,
     pub enabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
@@ -39,6 +41,7 @@ impl Row {
             slot: self.slot.map(|s| s as u64),
             token_serial: self.token_serial,
             user_type: self.user_type,
+            module: self.module,
             enabled: self.enabled,
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),
@@ -61,7 +64,7 @@ impl Row {
 
 /// A configuration with its login hold, if any.
 const SELECT: &str = "SELECT c.name, c.partition_name, c.partition_pwd, c.slot, c.token_serial, \
-     c.user_type, c.enabled, c.created_at, c.updated_at, c.last_outcome, c.last_error, \
+     c.user_type, c.module, c.enabled, c.created_at, c.updated_at, c.last_outcome, c.last_error, \
      c.last_at, c.last_ok_at, c.failures_in_row, l.held_ckr, l.held_detail, l.held_at_ms \
      FROM hsm_configs c LEFT JOIN config_logins l ON l.config_name = c.name";
 
@@ -97,13 +100,14 @@ pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<Row>> {
 pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()> {
     sqlx::query(
         "UPDATE hsm_configs SET partition_name = ?, partition_pwd = ?, slot = ?, token_serial = ?, \
-         user_type = ?, enabled = ?, updated_at = ? WHERE name = ?",
+         user_type = ?, module = ?, enabled = ?, updated_at = ? WHERE name = ?",
     )
     .bind(&row.partition_name)
     .bind(&row.partition_pwd)
     .bind(row.slot)
     .bind(&row.token_serial)
     .bind(row.user_type)
+    .bind(&row.module)
     .bind(row.enabled)
     .bind(row.updated_at)
     .bind(&row.name)

@@ -37,25 +37,29 @@ pub struct SeedRecord {
 impl Partitions {
     /// The PKCS#11 target of a configuration, with its decrypted password;
     /// `retry`: an administrator's one more login with a held password.
-    pub(crate) async fn seed_target(&self, name: &HsmName, retry: bool) -> Result<SeedTarget> {
+    pub(crate) async fn seed_target(
+        &self,
+        name: &HsmName,
+        retry: bool,
+    ) -> Result<(SeedTarget, Option<String>)> {
         let mut conn = self.core.store().pool().acquire().await?;
         let row = repo::get(&mut conn, name)
             .await?
             .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
         drop(conn);
         if !retry {
-            return self.target_of(&row);
+            return Ok((self.target_of(&row)?, row.module));
         }
         let mut target = self.unheld_target_of(&row)?;
         if let Some(g) = target.guard.as_mut() {
             g.retry = true;
         }
-        Ok(target)
+        Ok((target, row.module))
     }
 
     /// The configuration to reseed, refused when unknown, disabled,
     /// incomplete or held.
-    async fn reseed_target(&self, name: &str) -> Result<(HsmName, SeedTarget)> {
+    async fn reseed_target(&self, name: &str) -> Result<(HsmName, SeedTarget, Option<String>)> {
         let name = HsmName::parse(name)?;
         let row = self
             .cached_config(&name)
@@ -65,7 +69,7 @@ impl Partitions {
             return Err(Error::Disabled(name.to_string()));
         }
         let target = self.target_of(&row)?;
-        Ok((name, target))
+        Ok((name, target, row.module.clone()))
     }
 
     /// The target of `row`; refused while its login is held (the slot's
@@ -117,7 +121,7 @@ impl Partitions {
         // A manual reseed is an administrative action: refusals are audited
         // here, attempts with the history row (one transaction).
         let manual = trigger != Trigger::Schedule;
-        let (name, target) = match self.reseed_target(name).await {
+        let (name, target, module) = match self.reseed_target(name).await {
             Ok(t) => t,
             Err(e) => {
                 if manual {
@@ -144,7 +148,9 @@ impl Partitions {
             Ok(seed) => {
                 *attempt.sources.lock().unwrap_or_else(|p| p.into_inner()) =
                     seed.sources.join(", ");
-                self.hsm().await.map(|hsm| (seed.bytes, hsm))
+                self.module(module.as_deref())
+                    .await
+                    .map(|hsm| (seed.bytes, hsm))
             }
             Err(e) => Err(e),
         };
@@ -394,6 +400,125 @@ mod tests {
     use crate::history::HistoryFilter;
     use crate::hsm::testing::SoftHsmFixture;
     use crate::Engine;
+
+    /// Two different PKCS#11 implementations in one process: SoftHSM2 as
+    /// the default module, kryoptic by name; each configuration seeds (and
+    /// pins its token) through the module it names.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_configuration_seeds_through_the_module_it_names() {
+        use super::super::{ConfigEdit, ModuleChoice, SerialPin};
+        use crate::hsm::testing::KryopticFixture;
+        use crate::hsm::UserType;
+        let f = SoftHsmFixture::shared();
+        let k = KryopticFixture::shared();
+        let _access = f.shared_access().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_data_dir(dir.path());
+        settings.pkcs11_module = Some(f.module_to_load().to_path_buf());
+        settings
+            .pkcs11_modules
+            .insert("kry".into(), k.module.clone());
+        let engine = Engine::open(settings).await.unwrap();
+        let actor = Actor::cli();
+        let p = engine.partitions();
+
+        // Slots per module.
+        let kry_slots = p.slots_of(Some("kry")).await.unwrap();
+        assert_eq!(
+            kry_slots
+                .iter()
+                .map(|s| (s.slot_id, s.serial.as_str()))
+                .collect::<Vec<_>>(),
+            [(k.token.slot, k.token.serial.as_str())]
+        );
+        let soft_slots = p.slots().await.unwrap();
+        assert!(soft_slots.iter().any(|s| s.serial == f.token(2).serial));
+        assert!(!soft_slots.iter().any(|s| s.serial == k.token.serial));
+        assert_eq!(p.module_names(), ["kry"]);
+
+        // A module the settings do not name: refused, nothing changed.
+        p.create_config_with(
+            "SOFT",
+            ConfigEdit::for_token(f.token(2), UserType::User),
+            &actor,
+        )
+        .await
+        .unwrap();
+        let err = p
+            .edit_config(
+                "SOFT",
+                ConfigEdit {
+                    module: Some(ModuleChoice::Named("nope".into())),
+                    ..Default::default()
+                },
+                &actor,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no PKCS#11 module named `nope`: the settings name kry"),
+            "{err}"
+        );
+        assert_eq!(p.get_config("SOFT").await.unwrap().module, None);
+
+        let mut edit = ConfigEdit::for_token(&k.token, UserType::User);
+        edit.module = Some(ModuleChoice::Named("kry".into()));
+        let kry = p.create_config_with("KRY", edit, &actor).await.unwrap();
+        assert_eq!(kry.module.as_deref(), Some("kry"));
+
+        let soft = p.reseed("SOFT", Trigger::Api, &actor).await.unwrap();
+        assert_eq!(soft.token_serial, f.token(2).serial);
+        let kry = p.reseed("KRY", Trigger::Api, &actor).await.unwrap();
+        assert_eq!(kry.token_serial, k.token.serial);
+        assert_eq!(kry.slot, k.token.slot);
+
+        // The token the slot holds now: asked of the configuration's module.
+        let pinned = p
+            .edit_config(
+                "KRY",
+                ConfigEdit {
+                    token_serial: Some(SerialPin::FromSlot),
+                    ..Default::default()
+                },
+                &actor,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            pinned.token_serial.as_deref(),
+            Some(k.token.serial.as_str())
+        );
+
+        // Back on the default module, the same slot and serial are not
+        // there: the reseed fails rather than seeding another token.
+        p.edit_config(
+            "KRY",
+            ConfigEdit {
+                module: Some(ModuleChoice::Default),
+                ..Default::default()
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+        assert_eq!(p.get_config("KRY").await.unwrap().module, None);
+        let err = p.reseed("KRY", Trigger::Api, &actor).await.unwrap_err();
+        assert!(matches!(err, Error::Hsm { .. }), "{err}");
+
+        // The audit log says which module each edit chose.
+        let details: Vec<String> = sqlx::query_scalar(
+            "SELECT detail FROM audit_log WHERE target = 'KRY' AND action IN ('hsm.create', 'hsm.edit') ORDER BY id",
+        )
+        .fetch_all(engine.store().pool())
+        .await
+        .unwrap();
+        assert!(details[0].contains("module=kry"), "{details:?}");
+        assert!(
+            details.last().unwrap().contains("module=(default)"),
+            "{details:?}"
+        );
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_reseed_past_the_deadline_is_recorded_once_as_a_timeout() {

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use clap::Args;
 use engine::audit::Actor;
-use engine::partitions::{ConfigEdit, SerialPin, SlotId, Trigger};
+use engine::partitions::{ConfigEdit, ModuleChoice, SerialPin, SlotId, Trigger};
 use engine::schedule::SeedPeriod;
 use engine::Engine;
 use secrecy::SecretString;
@@ -43,6 +43,10 @@ pub struct EditArgs {
     /// or `none`
     #[arg(long = "tokenSerial", value_name = "SERIAL")]
     pub token_serial: Option<String>,
+    /// The PKCS#11 module to seed through: a name from the settings'
+    /// `pkcs11_modules`, or `default` (the `pkcs11_module`)
+    #[arg(long, value_name = "NAME")]
+    pub module: Option<String>,
     /// Confirm `--userType=CKU_SO`: on a Luna HSM, 10 failed Partition SO
     /// logins zeroize the partition
     #[arg(long = "confirmSO")]
@@ -95,6 +99,7 @@ fn edit_of(a: &EditArgs, input: &mut dyn super::SecretInput) -> anyhow::Result<C
             "slot" => SerialPin::FromSlot,
             other => SerialPin::Set(other.to_string()),
         }),
+        module: a.module.as_deref().map(ModuleChoice::parse).transpose()?,
         confirm_so: a.confirm_so,
     })
 }
@@ -140,7 +145,11 @@ pub async fn conf_show(engine: &Engine, a: &NameArg, out: &mut impl Write) -> an
         c.slot.map(|s| s.to_string()).unwrap_or_default()
     )?;
     writeln!(out, "userType={}", c.user_type)?;
-    // The guide's four lines; more only when something needs attention.
+    // The guide's four lines; more only when something needs attention or
+    // differs from the guide's single module.
+    if let Some(m) = &c.module {
+        writeln!(out, "module={m}")?;
+    }
     if c.state == engine::partitions::ConfigState::Failing {
         writeln!(
             out,

@@ -473,3 +473,70 @@ async fn every_commands_help_speaks_of_its_own_thing() {
         }
     }
 }
+
+/// A configuration names its PKCS#11 module at the console (kryoptic beside
+/// SoftHSM2); the console and the server seed it through that module.
+#[tokio::test]
+async fn a_configuration_names_its_module_at_the_console() {
+    use engine::hsm::testing::KryopticFixture;
+    fn with_kryoptic(s: &mut engine::config::Settings) {
+        let k = KryopticFixture::shared();
+        s.pkcs11_modules.insert("kry".into(), k.module.clone());
+    }
+    let app = TestApp::spawn_with(crate::helpers::Options {
+        hsm: true,
+        settings: Some(with_kryoptic),
+        ..Default::default()
+    })
+    .await;
+    let k = &KryopticFixture::shared().token;
+    app.cli(&["hsm-conf-new", "--name=KRY"]).await;
+    let slot = format!("--slot={}", k.slot);
+    let label = format!("--partitionName={}", k.label);
+
+    // A name the settings do not have: refused, nothing changed.
+    let out = app
+        .cli(&["hsm-conf-edit", "--name=KRY", "--module=nope", &slot])
+        .await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("no PKCS#11 module named `nope`: the settings name kry"),
+        "{}",
+        out.stderr
+    );
+    let config = app.config("KRY").await;
+    assert_eq!((config.slot, config.module), (None, None));
+
+    let out = app
+        .cli_with_stdin(
+            &[
+                "hsm-conf-edit",
+                "--name=KRY",
+                "--module=kry",
+                &slot,
+                &label,
+                "--partitionPwd=-",
+            ],
+            &format!("{}\n", k.user_pin),
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = app.cli(&["hsm-conf-show", "--name=KRY"]).await;
+    assert!(out.stdout.contains("\nmodule=kry\n"), "{}", out.stdout);
+
+    let out = app.cli(&["hsm-seed", "--name=KRY"]).await;
+    assert!(
+        out.stdout
+            .contains(&format!("(slot {}, token {},", k.slot, k.serial)),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    // The server (another process) seeds it through kryoptic too.
+    let token = app.token("seeder", engine::auth::tokens::Scope::Seed).await;
+    let r = app.api_reseed(&token, "KRY").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["tokenSerial"], k.serial.as_str());
+}

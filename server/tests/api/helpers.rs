@@ -247,6 +247,14 @@ fn cli_env(s: &Settings) -> Vec<(String, String)> {
     if let Some(m) = &s.pkcs11_module {
         env.push(("HSMSEED_PKCS11_MODULE".to_string(), m.display().to_string()));
     }
+    if !s.pkcs11_modules.is_empty() {
+        let pairs: Vec<String> = s
+            .pkcs11_modules
+            .iter()
+            .map(|(n, p)| format!("{n}={}", p.display()))
+            .collect();
+        env.push(("HSMSEED_PKCS11_MODULES".to_string(), pairs.join(",")));
+    }
     env
 }
 

@@ -69,7 +69,9 @@ use secrecy::SecretString;
 
 use super::{SeedTarget, UserType};
 
+pub mod kryoptic;
 mod spy;
+pub use kryoptic::KryopticFixture;
 pub use spy::{parse_spy_log, SpyCall, SpyCapture};
 
 /// How many tokens [`SoftHsmFixture::shared`] creates.
@@ -350,15 +352,24 @@ fn random_pin() -> String {
 }
 
 fn softhsm_util(conf: &Path, args: &[&str]) -> Result<String, String> {
-    let output = Command::new("softhsm2-util")
-        .args(args)
-        .env("SOFTHSM2_CONF", conf)
+    run_tool(
+        Command::new("softhsm2-util")
+            .args(args)
+            .env("SOFTHSM2_CONF", conf),
+        args.first().copied().unwrap_or_default(),
+    )
+}
+
+/// Runs a token tool; its standard output, or what it said on failure
+/// (`what` names the step).
+fn run_tool(cmd: &mut Command, what: &str) -> Result<String, String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let output = cmd
         .output()
-        .map_err(|e| format!("cannot run softhsm2-util: {e}"))?;
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
     if !output.status.success() {
         return Err(format!(
-            "softhsm2-util {} failed: {}{}",
-            args.first().copied().unwrap_or_default(),
+            "{program} {what} failed: {}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         ));
