@@ -36,6 +36,12 @@ if [ "$mode" = test ]; then
   command -v ent >/dev/null || pkgs+=(ent)
   # kryoptic's build (bindgen) needs libclang.
   dpkg -s libclang-dev >/dev/null 2>&1 || pkgs+=(libclang-dev)
+  # tpm2-pkcs11 over a software TPM: a third PKCS#11 implementation, with
+  # real hardware's limits (engine/src/hsm/testing/tpm2.rs).
+  command -v swtpm >/dev/null || pkgs+=(swtpm swtpm-tools)
+  dpkg -s libtpm2-pkcs11-1 >/dev/null 2>&1 || pkgs+=(libtpm2-pkcs11-1)
+  command -v tpm2_ptool >/dev/null || pkgs+=(libtpm2-pkcs11-tools)
+  command -v tpm2_flushcontext >/dev/null || pkgs+=(tpm2-tools)
 fi
 if [ ${#pkgs[@]} -gt 0 ]; then
   say "installing ${pkgs[*]}"

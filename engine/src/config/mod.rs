@@ -41,8 +41,8 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "tls", secret: false, default: "on", doc: "`on` serves HTTPS; `off` serves plain HTTP for local development (cookies lose `Secure`)." },
     KeyDoc { key: "tls_cert", secret: false, default: "(generated)", doc: "PEM certificate chain to serve; default: a self-signed one created in data_dir/tls on first start." },
     KeyDoc { key: "tls_key", secret: false, default: "(generated)", doc: "PEM private key for tls_cert." },
-    KeyDoc { key: "pkcs11_module", secret: false, default: "(none)", doc: "Path of the PKCS#11 library (libsofthsm2.so, libCryptoki2_64.so): the module of every configuration that names none." },
-    KeyDoc { key: "pkcs11_modules", secret: false, default: "(none)", doc: "More PKCS#11 libraries by name, for configurations that name one (`hsm-conf-edit --module=NAME`): a TOML table (`[pkcs11_modules]` then `luna = \"/usr/safenet/lunaclient/lib/libCryptoki2_64.so\"`), or `NAME=PATH` pairs, comma-separated, in the environment. Names are 1 to 64 letters, digits, _ . or -." },
+    KeyDoc { key: "pkcs11_module", secret: false, default: "(none)", doc: "Path of the PKCS#11 library (libsofthsm2.so, libCryptoki2_64.so): the module of every configuration that names none. After a space, `max_seed_bytes=N` splits each seed into calls of at most N bytes, for modules that take no more per C_SeedRandom (tpm2-pkcs11: 128)." },
+    KeyDoc { key: "pkcs11_modules", secret: false, default: "(none)", doc: "More PKCS#11 libraries by name, for configurations that name one (`hsm-conf-edit --module=NAME`): a TOML table (`[pkcs11_modules]` then `luna = \"/usr/safenet/lunaclient/lib/libCryptoki2_64.so\"`), or `NAME=PATH` pairs, comma-separated, in the environment; a path may be followed by `max_seed_bytes=N` as in pkcs11_module. Names are 1 to 64 letters, digits, _ . or -." },
     KeyDoc { key: "entropy_source", secret: false, default: "os", doc: "Where entropy comes from, one or more (a TOML array, or comma-separated in the environment): `os` (kernel CSPRNG), `device:PATH` (raw bytes from a character device such as /dev/qrandom0), `qrng:https://HOST[:PORT][/PREFIX]` (a QRNG Open API server, such as another hsmseed) or `quantis:https://HOST[:PORT][/api/2.0]` (a Quantis appliance). A remote source takes options after a space: `token_file=PATH`, `ca_file=PATH` or `pin=SHA256HEX` of the server certificate (else the public web roots), `connect_timeout_ms=3000`, `timeout_ms=5000`, `refresh_ms=10000` (a full buffer is still refreshed this often, so a silent server is noticed), `prefetch=65536` (bytes fetched ahead), `min_entropy=H` (claimed bits per byte; default entropy_min_entropy)." },
     KeyDoc { key: "entropy_mix", secret: false, default: "all", doc: "With several sources, each seed is SHA-256 extracted over an equal share of every healthy source. `all`: every source must be healthy, else nothing is delivered; `any`: the healthy ones, at least one." },
     KeyDoc { key: "master_key_file", secret: false, default: "data_dir/master.key", doc: "File of the master key that encrypts partition passwords and private keys (created 0600 when it is the default and missing)." },
@@ -96,8 +96,11 @@ pub struct Settings {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub pkcs11_module: Option<PathBuf>,
+    /// The largest seed one `C_SeedRandom` of the default module takes
+    /// (`max_seed_bytes=` after `pkcs11_module`'s path); `None`: any.
+    pub pkcs11_max_seed_bytes: Option<usize>,
     /// Further modules by name (a configuration may name one).
-    pub pkcs11_modules: std::collections::BTreeMap<String, PathBuf>,
+    pub pkcs11_modules: std::collections::BTreeMap<String, ModuleSpec>,
     /// At least one; names are unique.
     pub entropy_source: Vec<EntropySourceKind>,
     pub entropy_mix: EntropyMix,
@@ -202,6 +205,52 @@ impl StringList {
     }
 }
 
+/// A PKCS#11 library and how it takes seeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleSpec {
+    pub path: PathBuf,
+    /// The largest seed one `C_SeedRandom` takes; `None`: any.
+    pub max_seed_bytes: Option<usize>,
+}
+
+impl ModuleSpec {
+    /// A library that takes seeds of any length.
+    pub fn path(path: impl Into<PathBuf>) -> ModuleSpec {
+        ModuleSpec {
+            path: path.into(),
+            max_seed_bytes: None,
+        }
+    }
+
+    /// `PATH [max_seed_bytes=N]`: options are words after the path that
+    /// look like one (a path may hold spaces).
+    pub fn parse(s: &str) -> std::result::Result<ModuleSpec, String> {
+        let mut path = s.trim();
+        let mut max_seed_bytes = None;
+        while let Some((head, last)) = path.rsplit_once(char::is_whitespace) {
+            let Some(v) = last.strip_prefix("max_seed_bytes=") else {
+                break;
+            };
+            let n = v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (16..=1 << 20).contains(n))
+                .ok_or_else(|| {
+                    format!("max_seed_bytes `{v}` is not a number from 16 to 1048576")
+                })?;
+            max_seed_bytes = Some(n);
+            path = head.trim_end();
+        }
+        if path.is_empty() {
+            return Err("no path".into());
+        }
+        Ok(ModuleSpec {
+            path: PathBuf::from(path),
+            max_seed_bytes,
+        })
+    }
+}
+
 /// Paths by name: a table in the file, or `NAME=PATH` pairs (a list, or
 /// one string comma-separated, as the environment has it).
 #[derive(Debug, Deserialize)]
@@ -212,7 +261,7 @@ enum NamedPaths {
 }
 
 impl NamedPaths {
-    fn validate(self, key: &str) -> Result<std::collections::BTreeMap<String, PathBuf>> {
+    fn validate(self, key: &str) -> Result<std::collections::BTreeMap<String, ModuleSpec>> {
         let pairs: Vec<(String, String)> = match self {
             NamedPaths::Table(t) => t.into_iter().collect(),
             NamedPaths::Pairs(list) => list
@@ -236,7 +285,9 @@ impl NamedPaths {
             if path.trim().is_empty() {
                 return Err(Error::Config(format!("{key}: module {name} has no path")));
             }
-            if out.insert(name.clone(), PathBuf::from(path)).is_some() {
+            let spec = ModuleSpec::parse(&path)
+                .map_err(|e| Error::Config(format!("{key}: module {name}: {e}")))?;
+            if out.insert(name.clone(), spec).is_some() {
                 return Err(Error::Config(format!(
                     "{key}: module {name} is named twice"
                 )));
@@ -322,6 +373,7 @@ impl Settings {
             tls_cert: None,
             tls_key: None,
             pkcs11_module: None,
+            pkcs11_max_seed_bytes: None,
             pkcs11_modules: Default::default(),
             entropy_source: vec![EntropySourceKind::Os],
             entropy_mix: EntropyMix::All,
@@ -514,6 +566,12 @@ impl RawSettings {
             }
             (None, None) => None,
         };
+        let default_module = self
+            .pkcs11_module
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| ModuleSpec::parse(&s))
+            .transpose()
+            .map_err(|e| Error::Config(format!("pkcs11_module: {e}")))?;
         let tls_cert = non_empty_path(self.tls_cert);
         let tls_key = non_empty_path(self.tls_key);
         if tls_cert.is_some() != tls_key.is_some() {
@@ -533,7 +591,8 @@ impl RawSettings {
             tls,
             tls_cert,
             tls_key,
-            pkcs11_module: non_empty_path(self.pkcs11_module),
+            pkcs11_module: default_module.as_ref().map(|m| m.path.clone()),
+            pkcs11_max_seed_bytes: default_module.and_then(|m| m.max_seed_bytes),
             pkcs11_modules: match self.pkcs11_modules {
                 Some(m) => m.validate("pkcs11_modules")?,
                 None => Default::default(),
@@ -716,8 +775,8 @@ mod tests {
         assert_eq!(
             s.pkcs11_modules.iter().collect::<Vec<_>>(),
             [
-                (&"kry".to_string(), &PathBuf::from("/opt/kry.so")),
-                (&"luna".to_string(), &PathBuf::from("/usr/lib/luna.so")),
+                (&"kry".to_string(), &ModuleSpec::path("/opt/kry.so")),
+                (&"luna".to_string(), &ModuleSpec::path("/usr/lib/luna.so")),
             ]
         );
         // An inline table, as the packaged file shows it.
@@ -726,7 +785,10 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(s.pkcs11_modules["luna"], PathBuf::from("/usr/lib/luna.so"));
+        assert_eq!(
+            s.pkcs11_modules["luna"],
+            ModuleSpec::path("/usr/lib/luna.so")
+        );
         assert_eq!(s.seed_bits, 512);
         // The environment replaces the file's table.
         let (s, _) = load_text(
@@ -738,7 +800,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.pkcs11_modules.keys().collect::<Vec<_>>(), ["kry", "tpm"]);
-        assert_eq!(s.pkcs11_modules["tpm"], PathBuf::from("/usr/lib/tpm.so"));
+        assert_eq!(s.pkcs11_modules["tpm"], ModuleSpec::path("/usr/lib/tpm.so"));
+        // How much one C_SeedRandom takes, after the path.
+        let (s, _) = load_text(
+            "pkcs11_module = \"/opt/My HSM/lib.so max_seed_bytes=64\"\n",
+            &[(
+                "HSMSEED_PKCS11_MODULES",
+                "tpm=/usr/lib/tpm.so max_seed_bytes=128",
+            )],
+        )
+        .unwrap();
+        assert_eq!(s.pkcs11_module, Some(PathBuf::from("/opt/My HSM/lib.so")));
+        assert_eq!(s.pkcs11_max_seed_bytes, Some(64));
+        assert_eq!(
+            s.pkcs11_modules["tpm"],
+            ModuleSpec {
+                path: PathBuf::from("/usr/lib/tpm.so"),
+                max_seed_bytes: Some(128)
+            }
+        );
         let (s, _) = load_text("", &[]).unwrap();
         assert!(s.pkcs11_modules.is_empty());
     }
@@ -766,6 +846,16 @@ mod tests {
                 "",
                 ("HSMSEED_PKCS11_MODULES", "default=/x.so"),
                 "`default` names pkcs11_module",
+            ),
+            (
+                "",
+                ("HSMSEED_PKCS11_MODULES", "t=/x.so max_seed_bytes=8"),
+                "module t: max_seed_bytes `8` is not",
+            ),
+            (
+                "",
+                ("HSMSEED_PKCS11_MODULE", "/x.so max_seed_bytes=big"),
+                "pkcs11_module: max_seed_bytes `big`",
             ),
             (
                 "[pkcs11_modules]\n\"x/y\" = \"/x.so\"\n",

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use super::{ckr, Hsm};
 use crate::clock::Clock;
+use crate::config::ModuleSpec;
 use crate::error::{Error, Result};
 
 const FIRST_WAIT: Duration = Duration::from_secs(1);
@@ -27,17 +28,18 @@ pub(crate) struct Modules {
 
 impl Modules {
     pub(crate) fn new(
-        default: Option<PathBuf>,
-        named: &BTreeMap<String, PathBuf>,
+        default: Option<ModuleSpec>,
+        named: &BTreeMap<String, ModuleSpec>,
         deadline: Duration,
         clock: Arc<dyn Clock>,
     ) -> Modules {
         Modules {
-            default: ModuleLoader::new(default, deadline, clock.clone()),
+            default: ModuleLoader::with_spec(default, deadline, clock.clone()),
             named: named
                 .iter()
-                .map(|(n, p)| {
-                    let loader = ModuleLoader::new(Some(p.clone()), deadline, clock.clone());
+                .map(|(n, spec)| {
+                    let loader =
+                        ModuleLoader::with_spec(Some(spec.clone()), deadline, clock.clone());
                     (n.clone(), loader)
                 })
                 .collect(),
@@ -61,6 +63,19 @@ impl Modules {
         }
     }
 
+    /// The module named `name` if it is loaded already (never loads it).
+    pub(crate) fn loaded(&self, name: Option<&str>) -> Option<Hsm> {
+        let loader = match name {
+            None => &self.default,
+            Some(n) => self.named.get(n)?,
+        };
+        loader
+            .loaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Whether the settings name module `name`.
     pub(crate) fn has(&self, name: &str) -> bool {
         self.named.contains_key(name)
@@ -75,6 +90,8 @@ impl Modules {
 /// One module, loaded at first use.
 pub(crate) struct ModuleLoader {
     path: Option<PathBuf>,
+    /// The largest seed one `C_SeedRandom` of this module takes.
+    max_seed_bytes: Option<usize>,
     deadline: Duration,
     clock: Arc<dyn Clock>,
     /// Set once loaded: the fast path of every reseed.
@@ -101,9 +118,23 @@ struct Failure {
 }
 
 impl ModuleLoader {
+    #[cfg(test)]
     pub(crate) fn new(path: Option<PathBuf>, deadline: Duration, clock: Arc<dyn Clock>) -> Self {
+        Self::with_spec(path.map(ModuleSpec::path), deadline, clock)
+    }
+
+    pub(crate) fn with_spec(
+        spec: Option<ModuleSpec>,
+        deadline: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let (path, max_seed_bytes) = match spec {
+            Some(s) => (Some(s.path), s.max_seed_bytes),
+            None => (None, None),
+        };
         ModuleLoader {
             path,
+            max_seed_bytes,
             deadline,
             clock,
             loaded: Mutex::new(None),
@@ -153,8 +184,10 @@ impl ModuleLoader {
             Some(t) => t,
             None => {
                 loading.attempts += 1;
-                let deadline = self.deadline;
-                tokio::task::spawn_blocking(move || Hsm::load(&path, deadline))
+                let (deadline, max_seed) = (self.deadline, self.max_seed_bytes);
+                tokio::task::spawn_blocking(move || {
+                    Hsm::load(&path, deadline).map(|h| h.with_max_seed_bytes(max_seed))
+                })
             }
         };
         let result = match tokio::time::timeout(self.deadline, &mut task).await {

@@ -172,6 +172,9 @@ pub struct SeedOutcome {
 pub struct Hsm {
     module: Arc<Module>,
     deadline: Duration,
+    /// The largest seed one `C_SeedRandom` takes: longer seeds go in
+    /// several calls on the same session (tpm2-pkcs11 takes 128 bytes).
+    max_seed_bytes: Option<usize>,
 }
 
 impl std::fmt::Debug for Hsm {
@@ -200,14 +203,27 @@ impl Hsm {
             return Err(ckr::module_load_error(path, "not a file"));
         }
         let module = Module::get_or_load(&canonical)?;
-        Ok(Hsm { module, deadline })
+        Ok(Hsm {
+            module,
+            deadline,
+            max_seed_bytes: None,
+        })
     }
 
     /// The same module with another deadline.
     pub fn with_deadline(&self, deadline: Duration) -> Hsm {
         Hsm {
-            module: self.module.clone(),
             deadline,
+            ..self.clone()
+        }
+    }
+
+    /// The same module, seeded in calls of at most `max` bytes (`None`:
+    /// one call per seed).
+    pub fn with_max_seed_bytes(self, max: Option<usize>) -> Hsm {
+        Hsm {
+            max_seed_bytes: max.filter(|&n| n > 0),
+            ..self
         }
     }
 
@@ -239,7 +255,7 @@ impl Hsm {
     /// `target` says (reusing the cached login only for the same
     /// credential). The seed is zeroized after use, also on error or timeout.
     pub async fn seed(&self, target: &SeedTarget, seed: Zeroizing<Vec<u8>>) -> Result<SeedOutcome> {
-        let job = seed_job(target, seed)?;
+        let job = seed_job(target, seed, self.max_seed_bytes)?;
         let work = self.with_slot("C_SeedRandom", target.slot, job);
         tracing::Instrument::instrument(work, seed_span(target)).await
     }
@@ -256,7 +272,7 @@ impl Hsm {
         seed: Zeroizing<Vec<u8>>,
         then: impl FnOnce(Result<SeedOutcome>) + Send + 'static,
     ) -> Result<()> {
-        let job = seed_job(target, seed)?;
+        let job = seed_job(target, seed, self.max_seed_bytes)?;
         let span = seed_span(target);
         self.module.submit(
             target.slot,
@@ -368,13 +384,19 @@ impl Hsm {
 fn seed_job(
     target: &SeedTarget,
     seed: Zeroizing<Vec<u8>>,
+    max_seed_bytes: Option<usize>,
 ) -> Result<impl FnOnce(&Module, &mut SlotState) -> Result<SeedOutcome> + Send + 'static> {
     if seed.is_empty() {
         return Err(Error::Invalid("the seed must not be empty".to_owned()));
     }
     let login = target.login_target();
+    let chunk = max_seed_bytes.unwrap_or(usize::MAX);
     Ok(move |module: &Module, state: &mut SlotState| {
-        let result = module.login_and_seed(state, &login, Some(seed.as_slice()), false);
+        let seed_in_calls = module::Seed {
+            bytes: seed.as_slice(),
+            chunk,
+        };
+        let result = module.login_and_seed(state, &login, Some(seed_in_calls), false);
         drop(seed);
         result.map(|(_, outcome)| outcome)
     })

@@ -277,7 +277,7 @@ impl Module {
         &self,
         state: &mut SlotState,
         target: &LoginTarget,
-        seed: Option<&[u8]>,
+        seed: Option<Seed<'_>>,
         force_login: bool,
     ) -> Result<(Arc<SlotInfo>, SeedOutcome)> {
         let slot = to_slot(target.slot)?;
@@ -382,12 +382,16 @@ impl Module {
         state: &mut SlotState,
         slot: Slot,
         target: &LoginTarget,
-        seed: Option<&[u8]>,
+        seed: Option<Seed<'_>>,
         force_login: bool,
     ) -> std::result::Result<bool, CkError> {
         let logged_in = self.ensure_login(state, slot, target, force_login)?;
         if let (Some(seed), Some(session)) = (seed, state.session.as_ref()) {
-            session.seed_random(seed)?;
+            // A module that takes at most `chunk` bytes per call gets the
+            // seed in several calls; each mixes into its RNG's state.
+            for part in seed.bytes.chunks(seed.chunk.max(1)) {
+                session.seed_random(part)?;
+            }
         }
         Ok(logged_in)
     }
@@ -497,6 +501,13 @@ fn to_slot(slot: u64) -> Result<Slot> {
 // ---------------------------------------------------------------------------
 // Per-slot state
 // ---------------------------------------------------------------------------
+
+/// A seed and the most bytes one `C_SeedRandom` of the module takes.
+#[derive(Clone, Copy)]
+pub(crate) struct Seed<'a> {
+    pub bytes: &'a [u8],
+    pub chunk: usize,
+}
 
 /// What one slot's thread keeps: the cached session and whose login it has.
 #[derive(Default)]

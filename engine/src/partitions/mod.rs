@@ -21,6 +21,7 @@ use sqlx::SqliteConnection;
 
 use crate::audit::Actor;
 use crate::clock::unix_ms;
+use crate::config::ModuleSpec;
 use crate::core::Core;
 use crate::entropy::Entropy;
 use crate::error::{Error, Result};
@@ -101,6 +102,24 @@ fn check_serial(s: &str) -> Result<String> {
         )));
     }
     Ok(t.to_string())
+}
+
+/// A serial that several tokens of one module share cannot pin any of them
+/// (tpm2-pkcs11 gives every token `0000000000000000`).
+fn check_unique_serial(serial: &str, slots: &[SlotInfo]) -> Result<()> {
+    let holders: Vec<String> = slots
+        .iter()
+        .filter(|s| s.serial == serial)
+        .map(|s| s.slot_id.to_string())
+        .collect();
+    if holders.len() > 1 {
+        return Err(Error::Invalid(format!(
+            "the tokens in slots {} all have the serial {serial}: pinning to it could not tell \
+             them apart; leave the serial unpinned (--tokenSerial=none)",
+            holders.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// How to change the pinned token serial.
@@ -272,7 +291,10 @@ impl Partitions {
             s.login_failures_per_token,
         );
         let hsm = Arc::new(Modules::new(
-            s.pkcs11_module.clone(),
+            s.pkcs11_module.clone().map(|path| ModuleSpec {
+                path,
+                max_seed_bytes: s.pkcs11_max_seed_bytes,
+            }),
             &s.pkcs11_modules,
             Duration::from_secs(u64::from(s.pkcs11_timeout_secs)),
             core.clock().clone(),
@@ -452,7 +474,18 @@ impl Partitions {
                 .await?
                 .token_info(slot)
                 .await?;
+            let hsm = self.module(module.as_deref()).await?;
+            check_unique_serial(&info.serial, &hsm.slots().await?)?;
             edit.token_serial = Some(SerialPin::Set(info.serial));
+        } else if let Some(SerialPin::Set(serial)) = &edit.token_serial {
+            // Checked against the module when it is loaded already: a
+            // serial may be pinned before the HSM is reachable, and an edit
+            // never loads a module for it.
+            if let Some(hsm) = self.hsm.loaded(module.as_deref()) {
+                if let Ok(slots) = hsm.slots().await {
+                    check_unique_serial(serial.trim(), &slots)?;
+                }
+            }
         }
         Ok(edit)
     }

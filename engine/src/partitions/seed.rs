@@ -396,7 +396,7 @@ pub fn error_code(e: &Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
+    use crate::config::{ModuleSpec, Settings};
     use crate::history::HistoryFilter;
     use crate::hsm::testing::SoftHsmFixture;
     use crate::Engine;
@@ -417,7 +417,7 @@ mod tests {
         settings.pkcs11_module = Some(f.module_to_load().to_path_buf());
         settings
             .pkcs11_modules
-            .insert("kry".into(), k.module.clone());
+            .insert("kry".into(), ModuleSpec::path(&k.module));
         let engine = Engine::open(settings).await.unwrap();
         let actor = Actor::cli();
         let p = engine.partitions();
@@ -518,6 +518,86 @@ mod tests {
             details.last().unwrap().contains("module=(default)"),
             "{details:?}"
         );
+    }
+
+    /// tpm2-pkcs11 takes at most 128 bytes per `C_SeedRandom` and gives
+    /// every token the same serial: with `max_seed_bytes=128` a 256-byte
+    /// seed goes in two calls (the same token through an entry without the
+    /// limit shows the TPM refusing it whole), and its shared serial is
+    /// never pinned.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tpm_takes_long_seeds_in_parts_and_its_shared_serial_is_never_pinned() {
+        use super::super::{ConfigEdit, ModuleChoice, SerialPin};
+        use crate::hsm::testing::Tpm2Fixture;
+        use crate::hsm::UserType;
+        let f = SoftHsmFixture::shared();
+        let t = Tpm2Fixture::shared();
+        let _access = f.shared_access().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_data_dir(dir.path());
+        settings.pkcs11_module = Some(f.module_to_load().to_path_buf());
+        settings.seed_bits = 2048;
+        settings.pkcs11_modules.insert(
+            "tpm".into(),
+            ModuleSpec {
+                path: t.module.clone(),
+                max_seed_bytes: Some(128),
+            },
+        );
+        settings
+            .pkcs11_modules
+            .insert("tpm-whole".into(), ModuleSpec::path(&t.module));
+        let engine = Engine::open(settings).await.unwrap();
+        let actor = Actor::cli();
+        let p = engine.partitions();
+        let token = &t.tokens[0];
+        assert_eq!(token.serial, "0000000000000000");
+        let on = |module: &str| {
+            let mut edit = ConfigEdit::for_token(token, UserType::User);
+            edit.module = Some(ModuleChoice::Named(module.into()));
+            edit
+        };
+
+        p.create_config_with("WHOLE", on("tpm-whole"), &actor)
+            .await
+            .unwrap();
+        let err = p.reseed("WHOLE", Trigger::Api, &actor).await.unwrap_err();
+        assert_eq!(error_code(&err), "CKR_GENERAL_ERROR", "{err}");
+
+        p.create_config_with("TPM", on("tpm"), &actor)
+            .await
+            .unwrap();
+        let ok = p.reseed("TPM", Trigger::Api, &actor).await.unwrap();
+        assert_eq!((ok.bits, ok.slot), (2048, token.slot));
+        assert_eq!(ok.token_serial, token.serial);
+
+        // The serial both tokens have pins neither.
+        for pin in [
+            SerialPin::FromSlot,
+            SerialPin::Set("0000000000000000".into()),
+        ] {
+            let err = p
+                .edit_config(
+                    "TPM",
+                    ConfigEdit {
+                        token_serial: Some(pin),
+                        ..Default::default()
+                    },
+                    &actor,
+                )
+                .await
+                .unwrap_err();
+            // (The module's third slot, an uninitialised token, has it too.)
+            let said = err.to_string();
+            assert!(
+                said.contains(&format!(
+                    "the tokens in slots {}, {}, ",
+                    t.tokens[0].slot, t.tokens[1].slot
+                )) && said.contains("all have the serial 0000000000000000"),
+                "{said}"
+            );
+        }
+        assert_eq!(p.get_config("TPM").await.unwrap().token_serial, None);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

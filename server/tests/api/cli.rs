@@ -481,7 +481,8 @@ async fn a_configuration_names_its_module_at_the_console() {
     use engine::hsm::testing::KryopticFixture;
     fn with_kryoptic(s: &mut engine::config::Settings) {
         let k = KryopticFixture::shared();
-        s.pkcs11_modules.insert("kry".into(), k.module.clone());
+        s.pkcs11_modules
+            .insert("kry".into(), engine::config::ModuleSpec::path(&k.module));
     }
     let app = TestApp::spawn_with(crate::helpers::Options {
         hsm: true,

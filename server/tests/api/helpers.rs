@@ -251,7 +251,10 @@ fn cli_env(s: &Settings) -> Vec<(String, String)> {
         let pairs: Vec<String> = s
             .pkcs11_modules
             .iter()
-            .map(|(n, p)| format!("{n}={}", p.display()))
+            .map(|(n, m)| match m.max_seed_bytes {
+                Some(max) => format!("{n}={} max_seed_bytes={max}", m.path.display()),
+                None => format!("{n}={}", m.path.display()),
+            })
             .collect();
         env.push(("HSMSEED_PKCS11_MODULES".to_string(), pairs.join(",")));
     }

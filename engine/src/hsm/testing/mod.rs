@@ -71,8 +71,10 @@ use super::{SeedTarget, UserType};
 
 pub mod kryoptic;
 mod spy;
+pub mod tpm2;
 pub use kryoptic::KryopticFixture;
 pub use spy::{parse_spy_log, SpyCall, SpyCapture};
+pub use tpm2::Tpm2Fixture;
 
 /// How many tokens [`SoftHsmFixture::shared`] creates.
 pub const TOKEN_COUNT: usize = 4;
@@ -320,6 +322,12 @@ const OWNER_FILE: &str = "owner.pid";
 /// The fixture directory outlives its process (statics are never dropped);
 /// remove those left by processes that are gone (Linux: `/proc/<pid>`).
 fn remove_stale_fixtures() {
+    remove_stale(DIR_PREFIX, |_| {});
+}
+
+/// Removes the temporary directories named `prefix…` whose owning process
+/// ([`OWNER_FILE`]) is gone, after `stop(dir)` (what they left running).
+fn remove_stale(prefix: &str, stop: impl Fn(&Path)) {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
@@ -328,7 +336,7 @@ fn remove_stale_fixtures() {
         let is_fixture = path
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(DIR_PREFIX));
+            .is_some_and(|n| n.starts_with(prefix));
         if !is_fixture || !Path::new("/proc/self").exists() {
             continue;
         }
@@ -340,6 +348,7 @@ fn remove_stale_fixtures() {
             .parse::<u32>()
             .map_or(true, |pid| Path::new(&format!("/proc/{pid}")).exists());
         if !alive {
+            stop(&path);
             let _ = std::fs::remove_dir_all(&path);
         }
     }
