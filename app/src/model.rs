@@ -42,6 +42,18 @@ pub struct HsmView {
     /// `label (serial)` of the token in the configured slot, as the module
     /// sees it now.
     pub live_token: Option<String>,
+    /// The settings' named PKCS#11 modules (the form's choices besides the
+    /// default one; empty: only the default).
+    pub modules: Vec<String>,
+}
+
+/// The slots one named PKCS#11 module sees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModuleSlots {
+    pub name: String,
+    pub slots: Vec<SlotInfo>,
+    /// Why they could not be listed.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +62,8 @@ pub struct HsmsData {
     pub slots: Vec<SlotInfo>,
     /// Why the slots could not be listed (module missing, ...).
     pub slots_error: Option<String>,
+    /// The named modules' slots (settings `pkcs11_modules`).
+    pub modules: Vec<ModuleSlots>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use crate::components::flash::{text_flash, PageNotice};
 use crate::components::history_table::HistoryTable;
 use crate::components::page::PageHeader;
 use crate::model::{when, HsmView, RETRY_WARNING};
-use crate::pages::hsms::{user_types, SeedButtons, SO_CONFIRM};
+use crate::pages::hsms::{user_types, ModuleSelect, SeedButtons, SO_CONFIRM};
 use crate::server_fns::history::history_page;
 use crate::server_fns::hsms::{
     get_hsm, DeleteHsm, EditHsm, ReseedHsm, RetryLoginHsm, TestLoginHsm,
@@ -106,6 +106,7 @@ fn EditForm(
     edit: ServerAction<EditHsm>,
     retry: ServerAction<RetryLoginHsm>,
 ) -> impl IntoView {
+    let modules = c.modules;
     let c = c.config;
     let name = c.name.clone();
     let edit_name = name.clone();
@@ -151,6 +152,10 @@ fn EditForm(
                 />
                 <label for="slot">"Slot"</label>
                 <input id="slot" name="slot" type="text" inputmode="numeric" maxlength=limits::SLOT_DIGITS.to_string() value=c.slot.map(|s| s.to_string()).unwrap_or_default() />
+                {(!modules.is_empty()).then(|| view! {
+                    <label for="module">"PKCS#11 module"</label>
+                    <ModuleSelect id="module" names=modules current=c.module.clone().unwrap_or_default() picked=None />
+                })}
                 <label for="user">"User type"</label>
                 <select id="user" name="user_type">
                     {user_types()

@@ -40,15 +40,23 @@ pub fn HsmsPage() -> impl IntoView {
         .follow_config(test, text_flash, |a| Some(a.name.clone()));
     let create_notice = PageNotice::default().follow(create, text_flash);
     let create_form = empties_after(create);
-    // A click on a slot below fills the form's slot.
+    // A click on a slot below fills the form's slot (and its module).
     let picked_slot = RwSignal::new(String::new());
+    let picked_module = RwSignal::new(DEFAULT_MODULE.to_string());
+    // Created: the form starts over, its picks too.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
+            picked_slot.set(String::new());
+            picked_module.set(DEFAULT_MODULE.to_string());
+        }
+    });
     view! {
         <PageHeader title="HSMs" lead="The HSM partitions this appliance seeds, one configuration each." />
         <div class="toast" aria-live="polite" data-testid="row-notice">{rows_notice.view()}</div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! { <Configs d=d reseed=reseed test=test pick=picked_slot /> }.into_any(),
+                    Ok(d) => view! { <Configs d=d reseed=reseed test=test pick=picked_slot pick_module=picked_module /> }.into_any(),
                     Err(e) => crate::components::flash::load_error(e),
                 }
             })}
@@ -69,6 +77,19 @@ pub fn HsmsPage() -> impl IntoView {
                 <input id="new-pwd" name="partition_pwd" type="password" autocomplete="new-password" maxlength=limits::PARTITION_PASSWORD.to_string() />
                 <label for="new-slot">"Slot"</label>
                 <input id="new-slot" name="slot" type="text" inputmode="numeric" maxlength=limits::SLOT_DIGITS.to_string() placeholder="1 (or pick a slot in the list)" prop:value=move || picked_slot.get() />
+                // With named modules (settings `pkcs11_modules`), which one.
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let names: Vec<String> = data
+                            .await
+                            .map(|d| d.modules.into_iter().map(|m| m.name).collect())
+                            .unwrap_or_default();
+                        (!names.is_empty()).then(|| view! {
+                            <label for="new-module">"PKCS#11 module"</label>
+                            <ModuleSelect id="new-module" names=names current=String::new() picked=Some(picked_module) />
+                        })
+                    })}
+                </Transition>
                 <label for="new-user">"User type"</label>
                 <select id="new-user" name="user_type">
                     {user_types().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
@@ -97,11 +118,13 @@ fn Configs(
     reseed: ServerAction<ReseedHsm>,
     test: ServerAction<TestLoginHsm>,
     pick: RwSignal<String>,
+    pick_module: RwSignal<String>,
 ) -> impl IntoView {
     let HsmsData {
         configs,
         slots,
         slots_error,
+        modules,
     } = d;
     view! {
         <section class="card" aria-labelledby="list-title">
@@ -125,7 +148,50 @@ fn Configs(
                     .into_any()
             }}
         </section>
-        <SlotList slots=slots error=slots_error pick=pick />
+        <SlotList slots=slots error=slots_error pick=pick pick_module=pick_module />
+        {modules
+            .into_iter()
+            .map(|m| view! {
+                <SlotList slots=m.slots error=m.error module=m.name pick=pick pick_module=pick_module />
+            })
+            .collect_view()}
+    }
+}
+
+/// The value the module select posts for the default module (a form's
+/// empty field reaches a server function as no value at all; the settings
+/// refuse a module of this name).
+const DEFAULT_MODULE: &str = "default";
+
+/// The choice of PKCS#11 module: the default one (`pkcs11_module`) or one
+/// of `names` (`current`: empty for the default); `picked` follows a
+/// click on a slot of the list.
+#[component]
+pub fn ModuleSelect(
+    id: &'static str,
+    names: Vec<String>,
+    current: String,
+    picked: Option<RwSignal<String>>,
+) -> impl IntoView {
+    let options = move || {
+        let default_selected = current.is_empty();
+        view! {
+            <option value=DEFAULT_MODULE selected=default_selected>"default (pkcs11_module)"</option>
+            {names
+                .iter()
+                .map(|n| {
+                    let selected = *n == current;
+                    view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
+                })
+                .collect_view()}
+        }
+    };
+    match picked {
+        Some(p) => {
+            view! { <select id=id name="module" prop:value=move || p.get()>{options()}</select> }
+                .into_any()
+        }
+        None => view! { <select id=id name="module">{options()}</select> }.into_any(),
     }
 }
 
@@ -138,6 +204,7 @@ fn ConfigRow(
     let HsmView {
         config: c,
         live_token,
+        ..
     } = c;
     let name = c.name.clone();
     let complete = c.slot.is_some() && c.password_set;
@@ -168,6 +235,7 @@ fn ConfigRow(
                 <br />
                 <span class="muted nowrap">
                     {c.slot.map(|s| format!("slot {s}")).unwrap_or_else(|| "slot not set".into())}
+                    {c.module.clone().map(|m| format!(" · module {m}"))}
                 </span>
             </td>
             <td>
@@ -215,17 +283,29 @@ pub fn SeedButtons(
     }
 }
 
-/// What `ntl-verify` shows: the slots with a token. With `pick`, a click
-/// on a slot puts its id there (the new configuration's slot).
+/// What `ntl-verify` shows: the slots with a token, of the default module
+/// or of the named `module`. With `pick`, a click on a slot puts its id
+/// there (the new configuration's slot), and its module in `pick_module`.
 #[component]
 pub fn SlotList(
     slots: Vec<SlotInfo>,
     error: Option<String>,
+    #[prop(optional)] module: Option<String>,
     #[prop(optional)] pick: Option<RwSignal<String>>,
+    #[prop(optional)] pick_module: Option<RwSignal<String>>,
 ) -> impl IntoView {
+    let (title_id, title) = match &module {
+        None => (
+            "slots-title".to_string(),
+            "Slots the PKCS#11 module sees".to_string(),
+        ),
+        Some(m) => (format!("slots-title-{m}"), format!("Slots module {m} sees")),
+    };
+    let module = module.unwrap_or_default();
+    let labelled_by = title_id.clone();
     view! {
-        <section class="card" aria-labelledby="slots-title">
-            <h2 id="slots-title">"Slots the PKCS#11 module sees"</h2>
+        <section class="card" aria-labelledby=labelled_by data-module=module.clone()>
+            <h2 id=title_id>{title}</h2>
             {match error {
                 Some(e) => view! { <p class="notice error" role="alert">{e}</p> }.into_any(),
                 None if slots.is_empty() => view! { <p class="muted">"No slot holds a token."</p> }.into_any(),
@@ -247,9 +327,17 @@ pub fn SlotList(
                                     .into_iter()
                                     .map(|s| {
                                         let id = s.slot_id.to_string();
+                                        let of = if module.is_empty() {
+                                            DEFAULT_MODULE.to_string()
+                                        } else {
+                                            module.clone()
+                                        };
                                         let choose = move |_| {
                                             if let Some(p) = pick {
                                                 p.set(id.clone());
+                                            }
+                                            if let Some(p) = pick_module {
+                                                p.set(of.clone());
                                             }
                                         };
                                         view! {

@@ -5,6 +5,8 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::ModuleSlots;
 use crate::model::{HsmView, HsmsData};
 
 /// Every configuration, with the token each slot holds now.
@@ -12,15 +14,38 @@ use crate::model::{HsmView, HsmsData};
 pub async fn list_hsms() -> Result<HsmsData, AppError> {
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
-    let (slots, slots_error) = match engine.partitions().slots().await {
+    let p = engine.partitions();
+    let listed = |r: engine::Result<Vec<engine::hsm::SlotInfo>>| match r {
         Ok(s) => (s, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
-    let configs = engine.partitions().list_configs().await?;
+    let (slots, slots_error) = listed(p.slots().await);
+    let mut modules = Vec::new();
+    for name in p.module_names() {
+        let (slots, error) = listed(p.slots_of(Some(&name)).await);
+        modules.push(ModuleSlots { name, slots, error });
+    }
+    let names: Vec<String> = modules.iter().map(|m| m.name.clone()).collect();
+    let configs = p
+        .list_configs()
+        .await?
+        .into_iter()
+        .map(|c| {
+            let seen = match &c.module {
+                None => &slots[..],
+                Some(n) => modules
+                    .iter()
+                    .find(|m| &m.name == n)
+                    .map_or(&[][..], |m| &m.slots[..]),
+            };
+            hsm_view(c, seen, names.clone())
+        })
+        .collect();
     Ok(HsmsData {
-        configs: configs.into_iter().map(|c| hsm_view(c, &slots)).collect(),
+        configs,
         slots,
         slots_error,
+        modules,
     })
 }
 
@@ -28,23 +53,33 @@ pub async fn list_hsms() -> Result<HsmsData, AppError> {
 pub async fn get_hsm(name: String) -> Result<HsmView, AppError> {
     crate::ssr::require_admin().await?;
     let engine = crate::ssr::engine()?;
-    let slots = engine.partitions().slots().await.unwrap_or_default();
-    Ok(hsm_view(
-        engine.partitions().get_config(&name).await?,
-        &slots,
-    ))
+    let p = engine.partitions();
+    let config = p.get_config(&name).await?;
+    let slots = p
+        .slots_of(config.module.as_deref())
+        .await
+        .unwrap_or_default();
+    Ok(hsm_view(config, &slots, p.module_names()))
 }
 
 /// A configuration with the token its slot holds now.
 #[cfg(feature = "ssr")]
-fn hsm_view(config: engine::partitions::HsmConfig, slots: &[engine::hsm::SlotInfo]) -> HsmView {
+fn hsm_view(
+    config: engine::partitions::HsmConfig,
+    slots: &[engine::hsm::SlotInfo],
+    modules: Vec<String>,
+) -> HsmView {
     let live_token = config.slot.and_then(|s| {
         slots
             .iter()
             .find(|i| i.slot_id == s)
             .map(|i| format!("{} ({})", i.label, i.serial))
     });
-    HsmView { config, live_token }
+    HsmView {
+        config,
+        live_token,
+        modules,
+    }
 }
 
 /// The edit a form describes: a blank password, slot or user type is left
@@ -59,8 +94,9 @@ fn form_edit(
     token_serial: Option<String>,
     pin_token: bool,
     confirm_so: bool,
+    module: Option<String>,
 ) -> Result<engine::partitions::ConfigEdit, AppError> {
-    use engine::partitions::{ConfigEdit, SerialPin, SlotId};
+    use engine::partitions::{ConfigEdit, ModuleChoice, SerialPin, SlotId};
     use secrecy::SecretString;
     let some = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     Ok(ConfigEdit {
@@ -80,8 +116,9 @@ fn form_edit(
                 }
             })
         },
-        // The web form does not choose a module yet: the console does.
-        module: None,
+        // The select posts `default` for the default module; without
+        // named modules there is no select and nothing changes.
+        module: module.map(|m| ModuleChoice::parse(&m)).transpose()?,
         confirm_so,
     })
 }
@@ -98,6 +135,7 @@ pub async fn create_hsm(
     user_type: Option<String>,
     pin_token: Option<String>,
     confirm_so: Option<String>,
+    module: Option<String>,
 ) -> Result<String, AppError> {
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
@@ -111,6 +149,7 @@ pub async fn create_hsm(
             None,
             pin_token.is_some(),
             confirm_so.is_some(),
+            module,
         )?;
         engine
             .partitions()
@@ -134,6 +173,7 @@ pub async fn edit_hsm(
     token_serial: Option<String>,
     pin_token: Option<String>,
     confirm_so: Option<String>,
+    module: Option<String>,
 ) -> Result<String, AppError> {
     let result = async {
         let (_, actor) = crate::ssr::admin_actor().await?;
@@ -147,6 +187,7 @@ pub async fn edit_hsm(
             token_serial,
             pin_token.is_some(),
             confirm_so.is_some(),
+            module,
         )?;
         engine.partitions().edit_config(&name, edit, &actor).await?;
         Ok(format!("Configuration {name} edited successfully."))

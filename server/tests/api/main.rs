@@ -15,6 +15,7 @@ mod errors;
 mod headers;
 mod health;
 mod holds;
+mod modules;
 mod ntl;
 mod openapi;
 mod ops;
