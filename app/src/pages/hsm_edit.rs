@@ -152,7 +152,7 @@ fn EditForm(
                 />
                 <label for="slot">"Slot"</label>
                 <input id="slot" name="slot" type="text" inputmode="numeric" maxlength=limits::SLOT_DIGITS.to_string() value=c.slot.map(|s| s.to_string()).unwrap_or_default() />
-                {(!modules.is_empty()).then(|| view! {
+                {(!modules.is_empty() || c.module.is_some()).then(|| view! {
                     <label for="module">"PKCS#11 module"</label>
                     <ModuleSelect id="module" names=modules current=c.module.clone().unwrap_or_default() picked=None />
                 })}

@@ -173,6 +173,9 @@ pub fn ModuleSelect(
     current: String,
     picked: Option<RwSignal<String>>,
 ) -> impl IntoView {
+    // A module the settings no longer name stays chosen, and says so: a
+    // save must not move the configuration to another module unasked.
+    let gone = (!current.is_empty() && !names.contains(&current)).then(|| current.clone());
     let options = move || {
         let default_selected = current.is_empty();
         view! {
@@ -184,6 +187,9 @@ pub fn ModuleSelect(
                     view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
                 })
                 .collect_view()}
+            {gone.clone().map(|g| view! {
+                <option value=g.clone() selected=true>{format!("{g} (not in the settings)")}</option>
+            })}
         }
     };
     match picked {

@@ -192,7 +192,12 @@ pub async fn conf_list(engine: &Engine, out: &mut impl Write) -> anyhow::Result<
             };
             vec![
                 c.name.clone(),
-                c.slot.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                // A named module beside the slot: `42 (kry)`.
+                match (c.slot, &c.module) {
+                    (Some(s), Some(m)) => format!("{s} ({m})"),
+                    (Some(s), None) => s.to_string(),
+                    (None, _) => "-".into(),
+                },
                 c.user_type.to_string(),
                 if c.enabled { "yes" } else { "no" }.into(),
                 if c.password_set { "set" } else { "not set" }.into(),

@@ -525,6 +525,12 @@ async fn a_configuration_names_its_module_at_the_console() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let out = app.cli(&["hsm-conf-show", "--name=KRY"]).await;
     assert!(out.stdout.contains("\nmodule=kry\n"), "{}", out.stdout);
+    let out = app.cli(&["hsm-conf-list"]).await;
+    assert!(
+        out.stdout.contains(&format!("{} (kry)", k.slot)),
+        "{}",
+        out.stdout
+    );
 
     let out = app.cli(&["hsm-seed", "--name=KRY"]).await;
     assert!(

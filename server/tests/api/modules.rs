@@ -71,6 +71,25 @@ async fn the_hsms_page_lists_each_modules_slots_and_its_forms_choose_a_module() 
     let text = r.text().await.unwrap();
     assert!(text.contains("no PKCS#11 module named `nope`"), "{text}");
     assert_eq!(app.config("KRY").await.module.as_deref(), Some("kry"));
+    // A module the settings no longer name stays chosen on the page (a
+    // save must not move the configuration elsewhere unasked).
+    sqlx::query("UPDATE hsm_configs SET module = 'gone' WHERE name = 'KRY'")
+        .execute(app.engine.store().pool())
+        .await
+        .unwrap();
+    let page = html(app.get("/hsms/KRY").await).await;
+    let chosen = page
+        .split("<option")
+        .find(|o| o.contains(r#"value="gone""#))
+        .unwrap_or_default();
+    assert!(
+        chosen.contains("selected") && chosen.contains("gone (not in the settings)"),
+        "{page}"
+    );
+    let r = app.server_fn("edit_hsm", &edit("gone")).await;
+    let text = r.text().await.unwrap();
+    assert!(text.contains("no PKCS#11 module named `gone`"), "{text}");
+
     // The default one, as the select posts it.
     let r = app.server_fn("edit_hsm", &edit("default")).await;
     assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
