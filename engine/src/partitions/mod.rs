@@ -455,7 +455,9 @@ impl Partitions {
 
     /// A pin to "the token the slot holds now" becomes the serial it holds
     /// (asked of the HSM before any transaction: it may take a while).
-    /// `slot`: the configuration's current slot, when the edit sets none.
+    /// `current`: the configuration as it is (its slot when the edit sets
+    /// none, its module); a serial several tokens of the module share is
+    /// refused.
     async fn resolve_pin(
         &self,
         mut edit: ConfigEdit,
@@ -469,12 +471,8 @@ impl Partitions {
                 .map(|s| s.0)
                 .or(slot)
                 .ok_or_else(|| Error::Invalid("set a slot before pinning its token".into()))?;
-            let info = self
-                .module(module.as_deref())
-                .await?
-                .token_info(slot)
-                .await?;
             let hsm = self.module(module.as_deref()).await?;
+            let info = hsm.token_info(slot).await?;
             check_unique_serial(&info.serial, &hsm.slots().await?)?;
             edit.token_serial = Some(SerialPin::Set(info.serial));
         } else if let Some(SerialPin::Set(serial)) = &edit.token_serial {
@@ -503,13 +501,12 @@ impl Partitions {
             .await?
             .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
         edit.check_so(Some(row.user_type))?;
-        let module = self.module_after(edit, row.module.as_deref())?;
-        // A new password, user type or module is a new credential: its
-        // first login is tried (a held one is released).
-        let new_credential = edit.partition_pwd.is_some()
-            || edit.user_type.is_some_and(|u| u != row.user_type)
-            || module != row.module;
-        row.module = module;
+        // A new password or user type is a new credential: its first login
+        // is tried (a held one is released). Another module is not: the
+        // password that failed would be tried again on a switch and back.
+        let new_credential =
+            edit.partition_pwd.is_some() || edit.user_type.is_some_and(|u| u != row.user_type);
+        row.module = self.module_after(edit, row.module.as_deref())?;
         if let Some(p) = &edit.partition_name {
             row.partition_name = check_partition_name(p)?;
         }

@@ -518,6 +518,28 @@ mod tests {
             details.last().unwrap().contains("module=(default)"),
             "{details:?}"
         );
+
+        // A held login stays held when the module changes: the password
+        // that failed would be tried again on a switch and back.
+        let mut wrong = ConfigEdit::for_token(f.token(2), UserType::User);
+        wrong.partition_pwd = Some(secrecy::SecretString::from("not-the-user-pin"));
+        p.create_config_with("HELD", wrong, &actor).await.unwrap();
+        let err = p.reseed("HELD", Trigger::Api, &actor).await.unwrap_err();
+        assert_eq!(error_code(&err), "CKR_PIN_INCORRECT", "{err}");
+        assert!(p.get_config("HELD").await.unwrap().held.is_some());
+        p.edit_config(
+            "HELD",
+            ConfigEdit {
+                module: Some(ModuleChoice::Named("kry".into())),
+                ..Default::default()
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+        let held = p.get_config("HELD").await.unwrap();
+        assert_eq!(held.module.as_deref(), Some("kry"));
+        assert!(held.held.is_some(), "still held after the module changed");
     }
 
     /// tpm2-pkcs11 takes at most 128 bytes per `C_SeedRandom` and gives

@@ -245,7 +245,11 @@ fn cli_env(s: &Settings) -> Vec<(String, String)> {
         ("HSMSEED_LOG".to_string(), "warn".to_string()),
     ];
     if let Some(m) = &s.pkcs11_module {
-        env.push(("HSMSEED_PKCS11_MODULE".to_string(), m.display().to_string()));
+        let spec = match s.pkcs11_max_seed_bytes {
+            Some(max) => format!("{} max_seed_bytes={max}", m.display()),
+            None => m.display().to_string(),
+        };
+        env.push(("HSMSEED_PKCS11_MODULE".to_string(), spec));
     }
     if !s.pkcs11_modules.is_empty() {
         let pairs: Vec<String> = s
