@@ -77,8 +77,13 @@ test('a slot of a named module fills the form, and its configuration seeds throu
   assert.match(await row.textContent(), new RegExp(`slot ${SLOT} · module kry`));
   assert.match(await row.textContent(), new RegExp(kry.label));
 
+  // A module chosen in the select survives the list's refresh (a reseed
+  // reloads it, as the 10 s refresh does).
+  await page.selectOption('#new-module', 'kry');
   await row.locator('[data-testid=reseed]').click();
   await page.locator('[data-testid=row-notice] [data-testid=notice]:has-text("KRY reseeded with 256 bits")').waitFor();
+  await page.waitForTimeout(300);
+  assert.equal(await page.inputValue('#new-module'), 'kry', 'the choice outlives the refresh');
   await mkdir(shots, { recursive: true });
   await page.screenshot({ path: join(shots, 'hsms-modules-1280.png'), fullPage: true });
 

@@ -193,10 +193,14 @@ pub fn ModuleSelect(
         }
     };
     match picked {
-        Some(p) => {
-            view! { <select id=id name="module" prop:value=move || p.get()>{options()}</select> }
-                .into_any()
+        // The choice lives in `p`: the list refreshes (and this select is
+        // drawn again) while the administrator fills in the form.
+        Some(p) => view! {
+            <select id=id name="module" prop:value=move || p.get() on:change=move |ev| p.set(event_target_value(&ev))>
+                {options()}
+            </select>
         }
+        .into_any(),
         None => view! { <select id=id name="module">{options()}</select> }.into_any(),
     }
 }
