@@ -49,31 +49,29 @@ impl Modules {
     /// The module named `name` (`None`: the default one), loaded at first
     /// use; a name the settings do not have is refused plainly.
     pub(crate) async fn get(&self, name: Option<&str>) -> Result<Hsm> {
-        match name {
-            None => self.default.get().await,
-            Some(n) => match self.named.get(n) {
-                Some(loader) => loader.get().await,
-                None => Err(Error::Hsm {
-                    ckr: ckr::MODULE_LOAD.into(),
-                    detail: format!(
-                        "no PKCS#11 module named `{n}` in the settings (pkcs11_modules)"
-                    ),
-                }),
-            },
+        match self.loader(name) {
+            Some(loader) => loader.get().await,
+            None => Err(Error::Hsm {
+                ckr: ckr::MODULE_LOAD.into(),
+                detail: format!(
+                    "no PKCS#11 module named `{}` in the settings (pkcs11_modules)",
+                    name.unwrap_or_default()
+                ),
+            }),
         }
     }
 
     /// The module named `name` if it is loaded already (never loads it).
     pub(crate) fn loaded(&self, name: Option<&str>) -> Option<Hsm> {
-        let loader = match name {
-            None => &self.default,
-            Some(n) => self.named.get(n)?,
-        };
-        loader
-            .loaded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.loader(name)?.current()
+    }
+
+    /// The loader of module `name` (`None`: the default one).
+    fn loader(&self, name: Option<&str>) -> Option<&ModuleLoader> {
+        match name {
+            None => Some(&self.default),
+            Some(n) => self.named.get(n),
+        }
     }
 
     /// Whether the settings name module `name`.
@@ -142,15 +140,18 @@ impl ModuleLoader {
         }
     }
 
-    /// The module, loaded at first use (see the module documentation).
-    pub(crate) async fn get(&self) -> Result<Hsm> {
-        if let Some(h) = self
-            .loaded
+    /// The module if it is loaded (the fast path of every reseed).
+    fn current(&self) -> Option<Hsm> {
+        self.loaded
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
-            return Ok(h.clone());
+            .clone()
+    }
+
+    /// The module, loaded at first use (see the module documentation).
+    pub(crate) async fn get(&self) -> Result<Hsm> {
+        if let Some(h) = self.current() {
+            return Ok(h);
         }
         let Some(path) = self.path.clone() else {
             return Err(Error::Hsm {
@@ -162,13 +163,8 @@ impl ModuleLoader {
         };
         let mut loading = self.loading.lock().await;
         // Loaded by the caller we waited for?
-        if let Some(h) = self
-            .loaded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
-            return Ok(h.clone());
+        if let Some(h) = self.current() {
+            return Ok(h);
         }
         let now = self.clock.now();
         if let Some(f) = &loading.failure {

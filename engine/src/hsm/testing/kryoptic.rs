@@ -44,12 +44,8 @@ impl KryopticFixture {
     ///
     /// If kryoptic is not built (`scripts/deps.sh test`) or its token
     /// cannot be made: a test that needs it cannot run without it.
-    #[allow(clippy::panic)] // test support: failing loudly is the point
     pub fn shared() -> &'static KryopticFixture {
-        match FIXTURE.get_or_init(Self::create) {
-            Ok(f) => f,
-            Err(e) => panic!("kryoptic test fixture: {e}"),
-        }
+        super::shared_fixture(&FIXTURE, Self::create, "kryoptic")
     }
 
     fn create() -> Result<KryopticFixture, String> {

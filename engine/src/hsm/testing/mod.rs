@@ -354,6 +354,23 @@ fn remove_stale(prefix: &str, stop: impl Fn(&Path)) {
     }
 }
 
+/// A fixture of the process, made at first use by `create`.
+///
+/// # Panics
+///
+/// If it cannot be made: a test that needs it cannot run without it.
+#[allow(clippy::panic)] // test support: failing loudly is the point
+fn shared_fixture<T: Send + Sync>(
+    cell: &'static OnceLock<Result<T, String>>,
+    create: fn() -> Result<T, String>,
+    what: &str,
+) -> &'static T {
+    match cell.get_or_init(create) {
+        Ok(f) => f,
+        Err(e) => panic!("{what} test fixture: {e}"),
+    }
+}
+
 fn random_pin() -> String {
     let mut bytes = [0u8; 8];
     rand::thread_rng().fill_bytes(&mut bytes);

@@ -43,12 +43,8 @@ impl Tpm2Fixture {
     ///
     /// If swtpm or tpm2-pkcs11 is not installed (`scripts/deps.sh test`) or
     /// the tokens cannot be made.
-    #[allow(clippy::panic)] // test support: failing loudly is the point
     pub fn shared() -> &'static Tpm2Fixture {
-        match FIXTURE.get_or_init(Self::create) {
-            Ok(f) => f,
-            Err(e) => panic!("tpm2-pkcs11 test fixture: {e}"),
-        }
+        super::shared_fixture(&FIXTURE, Self::create, "tpm2-pkcs11")
     }
 
     fn create() -> Result<Tpm2Fixture, String> {
