@@ -42,6 +42,8 @@ if [ "$mode" = test ]; then
   dpkg -s libtpm2-pkcs11-1 >/dev/null 2>&1 || pkgs+=(libtpm2-pkcs11-1)
   command -v tpm2_ptool >/dev/null || pkgs+=(libtpm2-pkcs11-tools)
   command -v tpm2_flushcontext >/dev/null || pkgs+=(tpm2-tools)
+  # A token without an RNG (p11-kit's trust module): one that takes no seeds.
+  [ -e /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-trust.so ] || [ -e /usr/lib/aarch64-linux-gnu/pkcs11/p11-kit-trust.so ] || pkgs+=(p11-kit-modules)
 fi
 if [ ${#pkgs[@]} -gt 0 ]; then
   say "installing ${pkgs[*]}"

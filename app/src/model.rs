@@ -10,7 +10,10 @@ pub use types::audit::{AuditPage, AuditRow};
 pub use types::auth::{TokenInfo, UserInfo};
 pub use types::entropy::{EntropyState, EntropyStatus};
 pub use types::history::{HistoryPage, HistoryRow, HourBucket};
-pub use types::hsm::{ConfigState, HsmConfig, LoginHold, SlotInfo, RETRY_WARNING};
+pub use types::hsm::{
+    ConfigState, HsmConfig, LoginHold, SlotInfo, RETRY_WARNING, SEED_NOT_ACCEPTED,
+    SEED_NOT_ACCEPTED_TEXT,
+};
 pub use types::ntl::{CertExpiry, CertInfo, QaCert, ServerCert};
 pub use types::schedule::ScheduleStatus;
 pub use types::status::{ApplianceState, ConfigCounts};

@@ -57,6 +57,11 @@ pub struct HsmConfig {
     /// Failed reseeds since the last one that worked (held rounds are not
     /// counted: they are [`ConfigState::Held`]).
     pub failures_in_row: u32,
+    /// Its token said it does not accept seed material
+    /// ([`SEED_NOT_ACCEPTED`]): scheduled rounds skip it until its slot,
+    /// token serial or module is edited (a manual reseed still tries).
+    #[serde(default)]
+    pub seed_refused: bool,
     /// Its health, as the dashboard shows it.
     pub state: ConfigState,
 }
@@ -72,6 +77,9 @@ pub enum ConfigState {
     Failing,
     /// Its login is held after a failed login: not seeded until fixed.
     Held,
+    /// Its token does not accept seed material: not seeded on a schedule
+    /// until its slot, token serial or module is edited.
+    Unsupported,
     /// Switched off by an administrator: not seeded.
     Disabled,
     /// No slot or no password yet: not seeded.
@@ -84,6 +92,7 @@ words!(ConfigState, |s| format!("unknown configuration state `{}`", crate::shown
     Ok => "ok",
     Failing => "failing",
     Held => "held",
+    Unsupported => "unsupported",
     Disabled => "disabled",
     Incomplete => "incomplete",
     Never => "never",
@@ -93,7 +102,10 @@ impl ConfigState {
     /// Whether it counts against the appliance (`degraded`): an enabled
     /// configuration that is not being seeded as it should.
     pub fn is_trouble(self) -> bool {
-        matches!(self, ConfigState::Failing | ConfigState::Held)
+        matches!(
+            self,
+            ConfigState::Failing | ConfigState::Held | ConfigState::Unsupported
+        )
     }
 }
 
@@ -104,7 +116,7 @@ impl HsmConfig {
     }
 
     /// Its health from its fields: disabled, then held, incomplete,
-    /// failing, ok, never (in that order).
+    /// unsupported, failing, ok, never (in that order).
     pub fn derive_state(&self) -> ConfigState {
         if !self.enabled {
             ConfigState::Disabled
@@ -112,6 +124,8 @@ impl HsmConfig {
             ConfigState::Held
         } else if !self.is_complete() {
             ConfigState::Incomplete
+        } else if self.seed_refused {
+            ConfigState::Unsupported
         } else if self.failures_in_row > 0 {
             ConfigState::Failing
         } else if self.last_ok_at.is_some() {
@@ -121,6 +135,18 @@ impl HsmConfig {
         }
     }
 }
+
+/// The error code of a reseed the token refused as such: it has no RNG
+/// (`CKF_RNG` unset), or `C_SeedRandom` answered
+/// `CKR_RANDOM_SEED_NOT_SUPPORTED`, `CKR_RANDOM_NO_RNG` or
+/// `CKR_FUNCTION_NOT_SUPPORTED` (the message names which). Trying again
+/// cannot help: scheduled rounds skip the configuration
+/// ([`ConfigState::Unsupported`]).
+pub const SEED_NOT_ACCEPTED: &str = "SEED_NOT_ACCEPTED";
+
+/// What the pages and the console say of [`ConfigState::Unsupported`].
+pub const SEED_NOT_ACCEPTED_TEXT: &str = "this token does not accept seed material; scheduled \
+    rounds skip it until its slot, token serial or module is edited";
 
 /// Why a configuration's login is held.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

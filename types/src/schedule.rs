@@ -29,4 +29,8 @@ pub struct RoundReport {
     /// Configurations skipped because their login is held.
     #[serde(default)]
     pub held: u32,
+    /// Configurations skipped because their token does not accept seed
+    /// material.
+    #[serde(default)]
+    pub unsupported: u32,
 }

@@ -12,7 +12,8 @@ use crate::hsm::{ConfigState, HsmConfig};
 pub enum ApplianceState {
     /// Ready, and every enabled configuration is seeded.
     Ok,
-    /// Ready, but at least one enabled configuration is failing or held.
+    /// Ready, but at least one enabled configuration is failing, held or
+    /// on a token that does not accept seeds.
     /// `/readyz` still answers 200: the others are seeded.
     Degraded,
     /// The database or the entropy source is down: nothing is seeded.
@@ -34,6 +35,9 @@ pub struct ConfigCounts {
     pub ok: u32,
     pub failing: u32,
     pub held: u32,
+    /// Their token does not accept seed material.
+    #[serde(default)]
+    pub unsupported: u32,
     pub disabled: u32,
     pub incomplete: u32,
     pub never: u32,
@@ -48,6 +52,7 @@ impl ConfigCounts {
                 ConfigState::Ok => &mut c.ok,
                 ConfigState::Failing => &mut c.failing,
                 ConfigState::Held => &mut c.held,
+                ConfigState::Unsupported => &mut c.unsupported,
                 ConfigState::Disabled => &mut c.disabled,
                 ConfigState::Incomplete => &mut c.incomplete,
                 ConfigState::Never => &mut c.never,
@@ -58,7 +63,7 @@ impl ConfigCounts {
 
     /// Enabled configurations that are not seeded as they should be.
     pub fn in_trouble(&self) -> u32 {
-        self.failing + self.held
+        self.failing + self.held + self.unsupported
     }
 
     /// The count of `state`.
@@ -67,6 +72,7 @@ impl ConfigCounts {
             ConfigState::Ok => self.ok,
             ConfigState::Failing => self.failing,
             ConfigState::Held => self.held,
+            ConfigState::Unsupported => self.unsupported,
             ConfigState::Disabled => self.disabled,
             ConfigState::Incomplete => self.incomplete,
             ConfigState::Never => self.never,
@@ -102,6 +108,9 @@ mod tests {
         assert_eq!(ApplianceState::of(false, &c), ApplianceState::NotReady);
         c.failing = 0;
         c.held = 1;
+        assert_eq!(ApplianceState::of(true, &c), ApplianceState::Degraded);
+        c.held = 0;
+        c.unsupported = 1;
         assert_eq!(ApplianceState::of(true, &c), ApplianceState::Degraded);
     }
 }

@@ -58,7 +58,7 @@ fn Dashboard(
     let failing: Vec<&HsmConfig> = d
         .configs
         .iter()
-        .filter(|c| c.state == ConfigState::Failing)
+        .filter(|c| matches!(c.state, ConfigState::Failing | ConfigState::Unsupported))
         .collect();
     let degraded = (d.state == ApplianceState::Degraded).then(|| {
         let enabled = d.counts.total - d.counts.disabled;
@@ -75,8 +75,16 @@ fn Dashboard(
                             view! {
                                 <li>
                                     <span class="badge bad">{name.clone()}</span>
-                                    " " {c.last_error.clone().unwrap_or_else(|| "error".into())}
-                                    {format!(", {} failed reseed{} in a row — ", c.failures_in_row, if c.failures_in_row == 1 { "" } else { "s" })}
+                                    " " {if c.state == ConfigState::Unsupported {
+                                        format!("{}: {} — ", crate::model::SEED_NOT_ACCEPTED, crate::model::SEED_NOT_ACCEPTED_TEXT)
+                                    } else {
+                                        format!(
+                                            "{}, {} failed reseed{} in a row — ",
+                                            c.last_error.clone().unwrap_or_else(|| "error".into()),
+                                            c.failures_in_row,
+                                            if c.failures_in_row == 1 { "" } else { "s" },
+                                        )
+                                    }}
                                     <a href=format!("/hsms/{name}")>"Fix: Edit"</a>
                                 </li>
                             }
@@ -433,7 +441,7 @@ fn ConfigHealth(
                                 let name = c.name.clone();
                                 let badge = match c.state {
                                     ConfigState::Ok => "badge ok",
-                                    ConfigState::Failing | ConfigState::Held => "badge bad",
+                                    ConfigState::Failing | ConfigState::Held | ConfigState::Unsupported => "badge bad",
                                     _ => "badge muted",
                                 };
                                 let last_good = c
@@ -451,6 +459,7 @@ fn ConfigHealth(
                                         .as_ref()
                                         .map(|h| format!("login held: {}", h.ckr))
                                         .unwrap_or_default(),
+                                    ConfigState::Unsupported => "token does not accept seeds".into(),
                                     _ => "0".into(),
                                 };
                                 let fix = c.state.is_trouble().then(|| {
@@ -458,6 +467,7 @@ fn ConfigHealth(
                                 });
                                 let scheduled = c.state != ConfigState::Disabled
                                     && c.state != ConfigState::Held
+                                    && c.state != ConfigState::Unsupported
                                     && c.is_complete();
                                 let next_text = match next {
                                     Some(t) if scheduled => until(t, now),

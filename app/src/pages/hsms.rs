@@ -225,6 +225,12 @@ fn ConfigRow(
             <span class="muted">"since " {when(h.since)} "; not tried again until the password is edited or the login retried"</span>
         }
         .into_any(),
+        (None, Some(_), Some(at)) if c.seed_refused => view! {
+            <span class="badge bad" data-testid="unsupported">{crate::model::SEED_NOT_ACCEPTED}</span>
+            " "
+            <span class="muted">{when(*at)} "; " {crate::model::SEED_NOT_ACCEPTED_TEXT}</span>
+        }
+        .into_any(),
         (None, Some(o), Some(at)) if o == "ok" => {
             view! { <span class="badge ok">"ok"</span> " " <span class="muted">{when(*at)}</span> }
                 .into_any()

@@ -35,6 +35,7 @@ fn config(name: &str, failures: u32, ok_at: Option<time::OffsetDateTime>) -> Hsm
         held: None,
         last_ok_at: ok_at,
         failures_in_row: failures,
+        seed_refused: false,
         state: types::hsm::ConfigState::Never,
     };
     c.state = c.derive_state();
@@ -147,7 +148,11 @@ fn held_entropy_and_certificates_have_their_own_alerts() {
         detail: "wrong password".into(),
         since: now,
     });
-    let mut o = observed(vec![held]);
+    let mut refused = config("HSM2", 1, None);
+    refused.seed_refused = true;
+    refused.last_error = Some("SEED_NOT_ACCEPTED".into());
+    refused.state = refused.derive_state();
+    let mut o = observed(vec![held, refused]);
     o.entropy.state = types::entropy::EntropyState::Failed;
     let cert = |days: i64| {
         let key = rcgen::KeyPair::generate().unwrap();
@@ -194,6 +199,11 @@ fn held_entropy_and_certificates_have_their_own_alerts() {
                 "configuration HSM1",
                 Severity::Critical
             ),
+            (
+                "configuration.unsupported",
+                "configuration HSM2",
+                Severity::Error
+            ),
             ("entropy.failed", "entropy source os", Severity::Critical),
         ]
     );
@@ -201,6 +211,11 @@ fn held_entropy_and_certificates_have_their_own_alerts() {
         a[0].message.contains("expires in 12 days"),
         "{}",
         a[0].message
+    );
+    assert_eq!(
+        a[3].message,
+        "configuration HSM2: this token does not accept seed material; scheduled rounds skip \
+         it until its slot, token serial or module is edited (last: SEED_NOT_ACCEPTED)"
     );
 }
 

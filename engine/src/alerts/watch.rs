@@ -93,6 +93,15 @@ pub(crate) fn troubles(o: &Observed, now: OffsetDateTime) -> Troubles {
                     .map(|h| format!(" (held after {}: {})", h.ckr, h.detail))
                     .unwrap_or_default()
             ),
+            ConfigState::Unsupported => format!(
+                "configuration {}: {}{}",
+                c.name,
+                types::hsm::SEED_NOT_ACCEPTED_TEXT,
+                c.last_error
+                    .as_deref()
+                    .map(|e| format!(" (last: {e})"))
+                    .unwrap_or_default()
+            ),
             _ => continue,
         };
         out.insert(

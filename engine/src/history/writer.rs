@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 
 use super::{HistoryEntry, Outcome};
 use crate::error::{Error, Result};
+use types::hsm::SEED_NOT_ACCEPTED;
 
 /// What to do once the row is committed (or could not be).
 type Done = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
@@ -141,11 +142,13 @@ pub(super) const COUNT_HOUR: &str =
      ON CONFLICT (hour_ms) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed";
 /// A configuration's last outcome and its health: `?4` the newest success
 /// of the batch (if any), `?5` whether the batch had one (the count starts
-/// again), `?6` the failures after it.
+/// again), `?6` the failures after it, `?8` whether its token refused the
+/// seed as such ([`SEED_NOT_ACCEPTED`]; NULL after a held round: kept).
 pub(super) const LAST_OUTCOME: &str =
     "UPDATE hsm_configs SET last_outcome = ?1, last_error = ?2, last_at = ?3, \
      last_ok_at = coalesce(?4, last_ok_at), \
-     failures_in_row = CASE WHEN ?5 THEN ?6 ELSE failures_in_row + ?6 END \
+     failures_in_row = CASE WHEN ?5 THEN ?6 ELSE failures_in_row + ?6 END, \
+     seed_refused = coalesce(?8, seed_refused) \
      WHERE name = ?7";
 
 /// One transaction for the whole batch: the history rows, the audit rows
@@ -225,10 +228,21 @@ fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
             l.ok_at,
             l.ok_at.is_some(),
             l.failures,
-            e.config_name
+            e.config_name,
+            seed_refused(e),
         ])?;
     }
     Ok(())
+}
+
+/// Whether `e` says its token does not take seeds (`None`: a held round,
+/// which says nothing of the token).
+fn seed_refused(e: &HistoryEntry) -> Option<bool> {
+    match e.outcome {
+        Outcome::Ok => Some(false),
+        Outcome::Error => Some(e.error_code.as_deref() == Some(SEED_NOT_ACCEPTED)),
+        Outcome::Held => None,
+    }
 }
 
 /// What a batch says of one configuration.

@@ -21,6 +21,35 @@ pub(crate) const TIMEOUT: &str = "TIMEOUT";
 /// `ckr` when a slot holds another token than the configuration pins.
 pub(crate) const TOKEN_MISMATCH: &str = "TOKEN_MISMATCH";
 
+/// `ckr` of a reseed the token refused as such (see
+/// [`seed_refusal`] and the token-info check in `module.rs`).
+pub(crate) use types::hsm::SEED_NOT_ACCEPTED;
+
+/// `C_SeedRandom`'s answers that say the token does not take seed
+/// material at all (rather than that this call failed): a
+/// [`SEED_NOT_ACCEPTED`] error naming the answer, or `None` for any other
+/// error.
+pub(crate) fn seed_refusal(err: &CkError) -> Option<Error> {
+    match err {
+        CkError::Pkcs11(
+            rv @ (RvError::RandomSeedNotSupported
+            | RvError::RandomNoRng
+            | RvError::FunctionNotSupported),
+            Function::SeedRandom,
+        ) => {
+            let (name, text) = rv_name(rv);
+            Some(Error::Hsm {
+                ckr: SEED_NOT_ACCEPTED.to_owned(),
+                detail: format!(
+                    "C_SeedRandom answered {name} ({text}): {}",
+                    types::hsm::SEED_NOT_ACCEPTED_TEXT
+                ),
+            })
+        }
+        _ => None,
+    }
+}
+
 /// The one mapping from any `cryptoki` error to the engine's error.
 ///
 /// PKCS#11 return values become `Error::Hsm { ckr: "CKR_…", detail:
@@ -435,6 +464,36 @@ mod tests {
             err.to_string(),
             "MODULE_LOAD: cannot load PKCS#11 module /nope.so: No such file or directory"
         );
+    }
+
+    #[test]
+    fn answers_that_refuse_seeds_are_one_outcome() {
+        for rv in [
+            RvError::RandomSeedNotSupported,
+            RvError::RandomNoRng,
+            RvError::FunctionNotSupported,
+        ] {
+            let Some(Error::Hsm { ckr, detail }) =
+                seed_refusal(&CkError::Pkcs11(rv, Function::SeedRandom))
+            else {
+                panic!("{rv:?} is a refusal");
+            };
+            assert_eq!(ckr, "SEED_NOT_ACCEPTED");
+            assert!(
+                detail.starts_with(&format!("C_SeedRandom answered {}", rv_name(&rv).0))
+                    && detail.contains("does not accept seed material"),
+                "{detail}"
+            );
+        }
+        // The same code from another function, or another failure of
+        // C_SeedRandom: an error like any other.
+        for e in [
+            CkError::Pkcs11(RvError::FunctionNotSupported, Function::Login),
+            CkError::Pkcs11(RvError::GeneralError, Function::SeedRandom),
+            CkError::Pkcs11(RvError::ArgumentsBad, Function::SeedRandom),
+        ] {
+            assert!(seed_refusal(&e).is_none(), "{e:?}");
+        }
     }
 
     #[test]

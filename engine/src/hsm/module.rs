@@ -317,6 +317,21 @@ impl Module {
             }
         }
 
+        if seed.is_some() && !info.flags.iter().any(|f| f == "rng") {
+            // No RNG, nothing to seed: no password goes to such a token.
+            return Err(Error::Hsm {
+                ckr: ckr::SEED_NOT_ACCEPTED.to_owned(),
+                detail: format!(
+                    "the token in slot {} (label '{}', serial '{}') has no random number \
+                     generator (CKF_RNG is not set): {}",
+                    target.slot,
+                    info.label,
+                    info.serial,
+                    types::hsm::SEED_NOT_ACCEPTED_TEXT
+                ),
+            });
+        }
+
         let mut force = force_login;
         let mut retried = false;
         // Taken before the first C_Login this job makes, finished after.
@@ -371,7 +386,7 @@ impl Module {
                 };
                 Ok((info, outcome))
             }
-            Err(e) => Err(hsm_error(e)),
+            Err(e) => Err(ckr::seed_refusal(&e).unwrap_or_else(|| hsm_error(e))),
         }
     }
 

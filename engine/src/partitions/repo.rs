@@ -24,6 +24,8 @@ pub(crate) struct Row {
     pub last_at: Option<i64>,
     pub last_ok_at: Option<i64>,
     pub failures_in_row: i64,
+    /// Its token refused the last seed as such (`SEED_NOT_ACCEPTED`).
+    pub seed_refused: bool,
     /// Set while the login is held (see `hold.rs`): the CKR that held it.
     pub held_ckr: Option<String>,
     pub held_detail: Option<String>,
@@ -55,6 +57,7 @@ impl Row {
             }),
             last_ok_at: self.last_ok_at.map(from_ms),
             failures_in_row: u32::try_from(self.failures_in_row).unwrap_or(u32::MAX),
+            seed_refused: self.seed_refused,
             state: types::hsm::ConfigState::Never,
         };
         c.state = c.derive_state();
@@ -65,7 +68,7 @@ impl Row {
 /// A configuration with its login hold, if any.
 const SELECT: &str = "SELECT c.name, c.partition_name, c.partition_pwd, c.slot, c.token_serial, \
      c.user_type, c.module, c.enabled, c.created_at, c.updated_at, c.last_outcome, c.last_error, \
-     c.last_at, c.last_ok_at, c.failures_in_row, l.held_ckr, l.held_detail, l.held_at_ms \
+     c.last_at, c.last_ok_at, c.failures_in_row, c.seed_refused, l.held_ckr, l.held_detail, l.held_at_ms \
      FROM hsm_configs c LEFT JOIN config_logins l ON l.config_name = c.name";
 
 pub(crate) async fn insert(conn: &mut SqliteConnection, name: &HsmName, now_ms: i64) -> Result<()> {
@@ -99,9 +102,17 @@ pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<Row>> {
 
 pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()> {
     sqlx::query(
-        "UPDATE hsm_configs SET partition_name = ?, partition_pwd = ?, slot = ?, token_serial = ?, \
+        // Another token (slot, serial or module) may take seeds: the
+        // refusal is forgotten (the right-hand sides read the old row).
+        "UPDATE hsm_configs SET \
+         seed_refused = CASE WHEN slot IS ? AND token_serial IS ? AND module IS ? \
+         THEN seed_refused ELSE 0 END, \
+         partition_name = ?, partition_pwd = ?, slot = ?, token_serial = ?, \
          user_type = ?, module = ?, enabled = ?, updated_at = ? WHERE name = ?",
     )
+    .bind(row.slot)
+    .bind(&row.token_serial)
+    .bind(&row.module)
     .bind(&row.partition_name)
     .bind(&row.partition_pwd)
     .bind(row.slot)

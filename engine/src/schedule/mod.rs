@@ -266,8 +266,14 @@ impl Schedule {
             engine.core.settings().scheduler_concurrency as usize,
         ));
         let mut tasks = JoinSet::new();
-        let mut held = 0u32;
+        let (mut held, mut unsupported) = (0u32, 0u32);
         for c in configs.into_iter().filter(|c| c.enabled && c.is_complete()) {
+            if c.seed_refused && c.held.is_none() {
+                // Its token said it takes no seed material (the history has
+                // that row): asking every period cannot change the answer.
+                unsupported += 1;
+                continue;
+            }
             if c.held.is_some() {
                 // Never logged in to again on a schedule: see partitions/hold.rs.
                 held += 1;
@@ -299,11 +305,13 @@ impl Schedule {
             ok,
             failed,
             held,
+            unsupported,
         };
         tracing::info!(
             ok,
             failed,
             held,
+            unsupported,
             duration_ms = report.duration_ms,
             "scheduled round done"
         );

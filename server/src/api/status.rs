@@ -48,8 +48,8 @@ pub async fn status(
 #[serde(rename_all = "camelCase")]
 pub struct StatusBody {
     pub version: String,
-    /// `ok`; `degraded` when an enabled configuration is failing or held
-    /// (the others are still seeded, and `/readyz` answers 200);
+    /// `ok`; `degraded` when an enabled configuration is failing, held or
+    /// on a token that does not accept seeds (the others are still seeded, and `/readyz` answers 200);
     /// `not_ready` when the database or the entropy source is down.
     pub state: types::status::ApplianceState,
     /// How many configurations are in each state.

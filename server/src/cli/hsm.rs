@@ -161,6 +161,14 @@ pub async fn conf_show(engine: &Engine, a: &NameArg, out: &mut impl Write) -> an
                 .unwrap_or_else(|| "never".into())
         )?;
     }
+    if c.state == engine::partitions::ConfigState::Unsupported {
+        writeln!(
+            out,
+            "state=unsupported ({}: {})",
+            types::hsm::SEED_NOT_ACCEPTED,
+            types::hsm::SEED_NOT_ACCEPTED_TEXT
+        )?;
+    }
     if let Some(h) = &c.held {
         writeln!(
             out,

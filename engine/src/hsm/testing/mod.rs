@@ -91,6 +91,30 @@ pub const SPY_MODULES: [&str; 2] = [
     "/usr/lib/pkcs11-spy.so",
 ];
 
+/// Where distributions put p11-kit's trust module (Debian
+/// `p11-kit-modules`): a real PKCS#11 token without a random number
+/// generator (`CKF_RNG` unset; `C_SeedRandom` answers `CKR_RANDOM_NO_RNG`),
+/// so one that does not accept seed material.
+pub const P11_KIT_TRUST_MODULES: [&str; 2] = [
+    "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-trust.so",
+    "/usr/lib/aarch64-linux-gnu/pkcs11/p11-kit-trust.so",
+];
+
+/// p11-kit's trust module (see [`P11_KIT_TRUST_MODULES`]); panics with
+/// what to install when it is missing.
+#[allow(clippy::panic)] // test support: failing loudly is the point
+pub fn p11_kit_trust() -> PathBuf {
+    P11_KIT_TRUST_MODULES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "p11-kit's trust module is missing: scripts/deps.sh test installs p11-kit-modules"
+            )
+        })
+}
+
 /// A SoftHSM2 token directory private to this process.
 pub struct SoftHsmFixture {
     /// The temporary directory holding the tokens, the config and the spy log.
