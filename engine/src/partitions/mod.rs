@@ -4,6 +4,7 @@
 
 mod cache;
 mod hold;
+mod import;
 pub(crate) mod repo;
 mod seed;
 

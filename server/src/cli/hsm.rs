@@ -54,6 +54,23 @@ pub struct EditArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The configurations: CSV whose first line names the columns name,
+    /// partition, slot, token_serial, user_type, module (name and a slot or
+    /// a token serial are needed; a serial alone finds its slot)
+    #[arg(long, value_name = "CSV")]
+    pub file: std::path::PathBuf,
+    /// Their passwords: CSV with the header name,password, from a file or
+    /// `-` (standard input, to its end); never on the command line
+    #[arg(long, value_name = "FILE")]
+    pub passwords: String,
+    /// Confirm rows with user type CKU_SO: on a Luna HSM, 10 failed
+    /// Partition SO logins zeroize the partition
+    #[arg(long = "confirmSO")]
+    pub confirm_so: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RetryArgs {
     /// Name of the configuration
     #[arg(long)]
@@ -128,6 +145,58 @@ pub async fn conf_edit(
         .edit_config(&a.name, edit, actor)
         .await?;
     writeln!(out, "Configuration edited successfully.")?;
+    Ok(())
+}
+
+/// The largest file `hsm-conf-import` reads (ten thousand configurations
+/// take about 1 MiB).
+const IMPORT_MAX_BYTES: u64 = 64 << 20;
+
+fn read_import_file(path: &std::path::Path, what: &str) -> anyhow::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the {what} file {}: {e}", path.display()))?;
+    let mut text = String::new();
+    file.take(IMPORT_MAX_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| anyhow::anyhow!("cannot read the {what} file {}: {e}", path.display()))?;
+    if text.len() as u64 > IMPORT_MAX_BYTES {
+        anyhow::bail!(
+            "the {what} file {} is larger than {} MiB",
+            path.display(),
+            IMPORT_MAX_BYTES >> 20
+        );
+    }
+    Ok(text)
+}
+
+pub async fn conf_import(
+    engine: &Engine,
+    a: &ImportArgs,
+    actor: &Actor,
+    out: &mut impl Write,
+    input: &mut dyn super::SecretInput,
+) -> anyhow::Result<()> {
+    let configs = read_import_file(&a.file, "configurations")?;
+    let passwords = match a.passwords.as_str() {
+        "-" => input.read_to_end()?,
+        path => SecretString::from(read_import_file(path.as_ref(), "passwords")?),
+    };
+    let n = engine
+        .partitions()
+        .import_configs(
+            &configs,
+            &passwords,
+            a.confirm_so,
+            &a.file.display().to_string(),
+            actor,
+        )
+        .await?;
+    writeln!(
+        out,
+        "{n} configuration{} imported successfully.",
+        if n == 1 { "" } else { "s" }
+    )?;
     Ok(())
 }
 

@@ -95,6 +95,10 @@ pub enum ConsoleCommand {
     /// Edit an HSM configuration (only the flags given change).
     #[command(name = "hsm-conf-edit")]
     HsmConfEdit(hsm::EditArgs),
+    /// Create many HSM configurations at once from a CSV file, all or
+    /// nothing (passwords from their own file or standard input).
+    #[command(name = "hsm-conf-import")]
+    HsmConfImport(hsm::ImportArgs),
     /// Display an HSM configuration (the password is never shown).
     #[command(name = "hsm-conf-show")]
     HsmConfShow(hsm::NameArg),
@@ -180,6 +184,8 @@ pub trait SecretInput {
     fn secret(&mut self, prompt: &str) -> anyhow::Result<secrecy::SecretString>;
     /// Whether a person types (then a new password is asked twice).
     fn is_terminal(&self) -> bool;
+    /// All of standard input up to its end (`--passwords=-`).
+    fn read_to_end(&mut self) -> anyhow::Result<secrecy::SecretString>;
 }
 
 /// Standard input, for a command run on its own.
@@ -192,6 +198,13 @@ impl SecretInput for Stdin {
 
     fn is_terminal(&self) -> bool {
         std::io::IsTerminal::is_terminal(&std::io::stdin())
+    }
+
+    fn read_to_end(&mut self) -> anyhow::Result<secrecy::SecretString> {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+            .map_err(|e| anyhow::anyhow!("reading standard input: {e}"))?;
+        Ok(secrecy::SecretString::from(text))
     }
 }
 
@@ -215,6 +228,7 @@ pub async fn run_console(
     match command {
         Command::HsmConfNew(a) => hsm::conf_new(engine, a, actor, out).await,
         Command::HsmConfEdit(a) => hsm::conf_edit(engine, a, actor, out, input).await,
+        Command::HsmConfImport(a) => hsm::conf_import(engine, a, actor, out, input).await,
         Command::HsmConfShow(a) => hsm::conf_show(engine, a, out).await,
         Command::HsmConfList => hsm::conf_list(engine, out).await,
         Command::HsmConfDelete(a) => hsm::conf_delete(engine, a, actor, out).await,

@@ -94,6 +94,14 @@ impl super::SecretInput for Input {
     fn is_terminal(&self) -> bool {
         Input::is_terminal(self)
     }
+
+    fn read_to_end(&mut self) -> anyhow::Result<SecretString> {
+        // The console reads its commands there: it cannot also be a file.
+        anyhow::bail!(
+            "in the console, standard input holds the commands: give the passwords as a file \
+             (--passwords=FILE)"
+        )
+    }
 }
 
 fn help(out: &mut impl Write) -> std::io::Result<()> {

@@ -547,3 +547,165 @@ async fn a_configuration_names_its_module_at_the_console() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["tokenSerial"], k.serial.as_str());
 }
+
+/// `hsm-conf-import`: many configurations from CSV at once, passwords from
+/// standard input; a serial alone finds its slot; a file with any error
+/// imports nothing and names every bad line (never a password).
+#[tokio::test]
+async fn hsm_conf_import_is_all_or_nothing_with_a_line_numbered_report() {
+    let app = TestApp::spawn_with(crate::helpers::Options::with_hsm()).await;
+    let f = crate::helpers::fixture();
+    let (t2, t3) = (f.token(2), f.token(3));
+    app.cli(&["hsm-conf-new", "--name=OLD"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("configs.csv");
+
+    // Every kind of mistake, once each; the password file too.
+    std::fs::write(
+        &csv,
+        format!(
+            "name,partition,slot,token_serial,user_type,module\n\
+             GOOD,p,{slot},,CKU_USER,\n\
+             OLD,p,{slot},,,\n\
+             bad name!,p,{slot},,,\n\
+             TYPE,p,{slot},,CKU_ADMIN,\n\
+             MOD,p,{slot},,,nope\n\
+             NOSLOT,p,,,,\n\
+             SO,p,{slot},,CKU_SO,\n\
+             GOOD,p,{slot},,,\n\
+             SERIAL,p,,not-a-serial-here,,\n\
+             NOPWD,p,{slot},,,\n",
+            slot = t2.slot
+        ),
+    )
+    .unwrap();
+    let secret = "s3cret-never-shown";
+    let pwds: String = [
+        "GOOD", "OLD", "TYPE", "MOD", "NOSLOT", "SO", "SERIAL", "STRAY",
+    ]
+    .iter()
+    .map(|n| format!("{n},{secret}\n"))
+    .collect();
+    let pwds = format!("name,password\n{pwds}");
+    let file = format!("--file={}", csv.display());
+    let out = app
+        .cli_with_stdin(&["hsm-conf-import", &file, "--passwords=-"], &pwds)
+        .await;
+    assert_ne!(out.code, 0);
+    let said = &out.stderr;
+    for line in [
+        "nothing imported: 10 errors",
+        "configurations line 3: configuration OLD exists already",
+        "configurations line 4: configuration name",
+        "configurations line 5: user type must be CKU_USER, CKU_SO or CKU_CRYPTO_USER",
+        "configurations line 6: no PKCS#11 module named `nope`",
+        "configurations line 7: give a slot, a token_serial or both",
+        "configurations line 8: CKU_SO needs --confirmSO",
+        "configurations line 9: configuration GOOD is also on line 2",
+        "configurations line 10: no slot of module default holds a token with serial \
+         not-a-serial-here",
+        "configurations line 11: no password for NOPWD in the passwords",
+        "passwords line 9: no configuration STRAY in the configurations",
+    ] {
+        assert!(said.contains(line), "{line:?} not in:\n{said}");
+    }
+    assert!(!said.contains(secret) && !out.stdout.contains(secret));
+    let names: Vec<String> = app
+        .engine
+        .partitions()
+        .list_configs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["OLD"], "nothing was imported");
+
+    // A serial no slot holds: found only when the module is asked.
+    std::fs::write(&csv, "name,slot,token_serial\nSERIAL,,no-such-serial\n").unwrap();
+    let out = app
+        .cli_with_stdin(
+            &["hsm-conf-import", &file, "--passwords=-"],
+            &format!("name,password\nSERIAL,{secret}\n"),
+        )
+        .await;
+    assert!(
+        out.stderr.contains(
+            "configurations line 2: no slot of module default holds a token with serial \
+             no-such-serial"
+        ),
+        "{}",
+        out.stderr
+    );
+
+    // A good file: columns in any order, quoting, a serial alone finds
+    // its slot, passwords from a file.
+    std::fs::write(
+        &csv,
+        format!(
+            "token_serial,name,slot,partition\n\
+             ,A,{},\"Partition, one\"\n\
+             {},B,,p2\n",
+            t2.slot, t3.serial
+        ),
+    )
+    .unwrap();
+    let pwd_file = dir.path().join("passwords.csv");
+    std::fs::write(
+        &pwd_file,
+        format!("name,password\nA,{}\nB,\"{}\"\n", t2.user_pin, t3.user_pin),
+    )
+    .unwrap();
+    let out = app
+        .cli(&[
+            "hsm-conf-import",
+            &file,
+            &format!("--passwords={}", pwd_file.display()),
+        ])
+        .await;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "2 configurations imported successfully.\n"),
+        "{}",
+        out.stderr
+    );
+    let a = app.config("A").await;
+    assert_eq!(
+        (a.partition_name.as_str(), a.slot, a.token_serial),
+        ("Partition, one", Some(t2.slot), None)
+    );
+    let b = app.config("B").await;
+    assert_eq!(
+        (b.slot, b.token_serial.as_deref()),
+        (Some(t3.slot), Some(t3.serial.as_str()))
+    );
+    for name in ["A", "B"] {
+        let out = app.cli(&["hsm-seed", &format!("--name={name}")]).await;
+        assert_eq!(out.code, 0, "{name}: {}", out.stderr);
+    }
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'hsm.import' AND outcome = 'ok'",
+    )
+    .fetch_one(app.engine.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(detail, "2 configurations created: A, B");
+
+    // In the console, standard input holds the commands.
+    let out = app
+        .cli_with_stdin(
+            &["shell"],
+            &format!(
+                "admin\n{}\nhsm-conf-import {file} --passwords=-\nexit\n",
+                crate::helpers::ADMIN_PASSWORD
+            ),
+        )
+        .await;
+    assert!(
+        out.stdout.contains("give the passwords as a file")
+            || out.stderr.contains("give the passwords as a file"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+}
