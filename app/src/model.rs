@@ -61,7 +61,14 @@ pub struct ModuleSlots {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HsmsData {
+    /// The page of configurations the search finds.
     pub configs: Vec<HsmView>,
+    /// How many the search finds, the page shown (1-based) and its size.
+    pub matching: u32,
+    pub page: u32,
+    pub per_page: u32,
+    /// Every configuration by state (the filter's counts).
+    pub counts: ConfigCounts,
     pub slots: Vec<SlotInfo>,
     /// Why the slots could not be listed (module missing, ...).
     pub slots_error: Option<String>,
@@ -83,7 +90,8 @@ pub struct DashboardData {
     pub entropy_sources: Vec<EntropyStatus>,
     pub entropy_mix: String,
     pub schedule: ScheduleStatus,
-    /// Every configuration with its state.
+    /// The configurations listed: those in trouble first, at most
+    /// `DASHBOARD_ROWS` (`counts` has every one).
     pub configs: Vec<HsmConfig>,
     pub counts: ConfigCounts,
     /// The HSM server certificates and the appliance certificate, with

@@ -20,3 +20,5 @@ pub const HSM_ADDRESS: usize = 253;
 pub const SUBJECT_FIELD: usize = 64;
 /// Rows on one page of the history or the audit log.
 pub const PER_PAGE_MAX: u32 = 200;
+/// Characters of a search on the HSMs page.
+pub const SEARCH: usize = 128;

@@ -48,17 +48,22 @@ impl ConfigCounts {
         let mut c = ConfigCounts::default();
         for config in configs {
             c.total += 1;
-            *match config.state {
-                ConfigState::Ok => &mut c.ok,
-                ConfigState::Failing => &mut c.failing,
-                ConfigState::Held => &mut c.held,
-                ConfigState::Unsupported => &mut c.unsupported,
-                ConfigState::Disabled => &mut c.disabled,
-                ConfigState::Incomplete => &mut c.incomplete,
-                ConfigState::Never => &mut c.never,
-            } += 1;
+            c.add(config.state, 1);
         }
         c
+    }
+
+    /// Counts `n` more configurations in `state` (not in `total`).
+    pub fn add(&mut self, state: ConfigState, n: u32) {
+        *match state {
+            ConfigState::Ok => &mut self.ok,
+            ConfigState::Failing => &mut self.failing,
+            ConfigState::Held => &mut self.held,
+            ConfigState::Unsupported => &mut self.unsupported,
+            ConfigState::Disabled => &mut self.disabled,
+            ConfigState::Incomplete => &mut self.incomplete,
+            ConfigState::Never => &mut self.never,
+        } += n;
     }
 
     /// Enabled configurations that are not seeded as they should be.

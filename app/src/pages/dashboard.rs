@@ -60,6 +60,37 @@ fn Dashboard(
         .iter()
         .filter(|c| matches!(c.state, ConfigState::Failing | ConfigState::Unsupported))
         .collect();
+    // Beyond the rows listed (a fleet of thousands), a link to the rest.
+    let more = |n: u32, state: &str| {
+        (n > 0).then(|| {
+            view! {
+                <p>
+                    <a href=format!("/hsms?state={state}")>{format!("{n} more {state} on the HSMs page")}</a>
+                </p>
+            }
+        })
+    };
+    let listed = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let listed_in =
+        |state: ConfigState| listed(failing.iter().filter(|c| c.state == state).count());
+    let more_failing = (
+        more(
+            d.counts
+                .failing
+                .saturating_sub(listed_in(ConfigState::Failing)),
+            "failing",
+        ),
+        more(
+            d.counts
+                .unsupported
+                .saturating_sub(listed_in(ConfigState::Unsupported)),
+            "unsupported",
+        ),
+    );
+    let more_held = more(
+        d.counts.held.saturating_sub(listed(held_list.len())),
+        "held",
+    );
     let degraded = (d.state == ApplianceState::Degraded).then(|| {
         let enabled = d.counts.total - d.counts.disabled;
         view! {
@@ -91,6 +122,7 @@ fn Dashboard(
                         })
                         .collect_view()}
                 </ul>
+                {more_failing}
             </section>
         }
     });
@@ -117,6 +149,7 @@ fn Dashboard(
                         })
                         .collect_view()}
                 </ul>
+                {more_held}
             </section>
         }
     });
@@ -126,7 +159,7 @@ fn Dashboard(
         ApplianceState::NotReady => "badge bad",
     };
     let configs_view = view! {
-        <ConfigHealth configs=d.configs.clone() now=d.checked_at next=d.schedule.next_run_at />
+        <ConfigHealth configs=d.configs.clone() total=d.counts.total now=d.checked_at next=d.schedule.next_run_at />
     };
     view! {
         {degraded}
@@ -419,17 +452,31 @@ fn HourChart(hours: Vec<HourBucket>) -> impl IntoView {
 #[component]
 fn ConfigHealth(
     configs: Vec<HsmConfig>,
+    /// How many configurations there are (more than `configs` lists when
+    /// there are many).
+    total: u32,
     /// The server's time of the answer.
     now: time::OffsetDateTime,
     /// When the schedule runs next, if it runs.
     next: Option<time::OffsetDateTime>,
 ) -> impl IntoView {
+    let shown = u32::try_from(configs.len()).unwrap_or(u32::MAX);
+    let more = (total > shown).then(|| {
+        view! {
+            <p class="muted" data-testid="config-health-more">
+                {format!("The first {shown} of {total} (those in trouble first). ")}
+                <a href="/hsms">"All on the HSMs page"</a>
+                ", searchable and filtered by state."
+            </p>
+        }
+    });
     view! {
         <section class="card" aria-labelledby="configs-title">
             <div class="card-head">
                 <h2 id="configs-title">"HSM configurations"</h2>
                 <a href="/hsms">"Manage"</a>
             </div>
+            {more}
             {if configs.is_empty() {
                 view! { <p class="muted">"No configuration yet: add one on the HSMs page."</p> }.into_any()
             } else {

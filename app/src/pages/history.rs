@@ -74,13 +74,23 @@ pub fn HistoryPage() -> impl IntoView {
                     <section class="card">
                         <form method="get" action="/history" class="row-form" data-testid="history-filter">
                             <label for="f-config">"Configuration"</label>
-                            <select id="f-config" name="config">
-                                <option value="">"all"</option>
-                                {configs
-                                    .iter()
-                                    .map(|c| view! { <option value=c.clone() selected=*c == config>{c.clone()}</option> })
-                                    .collect_view()}
-                            </select>
+                            {match configs {
+                                // A few: a choice. Thousands: the name, typed.
+                                Some(configs) => view! {
+                                    <select id="f-config" name="config">
+                                        <option value="">"all"</option>
+                                        {configs
+                                            .iter()
+                                            .map(|c| view! { <option value=c.clone() selected=*c == config>{c.clone()}</option> })
+                                            .collect_view()}
+                                    </select>
+                                }
+                                .into_any(),
+                                None => view! {
+                                    <input id="f-config" name="config" type="search" value=config.clone() maxlength=types::limits::NAME.to_string() placeholder="all (or a configuration's name)" />
+                                }
+                                .into_any(),
+                            }}
                             <label for="f-trigger">"Trigger"</label>
                             <select id="f-trigger" name="trigger">
                                 {std::iter::once("")

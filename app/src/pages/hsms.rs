@@ -1,10 +1,11 @@
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 use types::limits;
 
 use crate::components::flash::{empties_after, text_flash, PageNotice};
 use crate::components::page::PageHeader;
 use crate::components::table::DataTable;
-use crate::model::{when, HsmView, HsmsData, SlotInfo};
+use crate::model::{when, ConfigState, HsmView, HsmsData, SlotInfo};
 use crate::server_fns::hsms::{list_hsms, CreateHsm, ReseedHsm, TestLoginHsm};
 
 /// The user types a partition can be logged in with: `(value, label)`.
@@ -21,15 +22,22 @@ pub fn HsmsPage() -> impl IntoView {
     let create = ServerAction::<CreateHsm>::new();
     let reseed = ServerAction::<ReseedHsm>::new();
     let test = ServerAction::<TestLoginHsm>::new();
+    // The search (`?q=...&state=...&page=N`): a plain GET form and links,
+    // so it works without JavaScript too.
+    let query = use_query_map();
+    let get = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
     let data = crate::codec::resource(
         move || {
             (
                 create.version().get(),
                 reseed.version().get(),
                 test.version().get(),
+                get("q"),
+                get("state"),
+                get("page").parse::<u32>().ok(),
             )
         },
-        |_| list_hsms(),
+        |(_, _, _, q, state, page)| list_hsms(Some(q), Some(state), page),
     );
     // The table and the slots stay current (the form below is outside).
     crate::components::live::refresh_every(data, 10);
@@ -56,7 +64,7 @@ pub fn HsmsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! { <Configs d=d reseed=reseed test=test pick=picked_slot pick_module=picked_module /> }.into_any(),
+                    Ok(d) => view! { <Configs d=d q=get("q") state=get("state") reseed=reseed test=test pick=picked_slot pick_module=picked_module /> }.into_any(),
                     Err(e) => crate::components::flash::load_error(e),
                 }
             })}
@@ -115,6 +123,9 @@ pub fn HsmsPage() -> impl IntoView {
 #[component]
 fn Configs(
     d: HsmsData,
+    /// The search's text and state, as the address gives them.
+    q: String,
+    state: String,
     reseed: ServerAction<ReseedHsm>,
     test: ServerAction<TestLoginHsm>,
     pick: RwSignal<String>,
@@ -122,14 +133,68 @@ fn Configs(
 ) -> impl IntoView {
     let HsmsData {
         configs,
+        matching,
+        page,
+        per_page,
+        counts,
         slots,
         slots_error,
         modules,
     } = d;
+    let searching = !q.trim().is_empty() || !state.is_empty();
+    let pages = matching.max(1).div_ceil(per_page.max(1));
+    let (link_q, link_state) = (q.trim().to_string(), state.clone());
+    let link = move |p: u32| {
+        let (q, state) = (&link_q, &link_state);
+        format!(
+            "/hsms{}",
+            crate::pages::history::query_string(
+                &[("q", q), ("state", state)],
+                (p > 1).then_some(p)
+            )
+        )
+    };
+    // Only worth it beyond one page of configurations.
+    let search = (counts.total > per_page || searching).then(|| {
+        let states = ConfigState::ALL.iter().map(|s| {
+            let n = counts.get(*s);
+            let selected = s.as_str() == state;
+            view! { <option value=s.as_str() selected=selected>{format!("{} ({n})", s.as_str())}</option> }
+        });
+        view! {
+            <form method="get" action="/hsms" class="row-form" role="search" data-testid="hsm-search">
+                <label for="s-text">"Search"</label>
+                <input id="s-text" name="q" type="search" value=q.clone() maxlength=limits::SEARCH.to_string() placeholder="name, partition, serial" />
+                <label for="s-state">"State"</label>
+                <select id="s-state" name="state">
+                    <option value="">{format!("any ({})", counts.total)}</option>
+                    {states.collect_view()}
+                </select>
+                <button type="submit" class="button">"Search"</button>
+                {searching.then(|| view! { <a href="/hsms">"Clear"</a> })}
+            </form>
+        }
+    });
+    let pager = (pages > 1).then(|| {
+        let (first, last) = ((page - 1) * per_page + 1, ((page - 1) * per_page + per_page).min(matching));
+        view! {
+            <nav class="pager" aria-label="Pages" data-testid="hsm-pager">
+                {(page > 1).then(|| view! { <a href=link(page - 1) rel="prev">"← Previous"</a> })}
+                <span class="muted">{format!("{first}–{last} of {matching} · page {page} of {pages}")}</span>
+                {(page < pages).then(|| view! { <a href=link(page + 1) rel="next">"Next →"</a> })}
+            </nav>
+        }
+    });
     view! {
         <section class="card" aria-labelledby="list-title">
             <h2 id="list-title">"Configurations"</h2>
-            {if configs.is_empty() {
+            {search}
+            {if configs.is_empty() && searching {
+                view! {
+                    <p class="muted" data-testid="no-configs">"No configuration matches the search."</p>
+                }
+                    .into_any()
+            } else if configs.is_empty() {
                 view! {
                     <p class="muted" data-testid="no-configs">
                         "No configuration yet. Create one below for each partition you want to seed."
@@ -147,6 +212,7 @@ fn Configs(
                 }
                     .into_any()
             }}
+            {pager}
         </section>
         <SlotList slots=slots error=slots_error pick=pick pick_module=pick_module />
         {modules

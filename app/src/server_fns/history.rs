@@ -22,15 +22,20 @@ pub async fn history_page(
         .await?)
 }
 
-/// The configuration names the History filter offers.
+/// The History filter offers a choice of at most this many names (beyond,
+/// the name is typed).
+pub const FILTER_CHOICES: u32 = 200;
+
+/// The configuration names the History filter offers; none when there are
+/// more than [`FILTER_CHOICES`].
 #[server(prefix = "/sfn", endpoint = "history_configs")]
-pub async fn history_configs() -> Result<Vec<String>, AppError> {
+pub async fn history_configs() -> Result<Option<Vec<String>>, AppError> {
+    use engine::partitions::ConfigQuery;
     crate::ssr::require_admin().await?;
-    Ok(crate::ssr::engine()?
+    let page = crate::ssr::engine()?
         .partitions()
-        .list_configs()
-        .await?
-        .into_iter()
-        .map(|c| c.name)
-        .collect())
+        .find_configs(&ConfigQuery::default(), 1, FILTER_CHOICES)
+        .await?;
+    Ok((page.matching <= FILTER_CHOICES)
+        .then(|| page.configs.into_iter().map(|c| c.name).collect()))
 }

@@ -9,10 +9,25 @@ use crate::error::AppError;
 use crate::model::ModuleSlots;
 use crate::model::{HsmView, HsmsData};
 
-/// Every configuration, with the token each slot holds now.
+/// Configurations on one HSMs page.
+pub const HSMS_PER_PAGE: u32 = 50;
+
+/// One page of the configurations `q` finds (part of a name, partition,
+/// pinned serial, or the serial or label of the token a slot holds now) in
+/// `state` (empty: any), with the token each slot holds now.
 #[server(prefix = "/sfn", endpoint = "list_hsms")]
-pub async fn list_hsms() -> Result<HsmsData, AppError> {
+pub async fn list_hsms(
+    q: Option<String>,
+    state: Option<String>,
+    page: Option<u32>,
+) -> Result<HsmsData, AppError> {
+    use engine::partitions::{ConfigQuery, ConfigState};
     crate::ssr::require_admin().await?;
+    let text = q.unwrap_or_default().trim().to_string();
+    let state = match state.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(s.parse::<ConfigState>()?),
+    };
     let engine = crate::ssr::engine()?;
     let p = engine.partitions();
     let listed = |r: engine::Result<Vec<engine::hsm::SlotInfo>>| match r {
@@ -26,9 +41,38 @@ pub async fn list_hsms() -> Result<HsmsData, AppError> {
         modules.push(ModuleSlots { name, slots, error });
     }
     let names: Vec<String> = modules.iter().map(|m| m.name.clone()).collect();
-    let configs = p
-        .list_configs()
-        .await?
+    // The slots whose token the text names: their configurations match.
+    let needle = text.to_lowercase();
+    let matches = |s: &engine::hsm::SlotInfo| {
+        !needle.is_empty()
+            && (s.serial.to_lowercase().contains(&needle)
+                || s.label.to_lowercase().contains(&needle))
+    };
+    let mut live = Vec::new();
+    live.extend(
+        slots
+            .iter()
+            .filter(|s| matches(s))
+            .map(|s| (None, s.slot_id)),
+    );
+    for m in &modules {
+        live.extend(
+            m.slots
+                .iter()
+                .filter(|s| matches(s))
+                .map(|s| (Some(m.name.clone()), s.slot_id)),
+        );
+    }
+    let query = ConfigQuery {
+        text,
+        slots: live,
+        state,
+    };
+    let found = p
+        .find_configs(&query, page.unwrap_or(1), HSMS_PER_PAGE)
+        .await?;
+    let configs = found
+        .configs
         .into_iter()
         .map(|c| {
             let seen = match &c.module {
@@ -43,6 +87,10 @@ pub async fn list_hsms() -> Result<HsmsData, AppError> {
         .collect();
     Ok(HsmsData {
         configs,
+        matching: found.matching,
+        page: found.page,
+        per_page: found.per_page,
+        counts: found.counts,
         slots,
         slots_error,
         modules,

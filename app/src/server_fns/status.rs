@@ -28,7 +28,7 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
         entropy_sources: engine.entropy().sources(),
         entropy_mix: engine.entropy().mix().as_str().to_string(),
         schedule,
-        configs: overview.configs.clone(),
+        configs: dashboard_rows(&overview.configs),
         counts: health.counts,
         certificates: overview.certificates.clone().map_err(AppError::Invalid)?,
         total_24h: stats.total_24h,
@@ -36,6 +36,23 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
         last: stats.last.clone(),
         hourly: stats.hourly.clone(),
     })
+}
+
+/// Configurations the dashboard lists at most; the HSMs page has them all.
+pub const DASHBOARD_ROWS: usize = 25;
+
+/// The dashboard's rows: those in trouble first (failing, held, on a token
+/// that takes no seeds), then the others, each by name; at most
+/// [`DASHBOARD_ROWS`] (the counts cover the rest).
+#[cfg(feature = "ssr")]
+fn dashboard_rows(all: &[crate::model::HsmConfig]) -> Vec<crate::model::HsmConfig> {
+    let (trouble, rest): (Vec<_>, Vec<_>) = all.iter().partition(|c| c.state.is_trouble());
+    trouble
+        .into_iter()
+        .chain(rest)
+        .take(DASHBOARD_ROWS)
+        .cloned()
+        .collect()
 }
 
 /// Runs a fresh start-up test of the entropy source (how a failed source

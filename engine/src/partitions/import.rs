@@ -374,11 +374,7 @@ impl Partitions {
 
         let existing: HashSet<String> = {
             let mut conn = self.core.store().pool().acquire().await?;
-            sqlx::query_scalar("SELECT name FROM hsm_configs")
-                .fetch_all(&mut *conn)
-                .await?
-                .into_iter()
-                .collect()
+            repo::names(&mut conn).await?.into_iter().collect()
         };
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut ready = Vec::new();

@@ -15,6 +15,7 @@ mod errors;
 mod headers;
 mod health;
 mod holds;
+mod many;
 mod modules;
 mod ntl;
 mod openapi;
