@@ -5,7 +5,9 @@
 //!   SoftHSM2 (throughput, p50, p99), next to the same server's `/healthz`
 //!   (the HTTP ceiling), the bare `C_SeedRandom` on a logged-in session (the
 //!   PKCS#11 floor) and a naive open/login/seed/logout/close per request;
-//! * one scheduler round over 1,000 configured partitions;
+//! * ten thousand configurations on 50 tokens: their bulk import, one
+//!   scheduler round over all of them, and the HSMs page (a page of 50, a
+//!   search) and the dashboard signed in with all of them there;
 //! * health tests plus conditioning throughput on one core;
 //! * the dashboard page under load, the WASM bundle size, idle server RSS.
 //!
@@ -39,9 +41,12 @@ struct Args {
     /// reported by its median round (a shared machine drifts between runs)
     #[arg(long, default_value_t = 5)]
     rounds: usize,
-    /// Partitions configured for the scheduler round
-    #[arg(long, default_value_t = 1000)]
+    /// Partitions configured for the scheduler round and the pages
+    #[arg(long, default_value_t = 10_000)]
     partitions: usize,
+    /// SoftHSM2 tokens the partitions are spread over
+    #[arg(long, default_value_t = 50)]
+    tokens: usize,
     /// MiB pushed through the health tests and conditioning
     #[arg(long, default_value_t = 256)]
     entropy_mib: usize,
@@ -71,6 +76,9 @@ enum Only {
     /// GET / signed in, 16 browser tabs, after 2 s of REST reseeds (for
     /// profiling the dashboard as the full run measures it).
     Dashboard,
+    /// The partitions' import, their scheduler round and the pages with
+    /// all of them (what the full run measures last).
+    Fleet,
 }
 
 const ADMIN_PASSWORD: &str = "bench admin password";
@@ -83,7 +91,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let fixture = SoftHsmFixture::try_shared().map_err(|e| anyhow::anyhow!("SoftHSM2: {e}"))?;
+    let fixture = SoftHsmFixture::try_shared_with(args.tokens)
+        .map_err(|e| anyhow::anyhow!("SoftHSM2: {e}"))?;
     let mut results = serde_json::Map::new();
     results.insert(
         "machine".into(),
@@ -388,6 +397,7 @@ async fn server_benches(
                 let cookie = load::login(&url, "admin", ADMIN_PASSWORD).await?;
                 load::run_browsers(&target, "/", Some(load::Auth::Cookie(cookie)), 16, d).await?
             }
+            Only::Fleet => fleet(&engine, &target, &url, fixture, args).await?,
         };
         eprintln!("{r}");
         let _ = stop.send(());
@@ -499,10 +509,9 @@ async fn server_benches(
     .await?;
     results.insert("remote_source".into(), remote);
 
-    eprintln!("bench: scheduler round over {} partitions", args.partitions);
     results.insert(
         "scheduler".into(),
-        scheduler_round(&engine, fixture, args.partitions).await?,
+        fleet(&engine, &target, &url, fixture, args).await?,
     );
 
     let _ = stop.send(());
@@ -625,37 +634,78 @@ async fn engine_reseed(engine: &engine::Engine, tasks: usize, d: Duration) -> f6
     total as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Configures `n` partitions spread over the fixture's tokens and times
-/// one scheduled round over all of them.
-async fn scheduler_round(
+/// Imports `--partitions` configurations spread over the first
+/// `--tokens` tokens (`hsm-conf-import`'s path: one CSV, one
+/// transaction), times one scheduled round over all of them, then loads
+/// the HSMs page (its first page of 50, and a search), and the dashboard,
+/// signed in, 16 clients each.
+async fn fleet(
     engine: &engine::Engine,
+    target: &load::Target,
+    url: &str,
     fixture: &SoftHsmFixture,
-    n: usize,
+    args: &Args,
 ) -> anyhow::Result<Value> {
-    let actor = Actor::cli();
-    let tokens = &fixture.tokens;
+    let n = args.partitions;
+    let tokens = &fixture.tokens[..args.tokens.min(fixture.tokens.len())];
+    eprintln!(
+        "bench: import of {n} partitions on {} tokens, one scheduler round over them",
+        tokens.len()
+    );
+    let mut csv = String::from("name,partition,slot\n");
+    let mut pwds = String::from("name,password\n");
     for i in 0..n {
         let t = &tokens[i % tokens.len()];
-        engine
-            .partitions()
-            .create_config_with(
-                &format!("P{i:04}"),
-                engine::partitions::ConfigEdit::for_token(t, engine::hsm::UserType::User),
-                &actor,
-            )
-            .await?;
+        csv.push_str(&format!("P{i:05},{},{}\n", t.label, t.slot));
+        pwds.push_str(&format!("P{i:05},{}\n", t.user_pin));
     }
+    let t0 = Instant::now();
+    engine
+        .partitions()
+        .import_configs(
+            &csv,
+            &SecretString::from(pwds),
+            false,
+            "bench",
+            &Actor::cli(),
+        )
+        .await?;
+    let import = t0.elapsed();
     let t0 = Instant::now();
     engine.schedule().round().await;
     let wall = t0.elapsed();
     let report = engine.schedule().status().await?.last_round;
+
+    let d = Duration::from_secs_f64(args.seconds);
+    let cookie = load::login(url, "admin", ADMIN_PASSWORD).await?;
+    let page = |path: &'static str| {
+        eprintln!(
+            "bench: GET {path} signed in with {} configurations, 16 clients, {:.0} s",
+            n + 1,
+            args.seconds
+        );
+        load::run_browsers(
+            target,
+            path,
+            Some(load::Auth::Cookie(cookie.clone())),
+            16,
+            d,
+        )
+    };
+    let hsms = page("/hsms").await?;
+    let search = page("/hsms?q=P0999&state=ok").await?;
+    let dashboard = page("/").await?;
     Ok(json!({
         "partitions": n + 1,
         "tokens": tokens.len(),
         "concurrency": engine.settings().scheduler_concurrency,
+        "import_s": import.as_secs_f64(),
         "round_s": wall.as_secs_f64(),
         "ok": report.as_ref().map(|r| r.ok),
         "failed": report.as_ref().map(|r| r.failed),
+        "hsms_page": hsms,
+        "hsms_search": search,
+        "dashboard": dashboard,
     }))
 }
 
@@ -716,10 +766,21 @@ fn print_table(r: &Value) {
         verdict(reseed / naive >= 10.0)
     );
     println!(
-        "scheduler round, {} partitions: {:.2} s   target < 5 s: {}",
+        "scheduler round, {} partitions on {} tokens: {:.2} s   target < 5 s: {} (their import: {:.2} s)",
         num(r, &["scheduler", "partitions"]),
+        num(r, &["scheduler", "tokens"]),
         round,
-        verdict(round < 5.0)
+        verdict(round < 5.0),
+        num(r, &["scheduler", "import_s"]),
+    );
+    let hsms_p99 = num(r, &["scheduler", "hsms_page", "p99_ms"]);
+    println!(
+        "with them: HSMs page p50 {:.2} ms, p99 {:.2} ms   target p99 < 50 ms: {}; a search p99 {:.2} ms; the dashboard p99 {:.2} ms",
+        num(r, &["scheduler", "hsms_page", "p50_ms"]),
+        hsms_p99,
+        verdict(hsms_p99 < 50.0),
+        num(r, &["scheduler", "hsms_search", "p99_ms"]),
+        num(r, &["scheduler", "dashboard", "p99_ms"]),
     );
     println!(
         "health tests + conditioning ({}:1): {:.0} MB/s (health {:.0}, SHA-256 {:.0}; at 2:1 {:.0})   target >= 1000: {}",
@@ -780,6 +841,7 @@ mod tests {
             clients: 4,
             rounds: 2,
             partitions: 8,
+            tokens: 4,
             entropy_mib: 1,
             pkcs11_iterations: 50,
             out: out.clone(),
@@ -804,6 +866,10 @@ mod tests {
         assert!(num(&r, &["http", "reseed", "requests"]) > 0.0);
         assert_eq!(num(&r, &["http", "reseed", "errors"]), 0.0);
         assert_eq!(num(&r, &["scheduler", "ok"]), 9.0);
+        for page in ["hsms_page", "hsms_search", "dashboard"] {
+            assert!(num(&r, &["scheduler", page, "requests"]) > 0.0, "{page}");
+            assert_eq!(num(&r, &["scheduler", page, "errors"]), 0.0, "{page}");
+        }
         for load in ["static_1mib", "streambytes_1mib", "int_1000"] {
             assert!(num(&r, &["random", load, "requests"]) > 0.0, "{load}");
             assert_eq!(num(&r, &["random", load, "errors"]), 0.0, "{load}");

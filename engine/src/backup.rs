@@ -73,7 +73,7 @@ pub struct RestoreReport {
 /// The id of a master key: a keyed hash under the key itself, the same for
 /// the same key, telling nothing about it.
 fn key_id(key: &MasterKey) -> String {
-    key.fingerprint("master-key-id", &[])
+    key.check_value()
 }
 
 fn invalid(msg: impl Into<String>) -> Error {

@@ -90,6 +90,12 @@ impl Engine {
         let store = Store::open(&settings.data_dir).await?;
         let (master_key, warnings) =
             MasterKey::load_or_create(&settings.data_dir, settings.master_key_file.as_deref())?;
+        crate::secrets::check::check_key(
+            store.pool(),
+            &master_key,
+            crate::clock::unix_ms(clock.now()),
+        )
+        .await?;
         drop(init);
         let last_change = crate::store::shared::last_change(store.pool()).await?;
         let core = Core::new(settings, store, clock, Arc::new(master_key), last_change);

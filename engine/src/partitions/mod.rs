@@ -301,7 +301,7 @@ impl ConfigEdit {
 }
 
 fn pwd_context(name: &str) -> String {
-    format!("hsmseed:partition-password:{name}")
+    crate::secrets::partition_password_context(name)
 }
 
 impl Partitions {

@@ -13,7 +13,15 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::store::{create_private_file_once, readable_by_others};
 
+pub(crate) mod check;
+
 pub const DEFAULT_FILE: &str = "master.key";
+
+/// What a configuration's sealed partition password is bound to (its
+/// name: a sealed value moved to another configuration does not open).
+pub(crate) fn partition_password_context(name: &str) -> String {
+    format!("hsmseed:partition-password:{name}")
+}
 
 pub struct MasterKey {
     key: LessSafeKey,
@@ -133,6 +141,13 @@ impl MasterKey {
             ctx.update(part);
         }
         hex::encode(ctx.sign().as_ref())
+    }
+
+    /// The key's check value: a keyed hash under the key itself, the same
+    /// for the same key, telling nothing about it (the database keeps it,
+    /// see [`check::check_key`]; backups name their key by it).
+    pub fn check_value(&self) -> String {
+        self.fingerprint("master-key-id", &[])
     }
 
     /// Decrypts what [`seal`](Self::seal) produced for the same `context`.

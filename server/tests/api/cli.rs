@@ -709,3 +709,36 @@ async fn hsm_conf_import_is_all_or_nothing_with_a_line_numbered_report() {
         out.stderr
     );
 }
+
+/// A console command (another process) given another master key than the
+/// one the database's secrets are sealed with refuses to start, and says
+/// why; nothing is changed.
+#[tokio::test]
+async fn a_process_with_another_master_key_refuses_to_start() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, format!("{}\n", "c3".repeat(32))).unwrap();
+    std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"))
+        .args(["hsm-conf-new", "--name=ELSEWHERE"])
+        .env_remove("HSMSEED_CONFIG")
+        .envs(app.cli_env())
+        .env("HSMSEED_MASTER_KEY_FILE", &other)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr.contains("is not the key this database's secrets are sealed with")
+            && stderr.contains("other.key"),
+        "{stderr}"
+    );
+    assert!(app
+        .engine
+        .partitions()
+        .get_config("ELSEWHERE")
+        .await
+        .is_err());
+}

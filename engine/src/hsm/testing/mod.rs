@@ -212,13 +212,27 @@ impl SoftHsmFixture {
 
     /// [`shared`](Self::shared) without the panic.
     pub fn try_shared() -> Result<&'static SoftHsmFixture, String> {
-        FIXTURE
-            .get_or_init(Self::create)
-            .as_ref()
-            .map_err(Clone::clone)
+        Self::try_shared_with(TOKEN_COUNT)
     }
 
-    fn create() -> Result<SoftHsmFixture, String> {
+    /// The process's fixture with at least `tokens` tokens (the first
+    /// [`TOKEN_COUNT`] are the usual ones): only the first call of the
+    /// process chooses, a later one asking for more than there are fails.
+    pub fn try_shared_with(tokens: usize) -> Result<&'static SoftHsmFixture, String> {
+        let fixture = FIXTURE
+            .get_or_init(|| Self::create(tokens.max(TOKEN_COUNT)))
+            .as_ref()
+            .map_err(Clone::clone)?;
+        if fixture.tokens.len() < tokens {
+            return Err(format!(
+                "the fixture was made with {} tokens before {tokens} were asked for",
+                fixture.tokens.len()
+            ));
+        }
+        Ok(fixture)
+    }
+
+    fn create(count: usize) -> Result<SoftHsmFixture, String> {
         let module = SOFTHSM_MODULES
             .iter()
             .map(PathBuf::from)
@@ -246,8 +260,8 @@ impl SoftHsmFixture {
         )
         .map_err(|e| format!("cannot write {conf:?}: {e}"))?;
 
-        let mut pins = Vec::with_capacity(TOKEN_COUNT);
-        for i in 1..=TOKEN_COUNT {
+        let mut pins = Vec::with_capacity(count);
+        for i in 1..=count {
             let label = format!("hsmseed-test-{i}");
             let user_pin = random_pin();
             let so_pin = random_pin();
@@ -267,7 +281,7 @@ impl SoftHsmFixture {
             pins.push((label, user_pin, so_pin));
         }
         let listed = parse_show_slots(&softhsm_util(&conf, &["--show-slots"])?);
-        let mut tokens = Vec::with_capacity(TOKEN_COUNT);
+        let mut tokens = Vec::with_capacity(count);
         for (label, user_pin, so_pin) in pins {
             let (slot, serial) = listed
                 .iter()
