@@ -273,6 +273,19 @@ impl Engine {
             .await
     }
 
+    /// One page of the configurations `query` finds (see
+    /// [`crate::partitions::ConfigQuery`]), searched in the overview's
+    /// configurations: as of the database's data version, like the
+    /// dashboard.
+    pub async fn find_configs(
+        &self,
+        query: &crate::partitions::ConfigQuery,
+        page: u32,
+        per_page: u32,
+    ) -> Result<crate::partitions::ConfigPage> {
+        query.page_of(&self.overview().await?.configs, page, per_page)
+    }
+
     /// The appliance's state: `degraded` when an enabled configuration is
     /// failing or held, `not_ready` when nothing can be seeded. `Err` when
     /// the database does not answer.

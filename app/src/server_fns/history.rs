@@ -33,7 +33,6 @@ pub async fn history_configs() -> Result<Option<Vec<String>>, AppError> {
     use engine::partitions::ConfigQuery;
     crate::ssr::require_admin().await?;
     let page = crate::ssr::engine()?
-        .partitions()
         .find_configs(&ConfigQuery::default(), 1, FILTER_CHOICES)
         .await?;
     Ok((page.matching <= FILTER_CHOICES)

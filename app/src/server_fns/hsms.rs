@@ -34,10 +34,10 @@ pub async fn list_hsms(
         Ok(s) => (s, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
-    let (slots, slots_error) = listed(p.slots().await);
+    let (slots, slots_error) = listed(p.slots_seen(None).await);
     let mut modules = Vec::new();
     for name in p.module_names() {
-        let (slots, error) = listed(p.slots_of(Some(&name)).await);
+        let (slots, error) = listed(p.slots_seen(Some(&name)).await);
         modules.push(ModuleSlots { name, slots, error });
     }
     let names: Vec<String> = modules.iter().map(|m| m.name.clone()).collect();
@@ -68,7 +68,7 @@ pub async fn list_hsms(
         slots: live,
         state,
     };
-    let found = p
+    let found = engine
         .find_configs(&query, page.unwrap_or(1), HSMS_PER_PAGE)
         .await?;
     let configs = found

@@ -3,12 +3,14 @@
 //! master key and never leaves the this.
 
 mod cache;
+mod find;
 mod hold;
 mod import;
 pub(crate) mod repo;
 mod seed;
 
 pub(crate) use cache::ConfigCache;
+pub use find::{ConfigPage, ConfigQuery};
 pub(crate) use hold::LoginLedger;
 pub use hold::{RETRY_WARNING, SO_WARNING};
 pub use seed::{SeedRecord, Trigger};
@@ -31,7 +33,6 @@ use crate::hsm::{Hsm, Modules, SlotInfo, UserType};
 use crate::store::shared::record_change;
 pub use types::hsm::{ConfigState, HsmConfig, LoginHold};
 use types::limits;
-use types::status::ConfigCounts;
 
 /// A configuration name: 1 to 64 of `A-Z a-z 0-9 _ . -`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -242,31 +243,11 @@ impl ConfigEdit {
     }
 }
 
-/// What the HSMs page searches for (see [`Partitions::find_configs`]).
-#[derive(Debug, Clone, Default)]
-pub struct ConfigQuery {
-    /// Part of a configuration's name, partition name or pinned serial, in
-    /// any case (empty: every configuration).
-    pub text: String,
-    /// The slots whose token matches `text` (its serial or label, as the
-    /// caller saw them listed), as `(module, slot)`: their configurations
-    /// are found too.
-    pub slots: Vec<(Option<String>, u64)>,
-    pub state: Option<ConfigState>,
-}
+/// How long the pages show a module's slot listing before asking again.
+pub const SLOTS_SEEN_FOR: Duration = Duration::from_secs(1);
 
-/// One page of a search.
-#[derive(Debug, Clone)]
-pub struct ConfigPage {
-    pub configs: Vec<HsmConfig>,
-    /// How many configurations the search finds.
-    pub matching: u32,
-    /// The page shown (the last one when asked for one past it).
-    pub page: u32,
-    pub per_page: u32,
-    /// Every configuration, by state (not only those found).
-    pub counts: ConfigCounts,
-}
+/// Slot listings by module, with when they were made.
+type SeenSlots = std::collections::HashMap<Option<String>, (std::time::Instant, Vec<SlotInfo>)>;
 
 /// The partitions capability: the configurations (their table, their
 /// cache, their login holds), and the reseed that reads the entropy source,
@@ -281,6 +262,8 @@ pub struct Partitions {
     /// Holds credentials that failed to log in (see `hold.rs`).
     logins: LoginLedger,
     cache: Arc<Mutex<ConfigCache>>,
+    /// Each module's slot listing for the pages (see [`Self::slots_seen`]).
+    seen: Arc<tokio::sync::Mutex<SeenSlots>>,
 }
 
 #[cfg(any(test, feature = "test-support"))]
@@ -334,6 +317,7 @@ impl Partitions {
             history,
             logins,
             cache: Arc::default(),
+            seen: Arc::default(),
         }
     }
 
@@ -436,62 +420,6 @@ impl Partitions {
             .into_iter()
             .map(repo::Row::into_config)
             .collect())
-    }
-
-    /// One page (1-based, `per_page` rows) of the configurations `query`
-    /// finds, by name; with how many it finds and how many there are in
-    /// each state. For the HSMs page with thousands of configurations:
-    /// the database filters and counts, only the page is read.
-    pub async fn find_configs(
-        &self,
-        query: &ConfigQuery,
-        page: u32,
-        per_page: u32,
-    ) -> Result<ConfigPage> {
-        let per_page = per_page.clamp(1, 500);
-        let text = query.text.trim();
-        if text.chars().count() > limits::SEARCH {
-            return Err(Error::Invalid(format!(
-                "a search has at most {} characters",
-                limits::SEARCH
-            )));
-        }
-        let slots: Vec<(Option<String>, i64)> = query
-            .slots
-            .iter()
-            .filter_map(|(m, s)| i64::try_from(*s).ok().map(|s| (m.clone(), s)))
-            .collect();
-        let find = repo::Find {
-            text: (!text.is_empty()).then_some(text),
-            slots: &slots,
-            state: query.state,
-        };
-        let mut conn = self.core.store().pool().acquire().await?;
-        let matching = repo::count_found(&mut conn, &find).await?;
-        let pages = u32::try_from(matching.max(1) - 1).unwrap_or(u32::MAX) / per_page + 1;
-        let page = page.clamp(1, pages);
-        let rows = repo::find(
-            &mut conn,
-            &find,
-            i64::from(page - 1) * i64::from(per_page),
-            i64::from(per_page),
-        )
-        .await?;
-        let mut counts = ConfigCounts::default();
-        for (state, n) in repo::count_states(&mut conn).await? {
-            let n = u32::try_from(n).unwrap_or(u32::MAX);
-            counts.total += n;
-            if let Ok(state) = state.parse::<ConfigState>() {
-                counts.add(state, n);
-            }
-        }
-        Ok(ConfigPage {
-            configs: rows.into_iter().map(repo::Row::into_config).collect(),
-            matching: u32::try_from(matching).unwrap_or(u32::MAX),
-            page,
-            per_page,
-            counts,
-        })
     }
 
     /// `hsm-conf-edit`: changes the given fields; every rule is checked
@@ -661,6 +589,25 @@ impl Partitions {
         self.module(name).await?.slots().await
     }
 
+    /// The slots module `name` lists (`None`: the default), as listed at
+    /// most [`SLOTS_SEEN_FOR`] ago: for the pages, which every open tab
+    /// asks for every few seconds, and a listing costs a `C_GetTokenInfo`
+    /// per token (50 tokens: most of an HSMs page view). One listing at a
+    /// time; a failed one is not kept. Reseeds, pins and `ntl-verify` ask
+    /// the module itself.
+    pub async fn slots_seen(&self, name: Option<&str>) -> Result<Vec<SlotInfo>> {
+        let mut seen = self.seen.lock().await;
+        let key = name.map(str::to_string);
+        if let Some((at, slots)) = seen.get(&key) {
+            if at.elapsed() < SLOTS_SEEN_FOR {
+                return Ok(slots.clone());
+            }
+        }
+        let slots = self.slots_of(name).await?;
+        seen.insert(key, (std::time::Instant::now(), slots.clone()));
+        Ok(slots)
+    }
+
     /// The names of the settings' further modules (`pkcs11_modules`).
     pub fn module_names(&self) -> Vec<String> {
         self.hsm.names()
@@ -716,102 +663,6 @@ impl Partitions {
 mod tests {
     use super::*;
     use crate::Engine;
-
-    /// The HSMs page's search: the database's idea of each state is the
-    /// one `derive_state` has; text finds names, partitions, pinned and
-    /// live serials in any case, LIKE's wildcards literally; pages clamp.
-    #[tokio::test]
-    async fn a_search_finds_by_text_and_state_one_page_at_a_time() {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open(crate::config::Settings::for_data_dir(dir.path()))
-            .await
-            .unwrap();
-        let p = engine.partitions();
-        let actor = Actor::cli();
-        let mut csv = String::from("name,partition,slot,token_serial\n");
-        let mut pwds = String::from("name,password\n");
-        for i in 0..30 {
-            let serial = if i % 10 == 9 {
-                format!("SER-{i}")
-            } else {
-                String::new()
-            };
-            csv.push_str(&format!("C{i:02},part-{i:02},{i},{serial}\n"));
-            pwds.push_str(&format!("C{i:02},pwd-{i}\n"));
-        }
-        let n = p
-            .import_configs(&csv, &SecretString::from(pwds), false, "test", &actor)
-            .await
-            .unwrap();
-        assert_eq!(n, 30);
-        p.create_config("NOPWD", &actor).await.unwrap();
-        let pool = engine.store().pool();
-        for sql in [
-            "UPDATE hsm_configs SET enabled = 0 WHERE name = 'C01'",
-            "UPDATE hsm_configs SET failures_in_row = 2 WHERE name = 'C02'",
-            "UPDATE hsm_configs SET seed_refused = 1, failures_in_row = 1 WHERE name = 'C03'",
-            "UPDATE hsm_configs SET last_ok_at = 1 WHERE name IN ('C04', 'C05')",
-            "INSERT INTO config_logins (config_name, credential, token_serial, held_ckr) \
-             VALUES ('C05', 'x', 'y', 'CKR_PIN_INCORRECT')",
-        ] {
-            sqlx::query(sql).execute(pool).await.unwrap();
-        }
-        let all = p.list_configs().await.unwrap();
-        // The caller saw slot 7's token match "c1" (its serial or label).
-        let find = |text: &str, state: Option<ConfigState>, page: u32, per_page: u32| {
-            let query = ConfigQuery {
-                text: text.into(),
-                slots: if text == "c1" {
-                    vec![(None, 7)]
-                } else {
-                    vec![]
-                },
-                state,
-            };
-            async move { p.find_configs(&query, page, per_page).await.unwrap() }
-        };
-        for state in ConfigState::ALL {
-            let want: Vec<&str> = all
-                .iter()
-                .filter(|c| c.state == *state)
-                .map(|c| c.name.as_str())
-                .collect();
-            let got = find("", Some(*state), 1, 500).await;
-            let got: Vec<&str> = got.configs.iter().map(|c| c.name.as_str()).collect();
-            assert_eq!(got, want, "{state}");
-        }
-        let page = find("", None, 1, 500).await;
-        assert_eq!(page.counts, ConfigCounts::of(&all));
-        assert_eq!((page.counts.total, page.counts.unsupported), (31, 1));
-
-        let names =
-            |p: ConfigPage| -> Vec<String> { p.configs.into_iter().map(|c| c.name).collect() };
-        // Names and partitions, any case; the slot whose token matched.
-        let c1 = names(find("c1", None, 1, 500).await);
-        assert_eq!(c1.len(), 11, "C10..C19 and slot 7's C07: {c1:?}");
-        assert!(c1.contains(&"C07".to_string()));
-        assert_eq!(find("PART-2", None, 1, 500).await.matching, 10);
-        assert_eq!(names(find("ser-19", None, 1, 500).await), ["C19"]);
-        // Wildcards are literal.
-        assert_eq!(find("%", None, 1, 500).await.matching, 0);
-        assert_eq!(find("C_1", None, 1, 500).await.matching, 0);
-        // Text and state together.
-        assert_eq!(
-            names(find("c0", Some(ConfigState::Failing), 1, 500).await),
-            ["C02"]
-        );
-
-        // Pages of 7: the fifth is the last; past it, the last.
-        let last = find("", None, 99, 7).await;
-        assert_eq!((last.page, last.matching, last.configs.len()), (5, 31, 3));
-        assert_eq!(names(find("", None, 2, 7).await)[0], "C07");
-        let long = "x".repeat(limits::SEARCH + 1);
-        let query = ConfigQuery {
-            text: long,
-            ..Default::default()
-        };
-        assert!(p.find_configs(&query, 1, 10).await.is_err());
-    }
 
     /// An action and its audit row commit together: when the row cannot be
     /// written, the action does not happen either.

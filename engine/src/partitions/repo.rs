@@ -71,100 +71,11 @@ const SELECT: &str = "SELECT c.name, c.partition_name, c.partition_pwd, c.slot, 
      c.last_at, c.last_ok_at, c.failures_in_row, c.seed_refused, l.held_ckr, l.held_detail, l.held_at_ms \
      FROM hsm_configs c LEFT JOIN config_logins l ON l.config_name = c.name";
 
-/// A configuration's state in SQL (over [`SELECT`]'s `c` and `l`), as
-/// [`HsmConfig::derive_state`] derives it (a test holds the two together).
-pub(crate) const STATE_SQL: &str = "CASE WHEN NOT c.enabled THEN 'disabled' \
-     WHEN l.held_ckr IS NOT NULL THEN 'held' \
-     WHEN c.slot IS NULL OR c.partition_pwd IS NULL THEN 'incomplete' \
-     WHEN c.seed_refused THEN 'unsupported' \
-     WHEN c.failures_in_row > 0 THEN 'failing' \
-     WHEN c.last_ok_at IS NOT NULL THEN 'ok' \
-     ELSE 'never' END";
-
-/// Which configurations a search wants (see `Partitions::find_configs`).
-pub(crate) struct Find<'a> {
-    /// Part of the name, the partition name or the pinned serial (any
-    /// case), or a slot in `slots`.
-    pub text: Option<&'a str>,
-    /// `(module, slot)` whose token matches `text`.
-    pub slots: &'a [(Option<String>, i64)],
-    pub state: Option<types::hsm::ConfigState>,
-}
-
-fn push_find<'a>(q: &mut sqlx::QueryBuilder<'a, sqlx::Sqlite>, f: &Find<'a>) {
-    q.push(" WHERE 1 = 1");
-    if let Some(state) = f.state {
-        q.push(format!(" AND ({STATE_SQL}) = "))
-            .push_bind(state.as_str());
-    }
-    if let Some(text) = f.text {
-        // LIKE's own wildcards in the text are taken literally.
-        let mut pattern = String::from("%");
-        for ch in text.chars() {
-            if matches!(ch, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(ch);
-        }
-        pattern.push('%');
-        q.push(" AND (c.name LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR c.partition_name LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR c.token_serial LIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\'");
-        for (module, slot) in f.slots {
-            q.push(" OR (c.module IS ")
-                .push_bind(module.as_deref())
-                .push(" AND c.slot = ")
-                .push_bind(*slot)
-                .push(")");
-        }
-        q.push(")");
-    }
-}
-
-/// How many configurations `f` finds.
-pub(crate) async fn count_found(conn: &mut SqliteConnection, f: &Find<'_>) -> Result<i64> {
-    let mut count = sqlx::QueryBuilder::new(
-        "SELECT COUNT(*) FROM hsm_configs c LEFT JOIN config_logins l ON l.config_name = c.name",
-    );
-    push_find(&mut count, f);
-    Ok(count.build_query_scalar().fetch_one(conn).await?)
-}
-
-/// The configurations `f` finds, by name, `limit` from `offset`.
-pub(crate) async fn find(
-    conn: &mut SqliteConnection,
-    f: &Find<'_>,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<Row>> {
-    let mut q = sqlx::QueryBuilder::new(SELECT);
-    push_find(&mut q, f);
-    q.push(" ORDER BY c.name LIMIT ")
-        .push_bind(limit)
-        .push(" OFFSET ")
-        .push_bind(offset);
-    Ok(q.build_query_as().fetch_all(conn).await?)
-}
-
 /// Every configuration's name.
 pub(crate) async fn names(conn: &mut SqliteConnection) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar("SELECT name FROM hsm_configs")
         .fetch_all(conn)
         .await?)
-}
-
-/// How many configurations are in each state.
-pub(crate) async fn count_states(conn: &mut SqliteConnection) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {STATE_SQL}, COUNT(*) FROM hsm_configs c \
-         LEFT JOIN config_logins l ON l.config_name = c.name GROUP BY 1"
-    ))
-    .fetch_all(conn)
-    .await?)
 }
 
 pub(crate) async fn insert(conn: &mut SqliteConnection, name: &HsmName, now_ms: i64) -> Result<()> {

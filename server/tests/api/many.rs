@@ -78,10 +78,23 @@ async fn the_hsms_page_pages_and_searches_hundreds_of_configurations() {
     );
 
     // By state, with the text: the filter keeps both in its links.
-    sqlx::query("UPDATE hsm_configs SET failures_in_row = 1 WHERE name IN ('N011', 'N120')")
-        .execute(app.engine.store().pool())
-        .await
-        .unwrap();
+    // Two really failing: their slot holds no token.
+    for name in ["N011", "N120"] {
+        app.edit(
+            name,
+            engine::partitions::ConfigEdit {
+                slot: Some(engine::partitions::SlotId(987_654_321)),
+                ..Default::default()
+            },
+        )
+        .await;
+        let reseed = app
+            .engine
+            .partitions()
+            .reseed(name, engine::partitions::Trigger::Api, &Actor::cli())
+            .await;
+        assert!(reseed.is_err());
+    }
     let failing = html(app.get("/hsms?state=failing").await).await;
     assert_eq!(rows(&failing), 2, "{failing}");
     assert!(failing.contains("failing (2)"), "{failing}");
