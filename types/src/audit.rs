@@ -24,6 +24,10 @@ pub struct AuditRow {
     pub target: String,
     pub outcome: Outcome,
     pub detail: String,
+    /// Which appliance acted (none on rows from before it was recorded).
+    #[cfg_attr(feature = "sqlx", sqlx(default))]
+    #[serde(default)]
+    pub appliance: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

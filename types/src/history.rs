@@ -32,6 +32,10 @@ pub struct HistoryRow {
     pub outcome: Outcome,
     pub error_code: Option<String>,
     pub message: Option<String>,
+    /// Which appliance acted (none on rows from before it was recorded).
+    #[cfg_attr(feature = "sqlx", sqlx(default))]
+    #[serde(default)]
+    pub appliance: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

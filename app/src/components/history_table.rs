@@ -19,7 +19,11 @@ pub fn HistoryTable(rows: Vec<HistoryRow>) -> impl IntoView {
                     let (trigger, outcome) = (r.trigger.as_str(), r.outcome.as_str());
                     view! {
                         <tr data-trigger=trigger data-outcome=outcome>
-                            <td class="time">{when(r.at)}</td>
+                            // Which appliance acted (several may share one database).
+                            <td class="time">
+                                {when(r.at)}
+                                {r.appliance.map(|a| view! { <br /><span class="muted" data-testid="appliance">{a}</span> })}
+                            </td>
                             <td class="name">{r.config_name}</td>
                             <td>
                                 <span class="nowrap">{r.slot.map(|s| s.to_string()).unwrap_or_else(|| "—".into())}</span>

@@ -92,7 +92,10 @@ pub fn AuditPage() -> impl IntoView {
                                                     let action = r.action.clone();
                                                     view! {
                                                         <tr data-action=action>
-                                                            <td>{when(r.at)}</td>
+                                                            <td>
+                                                                {when(r.at)}
+                                                                {r.appliance.map(|a| view! { <br /><span class="muted" data-testid="appliance">{a}</span> })}
+                                                            </td>
                                                             <td class="word">{actor_label(&r.actor_kind, r.actor)}</td>
                                                             <td>{r.address.unwrap_or_default()}</td>
                                                             <td><code>{r.action}</code></td>

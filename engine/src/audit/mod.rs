@@ -113,6 +113,8 @@ pub(crate) type Tx = sqlx::Transaction<'static, Sqlite>;
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
     pub at_ms: i64,
+    /// Which appliance acted (settings `appliance_id`).
+    pub appliance: String,
     pub actor: Actor,
     pub action: String,
     pub target: String,
@@ -147,8 +149,8 @@ impl AuditFilter {
 
 /// One audit row; the history writer runs it too, for manual reseeds.
 pub(crate) const INSERT_SQL: &str = "INSERT INTO audit_log \
-     (at_ms, actor_kind, actor, address, action, target, outcome, detail) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+     (at_ms, actor_kind, actor, address, action, target, outcome, detail, appliance) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 pub(crate) async fn insert(
     conn: &mut SqliteConnection,
@@ -163,6 +165,7 @@ pub(crate) async fn insert(
         .bind(&e.target)
         .bind(e.outcome.as_str())
         .bind(&e.detail)
+        .bind(&e.appliance)
         .execute(conn)
         .await?;
     Ok(())
@@ -200,7 +203,8 @@ pub(crate) async fn list(
     push_filter(&mut count, f);
     let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT id, at_ms, actor_kind, actor, address, action, target, outcome, detail FROM audit_log",
+        "SELECT id, at_ms, actor_kind, actor, address, action, target, outcome, detail, appliance \
+         FROM audit_log",
     );
     push_filter(&mut q, f);
     q.push(" ORDER BY id DESC LIMIT ")
@@ -250,6 +254,7 @@ impl Core {
         };
         AuditEntry {
             at_ms: unix_ms(self.now()),
+            appliance: self.settings().appliance_id.clone(),
             actor: actor.clone(),
             action: action.to_string(),
             target: bound(target, 128),
@@ -371,6 +376,7 @@ impl AuditLog {
         if n > 0 {
             let entry = AuditEntry {
                 at_ms: unix_ms(now),
+                appliance: self.core.settings().appliance_id.clone(),
                 actor: Actor::scheduler(),
                 action: "audit.prune".into(),
                 target: "audit log".into(),

@@ -72,6 +72,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "header_read_timeout_secs", secret: false, default: "10", doc: "A request's headers must arrive within this time (HTTP/1.1, also between the requests of a kept-alive connection)." },
     KeyDoc { key: "idle_timeout_secs", secret: false, default: "60", doc: "A connection that moves no byte for this long is closed (any protocol, TLS handshake included)." },
     KeyDoc { key: "request_timeout_secs", secret: false, default: "30", doc: "A request that takes longer is answered 408." },
+    KeyDoc { key: "appliance_id", secret: false, default: "(the host name)", doc: "This appliance's name in the history and the audit log (1 to 64 letters, digits, _ . or -): which appliance of a fleet sharing one database acted. Give each appliance its own." },
     KeyDoc { key: "log_format", secret: false, default: "text", doc: "`text` or `json` (structured logs)." },
 ];
 
@@ -113,6 +114,8 @@ pub struct Settings {
     pub header_read_timeout_secs: u32,
     pub idle_timeout_secs: u32,
     pub log_format: LogFormat,
+    /// Which appliance acted, in the history and the audit log.
+    pub appliance_id: String,
     pub master_key_file: Option<PathBuf>,
     pub luna_client_dir: Option<PathBuf>,
     pub pkcs11_timeout_secs: u32,
@@ -161,6 +164,7 @@ struct RawSettings {
     header_read_timeout_secs: Option<u32>,
     idle_timeout_secs: Option<u32>,
     log_format: Option<String>,
+    appliance_id: Option<String>,
     master_key_file: Option<String>,
     luna_client_dir: Option<String>,
     pkcs11_timeout_secs: Option<u32>,
@@ -386,6 +390,7 @@ impl Settings {
             header_read_timeout_secs: 10,
             idle_timeout_secs: 60,
             log_format: LogFormat::Text,
+            appliance_id: "test".into(),
             master_key_file: None,
             luna_client_dir: None,
             pkcs11_timeout_secs: 10,
@@ -497,6 +502,7 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         "header_read_timeout_secs" => raw.header_read_timeout_secs = Some(parse_u32(&v)?),
         "idle_timeout_secs" => raw.idle_timeout_secs = Some(parse_u32(&v)?),
         "log_format" => raw.log_format = Some(v),
+        "appliance_id" => raw.appliance_id = Some(v),
         "master_key_file" => raw.master_key_file = Some(v),
         "luna_client_dir" => raw.luna_client_dir = Some(v),
         "pkcs11_timeout_secs" => raw.pkcs11_timeout_secs = Some(parse_u32(&v)?),
@@ -525,6 +531,25 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         other => return Err(format!("unknown key `{other}`")),
     }
     Ok(())
+}
+
+/// The default appliance id: the host name, in the characters an id
+/// may have (`hsmseed` when there is none).
+fn host_appliance_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let id: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .take(types::limits::NAME)
+        .collect();
+    if id.is_empty() {
+        "hsmseed".into()
+    } else {
+        id
+    }
 }
 
 fn non_empty_path(v: Option<String>) -> Option<PathBuf> {
@@ -621,6 +646,12 @@ impl RawSettings {
             )?,
             idle_timeout_secs: positive("idle_timeout_secs", self.idle_timeout_secs, 60)?,
             log_format,
+            appliance_id: match self.appliance_id.as_deref().map(str::trim) {
+                None | Some("") => host_appliance_id(),
+                Some(id) => types::check_name("appliance_id", id)
+                    .map_err(|e| Error::Config(e.to_string()))?
+                    .to_string(),
+            },
             master_key_file: non_empty_path(self.master_key_file),
             luna_client_dir: non_empty_path(self.luna_client_dir),
             pkcs11_timeout_secs: positive("pkcs11_timeout_secs", self.pkcs11_timeout_secs, 10)?,

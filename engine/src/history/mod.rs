@@ -24,6 +24,8 @@ pub use types::Outcome;
 #[derive(Debug, Clone)]
 pub struct HistoryEntry {
     pub at_ms: i64,
+    /// Which appliance acted (settings `appliance_id`).
+    pub appliance: String,
     pub config_name: String,
     pub slot: Option<i64>,
     pub token_serial: Option<String>,
@@ -64,7 +66,7 @@ impl HistoryFilter {
 
 pub use types::limits::PER_PAGE_MAX as MAX_PER_PAGE;
 
-const COLUMNS: &str = "id, at_ms, config_name, slot, token_serial, trigger, source, bits, duration_us, outcome, error_code, message";
+const COLUMNS: &str = "id, at_ms, config_name, slot, token_serial, trigger, source, bits, duration_us, outcome, error_code, message, appliance";
 
 fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a HistoryFilter) {
     q.push(" WHERE 1 = 1");
@@ -131,7 +133,7 @@ pub async fn csv(conn: &mut SqliteConnection, filter: &HistoryFilter) -> Result<
     q.push(" ORDER BY at_ms DESC, id DESC LIMIT ")
         .push_bind(CSV_LIMIT);
     let rows: Vec<HistoryRow> = q.build_query_as().fetch_all(&mut *conn).await?;
-    let mut out = String::from("time,configuration,slot,token_serial,trigger,source,bits,duration_ms,outcome,error,message\n");
+    let mut out = String::from("time,configuration,slot,token_serial,trigger,source,bits,duration_ms,outcome,error,message,appliance\n");
     for r in rows {
         let cells = [
             rfc3339(unix_ms(r.at)),
@@ -145,6 +147,7 @@ pub async fn csv(conn: &mut SqliteConnection, filter: &HistoryFilter) -> Result<
             r.outcome.to_string(),
             r.error_code.unwrap_or_default(),
             r.message.unwrap_or_default(),
+            r.appliance.unwrap_or_default(),
         ];
         out.push_str(
             &cells
@@ -302,6 +305,7 @@ mod tests {
     fn entry(at_ms: i64, config: &str, outcome: Outcome) -> HistoryEntry {
         HistoryEntry {
             at_ms,
+            appliance: "test".into(),
             config_name: config.into(),
             slot: Some(1),
             token_serial: None,
@@ -442,6 +446,7 @@ mod tests {
         manual.message = Some("C_Login: \"quoted\" \\ text, ünïcode".into());
         manual.audit = Some(crate::audit::AuditEntry {
             at_ms: at + 2,
+            appliance: "test".into(),
             actor: crate::audit::Actor::token("automation", "127.0.0.1".parse().ok()),
             action: "hsm.reseed".into(),
             target: "HSM2".into(),

@@ -135,8 +135,8 @@ fn open(path: &Path) -> std::result::Result<Connection, String> {
 
 pub(super) const INSERT_HISTORY: &str =
     "INSERT INTO seed_history (at_ms, config_name, slot, token_serial, \
-     trigger, source, bits, duration_us, outcome, error_code, message) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     trigger, source, bits, duration_us, outcome, error_code, message, appliance) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 pub(super) const COUNT_HOUR: &str =
     "INSERT INTO seed_hourly (hour_ms, ok, failed) VALUES (?, ?, ?) \
      ON CONFLICT (hour_ms) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed";
@@ -199,6 +199,7 @@ fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
             e.outcome.as_str(),
             e.error_code,
             e.message,
+            e.appliance,
         ])?;
         if let Some(a) = &e.audit {
             audit.execute(params![
@@ -210,6 +211,7 @@ fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
                 a.target,
                 a.outcome.as_str(),
                 a.detail,
+                a.appliance,
             ])?;
         }
     }

@@ -206,6 +206,7 @@ impl Partitions {
             .count_seed(&c.name, Outcome::Held.as_str(), Trigger::Schedule.as_str());
         let entry = HistoryEntry {
             at_ms: unix_ms(self.core.now()),
+            appliance: self.core.settings().appliance_id.clone(),
             config_name: c.name.clone(),
             slot: c.slot.map(|s| s as i64),
             token_serial: c.token_serial.clone(),
@@ -327,6 +328,7 @@ impl Partitions {
         };
         let audit = a.actor.as_ref().map(|actor| AuditEntry {
             at_ms: unix_ms(a.at),
+            appliance: self.core.settings().appliance_id.clone(),
             actor: actor.clone(),
             action: "hsm.reseed".into(),
             target: a.name.to_string(),
@@ -353,6 +355,7 @@ impl Partitions {
         );
         HistoryEntry {
             at_ms: unix_ms(a.at),
+            appliance: self.core.settings().appliance_id.clone(),
             config_name: a.name.to_string(),
             slot: Some(a.slot as i64),
             token_serial: serial.or_else(|| a.pinned_serial.clone()),

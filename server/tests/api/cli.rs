@@ -742,3 +742,96 @@ async fn a_process_with_another_master_key_refuses_to_start() {
         .await
         .is_err());
 }
+
+/// Each history and audit row names the appliance that acted (settings
+/// `appliance_id`): the server and a console on another appliance id
+/// reseed the same configuration; the API, the CSV and the pages say which.
+#[tokio::test]
+async fn each_row_names_the_appliance_that_acted() {
+    use engine::hsm::UserType;
+    let app = TestApp::spawn_with(crate::helpers::Options::with_hsm()).await;
+    app.configure("HSM1", crate::helpers::fixture().token(2), UserType::User)
+        .await;
+    let token = app.token("seeder", engine::auth::tokens::Scope::Seed).await;
+    assert_eq!(
+        app.api_reseed(&token, "HSM1").await.status(),
+        StatusCode::OK
+    );
+    let console = |id: &'static str| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"))
+            .args(["hsm-seed", "--name=HSM1"])
+            .env_remove("HSMSEED_CONFIG")
+            .envs(app.cli_env())
+            .env("HSMSEED_APPLIANCE_ID", id)
+            .output()
+    };
+    let out = console("console-1").await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = console("not an id!").await.unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("appliance_id"));
+
+    let mut by: Vec<(String, String)> = app
+        .history("HSM1")
+        .await
+        .into_iter()
+        .map(|r| {
+            (
+                r.trigger.as_str().to_string(),
+                r.appliance.unwrap_or_default(),
+            )
+        })
+        .collect();
+    by.sort();
+    assert_eq!(
+        by,
+        [
+            ("api".to_string(), "test".to_string()),
+            ("cli".to_string(), "console-1".to_string())
+        ]
+    );
+    let read = app.token("reader", engine::auth::tokens::Scope::Read).await;
+    let api: serde_json::Value = app
+        .get_with_token("/api/2.0/history?config=HSM1", &read)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        api["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["appliance"] == "console-1"),
+        "{api}"
+    );
+    let audited: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT appliance FROM audit_log WHERE action = 'hsm.reseed' ORDER BY id",
+    )
+    .fetch_all(app.engine.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        audited,
+        [Some("test".to_string()), Some("console-1".to_string())]
+    );
+
+    app.login_as_admin().await;
+    let page = crate::helpers::html(app.get("/history").await).await;
+    assert!(
+        page.contains(r#"data-testid="appliance" class="muted">console-1<"#),
+        "{page}"
+    );
+    let page = crate::helpers::html(app.get("/audit").await).await;
+    assert!(
+        page.contains(r#"data-testid="appliance" class="muted">test<"#),
+        "{page}"
+    );
+    let csv = app.get("/history.csv").await.text().await.unwrap();
+    assert!(csv.lines().any(|l| l.ends_with(",console-1")), "{csv}");
+}

@@ -583,7 +583,7 @@ async fn history_is_paged_filtered_and_exported() {
     assert!(crate::helpers::header(&r, "content-disposition").contains("hsmseed-history.csv"));
     let csv = r.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "time,configuration,slot,token_serial,trigger,source,bits,duration_ms,outcome,error,message");
+    assert_eq!(lines[0], "time,configuration,slot,token_serial,trigger,source,bits,duration_ms,outcome,error,message,appliance");
     assert_eq!(lines.len(), 4);
     assert!(lines[1..]
         .iter()
