@@ -101,6 +101,9 @@ pub struct DashboardData {
     pub failures_24h: i64,
     pub last: Vec<HistoryRow>,
     pub hourly: Vec<HourBucket>,
+    /// The appliances sharing the database, and which one this is.
+    pub fleet: Vec<types::fleet::Appliance>,
+    pub this_appliance: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

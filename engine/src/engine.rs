@@ -41,6 +41,7 @@ struct Inner {
     trust: TrustLink,
     schedule: Schedule,
     alerts: Alerts,
+    fleet: crate::fleet::Fleet,
     overview: OverviewCache,
     warnings: Vec<String>,
 }
@@ -116,6 +117,7 @@ impl Engine {
                 audit: AuditLog::new(core.clone()),
                 trust,
                 alerts,
+                fleet: crate::fleet::Fleet::new(core.clone()),
                 overview: OverviewCache::default(),
                 partitions,
                 entropy,
@@ -160,6 +162,11 @@ impl Engine {
     /// The trust link: HSM server certificates, the appliance certificate.
     pub fn trust(&self) -> &TrustLink {
         &self.inner.trust
+    }
+
+    /// The appliances sharing this database: heartbeats, the fleet list.
+    pub fn fleet(&self) -> &crate::fleet::Fleet {
+        &self.inner.fleet
     }
 
     /// Alerts: where they go, the test alert, the watch.
@@ -256,6 +263,8 @@ impl Engine {
             history,
             changes,
             hour: crate::clock::unix_ms(self.now()).div_euclid(3_600_000),
+            tick: crate::clock::unix_ms(self.now())
+                .div_euclid(crate::fleet::HEARTBEAT_EVERY.as_millis() as i64),
         };
         self.inner
             .overview
@@ -267,6 +276,7 @@ impl Engine {
                 Ok(Overview {
                     configs: self.partitions().list_configs().await?,
                     stats: self.history().stats().await?,
+                    fleet: self.fleet().list().await?,
                     certificates,
                 })
             })

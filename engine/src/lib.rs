@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod entropy;
 pub mod error;
+pub mod fleet;
 pub mod history;
 pub mod hsm;
 pub mod metrics;

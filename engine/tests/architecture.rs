@@ -15,6 +15,7 @@ const MODULES: &[&str] = &[
     "config",
     "core",
     "entropy",
+    "fleet",
     "history",
     "hsm",
     "metrics",
@@ -38,6 +39,7 @@ const CAPABILITIES: &[&str] = &[
     "TrustLink",
     "Schedule",
     "Alerts",
+    "Fleet",
 ];
 
 const SQL: &[&str] = &[

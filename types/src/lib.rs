@@ -106,6 +106,7 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod entropy;
+pub mod fleet;
 pub mod history;
 pub mod hsm;
 pub mod limits;

@@ -273,6 +273,7 @@ fn Dashboard(
         {several_sources.then(|| view! { <SourceTable sources=d.entropy_sources.clone() mix=d.entropy_mix.clone() /> })}
         {configs_view}
         <Certificates certs=d.certificates.clone() now=d.checked_at />
+        <Fleet appliances=d.fleet.clone() this=d.this_appliance.clone() now=d.checked_at />
         <section class="card" aria-labelledby="activity-title">
             <div class="card-head">
                 <h2 id="activity-title">"Reseeds, last 24 hours"</h2>
@@ -537,6 +538,47 @@ fn ConfigHealth(
             }}
         </section>
     }
+}
+
+/// The appliances sharing the database (shown once there are two): each
+/// with its last heartbeat (red when silent), its version and its reseeds
+/// this hour.
+#[component]
+fn Fleet(
+    appliances: Vec<types::fleet::Appliance>,
+    this: String,
+    now: time::OffsetDateTime,
+) -> impl IntoView {
+    (appliances.len() > 1).then(|| {
+        view! {
+            <section class="card" aria-labelledby="fleet-title">
+                <div class="card-head">
+                    <h2 id="fleet-title">"Appliances"</h2>
+                    <span class="muted">"sharing this database"</span>
+                </div>
+                <DataTable testid="fleet" headers=&["Appliance", "Heard from", "Reseeds this hour", "Version"]>
+                    {appliances
+                        .into_iter()
+                        .map(|a| {
+                            let silent = a.is_silent(now);
+                            let me = a.id == this;
+                            view! {
+                                <tr data-appliance=a.id.clone() data-silent=silent.to_string()>
+                                    <td class="name">{a.id.clone()} {me.then(|| view! { " " <span class="muted">"(this one)"</span> })}</td>
+                                    <td>
+                                        <span class=if silent { "badge bad" } else { "badge ok" }>{if silent { "silent" } else { "alive" }}</span>
+                                        " " <span class="muted">{ago(a.heartbeat_at, now)}</span>
+                                    </td>
+                                    <td>{a.reseeds_this_hour}</td>
+                                    <td><code>{a.version}</code></td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </DataTable>
+            </section>
+        }
+    })
 }
 
 /// Each certificate of the trust link and how long it is still valid; a

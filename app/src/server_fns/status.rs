@@ -35,6 +35,8 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
         failures_24h: stats.failures_24h,
         last: stats.last.clone(),
         hourly: stats.hourly.clone(),
+        fleet: overview.fleet.clone(),
+        this_appliance: engine.fleet().this().to_string(),
     })
 }
 

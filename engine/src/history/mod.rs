@@ -587,6 +587,7 @@ mod tests {
         for sql in [
             writer::INSERT_HISTORY,
             writer::COUNT_HOUR,
+            writer::COUNT_APPLIANCE_HOUR,
             writer::LAST_OUTCOME,
             crate::audit::INSERT_SQL,
         ] {

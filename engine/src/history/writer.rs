@@ -137,6 +137,10 @@ pub(super) const INSERT_HISTORY: &str =
     "INSERT INTO seed_history (at_ms, config_name, slot, token_serial, \
      trigger, source, bits, duration_us, outcome, error_code, message, appliance) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/// Reseeds attempted per appliance and hour (the fleet list's count).
+pub(super) const COUNT_APPLIANCE_HOUR: &str =
+    "INSERT INTO seed_hourly_appliance (hour_ms, appliance, reseeds) VALUES (?, ?, ?) \
+     ON CONFLICT (hour_ms, appliance) DO UPDATE SET reseeds = reseeds + excluded.reseeds";
 pub(super) const COUNT_HOUR: &str =
     "INSERT INTO seed_hourly (hour_ms, ok, failed) VALUES (?, ?, ?) \
      ON CONFLICT (hour_ms) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed";
@@ -220,6 +224,10 @@ fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
     for (hour, ok, failed) in hours {
         count.execute(params![hour, ok, failed])?;
     }
+    let mut by_appliance = c.prepare_cached(COUNT_APPLIANCE_HOUR)?;
+    for (hour, appliance, n) in per_appliance(batch) {
+        by_appliance.execute(params![hour, appliance, n])?;
+    }
     let mut update = c.prepare_cached(LAST_OUTCOME)?;
     for l in last {
         let e = l.newest;
@@ -235,6 +243,23 @@ fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
         ])?;
     }
     Ok(())
+}
+
+/// The batch's attempted reseeds (ok or failed; a held round is none)
+/// per hour and appliance.
+fn per_appliance(batch: &[HistoryEntry]) -> Vec<(i64, &str, i64)> {
+    let mut out: Vec<(i64, &str, i64)> = Vec::new();
+    for e in batch.iter().filter(|e| e.outcome != Outcome::Held) {
+        let hour = e.at_ms.div_euclid(3_600_000) * 3_600_000;
+        match out
+            .iter_mut()
+            .find(|(h, a, _)| *h == hour && *a == e.appliance.as_str())
+        {
+            Some(row) => row.2 += 1,
+            None => out.push((hour, e.appliance.as_str(), 1)),
+        }
+    }
+    out
 }
 
 /// Whether `e` says its token does not take seeds (`None`: a held round,

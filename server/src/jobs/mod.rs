@@ -2,6 +2,7 @@
 //! logs (and carries on) when one of its runs fails.
 
 pub mod change_poll;
+pub mod heartbeat;
 pub mod history_prune;
 pub mod session_cleanup;
 pub mod throttle_audit;
@@ -34,6 +35,11 @@ pub fn spawn_all(
     set.spawn(async move {
         change_poll::run(e, s).await;
         "change poll"
+    });
+    let (e, s) = (engine.clone(), shutdown.clone());
+    set.spawn(async move {
+        heartbeat::run(e, s).await;
+        "heartbeat"
     });
     let (e, s) = (engine.clone(), shutdown.clone());
     set.spawn(async move {

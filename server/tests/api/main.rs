@@ -12,6 +12,7 @@ mod cli;
 mod connections;
 mod datadir;
 mod errors;
+mod fleet;
 mod headers;
 mod health;
 mod holds;

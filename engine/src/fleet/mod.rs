@@ -1,0 +1,64 @@
+//! The appliances that share this database (a fleet): each serving
+//! process records a heartbeat under its `appliance_id`; the dashboard
+//! lists them with their last heartbeat and their reseeds this hour (which
+//! the history writer counts per appliance in the batch's transaction).
+
+mod repo;
+
+use time::OffsetDateTime;
+
+use crate::clock::{from_ms, unix_ms};
+use crate::core::Core;
+use crate::error::Result;
+
+/// How often a serving appliance records its heartbeat.
+pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+pub use types::fleet::{Appliance, SILENT_AFTER};
+
+/// The fleet capability.
+#[derive(Clone)]
+pub struct Fleet {
+    core: Core,
+}
+
+impl Fleet {
+    pub(crate) fn new(core: Core) -> Fleet {
+        Fleet { core }
+    }
+
+    /// Records this appliance's heartbeat (`started_at`: when its server
+    /// started).
+    pub async fn heartbeat(&self, started_at: OffsetDateTime) -> Result<()> {
+        let s = self.core.settings();
+        repo::heartbeat(
+            self.core.store().pool(),
+            &s.appliance_id,
+            env!("CARGO_PKG_VERSION"),
+            unix_ms(started_at),
+            unix_ms(self.core.now()),
+        )
+        .await
+    }
+
+    /// Every appliance that ever beat on this database, by id.
+    pub async fn list(&self) -> Result<Vec<Appliance>> {
+        let hour = unix_ms(self.core.now()).div_euclid(3_600_000) * 3_600_000;
+        Ok(repo::list(self.core.store().pool(), hour)
+            .await?
+            .into_iter()
+            .map(|(id, version, started, beat, reseeds)| Appliance {
+                id,
+                version,
+                started_at: from_ms(started),
+                heartbeat_at: from_ms(beat),
+                reseeds_this_hour: reseeds,
+            })
+            .collect())
+    }
+
+    /// This process's appliance id.
+    pub fn this(&self) -> &str {
+        &self.core.settings().appliance_id
+    }
+}

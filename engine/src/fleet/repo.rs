@@ -1,0 +1,41 @@
+//! The `appliances` table and the per-appliance hourly counts.
+
+use sqlx::SqlitePool;
+
+use crate::error::Result;
+
+pub(super) async fn heartbeat(
+    pool: &SqlitePool,
+    id: &str,
+    version: &str,
+    started_ms: i64,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO appliances (id, version, started_at, heartbeat_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, \
+         started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(started_ms)
+    .bind(now_ms)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// `(id, version, started_at, heartbeat_at, reseeds in hour_ms)`.
+pub(super) async fn list(
+    pool: &SqlitePool,
+    hour_ms: i64,
+) -> Result<Vec<(String, String, i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT a.id, a.version, a.started_at, a.heartbeat_at, coalesce(h.reseeds, 0) \
+         FROM appliances a LEFT JOIN seed_hourly_appliance h \
+         ON h.appliance = a.id AND h.hour_ms = ? ORDER BY a.id",
+    )
+    .bind(hour_ms)
+    .fetch_all(pool)
+    .await?)
+}
