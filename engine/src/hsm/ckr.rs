@@ -50,6 +50,31 @@ pub(crate) fn seed_refusal(err: &CkError) -> Option<Error> {
     }
 }
 
+/// What to try when `C_SeedRandom` refuses a seed's length (modules
+/// differ: tpm2-pkcs11 takes at most 128 bytes per call and answers
+/// `CKR_GENERAL_ERROR` beyond; kryoptic takes no fewer than 32 and answers
+/// `CKR_ARGUMENTS_BAD`): the seed's length and the settings that change
+/// it. `None` for other errors.
+pub(crate) fn seed_length_hint(err: &CkError, bytes: usize, chunk: usize) -> Option<String> {
+    match err {
+        CkError::Pkcs11(
+            RvError::ArgumentsBad | RvError::DataLenRange | RvError::GeneralError,
+            Function::SeedRandom,
+        ) => {
+            let calls = if chunk < bytes {
+                format!(" in calls of at most {chunk}")
+            } else {
+                String::new()
+            };
+            Some(format!(
+                "the seed was {bytes} bytes{calls}: if the module takes fewer per call, set \
+                 max_seed_bytes=N after its path; if it needs more, raise seed_bits"
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// The one mapping from any `cryptoki` error to the engine's error.
 ///
 /// PKCS#11 return values become `Error::Hsm { ckr: "CKR_…", detail:
@@ -493,6 +518,27 @@ mod tests {
             CkError::Pkcs11(RvError::ArgumentsBad, Function::SeedRandom),
         ] {
             assert!(seed_refusal(&e).is_none(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_seed_of_the_wrong_length_says_what_to_change() {
+        let long = CkError::Pkcs11(RvError::GeneralError, Function::SeedRandom);
+        let hint = seed_length_hint(&long, 256, usize::MAX).unwrap();
+        assert!(
+            hint.starts_with("the seed was 256 bytes: ") && hint.contains("max_seed_bytes=N"),
+            "{hint}"
+        );
+        let short = CkError::Pkcs11(RvError::ArgumentsBad, Function::SeedRandom);
+        assert!(seed_length_hint(&short, 16, 8)
+            .unwrap()
+            .starts_with("the seed was 16 bytes in calls of at most 8:"));
+        // Not about the seed: no hint.
+        for e in [
+            CkError::Pkcs11(RvError::ArgumentsBad, Function::Login),
+            CkError::Pkcs11(RvError::PinIncorrect, Function::SeedRandom),
+        ] {
+            assert!(seed_length_hint(&e, 32, 32).is_none(), "{e:?}");
         }
     }
 

@@ -386,7 +386,16 @@ impl Module {
                 };
                 Ok((info, outcome))
             }
-            Err(e) => Err(ckr::seed_refusal(&e).unwrap_or_else(|| hsm_error(e))),
+            Err(e) => Err(ckr::seed_refusal(&e).unwrap_or_else(|| {
+                let hint = seed.and_then(|s| ckr::seed_length_hint(&e, s.bytes.len(), s.chunk));
+                match (hsm_error(e), hint) {
+                    (Error::Hsm { ckr, detail }, Some(hint)) => Error::Hsm {
+                        ckr,
+                        detail: format!("{detail} ({hint})"),
+                    },
+                    (other, _) => other,
+                }
+            })),
         }
     }
 

@@ -588,6 +588,11 @@ mod tests {
             .unwrap();
         let err = p.reseed("WHOLE", Trigger::Api, &actor).await.unwrap_err();
         assert_eq!(error_code(&err), "CKR_GENERAL_ERROR", "{err}");
+        assert!(
+            err.to_string()
+                .contains("(the seed was 256 bytes: if the module takes fewer per call"),
+            "{err}"
+        );
 
         p.create_config_with("TPM", on("tpm"), &actor)
             .await
@@ -623,6 +628,39 @@ mod tests {
             );
         }
         assert_eq!(p.get_config("TPM").await.unwrap().token_serial, None);
+    }
+
+    /// kryoptic takes no seed under 32 bytes: with `seed_bits = 128` the
+    /// refusal says how long the seed was and what to change.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_seed_too_short_for_the_module_says_what_to_change() {
+        use super::super::{ConfigEdit, ModuleChoice};
+        use crate::hsm::testing::KryopticFixture;
+        use crate::hsm::UserType;
+        let f = SoftHsmFixture::shared();
+        let k = KryopticFixture::shared();
+        let _access = f.shared_access().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_data_dir(dir.path());
+        settings.pkcs11_module = Some(f.module_to_load().to_path_buf());
+        settings.seed_bits = 128;
+        settings
+            .pkcs11_modules
+            .insert("kry".into(), ModuleSpec::path(&k.module));
+        let engine = Engine::open(settings).await.unwrap();
+        let actor = Actor::cli();
+        let mut edit = ConfigEdit::for_token(&k.token, UserType::User);
+        edit.module = Some(ModuleChoice::Named("kry".into()));
+        let p = engine.partitions();
+        p.create_config_with("SHORT", edit, &actor).await.unwrap();
+        let err = p.reseed("SHORT", Trigger::Api, &actor).await.unwrap_err();
+        assert_eq!(error_code(&err), "CKR_ARGUMENTS_BAD", "{err}");
+        assert!(
+            err.to_string()
+                .contains("the seed was 16 bytes: if the module takes fewer per call")
+                && err.to_string().contains("raise seed_bits"),
+            "{err}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
