@@ -33,4 +33,8 @@ pub struct RoundReport {
     /// material.
     #[serde(default)]
     pub unsupported: u32,
+    /// Configurations another appliance on the database reseeds this
+    /// period (or not due yet).
+    #[serde(default)]
+    pub elsewhere: u32,
 }

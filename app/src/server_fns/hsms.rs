@@ -30,9 +30,9 @@ pub async fn list_hsms(
     };
     let engine = crate::ssr::engine()?;
     let p = engine.partitions();
-    let listed = |r: engine::Result<Vec<engine::hsm::SlotInfo>>| match r {
+    let listed = |r: Result<Vec<engine::hsm::SlotInfo>, String>| match r {
         Ok(s) => (s, None),
-        Err(e) => (Vec::new(), Some(e.to_string())),
+        Err(e) => (Vec::new(), Some(e)),
     };
     let (slots, slots_error) = listed(p.slots_seen(None).await);
     let mut modules = Vec::new();

@@ -62,6 +62,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "reseed_anonymous_per_minute", secret: false, default: "60", doc: "Reseeds a minute one of those addresses may ask for without a token (then 429 with Retry-After)." },
     KeyDoc { key: "history_max_rows", secret: false, default: "100000", doc: "At most this many seed history rows are kept (the oldest go first)." },
     KeyDoc { key: "scheduler_concurrency", secret: false, default: "8", doc: "How many partitions a scheduled round reseeds at once." },
+    KeyDoc { key: "round_lease_secs", secret: false, default: "30", doc: "Appliances sharing a database split each scheduled round: a configuration an appliance claimed and did not finish within this many seconds (it died) is reseeded by another." },
     KeyDoc { key: "login_failures_per_token", secret: false, default: "3", doc: "After this many failed logins in a row on one token (by serial), only a password that worked on it before is tried there; every other configuration on it is held. (Each configuration is held after its own first failed login anyway.)" },
     KeyDoc { key: "luna_client_dir", secret: false, default: "(none)", doc: "The Luna client directory: when set, every trust-link change rewrites cert/server/CAFile.pem, cert/client/<address>.pem and Key.pem, and the server list in Chrystoki.conf." },
     KeyDoc { key: "admin_password", secret: true, default: "(random)", doc: "Password of the first admin `admin`, used only when that user is created." },
@@ -135,6 +136,8 @@ pub struct Settings {
     /// 0: keep every audit row.
     pub audit_retention_days: u32,
     pub scheduler_concurrency: u32,
+    /// A round's claim on a configuration lasts this long unfinished.
+    pub round_lease_secs: u32,
     pub login_failures_per_token: u32,
     /// The length of a scheduler "minute". Always 60 s outside tests; not a
     /// setting of the file or the environment.
@@ -183,6 +186,7 @@ struct RawSettings {
     random_max_data_length: Option<u32>,
     audit_retention_days: Option<u32>,
     scheduler_concurrency: Option<u32>,
+    round_lease_secs: Option<u32>,
     login_failures_per_token: Option<u32>,
 }
 
@@ -409,6 +413,7 @@ impl Settings {
             random_max_data_length: 1024,
             audit_retention_days: 0,
             scheduler_concurrency: 8,
+            round_lease_secs: 30,
             login_failures_per_token: 3,
             schedule_unit: std::time::Duration::from_secs(60),
         }
@@ -527,6 +532,7 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         "random_max_data_length" => raw.random_max_data_length = Some(parse_u32(&v)?),
         "audit_retention_days" => raw.audit_retention_days = Some(parse_u32(&v)?),
         "scheduler_concurrency" => raw.scheduler_concurrency = Some(parse_u32(&v)?),
+        "round_lease_secs" => raw.round_lease_secs = Some(parse_u32(&v)?),
         "login_failures_per_token" => raw.login_failures_per_token = Some(parse_u32(&v)?),
         other => return Err(format!("unknown key `{other}`")),
     }
@@ -724,6 +730,7 @@ impl RawSettings {
                     )))
                 }
             },
+            round_lease_secs: positive("round_lease_secs", self.round_lease_secs, 30)?,
             scheduler_concurrency: positive(
                 "scheduler_concurrency",
                 self.scheduler_concurrency,

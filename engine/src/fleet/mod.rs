@@ -16,6 +16,9 @@ pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(
 
 pub use types::fleet::{Appliance, SILENT_AFTER};
 
+/// An appliance silent this long leaves the list.
+pub const FORGET_AFTER: time::Duration = time::Duration::days(1);
+
 /// The fleet capability.
 #[derive(Clone)]
 pub struct Fleet {
@@ -55,6 +58,24 @@ impl Fleet {
                 reseeds_this_hour: reseeds,
             })
             .collect())
+    }
+
+    /// Forgets appliances silent for [`FORGET_AFTER`] (retired, or renamed)
+    /// and the per-appliance counts of past hours (the list shows this
+    /// hour's); answers how many appliances went.
+    pub async fn prune(&self) -> Result<u64> {
+        let now = unix_ms(self.core.now());
+        let hour = now.div_euclid(3_600_000) * 3_600_000;
+        let n = repo::prune(
+            self.core.store().pool(),
+            now - FORGET_AFTER.whole_milliseconds() as i64,
+            hour,
+        )
+        .await?;
+        if n > 0 {
+            tracing::info!(appliances = n, "forgot appliances silent for a day");
+        }
+        Ok(n)
     }
 
     /// This process's appliance id.

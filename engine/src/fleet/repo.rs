@@ -25,6 +25,24 @@ pub(super) async fn heartbeat(
     Ok(())
 }
 
+/// Forgets appliances not heard from since `silent_before_ms` and the
+/// hourly counts before `hours_before_ms`; answers how many appliances.
+pub(super) async fn prune(
+    pool: &SqlitePool,
+    silent_before_ms: i64,
+    hours_before_ms: i64,
+) -> Result<u64> {
+    sqlx::query("DELETE FROM seed_hourly_appliance WHERE hour_ms < ?")
+        .bind(hours_before_ms)
+        .execute(pool)
+        .await?;
+    Ok(sqlx::query("DELETE FROM appliances WHERE heartbeat_at < ?")
+        .bind(silent_before_ms)
+        .execute(pool)
+        .await?
+        .rows_affected())
+}
+
 /// `(id, version, started_at, heartbeat_at, reseeds in hour_ms)`.
 pub(super) async fn list(
     pool: &SqlitePool,

@@ -147,12 +147,16 @@ pub(super) const COUNT_HOUR: &str =
 /// A configuration's last outcome and its health: `?4` the newest success
 /// of the batch (if any), `?5` whether the batch had one (the count starts
 /// again), `?6` the failures after it, `?8` whether its token refused the
-/// seed as such ([`SEED_NOT_ACCEPTED`]; NULL after a held round: kept).
+/// seed as such ([`SEED_NOT_ACCEPTED`]; NULL after a held round: kept),
+/// `?9` the appliance of the batch's newest scheduled reseed of it: that
+/// round's lease on the configuration ends with the row (NULL: none).
 pub(super) const LAST_OUTCOME: &str =
     "UPDATE hsm_configs SET last_outcome = ?1, last_error = ?2, last_at = ?3, \
      last_ok_at = coalesce(?4, last_ok_at), \
      failures_in_row = CASE WHEN ?5 THEN ?6 ELSE failures_in_row + ?6 END, \
-     seed_refused = coalesce(?8, seed_refused) \
+     seed_refused = coalesce(?8, seed_refused), \
+     lease_until = CASE WHEN lease_by = ?9 THEN NULL ELSE lease_until END, \
+     lease_by = CASE WHEN lease_by = ?9 THEN NULL ELSE lease_by END \
      WHERE name = ?7";
 
 /// One transaction for the whole batch: the history rows, the audit rows
@@ -239,7 +243,8 @@ fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
             l.ok_at.is_some(),
             l.failures,
             e.config_name,
-            seed_refused(e),
+            l.refused,
+            l.scheduled_by,
         ])?;
     }
     Ok(())
@@ -262,13 +267,15 @@ fn per_appliance(batch: &[HistoryEntry]) -> Vec<(i64, &str, i64)> {
     out
 }
 
-/// Whether `e` says its token does not take seeds (`None`: a held round,
-/// which says nothing of the token).
+/// What `e` says of whether its token takes seeds: it does not
+/// (`SEED_NOT_ACCEPTED`), it does (a reseed that worked), or nothing (a
+/// held round, another failure: a timeout or a wrong password on the same
+/// token says nothing of its RNG).
 fn seed_refused(e: &HistoryEntry) -> Option<bool> {
     match e.outcome {
         Outcome::Ok => Some(false),
-        Outcome::Error => Some(e.error_code.as_deref() == Some(SEED_NOT_ACCEPTED)),
-        Outcome::Held => None,
+        Outcome::Error if e.error_code.as_deref() == Some(SEED_NOT_ACCEPTED) => Some(true),
+        Outcome::Error | Outcome::Held => None,
     }
 }
 
@@ -280,6 +287,12 @@ struct Last<'a> {
     ok_at: Option<i64>,
     /// Its failures after that success (after the batch's start if none).
     failures: i64,
+    /// What its newest row that says anything says of its token taking
+    /// seeds (see [`seed_refused`]).
+    refused: Option<bool>,
+    /// The appliance whose scheduled reseed of the batch is the newest: its
+    /// round's lease on the configuration ends with the batch.
+    scheduled_by: Option<&'a str>,
 }
 
 /// The batch's hourly counts (hour, ok, failed) and what it says of each
@@ -311,12 +324,20 @@ fn summaries(batch: &[HistoryEntry]) -> (Vec<(i64, i64, i64)>, Vec<Last<'_>>) {
                     newest: e,
                     ok_at: None,
                     failures: 0,
+                    refused: None,
+                    scheduled_by: None,
                 });
                 last.len() - 1
             }
         };
         let l = &mut last[i];
         l.newest = e;
+        if let Some(r) = seed_refused(e) {
+            l.refused = Some(r);
+        }
+        if e.trigger == types::Trigger::Schedule && e.outcome != Outcome::Held {
+            l.scheduled_by = Some(e.appliance.as_str());
+        }
         match e.outcome {
             Outcome::Ok => {
                 l.ok_at = Some(e.at_ms);

@@ -129,16 +129,13 @@ fn header<'a>(
     for (i, raw) in first.fields.iter().enumerate() {
         let name = raw.trim().to_ascii_lowercase();
         let Some(k) = known.iter().find(|k| **k == name) else {
-            // The passwords file's first line may be a password (a file
-            // without its header): never quoted back.
-            let shown = if file == PASSWORDS {
-                String::new()
-            } else {
-                format!(" `{}`", raw.trim())
-            };
+            // Never quoted back: a file without its header (or a passwords
+            // file given as the configurations) has a password there.
             return Err(format!(
-                "{file} line {}: unknown column{shown} (the first line names the columns: {})",
+                "{file} line {}: column {} is not one of the columns (the first line names \
+                 them: {})",
                 first.line,
+                i + 1,
                 known.join(",")
             ));
         };
@@ -364,8 +361,10 @@ impl Partitions {
                 errors.push(format!("{PASSWORDS} line {line}: {e}"));
             }
             if let Some((first, _)) = pwds.get(&name) {
+                // Not named: in a file with its columns swapped, the name
+                // is a password.
                 errors.push(format!(
-                    "{PASSWORDS} line {line}: a second password for {name} (first on line {first})"
+                    "{PASSWORDS} line {line}: a second password for the name on line {first}"
                 ));
                 continue;
             }
@@ -480,9 +479,10 @@ impl Partitions {
             .map(|(name, (line, _))| (line, name))
             .collect();
         left.sort();
-        for (line, name) in left {
+        for (line, _) in left {
+            // Not named either (see above).
             errors.push(format!(
-                "{PASSWORDS} line {line}: no configuration {name} in the {CONFIGS}"
+                "{PASSWORDS} line {line}: its name matches no configuration in the {CONFIGS}"
             ));
         }
         // The serials need the modules: asked for the rows that passed,
@@ -619,7 +619,7 @@ mod tests {
         assert_eq!((ok["name"], ok["slot"]), (0, 1));
         let e = header(CONFIGS, &first("name,pin"), &CONFIG_COLUMNS, &["name"]).unwrap_err();
         assert!(
-            e.starts_with("configurations line 1: unknown column `pin`"),
+            e.starts_with("configurations line 1: column 2 is not one of") && !e.contains("pin"),
             "{e}"
         );
         let e = header(CONFIGS, &first("slot,slot"), &CONFIG_COLUMNS, &["name"]).unwrap_err();
@@ -637,7 +637,8 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e,
-            "passwords line 1: unknown column (the first line names the columns: name,password)"
+            "passwords line 1: column 1 is not one of the columns (the first line names them: \
+             name,password)"
         );
     }
 

@@ -246,8 +246,14 @@ impl ConfigEdit {
 /// How long the pages show a module's slot listing before asking again.
 pub const SLOTS_SEEN_FOR: Duration = Duration::from_secs(1);
 
-/// Slot listings by module, with when they were made.
-type SeenSlots = std::collections::HashMap<Option<String>, (std::time::Instant, Vec<SlotInfo>)>;
+/// A module's last slot listing (or why it failed), with when it was made.
+type SeenListing = std::result::Result<Vec<SlotInfo>, String>;
+
+/// Slot listings by module.
+type SeenSlots = std::collections::HashMap<
+    Option<String>,
+    Arc<tokio::sync::Mutex<Option<(std::time::Instant, SeenListing)>>>,
+>;
 
 /// The partitions capability: the configurations (their table, their
 /// cache, their login holds), and the reseed that reads the entropy source,
@@ -263,7 +269,7 @@ pub struct Partitions {
     logins: LoginLedger,
     cache: Arc<Mutex<ConfigCache>>,
     /// Each module's slot listing for the pages (see [`Self::slots_seen`]).
-    seen: Arc<tokio::sync::Mutex<SeenSlots>>,
+    seen: Arc<Mutex<SeenSlots>>,
 }
 
 #[cfg(any(test, feature = "test-support"))]
@@ -595,17 +601,26 @@ impl Partitions {
     /// per token (50 tokens: most of an HSMs page view). One listing at a
     /// time; a failed one is not kept. Reseeds, pins and `ntl-verify` ask
     /// the module itself.
-    pub async fn slots_seen(&self, name: Option<&str>) -> Result<Vec<SlotInfo>> {
-        let mut seen = self.seen.lock().await;
-        let key = name.map(str::to_string);
-        if let Some((at, slots)) = seen.get(&key) {
+    pub async fn slots_seen(
+        &self,
+        name: Option<&str>,
+    ) -> std::result::Result<Vec<SlotInfo>, String> {
+        // One lock per module: a module that hangs holds up its own list,
+        // not the others'; its failure is kept as long as a listing, so the
+        // views waiting for it do not each wait out the deadline again.
+        let entry = {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            seen.entry(name.map(str::to_string)).or_default().clone()
+        };
+        let mut entry = entry.lock().await;
+        if let Some((at, listed)) = entry.as_ref() {
             if at.elapsed() < SLOTS_SEEN_FOR {
-                return Ok(slots.clone());
+                return listed.clone();
             }
         }
-        let slots = self.slots_of(name).await?;
-        seen.insert(key, (std::time::Instant::now(), slots.clone()));
-        Ok(slots)
+        let listed = self.slots_of(name).await.map_err(|e| e.to_string());
+        *entry = Some((std::time::Instant::now(), listed.clone()));
+        listed
     }
 
     /// The names of the settings' further modules (`pkcs11_modules`).

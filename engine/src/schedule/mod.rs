@@ -23,6 +23,8 @@ use crate::error::{Error, Result};
 use crate::partitions::Partitions;
 use crate::partitions::Trigger;
 use crate::store::shared::{record_change, write_settings};
+
+mod claims;
 pub use types::schedule::{RoundReport, ScheduleStatus};
 
 /// Minutes between rounds; 0 = off.
@@ -113,6 +115,8 @@ impl Schedule {
                     let now = unix_ms(core.now());
                     let minutes = period.minutes();
                     write_settings(tx, &[(PERIOD_KEY, minutes.to_string())], now).await?;
+                    // A new period: every configuration is due at the next round.
+                    claims::all_due(tx).await?;
                     record_change(&mut **tx, now, &format!("seed period {minutes}")).await?;
                     tracing::info!(minutes, "seed period set");
                     Ok(((), format!("{} -> {minutes} min", before.minutes())))
@@ -249,8 +253,69 @@ fn publish(engine: &Schedule, period: SeedPeriod, next: Option<Instant>, running
 }
 
 impl Schedule {
+    /// Claims this round's configurations (see `claims.rs`): due ones move
+    /// on one period (less a tenth, so that this appliance's next round
+    /// finds them due again; with the schedule off, as when a round is run
+    /// by hand, they stay due) and are leased for `round_lease_secs`.
+    async fn claim_due(&self) -> Result<std::collections::HashSet<String>> {
+        let s = self.core.settings();
+        let period = step(self.seed_period().await?, s.schedule_unit).as_millis() as i64;
+        let now = unix_ms(self.core.now());
+        let lease = i64::from(s.round_lease_secs) * 1000;
+        Ok(claims::claim_due(
+            self.core.store().pool(),
+            &s.appliance_id,
+            now,
+            now + period - period / 10,
+            now + lease,
+        )
+        .await?
+        .into_iter()
+        .collect())
+    }
+
+    /// Reseeds a configuration this appliance holds the round's lease on;
+    /// answers whether it worked. The history row lets go of the lease
+    /// (in the writer's transaction); a reseed that ends without one lets
+    /// go of it here.
+    async fn reseed_claimed(&self, name: &str) -> bool {
+        let result = self
+            .partitions
+            .reseed(name, Trigger::Schedule, &Actor::scheduler())
+            .await;
+        if result.is_err() {
+            let me = &self.core.settings().appliance_id;
+            if let Err(e) = claims::release(self.core.store().pool(), name, me).await {
+                tracing::warn!(hsm = %name, error = %e, "the round's lease was not let go of; it runs out");
+            }
+        }
+        result.is_ok()
+    }
+
+    /// Reseeds what another appliance claimed for its round and did not
+    /// finish within `round_lease_secs` (it died or hangs): a configuration
+    /// is never left out of a round. Answers how many were taken over. The
+    /// server runs it every few seconds.
+    pub async fn take_over(&self) -> Result<u32> {
+        let s = self.core.settings();
+        let now = unix_ms(self.core.now());
+        let names = claims::take_over(
+            self.core.store().pool(),
+            &s.appliance_id,
+            now,
+            now + i64::from(s.round_lease_secs) * 1000,
+        )
+        .await?;
+        for name in &names {
+            tracing::warn!(hsm = %name, "taking over a round another appliance did not finish");
+            self.reseed_claimed(name).await;
+        }
+        Ok(u32::try_from(names.len()).unwrap_or(u32::MAX))
+    }
+
     /// One round: every enabled, complete configuration once, at most
-    /// `scheduler_concurrency` at a time.
+    /// `scheduler_concurrency` at a time; with other appliances on the
+    /// database, those they claimed for this period are theirs.
     pub async fn round(&self) {
         let engine = self;
         let started_at = engine.core.now();
@@ -266,7 +331,16 @@ impl Schedule {
             engine.core.settings().scheduler_concurrency as usize,
         ));
         let mut tasks = JoinSet::new();
-        let (mut held, mut unsupported) = (0u32, 0u32);
+        // The configurations this appliance reseeds this round: those due
+        // that no other appliance on the database claimed for this period.
+        let claimed = match engine.claim_due().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled round: cannot claim configurations");
+                return;
+            }
+        };
+        let (mut held, mut unsupported, mut elsewhere) = (0u32, 0u32, 0u32);
         for c in configs.into_iter().filter(|c| c.enabled && c.is_complete()) {
             if c.seed_refused && c.held.is_none() {
                 // Its token said it takes no seed material (the history has
@@ -282,14 +356,15 @@ impl Schedule {
                 }
                 continue;
             }
-            let partitions = engine.partitions.clone();
-            let permits = permits.clone();
+            if !claimed.contains(&c.name) {
+                // Another appliance's this period, or not due yet.
+                elsewhere += 1;
+                continue;
+            }
+            let (this, permits) = (engine.clone(), permits.clone());
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                partitions
-                    .reseed(&c.name, Trigger::Schedule, &Actor::scheduler())
-                    .await
-                    .is_ok()
+                this.reseed_claimed(&c.name).await
             });
         }
         let (mut ok, mut failed) = (0u32, 0u32);
@@ -306,12 +381,14 @@ impl Schedule {
             failed,
             held,
             unsupported,
+            elsewhere,
         };
         tracing::info!(
             ok,
             failed,
             held,
             unsupported,
+            elsewhere,
             duration_ms = report.duration_ms,
             "scheduled round done"
         );
@@ -322,6 +399,99 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two appliances on one database (two engines with their own
+    /// appliance ids): run at once, their rounds reseed each configuration
+    /// once between them; a round's claims that another appliance left
+    /// unfinished are taken over once their lease has run out, not before.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn appliances_split_a_round_and_take_over_a_dead_ones_claims() {
+        use crate::hsm::testing::SoftHsmFixture;
+        use crate::partitions::ConfigEdit;
+        let f = SoftHsmFixture::shared();
+        let _access = f.shared_access().await;
+        let dir = tempfile::tempdir().unwrap();
+        let open = |id: &str| {
+            let mut s = crate::config::Settings::for_data_dir(dir.path());
+            s.pkcs11_module = Some(f.module_to_load().to_path_buf());
+            s.appliance_id = id.into();
+            crate::Engine::open(s)
+        };
+        let a = open("a").await.unwrap();
+        let b = open("b").await.unwrap();
+        let actor = Actor::cli();
+        for i in 0..8 {
+            let edit = ConfigEdit::for_token(f.token(2 + i % 2), crate::hsm::UserType::User);
+            a.partitions()
+                .create_config_with(&format!("C{i}"), edit, &actor)
+                .await
+                .unwrap();
+        }
+        a.schedule()
+            .set_seed_period(SeedPeriod::new(1).unwrap(), &actor)
+            .await
+            .unwrap();
+        let pool = a.store().pool().clone();
+        let rows = |sql: &'static str| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query_as::<_, (String, i64)>(sql)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let per_config =
+            "SELECT config_name, COUNT(*) FROM seed_history GROUP BY config_name ORDER BY 1";
+
+        tokio::join!(a.schedule().round(), b.schedule().round());
+        let once: Vec<(String, i64)> = (0..8).map(|i| (format!("C{i}"), 1)).collect();
+        assert_eq!(rows(per_config).await, once);
+        let (ra, rb) = (
+            a.schedule().status().await.unwrap().last_round.unwrap(),
+            b.schedule().status().await.unwrap().last_round.unwrap(),
+        );
+        assert_eq!((ra.ok + rb.ok, ra.elsewhere + rb.elsewhere), (8, 8));
+        // Within the period, neither finds one due.
+        tokio::join!(a.schedule().round(), b.schedule().round());
+        assert_eq!(rows(per_config).await, once);
+        let leased = "SELECT 'leased', COUNT(*) FROM hsm_configs WHERE lease_until IS NOT NULL";
+        assert_eq!(rows(leased).await, [("leased".to_string(), 0)]);
+
+        // An appliance claimed the next round and died: its lease ran out
+        // a second ago. Another one's lease still runs: left alone.
+        let mut conn = pool.acquire().await.unwrap();
+        claims::all_due(&mut conn).await.unwrap();
+        drop(conn);
+        let now = unix_ms(a.now());
+        let dead = claims::claim_due(&pool, "dead", now, now + 60_000, now - 1_000)
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 8);
+        sqlx::query("UPDATE hsm_configs SET lease_by = 'slow', lease_until = ? WHERE name = 'C7'")
+            .bind(now + 30_000)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let before = rows(per_config).await;
+        assert_eq!(b.schedule().take_over().await.unwrap(), 7);
+        // C0..C6 once more, by b; C7 not.
+        let by_b = "SELECT config_name, COUNT(*) FROM seed_history \
+                    WHERE appliance = 'b' AND id > 8 GROUP BY config_name ORDER BY 1";
+        let taken: Vec<(String, i64)> = (0..7).map(|i| (format!("C{i}"), 1)).collect();
+        assert_eq!(rows(by_b).await, taken);
+        let after: Vec<(String, i64)> = before
+            .into_iter()
+            .map(|(n, c)| if n == "C7" { (n, c) } else { (n, c + 1) })
+            .collect();
+        assert_eq!(rows(per_config).await, after);
+        assert_eq!(
+            rows(leased).await,
+            [("leased".to_string(), 1)],
+            "C7's, still running"
+        );
+        assert_eq!(a.schedule().take_over().await.unwrap(), 0);
+    }
 
     #[test]
     fn period_is_0_to_9() {

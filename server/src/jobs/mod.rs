@@ -4,6 +4,7 @@
 pub mod change_poll;
 pub mod heartbeat;
 pub mod history_prune;
+pub mod round_takeover;
 pub mod session_cleanup;
 pub mod throttle_audit;
 pub mod watchdog;
@@ -40,6 +41,11 @@ pub fn spawn_all(
     set.spawn(async move {
         heartbeat::run(e, s).await;
         "heartbeat"
+    });
+    let (e, s) = (engine.clone(), shutdown.clone());
+    set.spawn(async move {
+        round_takeover::run(e, s).await;
+        "round take-over"
     });
     let (e, s) = (engine.clone(), shutdown.clone());
     set.spawn(async move {

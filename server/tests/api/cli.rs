@@ -605,11 +605,26 @@ async fn hsm_conf_import_is_all_or_nothing_with_a_line_numbered_report() {
         "configurations line 10: no slot of module default holds a token with serial \
          not-a-serial-here",
         "configurations line 11: no password for NOPWD in the passwords",
-        "passwords line 9: no configuration STRAY in the configurations",
+        "passwords line 9: its name matches no configuration in the configurations",
     ] {
         assert!(said.contains(line), "{line:?} not in:\n{said}");
     }
     assert!(!said.contains(secret) && !out.stdout.contains(secret));
+    // Its columns swapped: the names are passwords, never shown either.
+    let swapped = format!("name,password\n{secret},GOOD\n{secret},GOOD\n");
+    let out = app
+        .cli_with_stdin(&["hsm-conf-import", &file, "--passwords=-"], &swapped)
+        .await;
+    assert!(
+        out.stderr
+            .contains("passwords line 3: a second password for the name on line 2")
+            && out
+                .stderr
+                .contains("passwords line 2: its name matches no configuration"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(secret) && !out.stdout.contains(secret));
     let names: Vec<String> = app
         .engine
         .partitions()

@@ -218,6 +218,18 @@ async fn a_token_that_takes_no_seeds_is_said_once_and_not_tried_again_on_a_sched
         out.stdout
     );
 
+    // An edit that is not another token keeps it.
+    app.edit(
+        "TRUST",
+        ConfigEdit {
+            partition_pwd: Some("another-password".to_string().into()),
+            enabled: Some(true),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(app.config("TRUST").await.seed_refused);
+
     // Moved to a token that takes seeds: seeded again on the next round.
     let t = crate::helpers::fixture().token(2);
     let mut edit = ConfigEdit::for_token(t, engine::hsm::UserType::User);
