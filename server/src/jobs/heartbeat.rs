@@ -1,38 +1,30 @@
 //! Records this appliance's heartbeat every few seconds (the dashboard's
 //! fleet list shows the appliances sharing the database and how long
-//! since each was heard of).
+//! since each was heard of); every 10 minutes, forgets the appliances
+//! silent for a day.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
 
 use engine::Engine;
 use tokio::sync::watch;
-use tokio::time::MissedTickBehavior;
 
-pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(engine: Engine, shutdown: watch::Receiver<bool>) {
     let started = engine.now();
-    let mut tick = tokio::time::interval(engine::fleet::HEARTBEAT_EVERY);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let mut failing = false;
-    let mut beats = 0u32;
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                // Every 10 minutes, the appliances silent for a day go.
-                if beats.is_multiple_of(120) {
-                    if let Err(e) = engine.fleet().prune().await {
-                        tracing::warn!(error = %e, "the fleet list was not pruned");
-                    }
-                }
-                beats = beats.wrapping_add(1);
-                match engine.fleet().heartbeat(started).await {
-                    Ok(()) => failing = false,
-                    // Once per failing spell, not every few seconds.
-                    Err(e) if !failing => {
-                        failing = true;
-                        tracing::warn!(error = %e, "heartbeat not recorded");
-                    }
-                    Err(_) => {}
-                }
+    let (beats, failing) = (AtomicU32::new(0), AtomicBool::new(false));
+    super::every(engine::fleet::HEARTBEAT_EVERY, shutdown, || async {
+        if beats.fetch_add(1, Relaxed).is_multiple_of(120) {
+            if let Err(e) = engine.fleet().prune().await {
+                tracing::warn!(error = %e, "the fleet list was not pruned");
             }
-            _ = shutdown.changed() => break,
         }
-    }
+        match engine.fleet().heartbeat(started).await {
+            Ok(()) => failing.store(false, Relaxed),
+            // Once per failing spell, not every few seconds.
+            Err(e) if !failing.swap(true, Relaxed) => {
+                tracing::warn!(error = %e, "heartbeat not recorded");
+            }
+            Err(_) => {}
+        }
+    })
+    .await;
 }

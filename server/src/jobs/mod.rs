@@ -9,11 +9,32 @@ pub mod session_cleanup;
 pub mod throttle_audit;
 pub mod watchdog;
 
+use std::future::Future;
+use std::time::Duration;
+
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio::time::MissedTickBehavior;
 use tower_sessions_sqlx_store::SqliteStore;
 
 use engine::Engine;
+
+/// Runs `work` every `period`, the first time at once, until `shutdown`
+/// turns true. A tick missed while `work` ran is skipped, not run late.
+pub async fn every<F, Fut>(period: Duration, mut shutdown: watch::Receiver<bool>, mut work: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => work().await,
+            _ = shutdown.changed() => break,
+        }
+    }
+}
 
 /// Starts every background job; they stop when `shutdown` turns true.
 pub fn spawn_all(

@@ -5,26 +5,19 @@ use std::time::Duration;
 
 use engine::Engine;
 use tokio::sync::watch;
-use tokio::time::MissedTickBehavior;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions_sqlx_store::SqliteStore;
 
 pub const PERIOD: Duration = Duration::from_secs(300);
 
-pub async fn run(engine: Engine, store: SqliteStore, mut shutdown: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(PERIOD);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                if let Err(e) = store.delete_expired().await {
-                    tracing::warn!(error = %e, "deleting expired sessions failed");
-                }
-                if let Err(e) = engine.auth().unbind_sessions(None).await {
-                    tracing::warn!(error = %e, "deleting bindings of ended sessions failed");
-                }
-            }
-            _ = shutdown.changed() => break,
+pub async fn run(engine: Engine, store: SqliteStore, shutdown: watch::Receiver<bool>) {
+    super::every(PERIOD, shutdown, || async {
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!(error = %e, "deleting expired sessions failed");
         }
-    }
+        if let Err(e) = engine.auth().unbind_sessions(None).await {
+            tracing::warn!(error = %e, "deleting bindings of ended sessions failed");
+        }
+    })
+    .await;
 }

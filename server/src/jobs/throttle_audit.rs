@@ -6,19 +6,14 @@ use std::time::Duration;
 
 use engine::Engine;
 use tokio::sync::watch;
-use tokio::time::MissedTickBehavior;
 
 pub const PERIOD: Duration = Duration::from_secs(10);
 
-pub async fn run(engine: Engine, mut shutdown: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(PERIOD);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => if let Err(e) = engine.auth().flush_throttled().await {
-                tracing::warn!(error = %e, "auditing throttled sign-in attempts failed");
-            },
-            _ = shutdown.changed() => break,
+pub async fn run(engine: Engine, shutdown: watch::Receiver<bool>) {
+    super::every(PERIOD, shutdown, || async {
+        if let Err(e) = engine.auth().flush_throttled().await {
+            tracing::warn!(error = %e, "auditing throttled sign-in attempts failed");
         }
-    }
+    })
+    .await;
 }
