@@ -263,8 +263,6 @@ impl Engine {
             history,
             changes,
             hour: crate::clock::unix_ms(self.now()).div_euclid(3_600_000),
-            tick: crate::clock::unix_ms(self.now())
-                .div_euclid(crate::fleet::HEARTBEAT_EVERY.as_millis() as i64),
         };
         self.inner
             .overview
@@ -276,7 +274,6 @@ impl Engine {
                 Ok(Overview {
                     configs: self.partitions().list_configs().await?,
                     stats: self.history().stats().await?,
-                    fleet: self.fleet().list().await?,
                     certificates,
                 })
             })

@@ -28,16 +28,13 @@ use types::ntl::CertExpiry;
 ///   row (the history writer updates the configuration in the same
 ///   transaction);
 /// * login holds: a row in `changes` (with the hold);
-/// * the hour: the 24 hourly buckets end at the current one;
-/// * the fleet's heartbeats: read again every heartbeat period (`tick`).
+/// * the hour: the 24 hourly buckets end at the current one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DataVersion {
     pub audit: i64,
     pub history: i64,
     pub changes: i64,
     pub hour: i64,
-    /// The heartbeat period now is in (see [`crate::fleet::HEARTBEAT_EVERY`]).
-    pub tick: i64,
 }
 
 /// Each configuration's state, the last reseeds and the certificates.
@@ -45,8 +42,6 @@ pub(crate) struct DataVersion {
 pub struct Overview {
     pub configs: Vec<HsmConfig>,
     pub stats: HistoryStats,
-    /// The appliances sharing the database (see [`crate::fleet`]).
-    pub fleet: Vec<types::fleet::Appliance>,
     /// `Err` (its message) when the certificates could not be read: only
     /// the dashboard shows them, and the state and counts of
     /// `/api/2.0/status` and `/metrics` do not wait on them. Such an
@@ -98,7 +93,6 @@ mod tests {
                 hourly: vec![],
             },
             certificates: Ok(vec![]),
-            fleet: vec![],
         }
     }
 
@@ -108,7 +102,6 @@ mod tests {
             history,
             changes: 0,
             hour: 7,
-            tick: 1,
         }
     }
 

@@ -35,7 +35,7 @@ pub async fn dashboard() -> Result<DashboardData, AppError> {
         failures_24h: stats.failures_24h,
         last: stats.last.clone(),
         hourly: stats.hourly.clone(),
-        fleet: overview.fleet.clone(),
+        fleet: engine.fleet().seen().await?,
         this_appliance: engine.fleet().this().to_string(),
     })
 }

@@ -19,15 +19,40 @@ pub use types::fleet::{Appliance, SILENT_AFTER};
 /// An appliance silent this long leaves the list.
 pub const FORGET_AFTER: time::Duration = time::Duration::days(1);
 
+/// A list and when it was read.
+type Seen = (std::time::Instant, Vec<Appliance>);
+
 /// The fleet capability.
 #[derive(Clone)]
 pub struct Fleet {
     core: Core,
+    /// The last list, for the views (see [`Fleet::seen`]).
+    seen: std::sync::Arc<tokio::sync::Mutex<Option<Seen>>>,
 }
 
 impl Fleet {
     pub(crate) fn new(core: Core) -> Fleet {
-        Fleet { core }
+        Fleet {
+            core,
+            seen: Default::default(),
+        }
+    }
+
+    /// [`Fleet::list`] as read at most one heartbeat period ago: for the
+    /// dashboard, which every open tab asks for every few seconds. Kept
+    /// apart from the overview, which is read again only after a change
+    /// (with ten thousand configurations that read is what a view waits
+    /// for).
+    pub async fn seen(&self) -> Result<Vec<Appliance>> {
+        let mut seen = self.seen.lock().await;
+        if let Some((at, list)) = seen.as_ref() {
+            if at.elapsed() < HEARTBEAT_EVERY {
+                return Ok(list.clone());
+            }
+        }
+        let list = self.list().await?;
+        *seen = Some((std::time::Instant::now(), list.clone()));
+        Ok(list)
     }
 
     /// Records this appliance's heartbeat (`started_at`: when its server
