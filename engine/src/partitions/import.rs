@@ -181,7 +181,9 @@ const CONFIG_COLUMNS: [&str; 6] = [
 const CONFIGS: &str = "configurations";
 const PASSWORDS: &str = "passwords";
 
-fn rows_of(file: &str, text: &str, known: &[&str], required: &[&str]) -> Result<Vec<Vec<String>>> {
+/// The records after the header, each with its fields in `known`'s order
+/// (a column the header does not name is empty).
+fn rows_of(file: &str, text: &str, known: &[&str], required: &[&str]) -> Result<Vec<Record>> {
     let records =
         records(text).map_err(|(line, e)| Error::Invalid(format!("{file} line {line}: {e}")))?;
     let Some(first) = records.first() else {
@@ -203,16 +205,18 @@ fn rows_of(file: &str, text: &str, known: &[&str], required: &[&str]) -> Result<
             ));
             continue;
         }
-        let mut row = vec![r.line.to_string()];
-        for k in known {
-            row.push(
-                columns
-                    .get(k)
-                    .map(|i| r.fields[*i].clone())
-                    .unwrap_or_default(),
-            );
-        }
-        out.push(row);
+        out.push(Record {
+            line: r.line,
+            fields: known
+                .iter()
+                .map(|k| {
+                    columns
+                        .get(k)
+                        .map(|i| r.fields[*i].clone())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        });
     }
     if !errors.is_empty() {
         return Err(report(errors));
@@ -324,10 +328,10 @@ impl Partitions {
         let rows: Vec<Row> = rows_of(CONFIGS, configs, &CONFIG_COLUMNS, &["name"])?
             .into_iter()
             .map(|r| {
-                let mut f = r.into_iter();
+                let mut f = r.fields.into_iter();
                 let mut next = || f.next().unwrap_or_default();
                 Row {
-                    line: next().parse().unwrap_or_default(),
+                    line: r.line,
                     name: next(),
                     partition: next(),
                     slot: next(),
@@ -354,9 +358,9 @@ impl Partitions {
         // (A CSV error names a line, never its text; the header's errors
         // name only column names.)
         for r in pwd_rows {
-            let line: usize = r[0].parse().unwrap_or_default();
-            let name = r[1].trim().to_string();
-            let pwd = SecretString::from(r[2].clone());
+            let line = r.line;
+            let name = r.fields[0].trim().to_string();
+            let pwd = SecretString::from(r.fields[1].clone());
             if let Err(e) = super::check_password(&pwd) {
                 errors.push(format!("{PASSWORDS} line {line}: {e}"));
             }
