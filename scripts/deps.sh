@@ -42,6 +42,9 @@ if [ "$mode" = test ]; then
   dpkg -s libtpm2-pkcs11-1 >/dev/null 2>&1 || pkgs+=(libtpm2-pkcs11-1)
   command -v tpm2_ptool >/dev/null || pkgs+=(libtpm2-pkcs11-tools)
   command -v tpm2_flushcontext >/dev/null || pkgs+=(tpm2-tools)
+  # PostgreSQL, for the fleet's store: the tests start private clusters of
+  # their own (engine/src/store/testing.rs), never the system service.
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || pkgs+=(postgresql)
   # A token without an RNG (p11-kit's trust module): one that takes no seeds.
   [ -e /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-trust.so ] || [ -e /usr/lib/aarch64-linux-gnu/pkcs11/p11-kit-trust.so ] || pkgs+=(p11-kit-modules)
 fi

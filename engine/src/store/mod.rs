@@ -4,9 +4,13 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+#[cfg(test)]
+mod dialects;
 pub(crate) mod inline;
 pub mod lock;
 pub(crate) mod shared;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -15,6 +19,11 @@ use crate::error::{Error, Result};
 
 /// The embedded migrations (`migrations/` at the workspace root).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// The same migrations in PostgreSQL's dialect (`migrations/postgres/`:
+/// one file per version beside each SQLite one, the same schema; a test
+/// applies both and compares them).
+pub static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "hsmseed.db";

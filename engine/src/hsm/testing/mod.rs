@@ -355,7 +355,7 @@ impl SoftHsmFixture {
 /// Prefix of the fixture's temporary directory.
 const DIR_PREFIX: &str = "hsmseed-softhsm-";
 /// File in the fixture directory naming the process that owns it.
-const OWNER_FILE: &str = "owner.pid";
+pub(crate) const OWNER_FILE: &str = "owner.pid";
 
 /// The fixture directory outlives its process (statics are never dropped);
 /// remove those left by processes that are gone (Linux: `/proc/<pid>`).
@@ -365,7 +365,7 @@ fn remove_stale_fixtures() {
 
 /// Removes the temporary directories named `prefix…` whose owning process
 /// ([`OWNER_FILE`]) is gone, after `stop(dir)` (what they left running).
-fn remove_stale(prefix: &str, stop: impl Fn(&Path)) {
+pub(crate) fn remove_stale(prefix: &str, stop: impl Fn(&Path)) {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
@@ -398,7 +398,7 @@ fn remove_stale(prefix: &str, stop: impl Fn(&Path)) {
 ///
 /// If it cannot be made: a test that needs it cannot run without it.
 #[allow(clippy::panic)] // test support: failing loudly is the point
-fn shared_fixture<T: Send + Sync>(
+pub(crate) fn shared_fixture<T: Send + Sync>(
     cell: &'static OnceLock<Result<T, String>>,
     create: fn() -> Result<T, String>,
     what: &str,
