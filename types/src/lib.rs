@@ -55,36 +55,46 @@ macro_rules! words {
             }
         }
 
+        // As its text, in either database the engine stores to.
         #[cfg(feature = "sqlx")]
-        impl sqlx::Type<sqlx::Sqlite> for $ty {
-            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-                <&str as sqlx::Type<sqlx::Sqlite>>::type_info()
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $ty
+        where
+            for<'a> &'a str: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <&str as sqlx::Type<DB>>::type_info()
             }
 
-            fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-                <&str as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <&str as sqlx::Type<DB>>::compatible(ty)
             }
         }
 
         /// Read from its text column; an unknown text is an error, never a
         /// default.
         #[cfg(feature = "sqlx")]
-        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $ty {
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $ty
+        where
+            &'r str: sqlx::Decode<'r, DB>,
+        {
             fn decode(
-                value: sqlx::sqlite::SqliteValueRef<'r>,
+                value: <DB as sqlx::Database>::ValueRef<'r>,
             ) -> Result<Self, sqlx::error::BoxDynError> {
-                let text = <&str as sqlx::Decode<sqlx::Sqlite>>::decode(value)?;
+                let text = <&'r str as sqlx::Decode<'r, DB>>::decode(value)?;
                 Ok(text.parse::<$ty>()?)
             }
         }
 
         #[cfg(feature = "sqlx")]
-        impl<'q> sqlx::Encode<'q, sqlx::Sqlite> for $ty {
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $ty
+        where
+            &'q str: sqlx::Encode<'q, DB>,
+        {
             fn encode_by_ref(
                 &self,
-                buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>,
             ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <&str as sqlx::Encode<sqlx::Sqlite>>::encode(self.as_str(), buf)
+                <&'q str as sqlx::Encode<'q, DB>>::encode(self.as_str(), buf)
             }
         }
 

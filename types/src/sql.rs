@@ -1,4 +1,4 @@
-//! Columns as SQLite stores them, read into what the rows show (the
+//! Columns as the database stores them, read into what the rows show (the
 //! engine only: feature `sqlx`).
 
 use time::OffsetDateTime;

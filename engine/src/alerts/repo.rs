@@ -38,7 +38,7 @@ pub(crate) async fn save(pool: &SqlitePool, now: &Troubles, now_ms: i64) -> Resu
     for (subject, state) in &existing {
         if !keep.contains(&subject.as_str()) || now.get(subject).is_some_and(|t| &t.state != state)
         {
-            sqlx::query("DELETE FROM alert_states WHERE subject = ?")
+            sqlx::query("DELETE FROM alert_states WHERE subject = $1")
                 .bind(subject)
                 .execute(&mut *tx)
                 .await?;
@@ -47,7 +47,7 @@ pub(crate) async fn save(pool: &SqlitePool, now: &Troubles, now_ms: i64) -> Resu
     for (subject, t) in now {
         sqlx::query(
             "INSERT INTO alert_states (subject, kind, state, message, since_ms) \
-             VALUES (?, ?, ?, ?, ?) \
+             VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (subject) DO UPDATE SET message = excluded.message",
         )
         .bind(subject)

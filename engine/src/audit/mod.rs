@@ -150,7 +150,7 @@ impl AuditFilter {
 /// One audit row; the history writer runs it too, for manual reseeds.
 pub(crate) const INSERT_SQL: &str = "INSERT INTO audit_log \
      (at_ms, actor_kind, actor, address, action, target, outcome, detail, appliance) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub(crate) async fn insert(
     conn: &mut SqliteConnection,
@@ -223,11 +223,11 @@ pub(crate) async fn list(
 /// Deletes the rows older than `before_ms` under the one-off permit the
 /// append-only trigger checks; how many went.
 async fn delete_before(conn: &mut SqliteConnection, before_ms: i64) -> Result<u64> {
-    sqlx::query("INSERT INTO audit_prune_permit (id, before_ms) VALUES (1, ?)")
+    sqlx::query("INSERT INTO audit_prune_permit (id, before_ms) VALUES (1, $1)")
         .bind(before_ms)
         .execute(&mut *conn)
         .await?;
-    let n = sqlx::query("DELETE FROM audit_log WHERE at_ms < ?")
+    let n = sqlx::query("DELETE FROM audit_log WHERE at_ms < $1")
         .bind(before_ms)
         .execute(&mut *conn)
         .await?

@@ -20,7 +20,7 @@ pub enum StoredSession {
 pub(super) fn stored(store: &Store, session_id: &str) -> StoredSession {
     use rusqlite::OptionalExtension;
     let now = store.inline().read("session", |c| {
-        c.prepare_cached("SELECT data FROM sessions WHERE id = ?")?
+        c.prepare_cached("SELECT data FROM sessions WHERE id = $1")?
             .query_row([session_id], |r| r.get::<_, Vec<u8>>(0))
             .optional()
     });
@@ -39,7 +39,7 @@ pub(super) async fn bind(
     now_ms: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO user_sessions (session_id, user_uid, created_at) VALUES (?, ?, ?) \
+        "INSERT INTO user_sessions (session_id, user_uid, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (session_id) DO UPDATE SET user_uid = excluded.user_uid",
     )
     .bind(session_id)
@@ -54,7 +54,7 @@ pub(super) async fn bind(
 /// longer has (expired).
 pub(super) async fn unbind(pool: &sqlx::SqlitePool, session_id: Option<&str>) -> Result<()> {
     sqlx::query(
-        "DELETE FROM user_sessions WHERE session_id = ? \
+        "DELETE FROM user_sessions WHERE session_id = $1 \
          OR session_id NOT IN (SELECT id FROM sessions)",
     )
     .bind(session_id)
@@ -72,14 +72,14 @@ pub(super) async fn end_for_user(
     let keep = keep.unwrap_or("");
     let n = sqlx::query(
         "DELETE FROM sessions WHERE id IN \
-         (SELECT session_id FROM user_sessions WHERE user_uid = ? AND session_id <> ?)",
+         (SELECT session_id FROM user_sessions WHERE user_uid = $1 AND session_id <> $2)",
     )
     .bind(uid)
     .bind(keep)
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    sqlx::query("DELETE FROM user_sessions WHERE user_uid = ? AND session_id <> ?")
+    sqlx::query("DELETE FROM user_sessions WHERE user_uid = $1 AND session_id <> $2")
         .bind(uid)
         .bind(keep)
         .execute(&mut *conn)

@@ -89,7 +89,7 @@ async fn retry_after(
     now: OffsetDateTime,
 ) -> Result<Option<u64>> {
     let times: Vec<i64> = sqlx::query_scalar(
-        "SELECT at_ms FROM login_failures WHERE kind = ? AND key = ? AND at_ms > ? ORDER BY at_ms DESC LIMIT ?",
+        "SELECT at_ms FROM login_failures WHERE kind = $1 AND key = $2 AND at_ms > $3 ORDER BY at_ms DESC LIMIT $4",
     )
     .bind(kind)
     .bind(key)
@@ -118,7 +118,7 @@ pub(crate) async fn reserve(
     let mut tx = crate::store::write_tx(pool).await?;
     // A write first: the transaction holds the write lock from here on, so
     // concurrent attempts count one after the other.
-    sqlx::query("DELETE FROM login_failures WHERE at_ms <= ?")
+    sqlx::query("DELETE FROM login_failures WHERE at_ms <= $1")
         .bind(window_start_ms(now))
         .execute(&mut *tx)
         .await?;
@@ -148,21 +148,25 @@ pub(crate) async fn reserve(
         });
     }
     let mut ids = Vec::with_capacity(2);
-    let user_row =
-        sqlx::query("INSERT INTO login_failures (kind, key, at_ms) VALUES ('user', ?, ?)")
-            .bind(&user_key)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-    ids.push(user_row.last_insert_rowid());
+    ids.push(
+        sqlx::query_scalar(
+            "INSERT INTO login_failures (kind, key, at_ms) VALUES ('user', $1, $2) RETURNING id",
+        )
+        .bind(&user_key)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?,
+    );
     if let Some(addr) = a.addr {
-        let addr_row =
-            sqlx::query("INSERT INTO login_failures (kind, key, at_ms) VALUES ('addr', ?, ?)")
-                .bind(addr)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-        ids.push(addr_row.last_insert_rowid());
+        ids.push(
+            sqlx::query_scalar(
+                "INSERT INTO login_failures (kind, key, at_ms) VALUES ('addr', $1, $2) RETURNING id",
+            )
+            .bind(addr)
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await?,
+        );
     }
     tx.commit().await?;
     Ok(Verdict::Reserved(Reserved { ids, user_key }))
@@ -179,7 +183,7 @@ async fn count_throttled(
 ) -> Result<Option<ThrottledCount>> {
     let window_ms = WINDOW.whole_milliseconds() as i64;
     let finished: Option<ThrottledCount> = sqlx::query_as(
-        "DELETE FROM login_throttled WHERE kind = ? AND key = ? AND first_ms <= ? \
+        "DELETE FROM login_throttled WHERE kind = $1 AND key = $2 AND first_ms <= $3 \
          RETURNING kind, key, last_user, first_ms, last_ms, count",
     )
     .bind(kind)
@@ -199,8 +203,8 @@ async fn count_throttled(
     );
     sqlx::query(
         "INSERT INTO login_throttled (kind, key, last_user, first_ms, last_ms, count) \
-         VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT (kind, key) DO UPDATE SET \
-         last_user = excluded.last_user, last_ms = excluded.last_ms, count = count + 1",
+         VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (kind, key) DO UPDATE SET \
+         last_user = excluded.last_user, last_ms = excluded.last_ms, count = login_throttled.count + 1",
     )
     .bind(kind)
     .bind(key)
@@ -219,7 +223,7 @@ pub(crate) async fn finished_counts(
     now: OffsetDateTime,
 ) -> Result<Vec<ThrottledCount>> {
     let rows: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
-        "DELETE FROM login_throttled WHERE first_ms <= ? \
+        "DELETE FROM login_throttled WHERE first_ms <= $1 \
          RETURNING kind, key, last_user, first_ms, last_ms, count",
     )
     .bind(window_start_ms(now))
@@ -244,7 +248,7 @@ pub(crate) async fn finished_counts(
 /// earlier failures are forgotten.
 pub(crate) async fn succeeded(pool: &SqlitePool, r: &Reserved) -> Result<()> {
     let mut tx = crate::store::write_tx(pool).await?;
-    sqlx::query("DELETE FROM login_failures WHERE kind = 'user' AND key = ?")
+    sqlx::query("DELETE FROM login_failures WHERE kind = 'user' AND key = $1")
         .bind(&r.user_key)
         .execute(&mut *tx)
         .await?;
@@ -262,7 +266,7 @@ pub(crate) async fn released(pool: &SqlitePool, r: &Reserved) -> Result<()> {
 
 async fn take_back(conn: &mut SqliteConnection, r: &Reserved) -> Result<()> {
     for id in &r.ids {
-        sqlx::query("DELETE FROM login_failures WHERE id = ?")
+        sqlx::query("DELETE FROM login_failures WHERE id = $1")
             .bind(id)
             .execute(&mut *conn)
             .await?;

@@ -226,7 +226,7 @@ pub(crate) async fn revoke_created_by(
     name: &str,
 ) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("DELETE FROM api_tokens WHERE created_by = ? RETURNING name")
+        sqlx::query_scalar("DELETE FROM api_tokens WHERE created_by = $1 RETURNING name")
             .bind(name)
             .fetch_all(conn)
             .await?,
@@ -247,7 +247,7 @@ async fn insert(
     created_by: &str,
 ) -> std::result::Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO api_tokens (name, scope, token_hash, prefix, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO api_tokens (name, scope, token_hash, prefix, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(name)
     .bind(scope.as_str())
@@ -270,7 +270,7 @@ async fn list(pool: &sqlx::SqlitePool) -> Result<Vec<Row>> {
 
 async fn find_by_hash(pool: &sqlx::SqlitePool, token_hash: &str) -> Result<Option<Row>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = ?"
+        "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1"
     ))
     .bind(token_hash)
     .fetch_optional(pool)
@@ -278,7 +278,7 @@ async fn find_by_hash(pool: &sqlx::SqlitePool, token_hash: &str) -> Result<Optio
 }
 
 async fn mark_used(pool: &sqlx::SqlitePool, token_hash: &str, now_ms: i64) -> Result<()> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?")
+    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
         .bind(now_ms)
         .bind(token_hash)
         .execute(pool)
@@ -288,7 +288,7 @@ async fn mark_used(pool: &sqlx::SqlitePool, token_hash: &str, now_ms: i64) -> Re
 
 /// Whether there was a token `name` to delete.
 async fn delete(conn: &mut sqlx::SqliteConnection, name: &str) -> Result<bool> {
-    let n = sqlx::query("DELETE FROM api_tokens WHERE name = ?")
+    let n = sqlx::query("DELETE FROM api_tokens WHERE name = $1")
         .bind(name)
         .execute(conn)
         .await?

@@ -55,18 +55,19 @@ pub(crate) async fn insert(
 ) -> Result<i64> {
     let mut uid = [0u8; 16];
     crate::random::fill_random(&mut uid);
-    let r = sqlx::query(
-        "INSERT INTO users (uid, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+    let r = sqlx::query_scalar(
+        "INSERT INTO users (uid, name, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(hex::encode(uid))
     .bind(name.as_str())
     .bind(hash)
     .bind(now_ms)
     .bind(now_ms)
-    .execute(conn)
+    .fetch_one(conn)
     .await;
     match r {
-        Ok(r) => Ok(r.last_insert_rowid()),
+        Ok(id) => Ok(id),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(
             crate::error::Error::Conflict(format!("user {}", name.as_str())),
         ),
@@ -78,14 +79,14 @@ pub(crate) async fn find_by_name(
     conn: &mut SqliteConnection,
     name: &UserName,
 ) -> Result<Option<UserRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE name = ?"))
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE name = $1"))
         .bind(name.as_str())
         .fetch_optional(conn)
         .await?)
 }
 
 pub(crate) async fn find_by_uid(conn: &mut SqliteConnection, uid: &str) -> Result<Option<UserRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE uid = ?"))
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE uid = $1"))
         .bind(uid)
         .fetch_optional(conn)
         .await?)
@@ -96,7 +97,7 @@ pub(crate) async fn find_by_uid(conn: &mut SqliteConnection, uid: &str) -> Resul
 pub(crate) async fn find_by_uid_now(store: &Store, uid: &str) -> Result<Option<UserRow>> {
     use rusqlite::OptionalExtension;
     let now = store.inline().read("session user", |c| {
-        c.prepare_cached(&format!("{SELECT} WHERE uid = ?"))?
+        c.prepare_cached(&format!("{SELECT} WHERE uid = $1"))?
             .query_row([uid], |r| {
                 Ok(UserRow {
                     id: r.get(0)?,
@@ -123,8 +124,8 @@ pub(crate) async fn update_password(
     now_ms: i64,
 ) -> Result<Option<User>> {
     let row: Option<UserRow> = sqlx::query_as(
-        "UPDATE users SET password_hash = ?, generation = generation + 1, updated_at = ? \
-         WHERE name = ? RETURNING id, uid, name, password_hash, generation",
+        "UPDATE users SET password_hash = $1, generation = generation + 1, updated_at = $2 \
+         WHERE name = $3 RETURNING id, uid, name, password_hash, generation",
     )
     .bind(hash)
     .bind(now_ms)
@@ -158,7 +159,7 @@ pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<UserInfo>> {
 }
 
 pub(crate) async fn delete(conn: &mut SqliteConnection, name: &UserName) -> Result<bool> {
-    Ok(sqlx::query("DELETE FROM users WHERE name = ?")
+    Ok(sqlx::query("DELETE FROM users WHERE name = $1")
         .bind(name.as_str())
         .execute(conn)
         .await?

@@ -10,7 +10,7 @@ pub(crate) async fn record_event(
     detail: &str,
 ) -> crate::Result<()> {
     sqlx::query(
-        "INSERT INTO entropy_events (at_ms, source, kind, test, detail) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO entropy_events (at_ms, source, kind, test, detail) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(at_ms)
     .bind(source)

@@ -12,7 +12,7 @@ pub(super) async fn heartbeat(
     now_ms: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO appliances (id, version, started_at, heartbeat_at) VALUES (?, ?, ?, ?) \
+        "INSERT INTO appliances (id, version, started_at, heartbeat_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (id) DO UPDATE SET version = excluded.version, \
          started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
     )
@@ -32,15 +32,17 @@ pub(super) async fn prune(
     silent_before_ms: i64,
     hours_before_ms: i64,
 ) -> Result<u64> {
-    sqlx::query("DELETE FROM seed_hourly_appliance WHERE hour_ms < ?")
+    sqlx::query("DELETE FROM seed_hourly_appliance WHERE hour_ms < $1")
         .bind(hours_before_ms)
         .execute(pool)
         .await?;
-    Ok(sqlx::query("DELETE FROM appliances WHERE heartbeat_at < ?")
-        .bind(silent_before_ms)
-        .execute(pool)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM appliances WHERE heartbeat_at < $1")
+            .bind(silent_before_ms)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// `(id, version, started_at, heartbeat_at, reseeds in hour_ms)`.
@@ -51,7 +53,7 @@ pub(super) async fn list(
     Ok(sqlx::query_as(
         "SELECT a.id, a.version, a.started_at, a.heartbeat_at, coalesce(h.reseeds, 0) \
          FROM appliances a LEFT JOIN seed_hourly_appliance h \
-         ON h.appliance = a.id AND h.hour_ms = ? ORDER BY a.id",
+         ON h.appliance = a.id AND h.hour_ms = $1 ORDER BY a.id",
     )
     .bind(hour_ms)
     .fetch_all(pool)

@@ -172,7 +172,7 @@ pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<H
     .fetch_all(&mut *conn)
     .await?;
     let buckets: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT hour_ms, ok, failed FROM seed_hourly WHERE hour_ms >= ? AND hour_ms < ?",
+        "SELECT hour_ms, ok, failed FROM seed_hourly WHERE hour_ms >= $1 AND hour_ms < $2",
     )
     .bind(start)
     .bind(end)
@@ -214,17 +214,17 @@ pub async fn prune(
     max_rows: u32,
 ) -> Result<u64> {
     let cutoff = unix_ms(now) - i64::from(retention_days) * 86_400_000;
-    let old = sqlx::query("DELETE FROM seed_history WHERE at_ms < ?")
+    let old = sqlx::query("DELETE FROM seed_history WHERE at_ms < $1")
         .bind(cutoff)
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    sqlx::query("DELETE FROM seed_hourly WHERE hour_ms < ?")
+    sqlx::query("DELETE FROM seed_hourly WHERE hour_ms < $1")
         .bind(cutoff - 3_600_000)
         .execute(&mut *conn)
         .await?;
     let extra = sqlx::query(
-        "DELETE FROM seed_history WHERE id NOT IN (SELECT id FROM seed_history ORDER BY at_ms DESC, id DESC LIMIT ?)",
+        "DELETE FROM seed_history WHERE id NOT IN (SELECT id FROM seed_history ORDER BY at_ms DESC, id DESC LIMIT $1)",
     )
     .bind(i64::from(max_rows))
     .execute(&mut *conn)

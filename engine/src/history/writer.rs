@@ -136,28 +136,31 @@ fn open(path: &Path) -> std::result::Result<Connection, String> {
 pub(super) const INSERT_HISTORY: &str =
     "INSERT INTO seed_history (at_ms, config_name, slot, token_serial, \
      trigger, source, bits, duration_us, outcome, error_code, message, appliance) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 /// Reseeds attempted per appliance and hour (the fleet list's count).
 pub(super) const COUNT_APPLIANCE_HOUR: &str =
-    "INSERT INTO seed_hourly_appliance (hour_ms, appliance, reseeds) VALUES (?, ?, ?) \
-     ON CONFLICT (hour_ms, appliance) DO UPDATE SET reseeds = reseeds + excluded.reseeds";
+    "INSERT INTO seed_hourly_appliance (hour_ms, appliance, reseeds) VALUES ($1, $2, $3) \
+     ON CONFLICT (hour_ms, appliance) DO UPDATE SET reseeds = seed_hourly_appliance.reseeds + excluded.reseeds";
 pub(super) const COUNT_HOUR: &str =
-    "INSERT INTO seed_hourly (hour_ms, ok, failed) VALUES (?, ?, ?) \
-     ON CONFLICT (hour_ms) DO UPDATE SET ok = ok + excluded.ok, failed = failed + excluded.failed";
-/// A configuration's last outcome and its health: `?4` the newest success
-/// of the batch (if any), `?5` whether the batch had one (the count starts
-/// again), `?6` the failures after it, `?8` whether its token refused the
+    "INSERT INTO seed_hourly (hour_ms, ok, failed) VALUES ($1, $2, $3) \
+     ON CONFLICT (hour_ms) DO UPDATE SET ok = seed_hourly.ok + excluded.ok, \
+     failed = seed_hourly.failed + excluded.failed";
+/// A configuration's last outcome and its health: `$4` the newest success
+/// of the batch (if any), `$5` whether the batch had one (the count starts
+/// again), `$6` the failures after it, `$7` whether its token refused the
 /// seed as such ([`SEED_NOT_ACCEPTED`]; NULL after a held round: kept),
-/// `?9` the appliance of the batch's newest scheduled reseed of it: that
+/// `$8` the appliance of the batch's newest scheduled reseed of it: that
 /// round's lease on the configuration ends with the row (NULL: none).
+/// (SQLite numbers a `$N` parameter by where it first appears, not by N:
+/// they must first appear in order, as here, for positional binding.)
 pub(super) const LAST_OUTCOME: &str =
-    "UPDATE hsm_configs SET last_outcome = ?1, last_error = ?2, last_at = ?3, \
-     last_ok_at = coalesce(?4, last_ok_at), \
-     failures_in_row = CASE WHEN ?5 THEN ?6 ELSE failures_in_row + ?6 END, \
-     seed_refused = coalesce(?8, seed_refused), \
-     lease_until = CASE WHEN lease_by = ?9 THEN NULL ELSE lease_until END, \
-     lease_by = CASE WHEN lease_by = ?9 THEN NULL ELSE lease_by END \
-     WHERE name = ?7";
+    "UPDATE hsm_configs SET last_outcome = $1, last_error = $2, last_at = $3, \
+     last_ok_at = coalesce($4, last_ok_at), \
+     failures_in_row = CASE WHEN $5 THEN $6 ELSE failures_in_row + $6 END, \
+     seed_refused = coalesce($7, seed_refused), \
+     lease_until = CASE WHEN lease_by = $8 THEN NULL ELSE lease_until END, \
+     lease_by = CASE WHEN lease_by = $8 THEN NULL ELSE lease_by END \
+     WHERE name = $9";
 
 /// One transaction for the whole batch: the history rows, the audit rows
 /// of manual reseeds, the hourly counts the dashboard reads and each
@@ -242,9 +245,9 @@ fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
             l.ok_at,
             l.ok_at.is_some(),
             l.failures,
-            e.config_name,
             l.refused,
             l.scheduled_by,
+            e.config_name,
         ])?;
     }
     Ok(())

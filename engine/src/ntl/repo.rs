@@ -7,7 +7,7 @@ use crate::error::Result;
 
 /// Whether the server list holds a certificate for `address`.
 pub(crate) async fn server_exists(pool: &SqlitePool, address: &str) -> Result<bool> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM ntl_servers WHERE address = ?")
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM ntl_servers WHERE address = $1")
         .bind(address)
         .fetch_optional(pool)
         .await?;
@@ -22,7 +22,7 @@ pub(crate) async fn put_server(
     now_ms: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO ntl_servers (address, cert_pem, created_at, updated_at) VALUES (?, ?, ?, ?) \
+        "INSERT INTO ntl_servers (address, cert_pem, created_at, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (address) DO UPDATE SET cert_pem = excluded.cert_pem, updated_at = excluded.updated_at",
     )
     .bind(address)
@@ -45,7 +45,7 @@ pub(crate) async fn servers(pool: &SqlitePool) -> Result<Vec<(String, String)>> 
 
 pub(crate) async fn server_pem(pool: &SqlitePool, address: &str) -> Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT cert_pem FROM ntl_servers WHERE address = ?")
+        sqlx::query_scalar("SELECT cert_pem FROM ntl_servers WHERE address = $1")
             .bind(address)
             .fetch_optional(pool)
             .await?,
@@ -54,7 +54,7 @@ pub(crate) async fn server_pem(pool: &SqlitePool, address: &str) -> Result<Optio
 
 /// Whether a certificate was there to delete.
 pub(crate) async fn delete_server(pool: &SqlitePool, address: &str) -> Result<bool> {
-    let n = sqlx::query("DELETE FROM ntl_servers WHERE address = ?")
+    let n = sqlx::query("DELETE FROM ntl_servers WHERE address = $1")
         .bind(address)
         .execute(pool)
         .await?
@@ -71,7 +71,7 @@ pub(crate) async fn put_qa_cert(
     now_ms: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO ntl_qa_cert (id, address, cert_pem, key_sealed, created_at) VALUES (1, ?, ?, ?, ?) \
+        "INSERT INTO ntl_qa_cert (id, address, cert_pem, key_sealed, created_at) VALUES (1, $1, $2, $3, $4) \
          ON CONFLICT (id) DO UPDATE SET address = excluded.address, cert_pem = excluded.cert_pem, \
          key_sealed = excluded.key_sealed, created_at = excluded.created_at",
     )

@@ -196,7 +196,7 @@ impl LoginLedger {
             let own = c
                 .query_row(
                     "SELECT credential, token_serial, ok_at_ms, held_ckr FROM config_logins \
-                     WHERE config_name = ?",
+                     WHERE config_name = $1",
                     params![config],
                     |r| {
                         Ok(ConfigLogin {
@@ -210,15 +210,15 @@ impl LoginLedger {
                 .optional()?;
             let same_held = c
                 .query_row(
-                    "SELECT config_name, held_ckr FROM config_logins WHERE token_serial = ? \
-                     AND credential = ? AND held_ckr IS NOT NULL AND config_name <> ? LIMIT 1",
+                    "SELECT config_name, held_ckr FROM config_logins WHERE token_serial = $1 \
+                     AND credential = $2 AND held_ckr IS NOT NULL AND config_name <> $3 LIMIT 1",
                     params![serial, credential, config],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
             let token: Option<(i64, Option<String>)> = c
                 .query_row(
-                    "SELECT failures, last_ckr FROM token_logins WHERE token_serial = ?",
+                    "SELECT failures, last_ckr FROM token_logins WHERE token_serial = $1",
                     params![serial],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
@@ -242,22 +242,22 @@ impl LoginLedger {
             let tx = c.unchecked_transaction()?;
             tx.execute(
                 "INSERT INTO config_logins (config_name, credential, token_serial, ok_at_ms, \
-                 held_ckr, held_detail, held_at_ms) VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6) \
-                 ON CONFLICT (config_name) DO UPDATE SET credential = ?2, token_serial = ?3, \
-                 ok_at_ms = CASE WHEN credential = ?2 THEN ok_at_ms END, \
-                 held_ckr = ?4, held_detail = ?5, held_at_ms = ?6",
+                 held_ckr, held_detail, held_at_ms) VALUES ($1, $2, $3, NULL, $4, $5, $6) \
+                 ON CONFLICT (config_name) DO UPDATE SET credential = $2, token_serial = $3, \
+                 ok_at_ms = CASE WHEN config_logins.credential = $2 THEN config_logins.ok_at_ms END, \
+                 held_ckr = $4, held_detail = $5, held_at_ms = $6",
                 params![t.config, t.credential, t.serial, ckr, detail, now],
             )?;
             if failed {
                 tx.execute(
                     "INSERT INTO token_logins (token_serial, failures, last_ckr, last_failure_ms) \
-                     VALUES (?1, 1, ?2, ?3) ON CONFLICT (token_serial) DO UPDATE SET \
-                     failures = failures + 1, last_ckr = ?2, last_failure_ms = ?3",
+                     VALUES ($1, 1, $2, $3) ON CONFLICT (token_serial) DO UPDATE SET \
+                     failures = token_logins.failures + 1, last_ckr = $2, last_failure_ms = $3",
                     params![t.serial, ckr, now],
                 )?;
             }
             tx.execute(
-                "INSERT INTO changes (at_ms, what) VALUES (?, ?)",
+                "INSERT INTO changes (at_ms, what) VALUES ($1, $2)",
                 params![now, format!("hsm {} login held", t.config)],
             )?;
             tx.commit()
@@ -282,7 +282,7 @@ impl LoginLedger {
             let tx = c.unchecked_transaction()?;
             let was_held: bool = tx
                 .query_row(
-                    "SELECT held_ckr IS NOT NULL FROM config_logins WHERE config_name = ?",
+                    "SELECT held_ckr IS NOT NULL FROM config_logins WHERE config_name = $1",
                     params![t.config],
                     |r| r.get(0),
                 )
@@ -290,18 +290,18 @@ impl LoginLedger {
                 .unwrap_or(false);
             tx.execute(
                 "INSERT INTO config_logins (config_name, credential, token_serial, ok_at_ms) \
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (config_name) DO UPDATE SET \
-                 credential = ?2, token_serial = ?3, ok_at_ms = ?4, held_ckr = NULL, \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (config_name) DO UPDATE SET \
+                 credential = $2, token_serial = $3, ok_at_ms = $4, held_ckr = NULL, \
                  held_detail = NULL, held_at_ms = NULL",
                 params![t.config, t.credential, t.serial, now],
             )?;
             tx.execute(
-                "DELETE FROM token_logins WHERE token_serial = ?",
+                "DELETE FROM token_logins WHERE token_serial = $1",
                 params![t.serial],
             )?;
             if was_held {
                 tx.execute(
-                    "INSERT INTO changes (at_ms, what) VALUES (?, ?)",
+                    "INSERT INTO changes (at_ms, what) VALUES ($1, $2)",
                     params![now, format!("hsm {} login released", t.config)],
                 )?;
             }

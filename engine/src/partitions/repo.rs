@@ -79,12 +79,13 @@ pub(crate) async fn names(conn: &mut SqliteConnection) -> Result<Vec<String>> {
 }
 
 pub(crate) async fn insert(conn: &mut SqliteConnection, name: &HsmName, now_ms: i64) -> Result<()> {
-    let r = sqlx::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES (?, ?, ?)")
-        .bind(name.as_str())
-        .bind(now_ms)
-        .bind(now_ms)
-        .execute(conn)
-        .await;
+    let r =
+        sqlx::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES ($1, $2, $3)")
+            .bind(name.as_str())
+            .bind(now_ms)
+            .bind(now_ms)
+            .execute(conn)
+            .await;
     match r {
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -95,7 +96,7 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, name: &HsmName, now_ms: 
 }
 
 pub(crate) async fn get(conn: &mut SqliteConnection, name: &HsmName) -> Result<Option<Row>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE c.name = ?"))
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE c.name = $1"))
         .bind(name.as_str())
         .fetch_optional(conn)
         .await?)
@@ -112,10 +113,11 @@ pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()>
         // Another token (slot, serial or module) may take seeds: the
         // refusal is forgotten (the right-hand sides read the old row).
         "UPDATE hsm_configs SET \
-         seed_refused = CASE WHEN slot IS ? AND token_serial IS ? AND module IS ? \
-         THEN seed_refused ELSE 0 END, \
-         partition_name = ?, partition_pwd = ?, slot = ?, token_serial = ?, \
-         user_type = ?, module = ?, enabled = ?, updated_at = ? WHERE name = ?",
+         seed_refused = CASE WHEN slot IS NOT DISTINCT FROM $1 \
+         AND token_serial IS NOT DISTINCT FROM $2 AND module IS NOT DISTINCT FROM $3 \
+         THEN seed_refused ELSE FALSE END, \
+         partition_name = $4, partition_pwd = $5, slot = $6, token_serial = $7, \
+         user_type = $8, module = $9, enabled = $10, updated_at = $11 WHERE name = $12",
     )
     .bind(row.slot)
     .bind(&row.token_serial)
@@ -138,7 +140,7 @@ pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()>
 /// its next login is tried.
 pub(crate) async fn release_login(conn: &mut SqliteConnection, name: &HsmName) -> Result<bool> {
     Ok(
-        sqlx::query("DELETE FROM config_logins WHERE config_name = ?")
+        sqlx::query("DELETE FROM config_logins WHERE config_name = $1")
             .bind(name.as_str())
             .execute(conn)
             .await?
@@ -148,7 +150,7 @@ pub(crate) async fn release_login(conn: &mut SqliteConnection, name: &HsmName) -
 }
 
 pub(crate) async fn delete(conn: &mut SqliteConnection, name: &HsmName) -> Result<bool> {
-    Ok(sqlx::query("DELETE FROM hsm_configs WHERE name = ?")
+    Ok(sqlx::query("DELETE FROM hsm_configs WHERE name = $1")
         .bind(name.as_str())
         .execute(conn)
         .await?

@@ -21,9 +21,9 @@ pub(crate) async fn claim_due(
     lease_until_ms: i64,
 ) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "UPDATE hsm_configs SET next_due_at = ?, lease_by = ?, lease_until = ? \
+        "UPDATE hsm_configs SET next_due_at = $1, lease_by = $2, lease_until = $3 \
          WHERE enabled AND slot IS NOT NULL AND partition_pwd IS NOT NULL AND NOT seed_refused \
-         AND coalesce(next_due_at, 0) <= ? \
+         AND coalesce(next_due_at, 0) <= $4 \
          AND name NOT IN (SELECT config_name FROM config_logins WHERE held_ckr IS NOT NULL) \
          RETURNING name",
     )
@@ -45,8 +45,8 @@ pub(crate) async fn take_over(
     lease_until_ms: i64,
 ) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
-        "UPDATE hsm_configs SET lease_by = ?, lease_until = ? \
-         WHERE lease_until IS NOT NULL AND lease_until < ? RETURNING name",
+        "UPDATE hsm_configs SET lease_by = $1, lease_until = $2 \
+         WHERE lease_until IS NOT NULL AND lease_until < $3 RETURNING name",
     )
     .bind(appliance)
     .bind(lease_until_ms)
@@ -60,7 +60,7 @@ pub(crate) async fn take_over(
 pub(crate) async fn release(pool: &SqlitePool, name: &str, appliance: &str) -> Result<()> {
     sqlx::query(
         "UPDATE hsm_configs SET lease_by = NULL, lease_until = NULL \
-         WHERE name = ? AND lease_by = ?",
+         WHERE name = $1 AND lease_by = $2",
     )
     .bind(name)
     .bind(appliance)

@@ -47,7 +47,7 @@ pub(crate) async fn check_key(pool: &SqlitePool, key: &MasterKey, now_ms: i64) -
             // Another process may record its key first: then the two are
             // compared below like any stored value.
             sqlx::query(
-                "INSERT INTO key_check (id, value, created_at) VALUES (1, ?, ?) \
+                "INSERT INTO key_check (id, value, created_at) VALUES (1, $1, $2) \
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(&value)

@@ -172,3 +172,158 @@ async fn the_audit_log_is_append_only_in_postgresql_too() {
         .unwrap();
     assert_eq!(left, 2);
 }
+
+/// The string literals of a Rust source file, unescaped (`\` + newline
+/// and the next line's indentation dropped, as the compiler does); code
+/// after the file's `#[cfg(test)]` module is left out.
+fn string_literals(source: &str) -> Vec<String> {
+    let code = source
+        .find("#[cfg(test)]\nmod tests")
+        .map_or(source, |at| &source[..at]);
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            // A char literal ('"', '\'', 'x'); otherwise a lifetime.
+            b'\'' => {
+                if b.get(i + 1) == Some(&b'\\') {
+                    i += 4;
+                } else if b.get(i + 2) == Some(&b'\'') {
+                    i += 3;
+                } else {
+                    i += 1;
+                }
+            }
+            b'r' if matches!(b.get(i + 1), Some(b'"' | b'#'))
+                && !b[i - 1].is_ascii_alphanumeric() =>
+            {
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                let start = i + 2 + hashes;
+                let end_marker = format!("\"{}", "#".repeat(hashes));
+                let len = code[start..].find(&end_marker).unwrap_or(0);
+                out.push(code[start..start + len].to_string());
+                i = start + len + end_marker.len();
+            }
+            b'"' => {
+                let mut s = String::new();
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        match b[i + 1] {
+                            b'\n' => {
+                                i += 2;
+                                while i < b.len() && b[i].is_ascii_whitespace() {
+                                    i += 1;
+                                }
+                                continue;
+                            }
+                            b'n' => s.push('\n'),
+                            b't' => s.push('\t'),
+                            c => s.push(c as char),
+                        }
+                        i += 2;
+                    } else {
+                        let ch = code[i..].chars().next().unwrap();
+                        s.push(ch);
+                        i += ch.len_utf8();
+                    }
+                }
+                out.push(s);
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// Every whole SQL statement written as one literal in the engine's
+/// source (format strings and fragments are not whole).
+fn engine_statements() -> Vec<(String, String)> {
+    fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, files);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(&root).unwrap().display().to_string();
+        if rel.contains("testing") || rel.ends_with("dialects.rs") || rel.ends_with("fuzz_tests.rs")
+        {
+            continue;
+        }
+        for lit in string_literals(&std::fs::read_to_string(&f).unwrap()) {
+            let t = lit.trim_start();
+            let first = t
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            if matches!(
+                first.as_str(),
+                "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "WITH"
+            ) && !lit.contains('{')
+            {
+                out.push((rel.clone(), lit));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn what_prepares_in_sqlite_prepares_in_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let mut c = SqliteConnection::connect_with(
+            &sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
+        )
+        .await
+        .unwrap();
+        MIGRATOR.run_direct(&mut c).await.unwrap();
+    }
+    let lite = rusqlite::Connection::open(&path).unwrap();
+    let url = PgCluster::shared().database().await;
+    let mut pg = PgConnection::connect(&url).await.unwrap();
+    PG_MIGRATOR.run_direct(&mut pg).await.unwrap();
+
+    let statements = engine_statements();
+    assert!(statements.len() > 60, "{}", statements.len());
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (file, sql) in &statements {
+        // A fragment (completed by code) does not prepare in SQLite either.
+        if lite.prepare(sql).is_err() {
+            continue;
+        }
+        checked += 1;
+        if let Err(e) = sqlx::Executor::prepare(&mut pg, sql.as_str()).await {
+            failures.push(format!("{file}: {e}\n    {sql}"));
+        }
+    }
+    assert!(checked > 60, "{checked}");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} do not prepare in PostgreSQL:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -45,19 +45,18 @@ pub(crate) async fn record_change<'c>(
     what: &str,
 ) -> Result<i64> {
     Ok(
-        sqlx::query("INSERT INTO changes (at_ms, what) VALUES (?, ?)")
+        sqlx::query_scalar("INSERT INTO changes (at_ms, what) VALUES ($1, $2) RETURNING id")
             .bind(at_ms)
             .bind(what)
-            .execute(db)
-            .await?
-            .last_insert_rowid(),
+            .fetch_one(db)
+            .await?,
     )
 }
 
 /// One appliance setting.
 pub(crate) async fn setting(pool: &SqlitePool, key: &str) -> Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT value FROM app_settings WHERE key = ?")
+        sqlx::query_scalar("SELECT value FROM app_settings WHERE key = $1")
             .bind(key)
             .fetch_optional(pool)
             .await?,
@@ -84,7 +83,7 @@ pub(crate) async fn write_settings(
 ) -> Result<()> {
     for (key, value) in values {
         sqlx::query(
-            "INSERT INTO app_settings (key, value, updated_at) VALUES (?, ?, ?) \
+            "INSERT INTO app_settings (key, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )
         .bind(key)
