@@ -140,12 +140,12 @@ async fn soak(args: &Args, fixture: &SoftHsmFixture, bin: &Path) -> anyhow::Resu
     let history: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM seed_history WHERE config_name = 'SOAK' AND trigger = 'api' AND outcome = 'ok'",
     )
-    .fetch_one(engine.store().pool())
+    .fetch_one(engine.store().sqlite())
     .await?;
     let audit: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'hsm.reseed' AND actor = 'soak' AND outcome = 'ok'",
     )
-    .fetch_one(engine.store().pool())
+    .fetch_one(engine.store().sqlite())
     .await?;
     let acknowledged = tally.acknowledged.load(Ordering::Relaxed) as i64;
     let unknown = tally.unknown.load(Ordering::Relaxed) as i64;

@@ -176,7 +176,7 @@ impl crate::Engine {
         with_master_key: bool,
     ) -> Result<BackupReport> {
         let copy = work.join(DB_FILE);
-        vacuum_into(self.store().pool(), &copy).await?;
+        vacuum_into(self.store().sqlite(), &copy).await?;
         // Sessions are bearer secrets of this machine's browsers: not moved.
         let db = open_file_db(&copy).await?;
         sqlx::query("DELETE FROM sessions").execute(&db).await.ok();

@@ -81,6 +81,7 @@ impl OverviewCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::db;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn overview(n: usize) -> Overview {
@@ -252,7 +253,7 @@ mod tests {
         let engine = Engine::open(Settings::for_data_dir(dir.path()))
             .await
             .unwrap();
-        sqlx::query(
+        db::query(
             "INSERT INTO ntl_servers (address, cert_pem, created_at, updated_at) \
              VALUES ('10.0.0.1', 'not a certificate', 0, 0)",
         )
@@ -267,7 +268,7 @@ mod tests {
             .await
             .contains("hsmseed_configurations"));
 
-        sqlx::query("DELETE FROM ntl_servers")
+        db::query("DELETE FROM ntl_servers")
             .execute(engine.store().pool())
             .await
             .unwrap();

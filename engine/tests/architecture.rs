@@ -44,6 +44,7 @@ const CAPABILITIES: &[&str] = &[
 
 const SQL: &[&str] = &[
     "sqlx::query",
+    "db::query",
     "query_as(",
     "query_scalar(",
     "rusqlite",

@@ -8,7 +8,7 @@
 //! a restart neither repeats an alert nor forgets one. An alert is
 //! delivered at most once: the state is saved before it is sent.
 
-mod repo;
+pub(crate) mod repo;
 pub mod syslog;
 mod watch;
 pub mod webhook;

@@ -3,13 +3,13 @@
 //! itself (never by a door), append-only (database triggers refuse updates
 //! and deletes), and never with a secret in it.
 
+use crate::store::db::{self, Conn};
 use std::future::Future;
 use std::net::IpAddr;
 
 use futures_util::future::BoxFuture;
 
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::clock::unix_ms;
 use crate::core::Core;
@@ -107,7 +107,7 @@ impl Actor {
 
 /// The transaction an audited database action writes in
 /// ([`Core::audited_tx`]).
-pub(crate) type Tx = sqlx::Transaction<'static, Sqlite>;
+pub(crate) type Tx = Conn;
 
 /// One row to append.
 #[derive(Debug, Clone)]
@@ -153,10 +153,10 @@ pub(crate) const INSERT_SQL: &str = "INSERT INTO audit_log \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     e: &AuditEntry,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(INSERT_SQL)
+    db::query(INSERT_SQL)
         .bind(e.at_ms)
         .bind(e.actor.kind.as_str())
         .bind(&e.actor.name)
@@ -171,16 +171,16 @@ pub(crate) async fn insert(
     Ok(())
 }
 
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a AuditFilter) {
+fn push_filter<'a>(q: &mut db::Builder<'a>, f: &'a AuditFilter) {
     q.push(" WHERE 1 = 1");
     if let Some(a) = &f.actor {
         q.push(" AND actor = ").push_bind(a.as_str());
     }
     if let Some(a) = &f.action {
         if a.ends_with('.') {
-            q.push(" AND substr(action, 1, ")
-                .push_bind(a.len() as i64)
-                .push(") = ")
+            q.push(" AND substr(action, 1, length(")
+                .push_bind(a.as_str())
+                .push(")) = ")
                 .push_bind(a.as_str());
         } else {
             q.push(" AND action = ").push_bind(a.as_str());
@@ -192,17 +192,17 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a AuditFilter) {
 }
 
 pub(crate) async fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     f: &AuditFilter,
     page: u32,
     per_page: u32,
 ) -> Result<AuditPage> {
     let page = page.max(1);
     let per_page = per_page.clamp(1, types::limits::PER_PAGE_MAX);
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM audit_log");
+    let mut count = db::Builder::new("SELECT COUNT(*) FROM audit_log");
     push_filter(&mut count, f);
     let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-    let mut q = QueryBuilder::<Sqlite>::new(
+    let mut q = db::Builder::new(
         "SELECT id, at_ms, actor_kind, actor, address, action, target, outcome, detail, appliance \
          FROM audit_log",
     );
@@ -222,17 +222,17 @@ pub(crate) async fn list(
 
 /// Deletes the rows older than `before_ms` under the one-off permit the
 /// append-only trigger checks; how many went.
-async fn delete_before(conn: &mut SqliteConnection, before_ms: i64) -> Result<u64> {
-    sqlx::query("INSERT INTO audit_prune_permit (id, before_ms) VALUES (1, $1)")
+async fn delete_before(conn: &mut Conn, before_ms: i64) -> Result<u64> {
+    db::query("INSERT INTO audit_prune_permit (id, before_ms) VALUES (1, $1)")
         .bind(before_ms)
         .execute(&mut *conn)
         .await?;
-    let n = sqlx::query("DELETE FROM audit_log WHERE at_ms < $1")
+    let n = db::query("DELETE FROM audit_log WHERE at_ms < $1")
         .bind(before_ms)
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    sqlx::query("DELETE FROM audit_prune_permit")
+    db::query("DELETE FROM audit_prune_permit")
         .execute(&mut *conn)
         .await?;
     Ok(n)
@@ -330,7 +330,7 @@ impl Core {
         F: for<'t> FnOnce(&'t mut Tx) -> BoxFuture<'t, Result<(T, String)>>,
     {
         let done: Result<T> = async {
-            let mut tx = crate::store::write_tx(self.store().pool()).await?;
+            let mut tx = self.store().pool().begin_write().await?;
             let (value, detail) = f(&mut tx).await?;
             let entry = self.audit_entry(actor, action, target, Outcome::Ok, &detail);
             insert(&mut tx, &entry).await?;
@@ -371,7 +371,7 @@ impl AuditLog {
         }
         let now = self.core.now();
         let before = unix_ms(now - time::Duration::days(i64::from(days)));
-        let mut tx = crate::store::write_tx(self.core.store().pool()).await?;
+        let mut tx = self.core.store().pool().begin_write().await?;
         let n = delete_before(&mut tx, before).await?;
         if n > 0 {
             let entry = AuditEntry {
@@ -454,12 +454,12 @@ mod tests {
 
         // Append-only, whoever asks.
         let pool = engine.store().pool();
-        let e = sqlx::query("UPDATE audit_log SET actor = 'mallory'")
+        let e = db::query("UPDATE audit_log SET actor = 'mallory'")
             .execute(pool)
             .await
             .unwrap_err();
         assert!(e.to_string().contains("append-only"), "{e}");
-        let e = sqlx::query("DELETE FROM audit_log")
+        let e = db::query("DELETE FROM audit_log")
             .execute(pool)
             .await
             .unwrap_err();
@@ -511,7 +511,7 @@ mod tests {
         assert_eq!(targets, ["audit log", "RECENT"]);
         assert!(p.rows[0].detail.contains("3 rows older than 30 days"));
         // The permit is gone with the transaction: the log is append-only again.
-        let e = sqlx::query("DELETE FROM audit_log")
+        let e = db::query("DELETE FROM audit_log")
             .execute(engine.store().pool())
             .await
             .unwrap_err();

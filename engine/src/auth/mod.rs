@@ -6,7 +6,7 @@ mod password;
 mod sessions;
 mod throttle;
 pub mod tokens;
-mod users;
+pub(crate) mod users;
 
 pub use name::UserName;
 pub use password::{hash_password, verify_password, MIN_PASSWORD_LEN};
@@ -14,6 +14,7 @@ pub use sessions::StoredSession;
 pub use throttle::{CONSOLE_DOOR, MAX_FAILURES, WINDOW};
 pub use users::{User, UserInfo};
 
+use crate::store::db::Conn;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -358,7 +359,7 @@ impl Auth {
                     let tokens = tokens::revoke_created_by(tx, name.as_str()).await?;
                     if !tokens.is_empty() {
                         let what = format!("user {} removed: tokens revoked", name.as_str());
-                        record_change(&mut **tx, unix_ms(this.core.now()), &what).await?;
+                        record_change(&mut *tx, unix_ms(this.core.now()), &what).await?;
                     }
                     let removed = UserRemoved { sessions, tokens };
                     let detail = removed.describe();
@@ -435,7 +436,7 @@ impl Auth {
     /// sessions ended.
     async fn store_password(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut Conn,
         name: &UserName,
         hash: &str,
         keep: Option<&str>,

@@ -3,6 +3,7 @@
 //! is the server's session store, in the same database).
 
 use crate::error::Result;
+use crate::store::db::{self, Conn, Pool};
 use crate::store::Store;
 
 /// A web session's stored record, read on the calling thread.
@@ -32,13 +33,8 @@ pub(super) fn stored(store: &Store, session_id: &str) -> StoredSession {
 }
 
 /// Records that web session `session_id` belongs to user `uid`.
-pub(super) async fn bind(
-    pool: &sqlx::SqlitePool,
-    session_id: &str,
-    uid: &str,
-    now_ms: i64,
-) -> Result<()> {
-    sqlx::query(
+pub(super) async fn bind(pool: &Pool, session_id: &str, uid: &str, now_ms: i64) -> Result<()> {
+    db::query(
         "INSERT INTO user_sessions (session_id, user_uid, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (session_id) DO UPDATE SET user_uid = excluded.user_uid",
     )
@@ -52,8 +48,8 @@ pub(super) async fn bind(
 
 /// Forgets a session's binding, and bindings of sessions the store no
 /// longer has (expired).
-pub(super) async fn unbind(pool: &sqlx::SqlitePool, session_id: Option<&str>) -> Result<()> {
-    sqlx::query(
+pub(super) async fn unbind(pool: &Pool, session_id: Option<&str>) -> Result<()> {
+    db::query(
         "DELETE FROM user_sessions WHERE session_id = $1 \
          OR session_id NOT IN (SELECT id FROM sessions)",
     )
@@ -64,13 +60,9 @@ pub(super) async fn unbind(pool: &sqlx::SqlitePool, session_id: Option<&str>) ->
 }
 
 /// Deletes the web sessions of user `uid` but `keep`; how many went.
-pub(super) async fn end_for_user(
-    conn: &mut sqlx::SqliteConnection,
-    uid: &str,
-    keep: Option<&str>,
-) -> Result<u64> {
+pub(super) async fn end_for_user(conn: &mut Conn, uid: &str, keep: Option<&str>) -> Result<u64> {
     let keep = keep.unwrap_or("");
-    let n = sqlx::query(
+    let n = db::query(
         "DELETE FROM sessions WHERE id IN \
          (SELECT session_id FROM user_sessions WHERE user_uid = $1 AND session_id <> $2)",
     )
@@ -79,7 +71,7 @@ pub(super) async fn end_for_user(
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    sqlx::query("DELETE FROM user_sessions WHERE user_uid = $1 AND session_id <> $2")
+    db::query("DELETE FROM user_sessions WHERE user_uid = $1 AND session_id <> $2")
         .bind(uid)
         .bind(keep)
         .execute(&mut *conn)
@@ -95,7 +87,7 @@ mod tests {
     async fn a_session_record_is_read_on_the_calling_thread() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        sqlx::query("INSERT INTO sessions VALUES ('s1', x'0102', 0)")
+        db::query("INSERT INTO sessions VALUES ('s1', x'0102', 0)")
             .execute(store.pool())
             .await
             .unwrap();
@@ -103,7 +95,7 @@ mod tests {
         assert_eq!(stored(&store, "s2"), StoredSession::Missing);
         assert_eq!(store.inline().idle(), 1);
         // A read that cannot be made here is left to the session store.
-        sqlx::query("DROP TABLE sessions")
+        db::query("DROP TABLE sessions")
             .execute(store.pool())
             .await
             .unwrap();

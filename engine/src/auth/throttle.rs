@@ -16,7 +16,7 @@
 //! Refused (throttled) attempts are counted, not audited one by one: the
 //! audit log gets one row per throttled bucket and window, with the count.
 
-use sqlx::{SqliteConnection, SqlitePool};
+use crate::store::db::{self, Conn, Pool};
 use time::{Duration, OffsetDateTime};
 
 use crate::clock::unix_ms;
@@ -83,12 +83,12 @@ pub(crate) enum Verdict {
 /// When the oldest failure that still counts toward the limit stops counting,
 /// in whole seconds from now; `None` when under the limit.
 async fn retry_after(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     kind: &str,
     key: &str,
     now: OffsetDateTime,
 ) -> Result<Option<u64>> {
-    let times: Vec<i64> = sqlx::query_scalar(
+    let times: Vec<i64> = db::query_scalar(
         "SELECT at_ms FROM login_failures WHERE kind = $1 AND key = $2 AND at_ms > $3 ORDER BY at_ms DESC LIMIT $4",
     )
     .bind(kind)
@@ -108,19 +108,15 @@ async fn retry_after(
 
 /// Counts an attempt against both buckets: reserved (recorded as a failure
 /// until it succeeds) or throttled (counted in `login_throttled`).
-pub(crate) async fn reserve(
-    pool: &SqlitePool,
-    a: &Attempt<'_>,
-    now: OffsetDateTime,
-) -> Result<Verdict> {
+pub(crate) async fn reserve(pool: &Pool, a: &Attempt<'_>, now: OffsetDateTime) -> Result<Verdict> {
     let user_key = user_key(a.door, a.user);
     let at = unix_ms(now);
-    let mut tx = crate::store::write_tx(pool).await?;
+    let mut tx = pool.begin_write().await?;
     // A write first: the transaction holds the write lock from here on, so
     // concurrent attempts count one after the other.
-    sqlx::query("DELETE FROM login_failures WHERE at_ms <= $1")
+    db::query("DELETE FROM login_failures WHERE at_ms <= $1")
         .bind(window_start_ms(now))
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     let user_wait = retry_after(&mut tx, "user", &user_key, now).await?;
     let addr_wait = match a.addr {
@@ -149,22 +145,22 @@ pub(crate) async fn reserve(
     }
     let mut ids = Vec::with_capacity(2);
     ids.push(
-        sqlx::query_scalar(
+        db::query_scalar(
             "INSERT INTO login_failures (kind, key, at_ms) VALUES ('user', $1, $2) RETURNING id",
         )
         .bind(&user_key)
         .bind(at)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut tx)
         .await?,
     );
     if let Some(addr) = a.addr {
         ids.push(
-            sqlx::query_scalar(
+            db::query_scalar(
                 "INSERT INTO login_failures (kind, key, at_ms) VALUES ('addr', $1, $2) RETURNING id",
             )
             .bind(addr)
             .bind(at)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?,
         );
     }
@@ -175,14 +171,14 @@ pub(crate) async fn reserve(
 /// One more throttled attempt of a bucket; returns the bucket's previous
 /// count when its window had ended (to audit), starting a new one.
 async fn count_throttled(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     kind: &str,
     key: &str,
     shown: &str,
     at: i64,
 ) -> Result<Option<ThrottledCount>> {
     let window_ms = WINDOW.whole_milliseconds() as i64;
-    let finished: Option<ThrottledCount> = sqlx::query_as(
+    let finished: Option<ThrottledCount> = db::query_as(
         "DELETE FROM login_throttled WHERE kind = $1 AND key = $2 AND first_ms <= $3 \
          RETURNING kind, key, last_user, first_ms, last_ms, count",
     )
@@ -201,7 +197,7 @@ async fn count_throttled(
             count,
         },
     );
-    sqlx::query(
+    db::query(
         "INSERT INTO login_throttled (kind, key, last_user, first_ms, last_ms, count) \
          VALUES ($1, $2, $3, $4, $5, 1) ON CONFLICT (kind, key) DO UPDATE SET \
          last_user = excluded.last_user, last_ms = excluded.last_ms, count = login_throttled.count + 1",
@@ -219,10 +215,10 @@ async fn count_throttled(
 /// The counts of buckets whose window has ended, taken out of the table
 /// (to audit); the server asks every few seconds.
 pub(crate) async fn finished_counts(
-    pool: &SqlitePool,
+    pool: &Pool,
     now: OffsetDateTime,
 ) -> Result<Vec<ThrottledCount>> {
-    let rows: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(String, String, String, i64, i64, i64)> = db::query_as(
         "DELETE FROM login_throttled WHERE first_ms <= $1 \
          RETURNING kind, key, last_user, first_ms, last_ms, count",
     )
@@ -246,11 +242,11 @@ pub(crate) async fn finished_counts(
 
 /// The password was right: the attempt is no failure, and the user's
 /// earlier failures are forgotten.
-pub(crate) async fn succeeded(pool: &SqlitePool, r: &Reserved) -> Result<()> {
-    let mut tx = crate::store::write_tx(pool).await?;
-    sqlx::query("DELETE FROM login_failures WHERE kind = 'user' AND key = $1")
+pub(crate) async fn succeeded(pool: &Pool, r: &Reserved) -> Result<()> {
+    let mut tx = pool.begin_write().await?;
+    db::query("DELETE FROM login_failures WHERE kind = 'user' AND key = $1")
         .bind(&r.user_key)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     take_back(&mut tx, r).await?;
     tx.commit().await?;
@@ -259,14 +255,14 @@ pub(crate) async fn succeeded(pool: &SqlitePool, r: &Reserved) -> Result<()> {
 
 /// The attempt did not get to judge its password (an internal error): it
 /// does not count.
-pub(crate) async fn released(pool: &SqlitePool, r: &Reserved) -> Result<()> {
+pub(crate) async fn released(pool: &Pool, r: &Reserved) -> Result<()> {
     let mut conn = pool.acquire().await?;
     take_back(&mut conn, r).await
 }
 
-async fn take_back(conn: &mut SqliteConnection, r: &Reserved) -> Result<()> {
+async fn take_back(conn: &mut Conn, r: &Reserved) -> Result<()> {
     for id in &r.ids {
-        sqlx::query("DELETE FROM login_failures WHERE id = $1")
+        db::query("DELETE FROM login_failures WHERE id = $1")
             .bind(id)
             .execute(&mut *conn)
             .await?;

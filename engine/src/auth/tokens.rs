@@ -2,6 +2,7 @@
 //! SHA-256 hash (they are 256 random bits, so a fast hash is enough), each
 //! with one scope.
 
+use crate::store::db::{self, Conn, Pool};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -72,7 +73,7 @@ impl Auth {
 
     async fn create_token_inner(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut Conn,
         name: &str,
         scope: Scope,
         created_by: &str,
@@ -140,7 +141,7 @@ impl Auth {
                         return Err(Error::NotFound(format!("token {name}")));
                     }
                     let now = unix_ms(this.core.now());
-                    record_change(&mut **tx, now, &format!("token {name} revoked")).await?;
+                    record_change(&mut *tx, now, &format!("token {name} revoked")).await?;
                     tracing::info!(token = %name, "API token revoked");
                     Ok(((), String::new()))
                 })
@@ -221,12 +222,9 @@ impl TokenCache {
 
 /// Revokes the tokens administrator `name` created (they are removed);
 /// answers their names.
-pub(crate) async fn revoke_created_by(
-    conn: &mut sqlx::SqliteConnection,
-    name: &str,
-) -> Result<Vec<String>> {
+pub(crate) async fn revoke_created_by(conn: &mut Conn, name: &str) -> Result<Vec<String>> {
     Ok(
-        sqlx::query_scalar("DELETE FROM api_tokens WHERE created_by = $1 RETURNING name")
+        db::query_scalar("DELETE FROM api_tokens WHERE created_by = $1 RETURNING name")
             .bind(name)
             .fetch_all(conn)
             .await?,
@@ -238,7 +236,7 @@ pub(crate) async fn revoke_created_by(
 const COLUMNS: &str = "name, scope, prefix, created_at, created_by, last_used_at";
 
 async fn insert(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut Conn,
     name: &str,
     scope: Scope,
     token_hash: &str,
@@ -246,7 +244,7 @@ async fn insert(
     now_ms: i64,
     created_by: &str,
 ) -> std::result::Result<(), sqlx::Error> {
-    sqlx::query(
+    db::query(
         "INSERT INTO api_tokens (name, scope, token_hash, prefix, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(name)
@@ -260,16 +258,16 @@ async fn insert(
     Ok(())
 }
 
-async fn list(pool: &sqlx::SqlitePool) -> Result<Vec<Row>> {
+async fn list(pool: &Pool) -> Result<Vec<Row>> {
     Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY name"))
+        db::query_as(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY name"))
             .fetch_all(pool)
             .await?,
     )
 }
 
-async fn find_by_hash(pool: &sqlx::SqlitePool, token_hash: &str) -> Result<Option<Row>> {
-    Ok(sqlx::query_as(&format!(
+async fn find_by_hash(pool: &Pool, token_hash: &str) -> Result<Option<Row>> {
+    Ok(db::query_as(&format!(
         "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1"
     ))
     .bind(token_hash)
@@ -277,8 +275,8 @@ async fn find_by_hash(pool: &sqlx::SqlitePool, token_hash: &str) -> Result<Optio
     .await?)
 }
 
-async fn mark_used(pool: &sqlx::SqlitePool, token_hash: &str, now_ms: i64) -> Result<()> {
-    sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
+async fn mark_used(pool: &Pool, token_hash: &str, now_ms: i64) -> Result<()> {
+    db::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
         .bind(now_ms)
         .bind(token_hash)
         .execute(pool)
@@ -287,8 +285,8 @@ async fn mark_used(pool: &sqlx::SqlitePool, token_hash: &str, now_ms: i64) -> Re
 }
 
 /// Whether there was a token `name` to delete.
-async fn delete(conn: &mut sqlx::SqliteConnection, name: &str) -> Result<bool> {
-    let n = sqlx::query("DELETE FROM api_tokens WHERE name = $1")
+async fn delete(conn: &mut Conn, name: &str) -> Result<bool> {
+    let n = db::query("DELETE FROM api_tokens WHERE name = $1")
         .bind(name)
         .execute(conn)
         .await?

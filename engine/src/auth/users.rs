@@ -1,6 +1,6 @@
 //! The users table.
 
-use sqlx::SqliteConnection;
+use crate::store::db::{self, Conn};
 
 use super::UserName;
 use crate::error::Result;
@@ -41,21 +41,21 @@ impl UserRow {
 
 const SELECT: &str = "SELECT id, uid, name, password_hash, generation FROM users";
 
-pub(crate) async fn count(conn: &mut SqliteConnection) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+pub(crate) async fn count(conn: &mut Conn) -> Result<i64> {
+    Ok(db::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(conn)
         .await?)
 }
 
 pub(crate) async fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     name: &UserName,
     hash: &str,
     now_ms: i64,
 ) -> Result<i64> {
     let mut uid = [0u8; 16];
     crate::random::fill_random(&mut uid);
-    let r = sqlx::query_scalar(
+    let r = db::query_scalar(
         "INSERT INTO users (uid, name, password_hash, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -75,18 +75,15 @@ pub(crate) async fn insert(
     }
 }
 
-pub(crate) async fn find_by_name(
-    conn: &mut SqliteConnection,
-    name: &UserName,
-) -> Result<Option<UserRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE name = $1"))
+pub(crate) async fn find_by_name(conn: &mut Conn, name: &UserName) -> Result<Option<UserRow>> {
+    Ok(db::query_as(&format!("{SELECT} WHERE name = $1"))
         .bind(name.as_str())
         .fetch_optional(conn)
         .await?)
 }
 
-pub(crate) async fn find_by_uid(conn: &mut SqliteConnection, uid: &str) -> Result<Option<UserRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE uid = $1"))
+pub(crate) async fn find_by_uid(conn: &mut Conn, uid: &str) -> Result<Option<UserRow>> {
+    Ok(db::query_as(&format!("{SELECT} WHERE uid = $1"))
         .bind(uid)
         .fetch_optional(conn)
         .await?)
@@ -111,19 +108,19 @@ pub(crate) async fn find_by_uid_now(store: &Store, uid: &str) -> Result<Option<U
     });
     match now {
         Some(row) => Ok(row),
-        None => find_by_uid(&mut *store.pool().acquire().await?, uid).await,
+        None => find_by_uid(&mut store.pool().acquire().await?, uid).await,
     }
 }
 
 /// Sets a new password hash and moves the user's generation on (their
 /// sessions of older generations end); the user as they are now.
 pub(crate) async fn update_password(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     name: &UserName,
     hash: &str,
     now_ms: i64,
 ) -> Result<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as(
+    let row: Option<UserRow> = db::query_as(
         "UPDATE users SET password_hash = $1, generation = generation + 1, updated_at = $2 \
          WHERE name = $3 RETURNING id, uid, name, password_hash, generation",
     )
@@ -135,13 +132,12 @@ pub(crate) async fn update_password(
     Ok(row.map(UserRow::user))
 }
 
-pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<UserInfo>> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT name, created_at FROM users ORDER BY name")
-            .fetch_all(&mut *conn)
-            .await?;
+pub(crate) async fn list(conn: &mut Conn) -> Result<Vec<UserInfo>> {
+    let rows: Vec<(String, i64)> = db::query_as("SELECT name, created_at FROM users ORDER BY name")
+        .fetch_all(&mut *conn)
+        .await?;
     let tokens: Vec<(String, String)> =
-        sqlx::query_as("SELECT created_by, name FROM api_tokens ORDER BY name")
+        db::query_as("SELECT created_by, name FROM api_tokens ORDER BY name")
             .fetch_all(&mut *conn)
             .await?;
     Ok(rows
@@ -158,8 +154,8 @@ pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<UserInfo>> {
         .collect())
 }
 
-pub(crate) async fn delete(conn: &mut SqliteConnection, name: &UserName) -> Result<bool> {
-    Ok(sqlx::query("DELETE FROM users WHERE name = $1")
+pub(crate) async fn delete(conn: &mut Conn, name: &UserName) -> Result<bool> {
+    Ok(db::query("DELETE FROM users WHERE name = $1")
         .bind(name.as_str())
         .execute(conn)
         .await?

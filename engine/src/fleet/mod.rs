@@ -3,7 +3,7 @@
 //! lists them with their last heartbeat and their reseeds this hour (which
 //! the history writer counts per appliance in the batch's transaction).
 
-mod repo;
+pub(crate) mod repo;
 
 use time::OffsetDateTime;
 

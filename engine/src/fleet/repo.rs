@@ -1,17 +1,17 @@
 //! The `appliances` table and the per-appliance hourly counts.
 
-use sqlx::SqlitePool;
+use crate::store::db::{self, Pool};
 
 use crate::error::Result;
 
-pub(super) async fn heartbeat(
-    pool: &SqlitePool,
+pub(crate) async fn heartbeat(
+    pool: &Pool,
     id: &str,
     version: &str,
     started_ms: i64,
     now_ms: i64,
 ) -> Result<()> {
-    sqlx::query(
+    db::query(
         "INSERT INTO appliances (id, version, started_at, heartbeat_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (id) DO UPDATE SET version = excluded.version, \
          started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
@@ -27,30 +27,24 @@ pub(super) async fn heartbeat(
 
 /// Forgets appliances not heard from since `silent_before_ms` and the
 /// hourly counts before `hours_before_ms`; answers how many appliances.
-pub(super) async fn prune(
-    pool: &SqlitePool,
-    silent_before_ms: i64,
-    hours_before_ms: i64,
-) -> Result<u64> {
-    sqlx::query("DELETE FROM seed_hourly_appliance WHERE hour_ms < $1")
+pub(crate) async fn prune(pool: &Pool, silent_before_ms: i64, hours_before_ms: i64) -> Result<u64> {
+    db::query("DELETE FROM seed_hourly_appliance WHERE hour_ms < $1")
         .bind(hours_before_ms)
         .execute(pool)
         .await?;
-    Ok(
-        sqlx::query("DELETE FROM appliances WHERE heartbeat_at < $1")
-            .bind(silent_before_ms)
-            .execute(pool)
-            .await?
-            .rows_affected(),
-    )
+    Ok(db::query("DELETE FROM appliances WHERE heartbeat_at < $1")
+        .bind(silent_before_ms)
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 /// `(id, version, started_at, heartbeat_at, reseeds in hour_ms)`.
-pub(super) async fn list(
-    pool: &SqlitePool,
+pub(crate) async fn list(
+    pool: &Pool,
     hour_ms: i64,
 ) -> Result<Vec<(String, String, i64, i64, i64)>> {
-    Ok(sqlx::query_as(
+    Ok(db::query_as(
         "SELECT a.id, a.version, a.started_at, a.heartbeat_at, coalesce(h.reseeds, 0) \
          FROM appliances a LEFT JOIN seed_hourly_appliance h \
          ON h.appliance = a.id AND h.hour_ms = $1 ORDER BY a.id",

@@ -9,8 +9,8 @@ pub use types::history::{HistoryPage, HistoryRow, HistoryStats, HourBucket};
 pub use writer::HistoryWriter;
 pub(crate) use writer::{committed, stopped};
 
+use crate::store::db::{self, Conn};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 
 use crate::clock::unix_ms;
@@ -68,7 +68,7 @@ pub use types::limits::PER_PAGE_MAX as MAX_PER_PAGE;
 
 const COLUMNS: &str = "id, at_ms, config_name, slot, token_serial, trigger, source, bits, duration_us, outcome, error_code, message, appliance";
 
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a HistoryFilter) {
+fn push_filter<'a>(q: &mut db::Builder<'a>, f: &'a HistoryFilter) {
     q.push(" WHERE 1 = 1");
     if let Some(c) = &f.config {
         q.push(" AND config_name = ").push_bind(c.as_str());
@@ -83,17 +83,17 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a HistoryFilter) {
 
 /// One page (1-based) of the rows matching `filter`, newest first.
 pub async fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     filter: &HistoryFilter,
     page: u32,
     per_page: u32,
 ) -> Result<HistoryPage> {
     let page = page.max(1);
     let per_page = per_page.clamp(1, MAX_PER_PAGE);
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM seed_history");
+    let mut count = db::Builder::new("SELECT COUNT(*) FROM seed_history");
     push_filter(&mut count, filter);
     let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM seed_history"));
+    let mut q = db::Builder::new(format!("SELECT {COLUMNS} FROM seed_history"));
     push_filter(&mut q, filter);
     q.push(" ORDER BY at_ms DESC, id DESC LIMIT ")
         .push_bind(i64::from(per_page))
@@ -127,8 +127,8 @@ fn csv_cell(s: &str) -> String {
 }
 
 /// The rows matching `filter`, newest first, as CSV with a header line.
-pub async fn csv(conn: &mut SqliteConnection, filter: &HistoryFilter) -> Result<String> {
-    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM seed_history"));
+pub async fn csv(conn: &mut Conn, filter: &HistoryFilter) -> Result<String> {
+    let mut q = db::Builder::new(format!("SELECT {COLUMNS} FROM seed_history"));
     push_filter(&mut q, filter);
     q.push(" ORDER BY at_ms DESC, id DESC LIMIT ")
         .push_bind(CSV_LIMIT);
@@ -161,17 +161,17 @@ pub async fn csv(conn: &mut SqliteConnection, filter: &HistoryFilter) -> Result<
     Ok(out)
 }
 
-pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<HistoryStats> {
+pub async fn stats(conn: &mut Conn, now: OffsetDateTime) -> Result<HistoryStats> {
     let now_ms = unix_ms(now);
     let hour_ms = 3_600_000i64;
     let end = (now_ms / hour_ms + 1) * hour_ms;
     let start = end - 24 * hour_ms;
-    let last: Vec<HistoryRow> = sqlx::query_as(&format!(
+    let last: Vec<HistoryRow> = db::query_as(&format!(
         "SELECT {COLUMNS} FROM seed_history ORDER BY at_ms DESC, id DESC LIMIT 10"
     ))
     .fetch_all(&mut *conn)
     .await?;
-    let buckets: Vec<(i64, i64, i64)> = sqlx::query_as(
+    let buckets: Vec<(i64, i64, i64)> = db::query_as(
         "SELECT hour_ms, ok, failed FROM seed_hourly WHERE hour_ms >= $1 AND hour_ms < $2",
     )
     .bind(start)
@@ -208,22 +208,22 @@ pub async fn stats(conn: &mut SqliteConnection, now: OffsetDateTime) -> Result<H
 /// Deletes rows older than `retention_days` and beyond the newest
 /// `max_rows`; returns how many went.
 pub async fn prune(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     now: OffsetDateTime,
     retention_days: u32,
     max_rows: u32,
 ) -> Result<u64> {
     let cutoff = unix_ms(now) - i64::from(retention_days) * 86_400_000;
-    let old = sqlx::query("DELETE FROM seed_history WHERE at_ms < $1")
+    let old = db::query("DELETE FROM seed_history WHERE at_ms < $1")
         .bind(cutoff)
         .execute(&mut *conn)
         .await?
         .rows_affected();
-    sqlx::query("DELETE FROM seed_hourly WHERE hour_ms < $1")
+    db::query("DELETE FROM seed_hourly WHERE hour_ms < $1")
         .bind(cutoff - 3_600_000)
         .execute(&mut *conn)
         .await?;
-    let extra = sqlx::query(
+    let extra = db::query(
         "DELETE FROM seed_history WHERE id NOT IN (SELECT id FROM seed_history ORDER BY at_ms DESC, id DESC LIMIT $1)",
     )
     .bind(i64::from(max_rows))
@@ -242,7 +242,7 @@ pub struct History {
 
 impl History {
     pub(crate) fn new(core: crate::core::Core) -> History {
-        let writer = HistoryWriter::spawn(core.store().pool().clone());
+        let writer = HistoryWriter::spawn(core.store().sqlite().clone());
         History { core, writer }
     }
 
@@ -293,7 +293,7 @@ mod tests {
     async fn store_with_configs(dir: &tempfile::TempDir, names: &[&str]) -> Store {
         let store = Store::open(dir.path()).await.unwrap();
         for name in names {
-            sqlx::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES (?, 0, 0)")
+            db::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES (?, 0, 0)")
                 .bind(name)
                 .execute(store.pool())
                 .await
@@ -324,7 +324,7 @@ mod tests {
     async fn retention_keeps_recent_rows_and_at_most_max_rows() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let w = HistoryWriter::spawn(store.pool().clone());
+        let w = HistoryWriter::spawn(store.sqlite().clone());
         let now = time::macros::datetime!(2026-11-28 12:00 UTC);
         let day = 86_400_000i64;
         for age_days in [200, 100, 89, 10, 1, 0] {
@@ -359,7 +359,7 @@ mod tests {
     async fn stats_count_the_last_day_per_hour() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let w = HistoryWriter::spawn(store.pool().clone());
+        let w = HistoryWriter::spawn(store.sqlite().clone());
         let now = time::macros::datetime!(2026-11-28 12:30 UTC);
         let hour = 3_600_000i64;
         w.record(entry(unix_ms(now) - 5 * 60_000, "HSM1", Outcome::Ok))
@@ -396,9 +396,9 @@ mod tests {
     async fn failures_in_a_row_and_the_last_success_follow_the_rows() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_configs(&dir, &["A", "B"]).await;
-        let w = HistoryWriter::spawn(store.pool().clone());
+        let w = HistoryWriter::spawn(store.sqlite().clone());
         let health = || async {
-            let rows: Vec<(String, Option<i64>, i64)> = sqlx::query_as(
+            let rows: Vec<(String, Option<i64>, i64)> = db::query_as(
                 "SELECT name, last_ok_at, failures_in_row FROM hsm_configs ORDER BY name",
             )
             .fetch_all(store.pool())
@@ -440,7 +440,7 @@ mod tests {
     async fn one_batch_writes_history_audit_hourly_counts_and_last_outcomes() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_configs(&dir, &["HSM1", "HSM2"]).await;
-        let w = HistoryWriter::spawn(store.pool().clone());
+        let w = HistoryWriter::spawn(store.sqlite().clone());
         let at = unix_ms(time::macros::datetime!(2026-11-28 12:30 UTC));
         let mut manual = entry(at + 2, "HSM2", Outcome::Error);
         manual.message = Some("C_Login: \"quoted\" \\ text, ünïcode".into());
@@ -476,10 +476,10 @@ mod tests {
             "text survives the trip intact"
         );
         type Last = (String, Option<String>, Option<String>, Option<i64>);
-        let last: Vec<Last> = sqlx::query_as(
+        let last: Vec<Last> = db::query_as(
             "SELECT name, last_outcome, last_error, last_at FROM hsm_configs ORDER BY name",
         )
-        .fetch_all(&mut *conn)
+        .fetch_all(&mut conn)
         .await
         .unwrap();
         assert_eq!(
@@ -494,14 +494,14 @@ mod tests {
                 ),
             ]
         );
-        let hourly: (i64, i64) = sqlx::query_as("SELECT ok, failed FROM seed_hourly")
-            .fetch_one(&mut *conn)
+        let hourly: (i64, i64) = db::query_as("SELECT ok, failed FROM seed_hourly")
+            .fetch_one(&mut conn)
             .await
             .unwrap();
         assert_eq!(hourly, (1, 2));
         let audit: Vec<(String, String, Option<String>, String)> =
-            sqlx::query_as("SELECT actor_kind, actor, address, detail FROM audit_log")
-                .fetch_all(&mut *conn)
+            db::query_as("SELECT actor_kind, actor, address, detail FROM audit_log")
+                .fetch_all(&mut conn)
                 .await
                 .unwrap();
         assert_eq!(
@@ -520,14 +520,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
         // As if the disk refused one row of the batch.
-        sqlx::query(
+        db::query(
             "CREATE TRIGGER refuse BEFORE INSERT ON seed_history WHEN NEW.config_name = 'BAD'
              BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
         )
         .execute(store.pool())
         .await
         .unwrap();
-        let w = HistoryWriter::spawn(store.pool().clone());
+        let w = HistoryWriter::spawn(store.sqlite().clone());
         let at = unix_ms(time::macros::datetime!(2026-11-28 12:00 UTC));
         let (good, bad) = tokio::join!(
             w.record(entry(at, "HSM1", Outcome::Ok)),
@@ -538,13 +538,13 @@ mod tests {
         // Whether the good row shared the failed batch or not, it is
         // recorded exactly when it was answered Ok.
         let count = || async {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM seed_history")
+            db::query_scalar::<i64>("SELECT count(*) FROM seed_history")
                 .fetch_one(store.pool())
                 .await
                 .unwrap()
         };
         let hourly = || async {
-            sqlx::query_scalar::<_, i64>("SELECT coalesce(sum(ok), 0) FROM seed_hourly")
+            db::query_scalar::<i64>("SELECT coalesce(sum(ok), 0) FROM seed_hourly")
                 .fetch_one(store.pool())
                 .await
                 .unwrap()
@@ -560,7 +560,7 @@ mod tests {
     async fn the_wal_stays_bounded_under_a_stream_of_commits() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let w = HistoryWriter::spawn(store.pool().clone());
+        let w = HistoryWriter::spawn(store.sqlite().clone());
         let at = unix_ms(time::macros::datetime!(2026-11-28 12:00 UTC));
         // One commit each, several pages each: without the writer's own
         // checkpoints the WAL passes 9,000 pages.
@@ -570,7 +570,7 @@ mod tests {
         let wal = std::fs::metadata(dir.path().join(format!("{}-wal", crate::store::DB_FILE)))
             .unwrap()
             .len();
-        let page: i64 = sqlx::query_scalar("PRAGMA page_size")
+        let page: i64 = db::query_scalar("PRAGMA page_size")
             .fetch_one(store.pool())
             .await
             .unwrap();
@@ -592,7 +592,7 @@ mod tests {
             crate::audit::INSERT_SQL,
         ] {
             let opcodes: Vec<String> = sqlx::query(&format!("EXPLAIN {sql}"))
-                .fetch_all(store.pool())
+                .fetch_all(store.sqlite())
                 .await
                 .unwrap()
                 .iter()

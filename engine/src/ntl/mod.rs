@@ -23,7 +23,7 @@ pub(crate) mod der;
 pub(crate) mod luna;
 mod oids;
 mod qa;
-mod repo;
+pub(crate) mod repo;
 mod service;
 mod text;
 

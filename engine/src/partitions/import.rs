@@ -293,7 +293,7 @@ impl Partitions {
                             Error::Invalid(format!("{CONFIGS} line {}: {e}", r.line))
                         })?;
                     }
-                    record_change(&mut **tx, now, &format!("{n} hsm configurations imported"))
+                    record_change(&mut *tx, now, &format!("{n} hsm configurations imported"))
                         .await?;
                     let mut detail = format!(
                         "{n} configuration{} created: {}",

@@ -15,12 +15,11 @@ pub(crate) use hold::LoginLedger;
 pub use hold::{RETRY_WARNING, SO_WARNING};
 pub use seed::{SeedRecord, Trigger};
 
+use crate::store::db::Conn;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-
-use sqlx::SqliteConnection;
 
 use crate::audit::Actor;
 use crate::clock::unix_ms;
@@ -298,11 +297,7 @@ impl Partitions {
         let s = core.settings();
         let logins = LoginLedger::new(
             s.data_dir.clone(),
-            core.store()
-                .pool()
-                .connect_options()
-                .get_filename()
-                .to_path_buf(),
+            core.store().sqlite_path().to_path_buf(),
             core.master_key().clone(),
             core.clock().clone(),
             s.login_failures_per_token,
@@ -401,7 +396,7 @@ impl Partitions {
                     if !edit.is_empty() {
                         this.write_edit(tx, &name, &edit).await?;
                     }
-                    record_change(&mut **tx, now, &format!("hsm {name} created")).await?;
+                    record_change(&mut *tx, now, &format!("hsm {name} created")).await?;
                     tracing::info!(hsm = %name, "configuration created");
                     Ok(((), detail))
                 })
@@ -459,7 +454,7 @@ impl Partitions {
                     let (name, edit) = prepared?;
                     let new_credential = this.write_edit(tx, &name, &edit).await?;
                     let now = unix_ms(this.core.now());
-                    record_change(&mut **tx, now, &format!("hsm {name} edited")).await?;
+                    record_change(&mut *tx, now, &format!("hsm {name} edited")).await?;
                     Ok((new_credential, detail))
                 })
             })
@@ -509,12 +504,7 @@ impl Partitions {
     /// Writes `edit` (checked, its pin resolved) to configuration `name`
     /// in `conn`; answers whether the credential changed (then a held login
     /// is released).
-    async fn write_edit(
-        &self,
-        conn: &mut SqliteConnection,
-        name: &HsmName,
-        edit: &ConfigEdit,
-    ) -> Result<bool> {
+    async fn write_edit(&self, conn: &mut Conn, name: &HsmName, edit: &ConfigEdit) -> Result<bool> {
         let mut row = repo::get(conn, name)
             .await?
             .ok_or_else(|| Error::NotFound(format!("configuration {name}")))?;
@@ -577,7 +567,7 @@ impl Partitions {
                         return Err(Error::NotFound(format!("configuration {name}")));
                     }
                     let now = unix_ms(this.core.now());
-                    record_change(&mut **tx, now, &format!("hsm {name} deleted")).await?;
+                    record_change(&mut *tx, now, &format!("hsm {name} deleted")).await?;
                     tracing::info!(hsm = %name, "configuration deleted");
                     Ok(((), String::new()))
                 })
@@ -677,6 +667,7 @@ impl Partitions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::db;
     use crate::Engine;
 
     /// An action and its audit row commit together: when the row cannot be
@@ -693,7 +684,7 @@ mod tests {
             .create_config("HSM1", &cli)
             .await
             .unwrap();
-        sqlx::query(
+        db::query(
             "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
              WHEN NEW.action = 'hsm.delete' OR NEW.action = 'hsm.edit' \
              BEGIN SELECT RAISE(ABORT, 'audit refused'); END",

@@ -1,6 +1,6 @@
 //! The hsm_configs table.
 
-use sqlx::SqliteConnection;
+use crate::store::db::{self, Conn};
 
 use super::{HsmConfig, HsmName};
 use crate::error::{Error, Result};
@@ -72,20 +72,19 @@ const SELECT: &str = "SELECT c.name, c.partition_name, c.partition_pwd, c.slot, 
      FROM hsm_configs c LEFT JOIN config_logins l ON l.config_name = c.name";
 
 /// Every configuration's name.
-pub(crate) async fn names(conn: &mut SqliteConnection) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT name FROM hsm_configs")
+pub(crate) async fn names(conn: &mut Conn) -> Result<Vec<String>> {
+    Ok(db::query_scalar("SELECT name FROM hsm_configs")
         .fetch_all(conn)
         .await?)
 }
 
-pub(crate) async fn insert(conn: &mut SqliteConnection, name: &HsmName, now_ms: i64) -> Result<()> {
-    let r =
-        sqlx::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES ($1, $2, $3)")
-            .bind(name.as_str())
-            .bind(now_ms)
-            .bind(now_ms)
-            .execute(conn)
-            .await;
+pub(crate) async fn insert(conn: &mut Conn, name: &HsmName, now_ms: i64) -> Result<()> {
+    let r = db::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES ($1, $2, $3)")
+        .bind(name.as_str())
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(conn)
+        .await;
     match r {
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
@@ -95,21 +94,21 @@ pub(crate) async fn insert(conn: &mut SqliteConnection, name: &HsmName, now_ms: 
     }
 }
 
-pub(crate) async fn get(conn: &mut SqliteConnection, name: &HsmName) -> Result<Option<Row>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE c.name = $1"))
+pub(crate) async fn get(conn: &mut Conn, name: &HsmName) -> Result<Option<Row>> {
+    Ok(db::query_as(&format!("{SELECT} WHERE c.name = $1"))
         .bind(name.as_str())
         .fetch_optional(conn)
         .await?)
 }
 
-pub(crate) async fn list(conn: &mut SqliteConnection) -> Result<Vec<Row>> {
-    Ok(sqlx::query_as(&format!("{SELECT} ORDER BY c.name"))
+pub(crate) async fn list(conn: &mut Conn) -> Result<Vec<Row>> {
+    Ok(db::query_as(&format!("{SELECT} ORDER BY c.name"))
         .fetch_all(conn)
         .await?)
 }
 
-pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()> {
-    sqlx::query(
+pub(crate) async fn update(conn: &mut Conn, row: &Row) -> Result<()> {
+    db::query(
         // Another token (slot, serial or module) may take seeds: the
         // refusal is forgotten (the right-hand sides read the old row).
         "UPDATE hsm_configs SET \
@@ -126,7 +125,7 @@ pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()>
     .bind(&row.partition_pwd)
     .bind(row.slot)
     .bind(&row.token_serial)
-    .bind(row.user_type)
+    .bind(row.user_type.as_str())
     .bind(&row.module)
     .bind(row.enabled)
     .bind(row.updated_at)
@@ -138,9 +137,9 @@ pub(crate) async fn update(conn: &mut SqliteConnection, row: &Row) -> Result<()>
 
 /// Ends the login hold of `name` (its password or user type was edited):
 /// its next login is tried.
-pub(crate) async fn release_login(conn: &mut SqliteConnection, name: &HsmName) -> Result<bool> {
+pub(crate) async fn release_login(conn: &mut Conn, name: &HsmName) -> Result<bool> {
     Ok(
-        sqlx::query("DELETE FROM config_logins WHERE config_name = $1")
+        db::query("DELETE FROM config_logins WHERE config_name = $1")
             .bind(name.as_str())
             .execute(conn)
             .await?
@@ -149,8 +148,8 @@ pub(crate) async fn release_login(conn: &mut SqliteConnection, name: &HsmName) -
     )
 }
 
-pub(crate) async fn delete(conn: &mut SqliteConnection, name: &HsmName) -> Result<bool> {
-    Ok(sqlx::query("DELETE FROM hsm_configs WHERE name = $1")
+pub(crate) async fn delete(conn: &mut Conn, name: &HsmName) -> Result<bool> {
+    Ok(db::query("DELETE FROM hsm_configs WHERE name = $1")
         .bind(name.as_str())
         .execute(conn)
         .await?

@@ -402,6 +402,7 @@ mod tests {
     use crate::config::{ModuleSpec, Settings};
     use crate::history::HistoryFilter;
     use crate::hsm::testing::SoftHsmFixture;
+    use crate::store::db;
     use crate::Engine;
 
     /// Two different PKCS#11 implementations in one process: SoftHSM2 as
@@ -510,7 +511,7 @@ mod tests {
         assert!(matches!(err, Error::Hsm { .. }), "{err}");
 
         // The audit log says which module each edit chose.
-        let details: Vec<String> = sqlx::query_scalar(
+        let details: Vec<String> = db::query_scalar(
             "SELECT detail FROM audit_log WHERE target = 'KRY' AND action IN ('hsm.create', 'hsm.edit') ORDER BY id",
         )
         .fetch_all(engine.store().pool())

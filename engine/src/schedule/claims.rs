@@ -3,7 +3,7 @@
 //! `UPDATE ... RETURNING`), so two appliances never both claim one
 //! configuration for the same period.
 
-use sqlx::SqlitePool;
+use crate::store::db::{self, Conn, Pool};
 
 use crate::error::Result;
 
@@ -14,13 +14,13 @@ use crate::error::Result;
 /// this appliance got; another appliance's round in the same period finds
 /// them not due.
 pub(crate) async fn claim_due(
-    pool: &SqlitePool,
+    pool: &Pool,
     appliance: &str,
     now_ms: i64,
     next_due_ms: i64,
     lease_until_ms: i64,
 ) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
+    Ok(db::query_scalar(
         "UPDATE hsm_configs SET next_due_at = $1, lease_by = $2, lease_until = $3 \
          WHERE enabled AND slot IS NOT NULL AND partition_pwd IS NOT NULL AND NOT seed_refused \
          AND coalesce(next_due_at, 0) <= $4 \
@@ -39,12 +39,12 @@ pub(crate) async fn claim_due(
 /// died, or hung, mid-round): leased to `appliance` until
 /// `lease_until_ms`. Answers their names.
 pub(crate) async fn take_over(
-    pool: &SqlitePool,
+    pool: &Pool,
     appliance: &str,
     now_ms: i64,
     lease_until_ms: i64,
 ) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
+    Ok(db::query_scalar(
         "UPDATE hsm_configs SET lease_by = $1, lease_until = $2 \
          WHERE lease_until IS NOT NULL AND lease_until < $3 RETURNING name",
     )
@@ -57,8 +57,8 @@ pub(crate) async fn take_over(
 
 /// Lets go of `appliance`'s lease on `name` (its reseed ended without a
 /// history row, which would have let go of it: see the history writer).
-pub(crate) async fn release(pool: &SqlitePool, name: &str, appliance: &str) -> Result<()> {
-    sqlx::query(
+pub(crate) async fn release(pool: &Pool, name: &str, appliance: &str) -> Result<()> {
+    db::query(
         "UPDATE hsm_configs SET lease_by = NULL, lease_until = NULL \
          WHERE name = $1 AND lease_by = $2",
     )
@@ -70,8 +70,8 @@ pub(crate) async fn release(pool: &SqlitePool, name: &str, appliance: &str) -> R
 }
 
 /// Every configuration due at once (a new period: rounds start afresh).
-pub(crate) async fn all_due(conn: &mut sqlx::SqliteConnection) -> Result<()> {
-    sqlx::query("UPDATE hsm_configs SET next_due_at = NULL")
+pub(crate) async fn all_due(conn: &mut Conn) -> Result<()> {
+    db::query("UPDATE hsm_configs SET next_due_at = NULL")
         .execute(conn)
         .await?;
     Ok(())

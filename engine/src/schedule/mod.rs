@@ -24,7 +24,7 @@ use crate::partitions::Partitions;
 use crate::partitions::Trigger;
 use crate::store::shared::{record_change, write_settings};
 
-mod claims;
+pub(crate) mod claims;
 pub use types::schedule::{RoundReport, ScheduleStatus};
 
 /// Minutes between rounds; 0 = off.
@@ -117,7 +117,7 @@ impl Schedule {
                     write_settings(tx, &[(PERIOD_KEY, minutes.to_string())], now).await?;
                     // A new period: every configuration is due at the next round.
                     claims::all_due(tx).await?;
-                    record_change(&mut **tx, now, &format!("seed period {minutes}")).await?;
+                    record_change(&mut *tx, now, &format!("seed period {minutes}")).await?;
                     tracing::info!(minutes, "seed period set");
                     Ok(((), format!("{} -> {minutes} min", before.minutes())))
                 })
@@ -399,6 +399,7 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::db;
 
     /// Two appliances on one database (two engines with their own
     /// appliance ids): run at once, their rounds reseed each configuration
@@ -435,7 +436,7 @@ mod tests {
         let rows = |sql: &'static str| {
             let pool = pool.clone();
             async move {
-                sqlx::query_as::<_, (String, i64)>(sql)
+                db::query_as::<(String, i64)>(sql)
                     .fetch_all(&pool)
                     .await
                     .unwrap()
@@ -468,7 +469,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(dead.len(), 8);
-        sqlx::query("UPDATE hsm_configs SET lease_by = 'slow', lease_until = ? WHERE name = 'C7'")
+        db::query("UPDATE hsm_configs SET lease_by = 'slow', lease_until = ? WHERE name = 'C7'")
             .bind(now + 30_000)
             .execute(&pool)
             .await

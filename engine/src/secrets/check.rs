@@ -3,7 +3,7 @@
 //! refuses to start, before it could seal a secret no other process can
 //! open, or fail on every password it reads.
 
-use sqlx::SqlitePool;
+use crate::store::db::{self, Pool};
 
 use super::MasterKey;
 use crate::error::{Error, Result};
@@ -17,15 +17,15 @@ fn short(v: &str) -> &str {
 /// Compares `key` with the database's check value; on a database without
 /// one (made before the check existed, or new), first proves the key on
 /// a sealed partition password when there is one, then records it.
-pub(crate) async fn check_key(pool: &SqlitePool, key: &MasterKey, now_ms: i64) -> Result<()> {
+pub(crate) async fn check_key(pool: &Pool, key: &MasterKey, now_ms: i64) -> Result<()> {
     let value = key.check_value();
-    let stored: Option<String> = sqlx::query_scalar("SELECT value FROM key_check WHERE id = 1")
+    let stored: Option<String> = db::query_scalar("SELECT value FROM key_check WHERE id = 1")
         .fetch_optional(pool)
         .await?;
     let stored = match stored {
         Some(v) => v,
         None => {
-            let sealed: Option<(String, Vec<u8>)> = sqlx::query_as(
+            let sealed: Option<(String, Vec<u8>)> = db::query_as(
                 "SELECT name, partition_pwd FROM hsm_configs \
                  WHERE partition_pwd IS NOT NULL LIMIT 1",
             )
@@ -46,7 +46,7 @@ pub(crate) async fn check_key(pool: &SqlitePool, key: &MasterKey, now_ms: i64) -
             }
             // Another process may record its key first: then the two are
             // compared below like any stored value.
-            sqlx::query(
+            db::query(
                 "INSERT INTO key_check (id, value, created_at) VALUES (1, $1, $2) \
                  ON CONFLICT (id) DO NOTHING",
             )
@@ -54,7 +54,7 @@ pub(crate) async fn check_key(pool: &SqlitePool, key: &MasterKey, now_ms: i64) -
             .bind(now_ms)
             .execute(pool)
             .await?;
-            sqlx::query_scalar("SELECT value FROM key_check WHERE id = 1")
+            db::query_scalar("SELECT value FROM key_check WHERE id = 1")
                 .fetch_one(pool)
                 .await?
         }
@@ -78,6 +78,7 @@ mod tests {
     use crate::audit::Actor;
     use crate::config::Settings;
     use crate::partitions::ConfigEdit;
+    use crate::store::db;
     use crate::Engine;
 
     fn other_key(dir: &std::path::Path) {
@@ -103,7 +104,7 @@ mod tests {
         let engine = Engine::open(Settings::for_data_dir(dir.path()))
             .await
             .unwrap();
-        let recorded: String = sqlx::query_scalar("SELECT value FROM key_check")
+        let recorded: String = db::query_scalar("SELECT value FROM key_check")
             .fetch_one(engine.store().pool())
             .await
             .unwrap();
@@ -148,7 +149,7 @@ mod tests {
             .create_config_with("HSM1", edit, &Actor::cli())
             .await
             .unwrap();
-        sqlx::query("DELETE FROM key_check")
+        db::query("DELETE FROM key_check")
             .execute(engine.store().pool())
             .await
             .unwrap();
@@ -166,7 +167,7 @@ mod tests {
         let engine = Engine::open(Settings::for_data_dir(dir.path()))
             .await
             .unwrap();
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM key_check")
+        let n: i64 = db::query_scalar("SELECT COUNT(*) FROM key_check")
             .fetch_one(engine.store().pool())
             .await
             .unwrap();

@@ -144,7 +144,7 @@ mod tests {
         });
         assert_eq!(r, None);
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM changes")
-            .fetch_one(store.pool())
+            .fetch_one(store.sqlite())
             .await
             .unwrap();
         assert_eq!(n, 0);

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod db;
 #[cfg(test)]
-mod dialects;
+mod dialects_tests;
 pub(crate) mod inline;
 pub mod lock;
 pub(crate) mod shared;
@@ -30,18 +31,13 @@ pub const DB_FILE: &str = "hsmseed.db";
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: db::Pool,
+    /// The same pool, for the parts that are SQLite's own: the history
+    /// writer and the login ledger (rusqlite on the same file), inline
+    /// reads, backups. (A PostgreSQL store will need twins of these.)
+    sqlite: SqlitePool,
+    path: PathBuf,
     inline: std::sync::Arc<inline::InlineReads>,
-}
-
-/// A transaction that takes the write lock at its start (`BEGIN
-/// IMMEDIATE`). A deferred transaction that reads and then writes fails at
-/// once with SQLITE_BUSY, without the busy timeout, when another
-/// connection committed in between (WAL mode); this one waits its turn.
-pub(crate) async fn write_tx(
-    pool: &SqlitePool,
-) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
 /// How long a write waits for another connection's lock (the pool's
@@ -90,13 +86,26 @@ impl Store {
             }
         }
         Ok(Store {
-            pool,
+            pool: db::Pool::Sqlite(pool.clone()),
+            sqlite: pool,
             inline: std::sync::Arc::new(inline::InlineReads::new(&path)),
+            path,
         })
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    /// Where the capabilities' statements run.
+    pub fn pool(&self) -> &db::Pool {
         &self.pool
+    }
+
+    /// The SQLite pool itself (see the field).
+    pub fn sqlite(&self) -> &SqlitePool {
+        &self.sqlite
+    }
+
+    /// The database file.
+    pub fn sqlite_path(&self) -> &Path {
+        &self.path
     }
 
     /// Reads on the calling thread (see [`inline`]).
@@ -106,7 +115,7 @@ impl Store {
 
     /// A cheap round trip, for readiness.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        db::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 }
@@ -287,7 +296,7 @@ mod tests {
             & 0o777;
         assert_eq!(mode, 0o600);
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(store.pool())
+            .fetch_one(store.sqlite())
             .await
             .unwrap();
         assert_eq!(n, 0);
@@ -348,7 +357,7 @@ mod tests {
         let store = Store::open(dir.path()).await.unwrap();
         let rows: Vec<(i64, String, String, Option<i64>)> =
             sqlx::query_as("SELECT id, name, scope, last_used_at FROM api_tokens ORDER BY id")
-                .fetch_all(store.pool())
+                .fetch_all(store.sqlite())
                 .await
                 .unwrap();
         assert_eq!(
@@ -364,7 +373,7 @@ mod tests {
             .bind("entropy")
             .bind("hash-lab")
             .bind(None::<i64>)
-            .execute(store.pool())
+            .execute(store.sqlite())
             .await
             .unwrap();
         assert!(sqlx::query(insert)
@@ -373,7 +382,7 @@ mod tests {
             .bind("admin")
             .bind("hash-bad")
             .bind(None::<i64>)
-            .execute(store.pool())
+            .execute(store.sqlite())
             .await
             .is_err());
     }
@@ -406,7 +415,7 @@ mod tests {
         let history: (i64, i64, String, String, String, Option<String>) = sqlx::query_as(
             "SELECT id, at_ms, config_name, trigger, outcome, error_code FROM seed_history",
         )
-        .fetch_one(store.pool())
+        .fetch_one(store.sqlite())
         .await
         .unwrap();
         assert_eq!(
@@ -422,7 +431,7 @@ mod tests {
         );
         let audit: (i64, String, String) =
             sqlx::query_as("SELECT id, actor_kind, detail FROM audit_log")
-                .fetch_one(store.pool())
+                .fetch_one(store.sqlite())
                 .await
                 .unwrap();
         assert_eq!(
@@ -433,7 +442,7 @@ mod tests {
             "SELECT name FROM sqlite_schema WHERE tbl_name = 'seed_history' AND type = 'index' \
              ORDER BY name",
         )
-        .fetch_all(store.pool())
+        .fetch_all(store.sqlite())
         .await
         .unwrap();
         assert_eq!(indexes, ["seed_history_at", "seed_history_config"]);
@@ -451,7 +460,7 @@ mod tests {
             "DELETE FROM audit_log",
         ];
         for sql in refused {
-            let e = sqlx::query(sql).execute(store.pool()).await.unwrap_err();
+            let e = sqlx::query(sql).execute(store.sqlite()).await.unwrap_err();
             let e = e.to_string();
             assert!(
                 e.contains("CHECK constraint failed") || e.contains("append-only"),
@@ -461,7 +470,7 @@ mod tests {
         let rows: i64 = sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM seed_history) + (SELECT count(*) FROM audit_log)",
         )
-        .fetch_one(store.pool())
+        .fetch_one(store.sqlite())
         .await
         .unwrap();
         assert_eq!(rows, 2);
@@ -492,7 +501,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
         sqlx::query("INSERT INTO app_settings (key, value, updated_at) VALUES ('k', 'v', 1)")
-            .execute(store.pool())
+            .execute(store.sqlite())
             .await
             .unwrap();
         for f in [DB_FILE, "hsmseed.db-wal", "hsmseed.db-shm"] {

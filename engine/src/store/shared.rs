@@ -2,13 +2,13 @@
 //! process watches) and `app_settings` (small appliance settings: the seed
 //! period, the certificate subject).
 
-use sqlx::SqlitePool;
+use crate::store::db::{self, Conn, Executor, Pool};
 
 use crate::error::Result;
 
 /// The newest change id (0 when nothing changed yet).
-pub(crate) async fn last_change(pool: &SqlitePool) -> Result<i64> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM changes")
+pub(crate) async fn last_change(pool: &Pool) -> Result<i64> {
+    let id: Option<i64> = db::query_scalar("SELECT MAX(id) FROM changes")
         .fetch_one(pool)
         .await?;
     Ok(id.unwrap_or(0))
@@ -28,7 +28,7 @@ pub(crate) async fn data_version(store: &super::Store) -> Result<(i64, i64, i64)
     });
     let (audit, history, changes): Row = match now {
         Some(row) => row,
-        None => sqlx::query_as(SQL).fetch_one(store.pool()).await?,
+        None => db::query_as(SQL).fetch_one(store.pool()).await?,
     };
     Ok((
         audit.unwrap_or(0),
@@ -40,12 +40,12 @@ pub(crate) async fn data_version(store: &super::Store) -> Result<(i64, i64, i64)
 /// Records a change (on the pool, or in an action's transaction);
 /// returns its id.
 pub(crate) async fn record_change<'c>(
-    db: impl sqlx::SqliteExecutor<'c>,
+    db: impl Executor<'c>,
     at_ms: i64,
     what: &str,
 ) -> Result<i64> {
     Ok(
-        sqlx::query_scalar("INSERT INTO changes (at_ms, what) VALUES ($1, $2) RETURNING id")
+        db::query_scalar("INSERT INTO changes (at_ms, what) VALUES ($1, $2) RETURNING id")
             .bind(at_ms)
             .bind(what)
             .fetch_one(db)
@@ -54,9 +54,9 @@ pub(crate) async fn record_change<'c>(
 }
 
 /// One appliance setting.
-pub(crate) async fn setting(pool: &SqlitePool, key: &str) -> Result<Option<String>> {
+pub(crate) async fn setting(pool: &Pool, key: &str) -> Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT value FROM app_settings WHERE key = $1")
+        db::query_scalar("SELECT value FROM app_settings WHERE key = $1")
             .bind(key)
             .fetch_optional(pool)
             .await?,
@@ -65,11 +65,11 @@ pub(crate) async fn setting(pool: &SqlitePool, key: &str) -> Result<Option<Strin
 
 /// Writes appliance settings, all in one transaction.
 pub(crate) async fn set_settings(
-    pool: &SqlitePool,
+    pool: &Pool,
     values: &[(&str, String)],
     now_ms: i64,
 ) -> Result<()> {
-    let mut tx = crate::store::write_tx(pool).await?;
+    let mut tx = pool.begin_write().await?;
     write_settings(&mut tx, values, now_ms).await?;
     tx.commit().await?;
     Ok(())
@@ -77,12 +77,12 @@ pub(crate) async fn set_settings(
 
 /// Writes appliance settings in the caller's transaction.
 pub(crate) async fn write_settings(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut Conn,
     values: &[(&str, String)],
     now_ms: i64,
 ) -> Result<()> {
     for (key, value) in values {
-        sqlx::query(
+        db::query(
             "INSERT INTO app_settings (key, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )

@@ -32,7 +32,7 @@ impl std::fmt::Debug for Sessions {
 impl Sessions {
     /// The store on the engine's database, its table created if missing.
     pub async fn open(engine: &Engine) -> anyhow::Result<Sessions> {
-        let store = SqliteStore::new(engine.store().pool().clone())
+        let store = SqliteStore::new(engine.store().sqlite().clone())
             .with_table_name(TABLE)
             .map_err(|e| anyhow::anyhow!("session table name: {e}"))?;
         store.migrate().await?;

@@ -157,7 +157,7 @@ async fn a_backup_moves_the_appliance_with_a_reseed_before_and_after() {
     reseed(&moved).await;
     assert_eq!(ok_reseeds(&moved).await, 2);
     let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
-        .fetch_one(moved.store().pool())
+        .fetch_one(moved.store().sqlite())
         .await
         .unwrap();
     assert_eq!(sessions, 0);

@@ -701,7 +701,7 @@ async fn hsm_conf_import_is_all_or_nothing_with_a_line_numbered_report() {
     let detail: String = sqlx::query_scalar(
         "SELECT detail FROM audit_log WHERE action = 'hsm.import' AND outcome = 'ok'",
     )
-    .fetch_one(app.engine.store().pool())
+    .fetch_one(app.engine.store().sqlite())
     .await
     .unwrap();
     assert_eq!(detail, "2 configurations created: A, B");
@@ -828,7 +828,7 @@ async fn each_row_names_the_appliance_that_acted() {
     let audited: Vec<Option<String>> = sqlx::query_scalar(
         "SELECT appliance FROM audit_log WHERE action = 'hsm.reseed' ORDER BY id",
     )
-    .fetch_all(app.engine.store().pool())
+    .fetch_all(app.engine.store().sqlite())
     .await
     .unwrap();
     assert_eq!(

@@ -449,7 +449,7 @@ impl TestApp {
 /// A `SELECT COUNT(*) ...` on the app's database.
 pub async fn sqlx_count(engine: &Engine, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
-        .fetch_one(engine.store().pool())
+        .fetch_one(engine.store().sqlite())
         .await
         .unwrap()
 }

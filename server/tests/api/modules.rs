@@ -74,7 +74,7 @@ async fn the_hsms_page_lists_each_modules_slots_and_its_forms_choose_a_module() 
     // A module the settings no longer name stays chosen on the page (a
     // save must not move the configuration elsewhere unasked).
     sqlx::query("UPDATE hsm_configs SET module = 'gone' WHERE name = 'KRY'")
-        .execute(app.engine.store().pool())
+        .execute(app.engine.store().sqlite())
         .await
         .unwrap();
     let page = html(app.get("/hsms/KRY").await).await;

@@ -12,7 +12,7 @@ const BOB: &str = "bob's long password";
 async fn user_id(app: &TestApp, name: &str) -> i64 {
     sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
         .bind(name)
-        .fetch_one(app.engine.store().pool())
+        .fetch_one(app.engine.store().sqlite())
         .await
         .unwrap()
 }
@@ -163,7 +163,7 @@ async fn a_session_is_kept_alive_without_a_write_per_request() {
     app.login_as_admin().await;
     let expiry = || async {
         sqlx::query_scalar::<_, String>("SELECT expiry_date FROM sessions")
-            .fetch_one(app.engine.store().pool())
+            .fetch_one(app.engine.store().sqlite())
             .await
             .unwrap()
     };

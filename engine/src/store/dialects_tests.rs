@@ -263,7 +263,9 @@ fn engine_statements() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for f in files {
         let rel = f.strip_prefix(&root).unwrap().display().to_string();
-        if rel.contains("testing") || rel.ends_with("dialects.rs") || rel.ends_with("fuzz_tests.rs")
+        if rel.contains("testing")
+            || rel.ends_with("dialects_tests.rs")
+            || rel.ends_with("fuzz_tests.rs")
         {
             continue;
         }
@@ -326,4 +328,183 @@ async fn what_prepares_in_sqlite_prepares_in_postgresql() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The capabilities' statements, run through [`super::db`] on a migrated
+/// PostgreSQL database: binds, flags (BOOLEAN there), NULLs, upserts,
+/// `RETURNING`, the claims of a round, and the built filters.
+#[tokio::test]
+async fn the_repositories_run_on_postgresql() {
+    use super::db::{self, Pool};
+    use crate::audit::{Actor, AuditEntry, AuditFilter};
+    use crate::partitions::{repo as configs, HsmName};
+    use types::Outcome;
+
+    let url = PgCluster::shared().database().await;
+    let pool = Pool::Postgres(sqlx::PgPool::connect(&url).await.unwrap());
+    let Pool::Postgres(pg) = &pool else {
+        unreachable!()
+    };
+    PG_MIGRATOR.run(pg).await.unwrap();
+
+    // Configurations: insert, a conflict, update (flags, NULLs, the
+    // refusal kept only while slot, serial and module stay), list, delete.
+    let name = HsmName::parse("HSM1").unwrap();
+    // (PostgreSQL ends a transaction at its first failed statement, where
+    // SQLite goes on: the conflict is a transaction of its own.)
+    let mut tx = pool.begin_write().await.unwrap();
+    configs::insert(&mut tx, &name, 1000).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = pool.begin_write().await.unwrap();
+    assert!(matches!(
+        configs::insert(&mut tx, &name, 1000).await,
+        Err(crate::Error::Conflict(_))
+    ));
+    drop(tx);
+    let mut c = pool.acquire().await.unwrap();
+    let mut row = configs::get(&mut c, &name).await.unwrap().unwrap();
+    assert!(row.enabled && !row.seed_refused && row.slot.is_none());
+    row.slot = Some(7);
+    row.partition_pwd = Some(vec![1, 2, 3]);
+    row.enabled = false;
+    row.updated_at = 2000;
+    configs::update(&mut c, &row).await.unwrap();
+    db::query("UPDATE hsm_configs SET seed_refused = TRUE")
+        .execute(&pool)
+        .await
+        .unwrap();
+    row.partition_name = "p".into();
+    configs::update(&mut c, &row).await.unwrap();
+    let kept = configs::get(&mut c, &name).await.unwrap().unwrap();
+    assert!(kept.seed_refused, "same token: the refusal stays");
+    assert_eq!(
+        (kept.slot, kept.enabled, kept.partition_pwd),
+        (Some(7), false, Some(vec![1, 2, 3]))
+    );
+    row.slot = Some(8);
+    configs::update(&mut c, &row).await.unwrap();
+    assert!(
+        !configs::get(&mut c, &name)
+            .await
+            .unwrap()
+            .unwrap()
+            .seed_refused
+    );
+    assert_eq!(
+        configs::names(&mut c).await.unwrap(),
+        vec!["HSM1".to_string()]
+    );
+    assert_eq!(configs::list(&mut c).await.unwrap().len(), 1);
+
+    // A round's claims: once per period, whoever asks.
+    row.enabled = true;
+    configs::update(&mut c, &row).await.unwrap();
+    let claims = crate::schedule::claims::claim_due;
+    assert_eq!(
+        claims(&pool, "a", 5000, 65_000, 35_000).await.unwrap(),
+        vec!["HSM1"]
+    );
+    assert!(claims(&pool, "b", 5000, 65_000, 35_000)
+        .await
+        .unwrap()
+        .is_empty());
+    let taken = crate::schedule::claims::take_over(&pool, "b", 40_000, 70_000)
+        .await
+        .unwrap();
+    assert_eq!(taken, vec!["HSM1"]);
+    crate::schedule::claims::release(&pool, "HSM1", "b")
+        .await
+        .unwrap();
+    crate::schedule::claims::all_due(&mut c).await.unwrap();
+
+    // Changes and settings (upsert), users (RETURNING id).
+    let first = super::shared::record_change(&pool, 1, "a").await.unwrap();
+    let second = super::shared::record_change(&mut c, 2, "b").await.unwrap();
+    assert!(second > first);
+    assert_eq!(super::shared::last_change(&pool).await.unwrap(), second);
+    super::shared::set_settings(&pool, &[("k", "1".into())], 1)
+        .await
+        .unwrap();
+    super::shared::set_settings(&pool, &[("k", "2".into())], 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        super::shared::setting(&pool, "k").await.unwrap().as_deref(),
+        Some("2")
+    );
+    let admin = crate::auth::UserName::parse("admin").unwrap();
+    let id = crate::auth::users::insert(&mut c, &admin, "hash", 1)
+        .await
+        .unwrap();
+    assert!(id > 0);
+    assert!(crate::auth::users::insert(&mut c, &admin, "hash", 1)
+        .await
+        .is_err());
+    let found = crate::auth::users::find_by_name(&mut c, &admin)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.id, found.generation), (id, 1));
+
+    // The audit log's built filter, with an action prefix.
+    for (action, outcome) in [
+        ("hsm.reseed", Outcome::Ok),
+        ("hsm.edit", Outcome::Error),
+        ("user.add", Outcome::Ok),
+    ] {
+        let e = AuditEntry {
+            at_ms: 1,
+            appliance: "a".into(),
+            actor: Actor::cli(),
+            action: action.into(),
+            target: "t".into(),
+            outcome,
+            detail: String::new(),
+        };
+        crate::audit::insert(&mut c, &e).await.unwrap();
+    }
+    let f = AuditFilter {
+        action: Some("hsm.".into()),
+        ..AuditFilter::default()
+    };
+    let page = crate::audit::list(&mut c, &f, 1, 10).await.unwrap();
+    assert_eq!(page.total, 2);
+    let f = AuditFilter {
+        action: Some("hsm.".into()),
+        outcome: Some(Outcome::Ok),
+        ..AuditFilter::default()
+    };
+    let page = crate::audit::list(&mut c, &f, 1, 10).await.unwrap();
+    assert_eq!(
+        (page.total, page.rows[0].action.as_str()),
+        (1, "hsm.reseed")
+    );
+
+    // The history's page (built filter) and its hourly counts.
+    db::query(
+        "INSERT INTO seed_history (at_ms, config_name, trigger, source, bits, duration_us, outcome) \
+         VALUES ($1, 'HSM1', 'api', 'os', 256, 10, 'ok')",
+    )
+    .bind(3_600_000_i64)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let filter = crate::history::HistoryFilter {
+        config: Some("HSM1".into()),
+        ..Default::default()
+    };
+    let page = crate::history::list(&mut c, &filter, 1, 10).await.unwrap();
+    assert_eq!((page.total, page.rows.len()), (1, 1));
+
+    // The fleet's heartbeats.
+    crate::fleet::repo::heartbeat(&pool, "a", "1", 1, 2)
+        .await
+        .unwrap();
+    crate::fleet::repo::heartbeat(&pool, "a", "1", 1, 3)
+        .await
+        .unwrap();
+    let fleet = crate::fleet::repo::list(&pool, 0).await.unwrap();
+    assert_eq!(fleet, vec![("a".to_string(), "1".to_string(), 1, 3, 0)]);
+
+    assert!(configs::delete(&mut c, &name).await.unwrap());
 }
