@@ -29,6 +29,9 @@ cargo clippy --locked -p frontend --target wasm32-unknown-unknown -- -D warnings
 step "unit and integration tests (and a smoke run of the bench harness)"
 cargo test --locked -p types -p engine -p app -p server -p bench
 
+step "the server's tests again, on PostgreSQL (a private cluster; each app its own database)"
+TEST_ON_POSTGRES=1 cargo test --locked -p server --test api
+
 step "build for the end-to-end tests"
 cargo build --locked -p server
 scripts/build-site.sh

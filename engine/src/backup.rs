@@ -160,23 +160,28 @@ impl crate::Engine {
     /// the caller created (mode 0600, perhaps as another user than the one
     /// running this) and removes again when this fails.
     pub async fn backup(&self, out: std::fs::File, with_master_key: bool) -> Result<BackupReport> {
+        let Some(pool) = self.store().sqlite_pool() else {
+            return Err(Error::Invalid(POSTGRES_BACKUP.into()));
+        };
+        let pool = pool.clone();
         let data_dir = self.settings().data_dir.clone();
         let work =
             ensure_private_dir(&data_dir.join(BACKUP_DIR))?.join(format!(".backup-{}", stamp()));
         ensure_private_dir(&work)?;
-        let result = self.backup_via(&work, out, with_master_key).await;
+        let result = self.backup_via(&pool, &work, out, with_master_key).await;
         let _ = std::fs::remove_dir_all(&work);
         result
     }
 
     async fn backup_via(
         &self,
+        pool: &SqlitePool,
         work: &Path,
         out: std::fs::File,
         with_master_key: bool,
     ) -> Result<BackupReport> {
         let copy = work.join(DB_FILE);
-        vacuum_into(self.store().sqlite(), &copy).await?;
+        vacuum_into(pool, &copy).await?;
         // Sessions are bearer secrets of this machine's browsers: not moved.
         let db = open_file_db(&copy).await?;
         sqlx::query("DELETE FROM sessions").execute(&db).await.ok();
@@ -294,6 +299,13 @@ fn unpack(input: std::fs::File, shown: &str) -> Result<Unpacked> {
     Ok(Unpacked { manifest, files })
 }
 
+/// What `backup` and `restore` answer on a PostgreSQL store.
+const POSTGRES_BACKUP: &str =
+    "this appliance keeps its data in PostgreSQL (database_url): back it \
+     up and restore it with PostgreSQL's own tools (pg_dump, pg_restore, or the replication you \
+     run), and keep the master key file of the data directory safe with it; `hsmseed backup` \
+     and `restore` copy an appliance's SQLite file";
+
 /// `hsmseed restore --in=FILE` into the data directory of `settings`
 /// (created when missing), from `input` (opened by the caller, perhaps as
 /// another user), named `shown` in messages. Nothing changes unless every
@@ -303,6 +315,9 @@ pub async fn restore(
     input: std::fs::File,
     shown: &str,
 ) -> Result<RestoreReport> {
+    if settings.database_url.is_some() {
+        return Err(Error::Invalid(POSTGRES_BACKUP.into()));
+    }
     let data_dir = ensure_private_dir(&settings.data_dir)?;
     let unpacked = unpack(input, shown)?;
     let m = &unpacked.manifest;

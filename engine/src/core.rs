@@ -78,9 +78,19 @@ impl Core {
 
     // --- changes ----------------------------------------------------------
 
+    /// Picks up what this process just committed, at once: on SQLite the
+    /// poll reads it; on PostgreSQL the change feed's notification comes
+    /// back a moment after the commit, so this counts it beforehand.
+    pub(crate) async fn committed_here(&self) -> Result<()> {
+        if let Some(v) = self.store().versions() {
+            v.bump_all();
+        }
+        self.poll_changes().await
+    }
+
     /// Picks up changes committed by this or another process (the CLI).
     pub(crate) async fn poll_changes(&self) -> Result<()> {
-        let id = crate::store::shared::last_change(self.store().pool()).await?;
+        let id = crate::store::shared::last_change(self.store()).await?;
         self.inner.changes.send_if_modified(|v| {
             let newer = id > *v;
             if newer {

@@ -88,7 +88,13 @@ impl Engine {
         // must not both create the tables or the master key.
         crate::store::ensure_private_dir(&settings.data_dir)?;
         let init = init_lock(&settings.data_dir).await?;
-        let store = Store::open(&settings.data_dir).await?;
+        let store = match &settings.database_url {
+            None => Store::open(&settings.data_dir).await?,
+            Some(url) => {
+                use secrecy::ExposeSecret;
+                Store::open_postgres(url.expose_secret()).await?
+            }
+        };
         let (master_key, warnings) =
             MasterKey::load_or_create(&settings.data_dir, settings.master_key_file.as_deref())?;
         crate::secrets::check::check_key(
@@ -98,7 +104,7 @@ impl Engine {
         )
         .await?;
         drop(init);
-        let last_change = crate::store::shared::last_change(store.pool()).await?;
+        let last_change = crate::store::shared::last_change(&store).await?;
         let core = Core::new(settings, store, clock, Arc::new(master_key), last_change);
         let entropy = Entropy::new(core.clone());
         let history = History::new(core.clone());

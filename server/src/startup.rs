@@ -246,7 +246,7 @@ impl Application {
     /// and stops the background jobs.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let mut jobs = jobs::spawn_all(&self.engine, self.session_store.sqlite().clone(), &stop_rx);
+        let mut jobs = jobs::spawn_all(&self.engine, self.session_store.clone(), &stop_rx);
         tokio::select! {
             () = listen::serve(self.listener, self.router, self.tls, self.limits, self.connections.clone(), shutdown) => {}
             Some(ended) = jobs.join_next() => {

@@ -340,7 +340,7 @@ impl Core {
         .await;
         match done {
             Ok(value) => {
-                if let Err(e) = self.poll_changes().await {
+                if let Err(e) = self.committed_here().await {
                     tracing::warn!(error = %e, "changes not picked up at once (the poll will)");
                 }
                 Ok(value)

@@ -93,18 +93,20 @@ pub(crate) async fn find_by_uid(conn: &mut Conn, uid: &str) -> Result<Option<Use
 /// it); on the pool when that read cannot be made.
 pub(crate) async fn find_by_uid_now(store: &Store, uid: &str) -> Result<Option<UserRow>> {
     use rusqlite::OptionalExtension;
-    let now = store.inline().read("session user", |c| {
-        c.prepare_cached(&format!("{SELECT} WHERE uid = $1"))?
-            .query_row([uid], |r| {
-                Ok(UserRow {
-                    id: r.get(0)?,
-                    uid: r.get(1)?,
-                    name: r.get(2)?,
-                    password_hash: r.get(3)?,
-                    generation: r.get(4)?,
+    let now = store.inline().and_then(|i| {
+        i.read("session user", |c| {
+            c.prepare_cached(&format!("{SELECT} WHERE uid = $1"))?
+                .query_row([uid], |r| {
+                    Ok(UserRow {
+                        id: r.get(0)?,
+                        uid: r.get(1)?,
+                        name: r.get(2)?,
+                        password_hash: r.get(3)?,
+                        generation: r.get(4)?,
+                    })
                 })
-            })
-            .optional()
+                .optional()
+        })
     });
     match now {
         Some(row) => Ok(row),
@@ -180,7 +182,11 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(store.inline().idle(), 1, "read on the calling thread");
+        assert_eq!(
+            store.inline().unwrap().idle(),
+            1,
+            "read on the calling thread"
+        );
         assert_eq!(now.password_hash, on_pool.password_hash);
         assert_eq!(now.user(), on_pool.user());
         assert!(find_by_uid_now(&store, "nobody").await.unwrap().is_none());

@@ -73,6 +73,7 @@ pub const KEYS: &[KeyDoc] = &[
     KeyDoc { key: "header_read_timeout_secs", secret: false, default: "10", doc: "A request's headers must arrive within this time (HTTP/1.1, also between the requests of a kept-alive connection)." },
     KeyDoc { key: "idle_timeout_secs", secret: false, default: "60", doc: "A connection that moves no byte for this long is closed (any protocol, TLS handshake included)." },
     KeyDoc { key: "request_timeout_secs", secret: false, default: "30", doc: "A request that takes longer is answered 408." },
+    KeyDoc { key: "database_url", secret: true, default: "(the SQLite file in the data directory)", doc: "Keep the data in PostgreSQL, shared by the appliances of a fleet: `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (a Unix socket: `?host=/run/postgresql`). Every appliance on it needs the same master key file. Unset, empty or `sqlite://`: hsmseed.db in the data directory." },
     KeyDoc { key: "appliance_id", secret: false, default: "(the host name)", doc: "This appliance's name in the history and the audit log (1 to 64 letters, digits, _ . or -): which appliance of a fleet sharing one database acted. Give each appliance its own." },
     KeyDoc { key: "log_format", secret: false, default: "text", doc: "`text` or `json` (structured logs)." },
 ];
@@ -117,6 +118,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Which appliance acted, in the history and the audit log.
     pub appliance_id: String,
+    /// A PostgreSQL database shared by a fleet; none: the SQLite file in
+    /// the data directory. (Secret: the URL may hold a password.)
+    pub database_url: Option<SecretString>,
     pub master_key_file: Option<PathBuf>,
     pub luna_client_dir: Option<PathBuf>,
     pub pkcs11_timeout_secs: u32,
@@ -168,6 +172,7 @@ struct RawSettings {
     idle_timeout_secs: Option<u32>,
     log_format: Option<String>,
     appliance_id: Option<String>,
+    database_url: Option<String>,
     master_key_file: Option<String>,
     luna_client_dir: Option<String>,
     pkcs11_timeout_secs: Option<u32>,
@@ -395,6 +400,7 @@ impl Settings {
             idle_timeout_secs: 60,
             log_format: LogFormat::Text,
             appliance_id: "test".into(),
+            database_url: None,
             master_key_file: None,
             luna_client_dir: None,
             pkcs11_timeout_secs: 10,
@@ -508,6 +514,7 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
         "idle_timeout_secs" => raw.idle_timeout_secs = Some(parse_u32(&v)?),
         "log_format" => raw.log_format = Some(v),
         "appliance_id" => raw.appliance_id = Some(v),
+        "database_url" => raw.database_url = Some(v),
         "master_key_file" => raw.master_key_file = Some(v),
         "luna_client_dir" => raw.luna_client_dir = Some(v),
         "pkcs11_timeout_secs" => raw.pkcs11_timeout_secs = Some(parse_u32(&v)?),
@@ -541,6 +548,24 @@ fn set_key(raw: &mut RawSettings, key: &str, v: String) -> std::result::Result<(
 
 /// The default appliance id: the host name, in the characters an id
 /// may have (`hsmseed` when there is none).
+/// `database_url`: a PostgreSQL URL, or none for the SQLite default. The
+/// URL is never quoted back (it may hold a password).
+fn database_url(raw: Option<String>) -> Result<Option<SecretString>> {
+    let Some(url) = raw else { return Ok(None) };
+    let url = url.trim();
+    if url.is_empty() || url == "sqlite" || url == "sqlite://" {
+        return Ok(None);
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Some(SecretString::from(url.to_string())));
+    }
+    Err(Error::Config(
+        "database_url must be a PostgreSQL URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE), \
+         or unset for the SQLite file in the data directory"
+            .into(),
+    ))
+}
+
 fn host_appliance_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
@@ -658,6 +683,7 @@ impl RawSettings {
                     .map_err(|e| Error::Config(e.to_string()))?
                     .to_string(),
             },
+            database_url: database_url(self.database_url)?,
             master_key_file: non_empty_path(self.master_key_file),
             luna_client_dir: non_empty_path(self.luna_client_dir),
             pkcs11_timeout_secs: positive("pkcs11_timeout_secs", self.pkcs11_timeout_secs, 10)?,

@@ -242,7 +242,7 @@ pub struct History {
 
 impl History {
     pub(crate) fn new(core: crate::core::Core) -> History {
-        let writer = HistoryWriter::spawn(core.store().sqlite().clone());
+        let writer = HistoryWriter::spawn(core.store());
         History { core, writer }
     }
 
@@ -324,7 +324,7 @@ mod tests {
     async fn retention_keeps_recent_rows_and_at_most_max_rows() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let w = HistoryWriter::spawn(store.sqlite().clone());
+        let w = HistoryWriter::spawn(&store);
         let now = time::macros::datetime!(2026-11-28 12:00 UTC);
         let day = 86_400_000i64;
         for age_days in [200, 100, 89, 10, 1, 0] {
@@ -359,7 +359,7 @@ mod tests {
     async fn stats_count_the_last_day_per_hour() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let w = HistoryWriter::spawn(store.sqlite().clone());
+        let w = HistoryWriter::spawn(&store);
         let now = time::macros::datetime!(2026-11-28 12:30 UTC);
         let hour = 3_600_000i64;
         w.record(entry(unix_ms(now) - 5 * 60_000, "HSM1", Outcome::Ok))
@@ -396,7 +396,7 @@ mod tests {
     async fn failures_in_a_row_and_the_last_success_follow_the_rows() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_configs(&dir, &["A", "B"]).await;
-        let w = HistoryWriter::spawn(store.sqlite().clone());
+        let w = HistoryWriter::spawn(&store);
         let health = || async {
             let rows: Vec<(String, Option<i64>, i64)> = db::query_as(
                 "SELECT name, last_ok_at, failures_in_row FROM hsm_configs ORDER BY name",
@@ -440,7 +440,7 @@ mod tests {
     async fn one_batch_writes_history_audit_hourly_counts_and_last_outcomes() {
         let dir = tempfile::tempdir().unwrap();
         let store = store_with_configs(&dir, &["HSM1", "HSM2"]).await;
-        let w = HistoryWriter::spawn(store.sqlite().clone());
+        let w = HistoryWriter::spawn(&store);
         let at = unix_ms(time::macros::datetime!(2026-11-28 12:30 UTC));
         let mut manual = entry(at + 2, "HSM2", Outcome::Error);
         manual.message = Some("C_Login: \"quoted\" \\ text, ünïcode".into());
@@ -527,7 +527,7 @@ mod tests {
         .execute(store.pool())
         .await
         .unwrap();
-        let w = HistoryWriter::spawn(store.sqlite().clone());
+        let w = HistoryWriter::spawn(&store);
         let at = unix_ms(time::macros::datetime!(2026-11-28 12:00 UTC));
         let (good, bad) = tokio::join!(
             w.record(entry(at, "HSM1", Outcome::Ok)),
@@ -560,7 +560,7 @@ mod tests {
     async fn the_wal_stays_bounded_under_a_stream_of_commits() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let w = HistoryWriter::spawn(store.sqlite().clone());
+        let w = HistoryWriter::spawn(&store);
         let at = unix_ms(time::macros::datetime!(2026-11-28 12:00 UTC));
         // One commit each, several pages each: without the writer's own
         // checkpoints the WAL passes 9,000 pages.

@@ -14,12 +14,13 @@
 //! keeps appending, and the WAL then grows without bound (and appending to
 //! a growing file costs the kernel far more than rewriting cached pages).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use rusqlite::{params, Connection};
-use sqlx::SqlitePool;
 use tokio::sync::oneshot;
+
+use crate::store::{db, Store};
 
 use super::{HistoryEntry, Outcome};
 use crate::error::{Error, Result};
@@ -43,15 +44,34 @@ pub struct HistoryWriter {
     tx: mpsc::Sender<Job>,
 }
 
+/// Where the writer commits.
+enum Sink {
+    /// The SQLite file, on a rusqlite connection of the writer's own.
+    Sqlite(PathBuf),
+    /// PostgreSQL: the store's pool, driven from the writer's thread on
+    /// the runtime that opened it.
+    Postgres {
+        store: Store,
+        runtime: tokio::runtime::Handle,
+    },
+}
+
 impl HistoryWriter {
-    /// Starts the writer thread on the database of `pool`; it ends when the
+    /// Starts the writer thread on `store`'s database; it ends when the
     /// last `HistoryWriter` is dropped, after committing what was queued.
-    pub fn spawn(pool: SqlitePool) -> HistoryWriter {
-        let path = pool.connect_options().get_filename().to_path_buf();
+    /// Called on the runtime (PostgreSQL's writes run on it).
+    pub fn spawn(store: &Store) -> HistoryWriter {
+        let sink = match store.sqlite_path() {
+            Some(path) => Sink::Sqlite(path.to_path_buf()),
+            None => Sink::Postgres {
+                store: store.clone(),
+                runtime: tokio::runtime::Handle::current(),
+            },
+        };
         let (tx, rx) = mpsc::channel::<Job>();
         let started = std::thread::Builder::new()
             .name("history-writer".into())
-            .spawn(move || run(&path, &rx));
+            .spawn(move || run(&sink, &rx));
         if let Err(e) = started {
             // The receiver is gone with the closure: every record() then
             // fails with "history writer stopped".
@@ -95,7 +115,7 @@ pub(crate) fn committed(outcome: std::result::Result<(), String>) -> Result<()> 
 
 /// The writer thread: waits for a row, takes every row queued behind it
 /// (up to [`BATCH`]) and commits them together.
-fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
+fn run(sink: &Sink, rx: &mpsc::Receiver<Job>) {
     let mut conn: Option<Connection> = None;
     let mut batch: Vec<Job> = Vec::with_capacity(BATCH);
     while let Ok(job) = rx.recv() {
@@ -113,7 +133,10 @@ fn run(path: &Path, rx: &mpsc::Receiver<Job>) {
             }
         }
         let (entries, dones): (Vec<HistoryEntry>, Vec<Done>) = batch.drain(..).unzip();
-        let result = commit(path, &mut conn, &entries);
+        let result = match sink {
+            Sink::Sqlite(path) => commit(path, &mut conn, &entries),
+            Sink::Postgres { store, runtime } => runtime.block_on(commit_postgres(store, &entries)),
+        };
         if let Err(e) = &result {
             tracing::error!(error = %e, rows = entries.len(), "history rows could not be written");
         }
@@ -251,6 +274,100 @@ fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
         ])?;
     }
     Ok(())
+}
+
+/// Tries of a PostgreSQL batch that another transaction's locks made the
+/// database give up (a deadlock, a serialization failure).
+const POSTGRES_TRIES: u32 = 3;
+
+/// [`write`] on PostgreSQL: the same statements in one transaction,
+/// tried again when the database chose it as a deadlock's victim (another
+/// appliance's batch or round holding rows it needs). Configurations are
+/// updated in name order, as every batch does, so that two batches wait
+/// for each other instead of deadlocking.
+async fn commit_postgres(store: &Store, batch: &[HistoryEntry]) -> std::result::Result<(), String> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match write_postgres(store, batch).await {
+            Ok(()) => {
+                // This appliance's caches see the rows at once (the change
+                // feed's notification comes back a moment later).
+                if let Some(v) = store.versions() {
+                    v.bump_all();
+                }
+                return Ok(());
+            }
+            Err(sqlx::Error::Database(e))
+                if tries < POSTGRES_TRIES
+                    && matches!(e.code().as_deref(), Some("40P01" | "40001")) =>
+            {
+                tracing::debug!(error = %e, "history batch tried again");
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+async fn write_postgres(
+    store: &Store,
+    batch: &[HistoryEntry],
+) -> std::result::Result<(), sqlx::Error> {
+    let mut tx = store.pool().begin_write().await?;
+    for e in batch {
+        db::query(INSERT_HISTORY)
+            .bind(e.at_ms)
+            .bind(&e.config_name)
+            .bind(e.slot)
+            .bind(&e.token_serial)
+            .bind(e.trigger.as_str())
+            .bind(&e.source)
+            .bind(i64::from(e.bits))
+            .bind(e.duration_us)
+            .bind(e.outcome.as_str())
+            .bind(&e.error_code)
+            .bind(&e.message)
+            .bind(&e.appliance)
+            .execute(&mut tx)
+            .await?;
+        if let Some(a) = &e.audit {
+            crate::audit::insert(&mut tx, a).await?;
+        }
+    }
+    let (hours, mut last) = summaries(batch);
+    for (hour, ok, failed) in hours {
+        db::query(COUNT_HOUR)
+            .bind(hour)
+            .bind(ok)
+            .bind(failed)
+            .execute(&mut tx)
+            .await?;
+    }
+    for (hour, appliance, n) in per_appliance(batch) {
+        db::query(COUNT_APPLIANCE_HOUR)
+            .bind(hour)
+            .bind(appliance)
+            .bind(n)
+            .execute(&mut tx)
+            .await?;
+    }
+    last.sort_by(|a, b| a.newest.config_name.cmp(&b.newest.config_name));
+    for l in last {
+        let e = l.newest;
+        db::query(LAST_OUTCOME)
+            .bind(e.outcome.as_str())
+            .bind(&e.error_code)
+            .bind(e.at_ms)
+            .bind(l.ok_at)
+            .bind(l.ok_at.is_some())
+            .bind(l.failures)
+            .bind(l.refused)
+            .bind(l.scheduled_by)
+            .bind(&e.config_name)
+            .execute(&mut tx)
+            .await?;
+    }
+    tx.commit().await
 }
 
 /// The batch's attempted reseeds (ok or failed; a held round is none)

@@ -41,6 +41,7 @@ use crate::clock::{unix_ms, Clock};
 use crate::error::{Error, Result};
 use crate::hsm::{GuardedLogin, LoginGuard, LoginOutcome, LoginTicket};
 use crate::secrets::MasterKey;
+use crate::store::db;
 use crate::store::lock::FileLock;
 
 pub use types::hsm::{RETRY_WARNING, SO_WARNING};
@@ -49,8 +50,66 @@ pub use types::hsm::{RETRY_WARNING, SO_WARNING};
 #[derive(Clone)]
 pub(crate) struct LoginLedger(Arc<Inner>);
 
+/// Where the ledger is kept: the SQLite file, on a rusqlite connection of
+/// its own (the guard runs on the PKCS#11 slot threads), or PostgreSQL,
+/// through the store's pool on the runtime that opened it.
+pub(crate) enum LedgerDb {
+    Sqlite(PathBuf),
+    Postgres {
+        store: crate::store::Store,
+        runtime: tokio::runtime::Handle,
+    },
+}
+
+impl LedgerDb {
+    /// The ledger of `store` (called on the runtime).
+    pub(crate) fn of(store: &crate::store::Store) -> LedgerDb {
+        match store.sqlite_path() {
+            Some(path) => LedgerDb::Sqlite(path.to_path_buf()),
+            None => LedgerDb::Postgres {
+                store: store.clone(),
+                runtime: tokio::runtime::Handle::current(),
+            },
+        }
+    }
+}
+
+/// Runs `f` to its end on `runtime` from a slot's thread (or, should a
+/// caller be on the runtime itself, without blocking its other tasks).
+fn block_on<F: std::future::Future>(runtime: &tokio::runtime::Handle, f: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => tokio::task::block_in_place(|| runtime.block_on(f)),
+        Err(_) => runtime.block_on(f),
+    }
+}
+
+const READ_OWN: &str = "SELECT credential, token_serial, ok_at_ms, held_ckr FROM config_logins \
+     WHERE config_name = $1";
+const READ_SAME_HELD: &str =
+    "SELECT config_name, held_ckr FROM config_logins WHERE token_serial = $1 \
+     AND credential = $2 AND held_ckr IS NOT NULL AND config_name <> $3 LIMIT 1";
+const READ_TOKEN: &str = "SELECT failures, last_ckr FROM token_logins WHERE token_serial = $1";
+const HOLD_CONFIG: &str =
+    "INSERT INTO config_logins (config_name, credential, token_serial, ok_at_ms, \
+     held_ckr, held_detail, held_at_ms) VALUES ($1, $2, $3, NULL, $4, $5, $6) \
+     ON CONFLICT (config_name) DO UPDATE SET credential = $2, token_serial = $3, \
+     ok_at_ms = CASE WHEN config_logins.credential = $2 THEN config_logins.ok_at_ms END, \
+     held_ckr = $4, held_detail = $5, held_at_ms = $6";
+const COUNT_FAILURE: &str =
+    "INSERT INTO token_logins (token_serial, failures, last_ckr, last_failure_ms) \
+     VALUES ($1, 1, $2, $3) ON CONFLICT (token_serial) DO UPDATE SET \
+     failures = token_logins.failures + 1, last_ckr = $2, last_failure_ms = $3";
+const RECORD_CHANGE: &str = "INSERT INTO changes (at_ms, what) VALUES ($1, $2)";
+const WAS_HELD: &str = "SELECT held_ckr IS NOT NULL FROM config_logins WHERE config_name = $1";
+const LOGGED_IN: &str =
+    "INSERT INTO config_logins (config_name, credential, token_serial, ok_at_ms) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (config_name) DO UPDATE SET \
+     credential = $2, token_serial = $3, ok_at_ms = $4, held_ckr = NULL, \
+     held_detail = NULL, held_at_ms = NULL";
+const CLEAR_TOKEN: &str = "DELETE FROM token_logins WHERE token_serial = $1";
+
 struct Inner {
-    db: PathBuf,
+    db: LedgerDb,
     data_dir: PathBuf,
     master_key: Arc<MasterKey>,
     clock: Arc<dyn Clock>,
@@ -138,7 +197,7 @@ fn decide(
 impl LoginLedger {
     pub(crate) fn new(
         data_dir: PathBuf,
-        db: PathBuf,
+        db: LedgerDb,
         master_key: Arc<MasterKey>,
         clock: Arc<dyn Clock>,
         token_limit: u32,
@@ -175,12 +234,16 @@ impl LoginLedger {
 
     /// Runs `f` on the ledger's connection, opened at first use and
     /// replaced after an error that left it inside a transaction.
-    fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+    fn with_conn<T>(
+        &self,
+        path: &std::path::Path,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T> {
         let mut slot = self.0.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let conn = match slot.as_mut() {
             Some(c) => c,
             None => slot.insert(
-                crate::store::open_sync(&self.0.db)
+                crate::store::open_sync(path)
                     .map_err(|e| Error::Internal(format!("login ledger: {e}")))?,
             ),
         };
@@ -192,44 +255,63 @@ impl LoginLedger {
     }
 
     fn read(&self, config: &str, credential: &str, serial: &str) -> Result<Known> {
-        self.with_conn(|c| {
-            let own = c
-                .query_row(
-                    "SELECT credential, token_serial, ok_at_ms, held_ckr FROM config_logins \
-                     WHERE config_name = $1",
-                    params![config],
-                    |r| {
+        let (own, same_held, token) = match &self.0.db {
+            LedgerDb::Sqlite(path) => self.with_conn(path, |c| {
+                let own = c
+                    .query_row(READ_OWN, params![config], |r| {
                         Ok(ConfigLogin {
                             credential: r.get(0)?,
                             token_serial: r.get(1)?,
                             ok_at_ms: r.get(2)?,
                             held_ckr: r.get(3)?,
                         })
+                    })
+                    .optional()?;
+                let same_held = c
+                    .query_row(READ_SAME_HELD, params![serial, credential, config], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                let token: Option<(i64, Option<String>)> = c
+                    .query_row(READ_TOKEN, params![serial], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                Ok((own, same_held, token))
+            })?,
+            LedgerDb::Postgres { store, runtime } => block_on(runtime, async {
+                let pool = store.pool();
+                let own: Option<(String, String, Option<i64>, Option<String>)> =
+                    db::query_as(READ_OWN)
+                        .bind(config)
+                        .fetch_optional(pool)
+                        .await?;
+                let same_held: Option<(String, String)> = db::query_as(READ_SAME_HELD)
+                    .bind(serial)
+                    .bind(credential)
+                    .bind(config)
+                    .fetch_optional(pool)
+                    .await?;
+                let token: Option<(i64, Option<String>)> = db::query_as(READ_TOKEN)
+                    .bind(serial)
+                    .fetch_optional(pool)
+                    .await?;
+                let own = own.map(
+                    |(credential, token_serial, ok_at_ms, held_ckr)| ConfigLogin {
+                        credential,
+                        token_serial,
+                        ok_at_ms,
+                        held_ckr,
                     },
-                )
-                .optional()?;
-            let same_held = c
-                .query_row(
-                    "SELECT config_name, held_ckr FROM config_logins WHERE token_serial = $1 \
-                     AND credential = $2 AND held_ckr IS NOT NULL AND config_name <> $3 LIMIT 1",
-                    params![serial, credential, config],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let token: Option<(i64, Option<String>)> = c
-                .query_row(
-                    "SELECT failures, last_ckr FROM token_logins WHERE token_serial = $1",
-                    params![serial],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let (failures, last_ckr) = token.unwrap_or((0, None));
-            Ok(Known {
-                own,
-                same_held,
-                token_failures: u32::try_from(failures).unwrap_or(u32::MAX),
-                token_last_ckr: last_ckr,
+                );
+                Ok::<_, sqlx::Error>((own, same_held, token))
             })
+            .map_err(|e| Error::Internal(format!("login ledger: {e}")))?,
+        };
+        let (failures, last_ckr) = token.unwrap_or((0, None));
+        Ok(Known {
+            own,
+            same_held,
+            token_failures: u32::try_from(failures).unwrap_or(u32::MAX),
+            token_last_ckr: last_ckr,
         })
     }
 
@@ -238,30 +320,48 @@ impl LoginLedger {
     /// token.
     fn hold(&self, t: &Attempt, ckr: &str, detail: &str, failed: bool) -> Result<()> {
         let now = unix_ms(self.0.clock.now());
-        let written = self.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            tx.execute(
-                "INSERT INTO config_logins (config_name, credential, token_serial, ok_at_ms, \
-                 held_ckr, held_detail, held_at_ms) VALUES ($1, $2, $3, NULL, $4, $5, $6) \
-                 ON CONFLICT (config_name) DO UPDATE SET credential = $2, token_serial = $3, \
-                 ok_at_ms = CASE WHEN config_logins.credential = $2 THEN config_logins.ok_at_ms END, \
-                 held_ckr = $4, held_detail = $5, held_at_ms = $6",
-                params![t.config, t.credential, t.serial, ckr, detail, now],
-            )?;
-            if failed {
+        let what = format!("hsm {} login held", t.config);
+        let written = match &self.0.db {
+            LedgerDb::Sqlite(path) => self.with_conn(path, |c| {
+                let tx = c.unchecked_transaction()?;
                 tx.execute(
-                    "INSERT INTO token_logins (token_serial, failures, last_ckr, last_failure_ms) \
-                     VALUES ($1, 1, $2, $3) ON CONFLICT (token_serial) DO UPDATE SET \
-                     failures = token_logins.failures + 1, last_ckr = $2, last_failure_ms = $3",
-                    params![t.serial, ckr, now],
+                    HOLD_CONFIG,
+                    params![t.config, t.credential, t.serial, ckr, detail, now],
                 )?;
-            }
-            tx.execute(
-                "INSERT INTO changes (at_ms, what) VALUES ($1, $2)",
-                params![now, format!("hsm {} login held", t.config)],
-            )?;
-            tx.commit()
-        });
+                if failed {
+                    tx.execute(COUNT_FAILURE, params![t.serial, ckr, now])?;
+                }
+                tx.execute(RECORD_CHANGE, params![now, what])?;
+                tx.commit()
+            }),
+            LedgerDb::Postgres { store, runtime } => block_on(runtime, async {
+                let mut tx = store.pool().begin_write().await?;
+                db::query(HOLD_CONFIG)
+                    .bind(&t.config)
+                    .bind(&t.credential)
+                    .bind(&t.serial)
+                    .bind(ckr)
+                    .bind(detail)
+                    .bind(now)
+                    .execute(&mut tx)
+                    .await?;
+                if failed {
+                    db::query(COUNT_FAILURE)
+                        .bind(&t.serial)
+                        .bind(ckr)
+                        .bind(now)
+                        .execute(&mut tx)
+                        .await?;
+                }
+                db::query(RECORD_CHANGE)
+                    .bind(now)
+                    .bind(&what)
+                    .execute(&mut tx)
+                    .await?;
+                tx.commit().await
+            })
+            .map_err(|e| Error::Internal(format!("login ledger: {e}"))),
+        };
         if written.is_err() {
             // Not in the database: this process at least never tries it again.
             self.0
@@ -278,35 +378,50 @@ impl LoginLedger {
     fn logged_in(&self, t: &Attempt) -> Result<()> {
         self.forget(&t.config);
         let now = unix_ms(self.0.clock.now());
-        self.with_conn(|c| {
-            let tx = c.unchecked_transaction()?;
-            let was_held: bool = tx
-                .query_row(
-                    "SELECT held_ckr IS NOT NULL FROM config_logins WHERE config_name = $1",
-                    params![t.config],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .unwrap_or(false);
-            tx.execute(
-                "INSERT INTO config_logins (config_name, credential, token_serial, ok_at_ms) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (config_name) DO UPDATE SET \
-                 credential = $2, token_serial = $3, ok_at_ms = $4, held_ckr = NULL, \
-                 held_detail = NULL, held_at_ms = NULL",
-                params![t.config, t.credential, t.serial, now],
-            )?;
-            tx.execute(
-                "DELETE FROM token_logins WHERE token_serial = $1",
-                params![t.serial],
-            )?;
-            if was_held {
-                tx.execute(
-                    "INSERT INTO changes (at_ms, what) VALUES ($1, $2)",
-                    params![now, format!("hsm {} login released", t.config)],
-                )?;
-            }
-            tx.commit()
-        })
+        let what = format!("hsm {} login released", t.config);
+        match &self.0.db {
+            LedgerDb::Sqlite(path) => self.with_conn(path, |c| {
+                let tx = c.unchecked_transaction()?;
+                let was_held: bool = tx
+                    .query_row(WAS_HELD, params![t.config], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(false);
+                tx.execute(LOGGED_IN, params![t.config, t.credential, t.serial, now])?;
+                tx.execute(CLEAR_TOKEN, params![t.serial])?;
+                if was_held {
+                    tx.execute(RECORD_CHANGE, params![now, what])?;
+                }
+                tx.commit()
+            }),
+            LedgerDb::Postgres { store, runtime } => block_on(runtime, async {
+                let mut tx = store.pool().begin_write().await?;
+                let was_held: bool = db::query_scalar(WAS_HELD)
+                    .bind(&t.config)
+                    .fetch_optional(&mut tx)
+                    .await?
+                    .unwrap_or(false);
+                db::query(LOGGED_IN)
+                    .bind(&t.config)
+                    .bind(&t.credential)
+                    .bind(&t.serial)
+                    .bind(now)
+                    .execute(&mut tx)
+                    .await?;
+                db::query(CLEAR_TOKEN)
+                    .bind(&t.serial)
+                    .execute(&mut tx)
+                    .await?;
+                if was_held {
+                    db::query(RECORD_CHANGE)
+                        .bind(now)
+                        .bind(&what)
+                        .execute(&mut tx)
+                        .await?;
+                }
+                tx.commit().await
+            })
+            .map_err(|e| Error::Internal(format!("login ledger: {e}"))),
+        }
     }
 }
 

@@ -297,7 +297,7 @@ impl Partitions {
         let s = core.settings();
         let logins = LoginLedger::new(
             s.data_dir.clone(),
-            core.store().sqlite_path().to_path_buf(),
+            hold::LedgerDb::of(core.store()),
             core.master_key().clone(),
             core.clock().clone(),
             s.login_failures_per_token,
@@ -659,7 +659,7 @@ impl Partitions {
             .await;
         // A hold written or released on the slot's thread: every cache
         // of this process sees it before the answer.
-        self.core.poll_changes().await?;
+        self.core.committed_here().await?;
         result
     }
 }

@@ -182,7 +182,7 @@ impl Partitions {
                 if matches!(e, Error::Hsm { .. } | Error::LoginHeld { .. }) {
                     // The slot's login guard may have held the login: the
                     // next request must see it without waiting for the poll.
-                    self.core.poll_changes().await?;
+                    self.core.committed_here().await?;
                 }
                 Err(e)
             }

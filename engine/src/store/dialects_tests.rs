@@ -341,11 +341,8 @@ async fn the_repositories_run_on_postgresql() {
     use types::Outcome;
 
     let url = PgCluster::shared().database().await;
-    let pool = Pool::Postgres(sqlx::PgPool::connect(&url).await.unwrap());
-    let Pool::Postgres(pg) = &pool else {
-        unreachable!()
-    };
-    PG_MIGRATOR.run(pg).await.unwrap();
+    let store = super::Store::open_postgres(&url).await.unwrap();
+    let pool: &Pool = store.pool();
 
     // Configurations: insert, a conflict, update (flags, NULLs, the
     // refusal kept only while slot, serial and module stay), list, delete.
@@ -370,7 +367,7 @@ async fn the_repositories_run_on_postgresql() {
     row.updated_at = 2000;
     configs::update(&mut c, &row).await.unwrap();
     db::query("UPDATE hsm_configs SET seed_refused = TRUE")
-        .execute(&pool)
+        .execute(pool)
         .await
         .unwrap();
     row.partition_name = "p".into();
@@ -401,35 +398,44 @@ async fn the_repositories_run_on_postgresql() {
     configs::update(&mut c, &row).await.unwrap();
     let claims = crate::schedule::claims::claim_due;
     assert_eq!(
-        claims(&pool, "a", 5000, 65_000, 35_000).await.unwrap(),
+        claims(pool, "a", 5000, 65_000, 35_000).await.unwrap(),
         vec!["HSM1"]
     );
-    assert!(claims(&pool, "b", 5000, 65_000, 35_000)
+    assert!(claims(pool, "b", 5000, 65_000, 35_000)
         .await
         .unwrap()
         .is_empty());
-    let taken = crate::schedule::claims::take_over(&pool, "b", 40_000, 70_000)
+    let taken = crate::schedule::claims::take_over(pool, "b", 40_000, 70_000)
         .await
         .unwrap();
     assert_eq!(taken, vec!["HSM1"]);
-    crate::schedule::claims::release(&pool, "HSM1", "b")
+    crate::schedule::claims::release(pool, "HSM1", "b")
         .await
         .unwrap();
     crate::schedule::claims::all_due(&mut c).await.unwrap();
 
     // Changes and settings (upsert), users (RETURNING id).
-    let first = super::shared::record_change(&pool, 1, "a").await.unwrap();
+    // The change feed hears commits (its own and any other connection's).
+    let before = super::shared::last_change(&store).await.unwrap();
+    let first = super::shared::record_change(pool, 1, "a").await.unwrap();
     let second = super::shared::record_change(&mut c, 2, "b").await.unwrap();
     assert!(second > first);
-    assert_eq!(super::shared::last_change(&pool).await.unwrap(), second);
-    super::shared::set_settings(&pool, &[("k", "1".into())], 1)
+    let heard = async {
+        while super::shared::last_change(&store).await.unwrap() < before + 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), heard)
+        .await
+        .expect("two changes heard");
+    super::shared::set_settings(pool, &[("k", "1".into())], 1)
         .await
         .unwrap();
-    super::shared::set_settings(&pool, &[("k", "2".into())], 2)
+    super::shared::set_settings(pool, &[("k", "2".into())], 2)
         .await
         .unwrap();
     assert_eq!(
-        super::shared::setting(&pool, "k").await.unwrap().as_deref(),
+        super::shared::setting(pool, "k").await.unwrap().as_deref(),
         Some("2")
     );
     let admin = crate::auth::UserName::parse("admin").unwrap();
@@ -486,7 +492,7 @@ async fn the_repositories_run_on_postgresql() {
          VALUES ($1, 'HSM1', 'api', 'os', 256, 10, 'ok')",
     )
     .bind(3_600_000_i64)
-    .execute(&pool)
+    .execute(pool)
     .await
     .unwrap();
     let filter = crate::history::HistoryFilter {
@@ -497,13 +503,13 @@ async fn the_repositories_run_on_postgresql() {
     assert_eq!((page.total, page.rows.len()), (1, 1));
 
     // The fleet's heartbeats.
-    crate::fleet::repo::heartbeat(&pool, "a", "1", 1, 2)
+    crate::fleet::repo::heartbeat(pool, "a", "1", 1, 2)
         .await
         .unwrap();
-    crate::fleet::repo::heartbeat(&pool, "a", "1", 1, 3)
+    crate::fleet::repo::heartbeat(pool, "a", "1", 1, 3)
         .await
         .unwrap();
-    let fleet = crate::fleet::repo::list(&pool, 0).await.unwrap();
+    let fleet = crate::fleet::repo::list(pool, 0).await.unwrap();
     assert_eq!(fleet, vec![("a".to_string(), "1".to_string(), 1, 3, 0)]);
 
     assert!(configs::delete(&mut c, &name).await.unwrap());

@@ -111,7 +111,7 @@ mod tests {
     async fn reads_what_the_pool_committed_and_keeps_its_connection() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let reads = store.inline();
+        let reads = store.inline().unwrap();
         let count = |c: &Connection| c.query_row("SELECT COUNT(*) FROM changes", [], |r| r.get(0));
         assert_eq!(reads.read("test", count), Some(0i64));
         assert_eq!(reads.idle(), 1);
@@ -127,7 +127,7 @@ mod tests {
     async fn a_failed_read_is_none_and_its_connection_is_closed() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let reads = store.inline();
+        let reads = store.inline().unwrap();
         let r: Option<i64> = reads.read("test", |c| {
             c.query_row("SELECT x FROM no_such_table", [], |r| r.get(0))
         });
@@ -139,7 +139,7 @@ mod tests {
     async fn never_writes() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
-        let r = store.inline().read("test", |c| {
+        let r = store.inline().unwrap().read("test", |c| {
             c.execute("INSERT INTO changes (at_ms, what) VALUES (1, 'x')", [])
         });
         assert_eq!(r, None);

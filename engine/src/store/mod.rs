@@ -9,6 +9,9 @@ pub mod db;
 mod dialects_tests;
 pub(crate) mod inline;
 pub mod lock;
+pub(crate) mod notify;
+#[cfg(test)]
+mod postgres_tests;
 pub(crate) mod shared;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
@@ -32,10 +35,17 @@ pub const DB_FILE: &str = "hsmseed.db";
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: db::Pool,
-    /// The same pool, for the parts that are SQLite's own: the history
-    /// writer and the login ledger (rusqlite on the same file), inline
-    /// reads, backups. (A PostgreSQL store will need twins of these.)
-    sqlite: SqlitePool,
+    /// SQLite's own parts: the history writer and the login ledger
+    /// (rusqlite on the same file), the inline reads, backups.
+    sqlite: Option<SqliteParts>,
+    /// PostgreSQL's change feed (LISTEN/NOTIFY): what other connections,
+    /// and other appliances, committed.
+    versions: Option<std::sync::Arc<notify::Versions>>,
+}
+
+#[derive(Debug, Clone)]
+struct SqliteParts {
+    pool: SqlitePool,
     path: PathBuf,
     inline: std::sync::Arc<inline::InlineReads>,
 }
@@ -87,9 +97,32 @@ impl Store {
         }
         Ok(Store {
             pool: db::Pool::Sqlite(pool.clone()),
-            sqlite: pool,
-            inline: std::sync::Arc::new(inline::InlineReads::new(&path)),
-            path,
+            sqlite: Some(SqliteParts {
+                pool,
+                inline: std::sync::Arc::new(inline::InlineReads::new(&path)),
+                path,
+            }),
+            versions: None,
+        })
+    }
+
+    /// Connects to the PostgreSQL database at `url` (shared by the
+    /// appliances of a fleet) and applies every pending migration (under
+    /// PostgreSQL's advisory lock: appliances starting together migrate
+    /// once); then listens for what the others commit.
+    pub async fn open_postgres(url: &str) -> Result<Store> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(BUSY_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(|e| Error::Invalid(format!("cannot connect to database_url: {e}")))?;
+        PG_MIGRATOR.run(&pool).await?;
+        let versions = notify::Versions::listen(&pool).await?;
+        Ok(Store {
+            pool: db::Pool::Postgres(pool),
+            sqlite: None,
+            versions: Some(versions),
         })
     }
 
@@ -98,19 +131,36 @@ impl Store {
         &self.pool
     }
 
-    /// The SQLite pool itself (see the field).
+    /// The SQLite pool itself; none on PostgreSQL.
+    pub fn sqlite_pool(&self) -> Option<&SqlitePool> {
+        self.sqlite.as_ref().map(|s| &s.pool)
+    }
+
+    /// The SQLite database file; none on PostgreSQL.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        self.sqlite.as_ref().map(|s| s.path.as_path())
+    }
+
+    /// The SQLite pool, for tests that look into the file.
+    ///
+    /// # Panics
+    ///
+    /// On a PostgreSQL store.
+    #[cfg(any(test, feature = "test-support"))]
+    #[allow(clippy::expect_used)] // test support
     pub fn sqlite(&self) -> &SqlitePool {
-        &self.sqlite
+        self.sqlite_pool().expect("a SQLite store")
     }
 
-    /// The database file.
-    pub fn sqlite_path(&self) -> &Path {
-        &self.path
+    /// Reads on the calling thread (see [`inline`]); none on PostgreSQL
+    /// (its reads go to the pool).
+    pub(crate) fn inline(&self) -> Option<&inline::InlineReads> {
+        self.sqlite.as_ref().map(|s| &*s.inline)
     }
 
-    /// Reads on the calling thread (see [`inline`]).
-    pub(crate) fn inline(&self) -> &inline::InlineReads {
-        &self.inline
+    /// PostgreSQL's change feed; none on SQLite.
+    pub(crate) fn versions(&self) -> Option<&notify::Versions> {
+        self.versions.as_deref()
     }
 
     /// A cheap round trip, for readiness.

@@ -6,25 +6,36 @@ use crate::store::db::{self, Conn, Executor, Pool};
 
 use crate::error::Result;
 
-/// The newest change id (0 when nothing changed yet).
-pub(crate) async fn last_change(pool: &Pool) -> Result<i64> {
+/// Where the changes stand: the newest change id (0 when nothing changed
+/// yet); on PostgreSQL the count of commits to `changes` its change feed
+/// heard (see [`super::notify`]). Only its moving matters.
+pub(crate) async fn last_change(store: &super::Store) -> Result<i64> {
+    if let Some(v) = store.versions() {
+        return Ok(v.now().2);
+    }
     let id: Option<i64> = db::query_scalar("SELECT MAX(id) FROM changes")
-        .fetch_one(pool)
+        .fetch_one(store.pool())
         .await?;
     Ok(id.unwrap_or(0))
 }
 
 /// Where the data the dashboard shows stands (the overview's data
 /// version): the newest audit row, history row and change, in one read
-/// (on the calling thread; on the pool when that cannot be made).
+/// (on the calling thread; on the pool when that cannot be made); on
+/// PostgreSQL what its change feed heard.
 pub(crate) async fn data_version(store: &super::Store) -> Result<(i64, i64, i64)> {
     const SQL: &str =
         "SELECT (SELECT MAX(id) FROM audit_log), (SELECT MAX(id) FROM seed_history), \
                        (SELECT MAX(id) FROM changes)";
     type Row = (Option<i64>, Option<i64>, Option<i64>);
-    let now = store.inline().read("data version", |c| {
-        c.prepare_cached(SQL)?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    if let Some(v) = store.versions() {
+        return Ok(v.now());
+    }
+    let now = store.inline().and_then(|i| {
+        i.read("data version", |c| {
+            c.prepare_cached(SQL)?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        })
     });
     let (audit, history, changes): Row = match now {
         Some(row) => row,

@@ -105,7 +105,12 @@ impl PgCluster {
             "initdb",
         )?;
         // No TCP at all; no fsync (a test cluster is thrown away).
-        let options = format!("-k {} -c listen_addresses= -F", d.display());
+        // Room for the connections of many engines at once (each test app
+        // has a pool and a change-feed listener).
+        let options = format!(
+            "-k {} -c listen_addresses= -c max_connections=400 -F",
+            d.display()
+        );
         run(
             tool("pg_ctl")
                 .arg("-D")

@@ -15,7 +15,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
-use tower_sessions_sqlx_store::SqliteStore;
 
 use engine::Engine;
 
@@ -39,7 +38,7 @@ where
 /// Starts every background job; they stop when `shutdown` turns true.
 pub fn spawn_all(
     engine: &Engine,
-    sessions: SqliteStore,
+    sessions: crate::middleware::session_store::Sessions,
     shutdown: &watch::Receiver<bool>,
 ) -> JoinSet<&'static str> {
     let mut set = JoinSet::new();

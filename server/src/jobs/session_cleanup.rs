@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use engine::Engine;
 use tokio::sync::watch;
-use tower_sessions::session_store::ExpiredDeletion;
-use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::middleware::session_store::Sessions;
 
 pub const PERIOD: Duration = Duration::from_secs(300);
 
-pub async fn run(engine: Engine, store: SqliteStore, shutdown: watch::Receiver<bool>) {
+pub async fn run(engine: Engine, store: Sessions, shutdown: watch::Receiver<bool>) {
     super::every(PERIOD, shutdown, || async {
         if let Err(e) = store.delete_expired().await {
             tracing::warn!(error = %e, "deleting expired sessions failed");

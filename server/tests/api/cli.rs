@@ -283,10 +283,17 @@ async fn the_data_dir_flag_finds_the_appliance() {
         .await
         .unwrap();
     let data = app.engine.settings().data_dir.display().to_string();
+    // (On PostgreSQL the database is named apart from the directory.)
+    let database: Vec<(String, String)> = app
+        .cli_env()
+        .into_iter()
+        .filter(|(k, _)| k == "HSMSEED_DATABASE_URL")
+        .collect();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"))
         .args(["hsm-conf-list", &format!("--data-dir={data}")])
         .env_remove("HSMSEED_CONFIG")
         .env_remove("HSMSEED_DATA_DIR")
+        .envs(database)
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap();
@@ -698,10 +705,10 @@ async fn hsm_conf_import_is_all_or_nothing_with_a_line_numbered_report() {
         let out = app.cli(&["hsm-seed", &format!("--name={name}")]).await;
         assert_eq!(out.code, 0, "{name}: {}", out.stderr);
     }
-    let detail: String = sqlx::query_scalar(
+    let detail: String = engine::store::db::query_scalar(
         "SELECT detail FROM audit_log WHERE action = 'hsm.import' AND outcome = 'ok'",
     )
-    .fetch_one(app.engine.store().sqlite())
+    .fetch_one(app.engine.store().pool())
     .await
     .unwrap();
     assert_eq!(detail, "2 configurations created: A, B");
@@ -825,10 +832,10 @@ async fn each_row_names_the_appliance_that_acted() {
             .any(|r| r["appliance"] == "console-1"),
         "{api}"
     );
-    let audited: Vec<Option<String>> = sqlx::query_scalar(
+    let audited: Vec<Option<String>> = engine::store::db::query_scalar(
         "SELECT appliance FROM audit_log WHERE action = 'hsm.reseed' ORDER BY id",
     )
-    .fetch_all(app.engine.store().sqlite())
+    .fetch_all(app.engine.store().pool())
     .await
     .unwrap();
     assert_eq!(

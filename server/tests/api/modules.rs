@@ -73,8 +73,8 @@ async fn the_hsms_page_lists_each_modules_slots_and_its_forms_choose_a_module() 
     assert_eq!(app.config("KRY").await.module.as_deref(), Some("kry"));
     // A module the settings no longer name stays chosen on the page (a
     // save must not move the configuration elsewhere unasked).
-    sqlx::query("UPDATE hsm_configs SET module = 'gone' WHERE name = 'KRY'")
-        .execute(app.engine.store().sqlite())
+    engine::store::db::query("UPDATE hsm_configs SET module = 'gone' WHERE name = 'KRY'")
+        .execute(app.engine.store().pool())
         .await
         .unwrap();
     let page = html(app.get("/hsms/KRY").await).await;

@@ -540,7 +540,26 @@ async fn read_endpoints_never_show_a_password() {
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
-    // Not in the database file either.
+    // Not in the database either (PostgreSQL: in no row of any table).
+    if crate::helpers::on_postgres() {
+        for table in [
+            "hsm_configs",
+            "audit_log",
+            "seed_history",
+            "changes",
+            "app_settings",
+        ] {
+            let n = crate::helpers::sqlx_count(
+                &app.engine,
+                &format!(
+                    "SELECT count(*) FROM {table} t WHERE position('myPassword' in t::text) > 0"
+                ),
+            )
+            .await;
+            assert_eq!(n, 0, "{table}");
+        }
+        return;
+    }
     let db = std::fs::read(app.engine.settings().data_dir.join("hsmseed.db")).unwrap();
     assert!(!db.windows(10).any(|w| w == b"myPassword"));
 }

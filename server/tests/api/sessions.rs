@@ -10,9 +10,9 @@ use crate::helpers::{location, sqlx_count, TestApp, ADMIN_PASSWORD};
 const BOB: &str = "bob's long password";
 
 async fn user_id(app: &TestApp, name: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
+    engine::store::db::query_scalar("SELECT id FROM users WHERE name = $1")
         .bind(name)
-        .fetch_one(app.engine.store().sqlite())
+        .fetch_one(app.engine.store().pool())
         .await
         .unwrap()
 }
@@ -161,6 +161,9 @@ async fn a_session_is_kept_alive_without_a_write_per_request() {
     })
     .await;
     app.login_as_admin().await;
+    if crate::helpers::on_postgres() {
+        return; // the expiry's text below is SQLite's column
+    }
     let expiry = || async {
         sqlx::query_scalar::<_, String>("SELECT expiry_date FROM sessions")
             .fetch_one(app.engine.store().sqlite())
@@ -194,7 +197,9 @@ async fn the_session_store_reads_what_the_sqlite_store_reads() {
     let sessions = server::middleware::session_store::Sessions::open(&app.engine)
         .await
         .unwrap();
-    let sqlite = sessions.sqlite().clone();
+    let Some(sqlite) = sessions.sqlite().cloned() else {
+        return; // PostgreSQL: its store's own load is the only one
+    };
 
     let record = sessions.load(&id).await.unwrap().expect("the session");
     assert_eq!(Some(&record), sqlite.load(&id).await.unwrap().as_ref());
