@@ -3,36 +3,57 @@
 //! `UPDATE ... RETURNING`), so two appliances never both claim one
 //! configuration for the same period.
 
-use crate::store::db::{self, Conn, Pool};
+use crate::store::db::{self, Backend, Conn, Pool};
 
 use crate::error::Result;
 
-/// Claims, for a round at `now_ms`, every configuration that is due and
-/// would be reseeded (enabled, complete, not held, its token takes seeds):
-/// moves its next due time on to `next_due_ms` and leases it to
+/// What a configuration must be for a round to claim it: enabled,
+/// complete, its token taking seeds, not held, and due at `$4`.
+const CLAIMABLE: &str = "enabled AND slot IS NOT NULL AND partition_pwd IS NOT NULL \
+     AND NOT seed_refused AND coalesce(next_due_at, 0) <= $4 \
+     AND name NOT IN (SELECT config_name FROM config_logins WHERE held_ckr IS NOT NULL)";
+
+/// Claims, for a round at `now_ms`, at most `limit` configurations named
+/// after `after` (the round's last claim: a round goes through the names
+/// once, whatever the period) that are due and would be reseeded (see
+/// [`CLAIMABLE`]), in name order: moves
+/// each one's next due time on to `next_due_ms` and leases it to
 /// `appliance` until `lease_until_ms`, in one statement. Answers the names
-/// this appliance got; another appliance's round in the same period finds
-/// them not due.
+/// this appliance got. A round claims a batch at a time, so appliances
+/// whose rounds run together split it; another appliance's round later in
+/// the same period finds them not due.
+///
+/// PostgreSQL: the batch is chosen `FOR UPDATE SKIP LOCKED` (what another
+/// appliance is claiming at that moment is passed over, not waited for),
+/// and the outer `WHERE` checks the row again as it is once locked. SQLite
+/// has one writer at a time: the statement sees every commit before it.
 pub(crate) async fn claim_due(
     pool: &Pool,
     appliance: &str,
     now_ms: i64,
     next_due_ms: i64,
     lease_until_ms: i64,
+    after: &str,
+    limit: i64,
 ) -> Result<Vec<String>> {
-    Ok(db::query_scalar(
+    let lock = match pool.backend() {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
         "UPDATE hsm_configs SET next_due_at = $1, lease_by = $2, lease_until = $3 \
-         WHERE enabled AND slot IS NOT NULL AND partition_pwd IS NOT NULL AND NOT seed_refused \
-         AND coalesce(next_due_at, 0) <= $4 \
-         AND name NOT IN (SELECT config_name FROM config_logins WHERE held_ckr IS NOT NULL) \
-         RETURNING name",
-    )
-    .bind(next_due_ms)
-    .bind(appliance)
-    .bind(lease_until_ms)
-    .bind(now_ms)
-    .fetch_all(pool)
-    .await?)
+         WHERE {CLAIMABLE} AND name > $5 AND name IN (SELECT name FROM hsm_configs \
+         WHERE {CLAIMABLE} AND name > $5 ORDER BY name LIMIT $6{lock}) RETURNING name"
+    );
+    Ok(db::query_scalar(&sql)
+        .bind(next_due_ms)
+        .bind(appliance)
+        .bind(lease_until_ms)
+        .bind(now_ms)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// Takes over every lease that ran out before `now_ms` (its appliance

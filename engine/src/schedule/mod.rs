@@ -221,6 +221,9 @@ impl Schedule {
     }
 }
 
+/// Configurations a round claims at once, per reseed it runs at a time.
+const CLAIM_BATCH_PER_PERMIT: usize = 8;
+
 fn step(period: SeedPeriod, unit: Duration) -> Duration {
     unit * u32::from(period.minutes())
 }
@@ -257,21 +260,21 @@ impl Schedule {
     /// on one period (less a tenth, so that this appliance's next round
     /// finds them due again; with the schedule off, as when a round is run
     /// by hand, they stay due) and are leased for `round_lease_secs`.
-    async fn claim_due(&self) -> Result<std::collections::HashSet<String>> {
+    async fn claim_due(&self, after: &str, limit: usize) -> Result<Vec<String>> {
         let s = self.core.settings();
         let period = step(self.seed_period().await?, s.schedule_unit).as_millis() as i64;
         let now = unix_ms(self.core.now());
         let lease = i64::from(s.round_lease_secs) * 1000;
-        Ok(claims::claim_due(
+        claims::claim_due(
             self.core.store().pool(),
             &s.appliance_id,
             now,
             now + period - period / 10,
             now + lease,
+            after,
+            i64::try_from(limit).unwrap_or(i64::MAX),
         )
-        .await?
-        .into_iter()
-        .collect())
+        .await
     }
 
     /// Reseeds a configuration this appliance holds the round's lease on;
@@ -327,53 +330,60 @@ impl Schedule {
                 return;
             }
         };
-        let permits = Arc::new(Semaphore::new(
-            engine.core.settings().scheduler_concurrency as usize,
-        ));
-        let mut tasks = JoinSet::new();
-        // The configurations this appliance reseeds this round: those due
-        // that no other appliance on the database claimed for this period.
-        let claimed = match engine.claim_due().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "scheduled round: cannot claim configurations");
-                return;
-            }
-        };
-        let (mut held, mut unsupported, mut elsewhere) = (0u32, 0u32, 0u32);
+        let concurrency = engine.core.settings().scheduler_concurrency as usize;
+        let (mut held, mut unsupported, mut eligible) = (0u32, 0u32, 0u32);
         for c in configs.into_iter().filter(|c| c.enabled && c.is_complete()) {
             if c.seed_refused && c.held.is_none() {
                 // Its token said it takes no seed material (the history has
                 // that row): asking every period cannot change the answer.
                 unsupported += 1;
-                continue;
-            }
-            if c.held.is_some() {
+            } else if c.held.is_some() {
                 // Never logged in to again on a schedule: see partitions/hold.rs.
                 held += 1;
                 if let Err(e) = engine.partitions.record_held(&c).await {
                     tracing::error!(hsm = %c.name, error = %e, "held round could not be recorded");
                 }
-                continue;
+            } else {
+                eligible += 1;
             }
-            if !claimed.contains(&c.name) {
-                // Another appliance's this period, or not due yet.
-                elsewhere += 1;
-                continue;
-            }
-            let (this, permits) = (engine.clone(), permits.clone());
-            tasks.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                this.reseed_claimed(&c.name).await
-            });
         }
+        // The configurations this appliance reseeds this round: claimed a
+        // batch at a time (what another appliance on the database claimed
+        // for this period is its), each batch reseeded at most
+        // `scheduler_concurrency` at once before the next is claimed.
+        let batch = (concurrency * CLAIM_BATCH_PER_PERMIT).max(1);
+        let permits = Arc::new(Semaphore::new(concurrency));
         let (mut ok, mut failed) = (0u32, 0u32);
-        while let Some(r) = tasks.join_next().await {
-            match r {
-                Ok(true) => ok += 1,
-                _ => failed += 1,
+        let mut after = String::new();
+        loop {
+            let claimed = match engine.claim_due(&after, batch).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduled round: cannot claim configurations");
+                    break;
+                }
+            };
+            match claimed.iter().max() {
+                Some(last) => after.clone_from(last),
+                None => break,
+            }
+            let mut tasks = JoinSet::new();
+            for name in claimed {
+                let (this, permits) = (engine.clone(), permits.clone());
+                tasks.spawn(async move {
+                    let _permit = permits.acquire_owned().await;
+                    this.reseed_claimed(&name).await
+                });
+            }
+            while let Some(r) = tasks.join_next().await {
+                match r {
+                    Ok(true) => ok += 1,
+                    _ => failed += 1,
+                }
             }
         }
+        // Another appliance's this period, or not due yet.
+        let elsewhere = eligible.saturating_sub(ok + failed);
         let report = RoundReport {
             started_at,
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
@@ -465,7 +475,7 @@ mod tests {
         claims::all_due(&mut conn).await.unwrap();
         drop(conn);
         let now = unix_ms(a.now());
-        let dead = claims::claim_due(&pool, "dead", now, now + 60_000, now - 1_000)
+        let dead = claims::claim_due(&pool, "dead", now, now + 60_000, now - 1_000, "", 100)
             .await
             .unwrap();
         assert_eq!(dead.len(), 8);

@@ -398,10 +398,12 @@ async fn the_repositories_run_on_postgresql() {
     configs::update(&mut c, &row).await.unwrap();
     let claims = crate::schedule::claims::claim_due;
     assert_eq!(
-        claims(pool, "a", 5000, 65_000, 35_000).await.unwrap(),
+        claims(pool, "a", 5000, 65_000, 35_000, "", 10)
+            .await
+            .unwrap(),
         vec!["HSM1"]
     );
-    assert!(claims(pool, "b", 5000, 65_000, 35_000)
+    assert!(claims(pool, "b", 5000, 65_000, 35_000, "", 10)
         .await
         .unwrap()
         .is_empty());

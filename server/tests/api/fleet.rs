@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 
 use engine::hsm::UserType;
 use reqwest::StatusCode;
-use tokio::io::AsyncBufReadExt;
 
-use crate::helpers::{fixture, html, Options, TestApp};
+use crate::helpers::{fixture, html, serving_url, Options, TestApp};
 
 /// `hsmseed serve` on the app's data directory as appliance `id`, plain
 /// HTTP on a free port; its address once it serves (the process ends with
@@ -26,17 +25,7 @@ async fn second_appliance(app: &TestApp, id: &str) -> (tokio::process::Child, St
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(i) = line.find("http://127.0.0.1:") {
-                return line[i..].split_whitespace().next().unwrap().to_string();
-            }
-        }
-        panic!("the second appliance stopped before serving");
-    })
-    .await
-    .expect("the second appliance serves within 30 s");
+    let url = serving_url(&mut child, Duration::from_secs(30)).await;
     (child, url)
 }
 

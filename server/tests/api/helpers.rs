@@ -471,3 +471,20 @@ pub async fn sqlx_count(engine: &Engine, sql: &str) -> i64 {
         .await
         .unwrap()
 }
+
+/// The address an `hsmseed serve` child prints once it serves (its
+/// standard output piped); fails after `limit`.
+pub async fn serving_url(child: &mut tokio::process::Child, limit: std::time::Duration) -> String {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::time::timeout(limit, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(i) = line.find("http://127.0.0.1:") {
+                return line[i..].split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("the appliance stopped before serving");
+    })
+    .await
+    .expect("the appliance serves in time")
+}

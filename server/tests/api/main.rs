@@ -13,6 +13,7 @@ mod connections;
 mod datadir;
 mod errors;
 mod fleet;
+mod fleet_postgres;
 mod headers;
 mod health;
 mod holds;
