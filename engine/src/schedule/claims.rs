@@ -36,14 +36,17 @@ pub(crate) async fn claim_due(
     after: &str,
     limit: i64,
 ) -> Result<Vec<String>> {
-    let lock = match pool.backend() {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
+    // Names compared byte by byte, as the caller's `after` is the largest
+    // claimed name by Rust's order (SQLite's default; PostgreSQL's column
+    // follows the database's collation unless told).
+    let (lock, bytes) = match pool.backend() {
+        Backend::Postgres => (" FOR UPDATE SKIP LOCKED", " COLLATE \"C\""),
+        Backend::Sqlite => ("", ""),
     };
     let sql = format!(
         "UPDATE hsm_configs SET next_due_at = $1, lease_by = $2, lease_until = $3 \
-         WHERE {CLAIMABLE} AND name > $5 AND name IN (SELECT name FROM hsm_configs \
-         WHERE {CLAIMABLE} AND name > $5 ORDER BY name LIMIT $6{lock}) RETURNING name"
+         WHERE {CLAIMABLE} AND name{bytes} > $5 AND name IN (SELECT name FROM hsm_configs \
+         WHERE {CLAIMABLE} AND name{bytes} > $5 ORDER BY name{bytes} LIMIT $6{lock}) RETURNING name"
     );
     Ok(db::query_scalar(&sql)
         .bind(next_due_ms)
