@@ -74,13 +74,18 @@ impl LedgerDb {
     }
 }
 
-/// Runs `f` to its end on `runtime` from a slot's thread (or, should a
-/// caller be on the runtime itself, without blocking its other tasks).
-fn block_on<F: std::future::Future>(runtime: &tokio::runtime::Handle, f: F) -> F::Output {
-    match tokio::runtime::Handle::try_current() {
+/// Runs the ledger's statements `f` to their end on `runtime` from a
+/// slot's thread (or, should a caller be on the runtime itself, without
+/// blocking its other tasks).
+fn on_postgres<T>(
+    runtime: &tokio::runtime::Handle,
+    f: impl std::future::Future<Output = std::result::Result<T, sqlx::Error>>,
+) -> Result<T> {
+    let done = match tokio::runtime::Handle::try_current() {
         Ok(_) => tokio::task::block_in_place(|| runtime.block_on(f)),
         Err(_) => runtime.block_on(f),
-    }
+    };
+    done.map_err(|e| Error::Internal(format!("login ledger: {e}")))
 }
 
 const READ_OWN: &str = "SELECT credential, token_serial, ok_at_ms, held_ckr FROM config_logins \
@@ -277,7 +282,7 @@ impl LoginLedger {
                     .optional()?;
                 Ok((own, same_held, token))
             })?,
-            LedgerDb::Postgres { store, runtime } => block_on(runtime, async {
+            LedgerDb::Postgres { store, runtime } => on_postgres(runtime, async {
                 let pool = store.pool();
                 let own: Option<(String, String, Option<i64>, Option<String>)> =
                     db::query_as(READ_OWN)
@@ -303,8 +308,7 @@ impl LoginLedger {
                     },
                 );
                 Ok::<_, sqlx::Error>((own, same_held, token))
-            })
-            .map_err(|e| Error::Internal(format!("login ledger: {e}")))?,
+            })?,
         };
         let (failures, last_ckr) = token.unwrap_or((0, None));
         Ok(Known {
@@ -334,7 +338,7 @@ impl LoginLedger {
                 tx.execute(RECORD_CHANGE, params![now, what])?;
                 tx.commit()
             }),
-            LedgerDb::Postgres { store, runtime } => block_on(runtime, async {
+            LedgerDb::Postgres { store, runtime } => on_postgres(runtime, async {
                 let mut tx = store.pool().begin_write().await?;
                 db::query(HOLD_CONFIG)
                     .bind(&t.config)
@@ -359,8 +363,7 @@ impl LoginLedger {
                     .execute(&mut tx)
                     .await?;
                 tx.commit().await
-            })
-            .map_err(|e| Error::Internal(format!("login ledger: {e}"))),
+            }),
         };
         if written.is_err() {
             // Not in the database: this process at least never tries it again.
@@ -393,7 +396,7 @@ impl LoginLedger {
                 }
                 tx.commit()
             }),
-            LedgerDb::Postgres { store, runtime } => block_on(runtime, async {
+            LedgerDb::Postgres { store, runtime } => on_postgres(runtime, async {
                 let mut tx = store.pool().begin_write().await?;
                 let was_held: bool = db::query_scalar(WAS_HELD)
                     .bind(&t.config)
@@ -419,8 +422,7 @@ impl LoginLedger {
                         .await?;
                 }
                 tx.commit().await
-            })
-            .map_err(|e| Error::Internal(format!("login ledger: {e}"))),
+            }),
         }
     }
 }
