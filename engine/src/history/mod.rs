@@ -289,12 +289,18 @@ mod tests {
     use super::*;
     use crate::store::Store;
 
-    /// A store with these (empty) configurations.
-    async fn store_with_configs(dir: &tempfile::TempDir, names: &[&str]) -> Store {
-        let store = Store::open(dir.path()).await.unwrap();
+    /// A store with these (empty) configurations: a SQLite file in `dir`,
+    /// or a new database of the tests' PostgreSQL.
+    async fn store_with_configs(dir: &tempfile::TempDir, names: &[&str], pg: bool) -> Store {
+        let store = if pg {
+            let url = crate::store::testing::PgCluster::shared().database().await;
+            Store::open_postgres(&url).await.unwrap()
+        } else {
+            Store::open(dir.path()).await.unwrap()
+        };
         for name in names {
-            db::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES (?, 0, 0)")
-                .bind(name)
+            db::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES ($1, 0, 0)")
+                .bind(*name)
                 .execute(store.pool())
                 .await
                 .unwrap();
@@ -389,13 +395,22 @@ mod tests {
         assert_eq!(s.last.len(), 4);
     }
 
+    #[tokio::test]
+    async fn failures_in_a_row_and_the_last_success_follow_the_rows() {
+        health_follows_the_rows(false).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failures_in_a_row_and_the_last_success_follow_the_rows_on_postgresql() {
+        health_follows_the_rows(true).await;
+    }
+
     /// Each configuration's health follows its rows, within a batch and
     /// across batches: a success starts the count again, held rows are
     /// not failures.
-    #[tokio::test]
-    async fn failures_in_a_row_and_the_last_success_follow_the_rows() {
+    async fn health_follows_the_rows(pg: bool) {
         let dir = tempfile::tempdir().unwrap();
-        let store = store_with_configs(&dir, &["A", "B"]).await;
+        let store = store_with_configs(&dir, &["A", "B"], pg).await;
         let w = HistoryWriter::spawn(&store);
         let health = || async {
             let rows: Vec<(String, Option<i64>, i64)> = db::query_as(
@@ -438,8 +453,18 @@ mod tests {
 
     #[tokio::test]
     async fn one_batch_writes_history_audit_hourly_counts_and_last_outcomes() {
+        one_batch_writes_everything(false).await;
+    }
+
+    /// PostgreSQL's writer: the same rows through its bulk statements.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_batch_writes_history_audit_hourly_counts_and_last_outcomes_on_postgresql() {
+        one_batch_writes_everything(true).await;
+    }
+
+    async fn one_batch_writes_everything(pg: bool) {
         let dir = tempfile::tempdir().unwrap();
-        let store = store_with_configs(&dir, &["HSM1", "HSM2"]).await;
+        let store = store_with_configs(&dir, &["HSM1", "HSM2"], pg).await;
         let w = HistoryWriter::spawn(&store);
         let at = unix_ms(time::macros::datetime!(2026-11-28 12:30 UTC));
         let mut manual = entry(at + 2, "HSM2", Outcome::Error);

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use rusqlite::{params, Connection};
+use sqlx::PgPool;
 use tokio::sync::oneshot;
 
 use crate::store::{db, Store};
@@ -52,6 +53,7 @@ enum Sink {
     /// the runtime that opened it.
     Postgres {
         store: Store,
+        pool: PgPool,
         runtime: tokio::runtime::Handle,
     },
 }
@@ -61,12 +63,18 @@ impl HistoryWriter {
     /// last `HistoryWriter` is dropped, after committing what was queued.
     /// Called on the runtime (PostgreSQL's writes run on it).
     pub fn spawn(store: &Store) -> HistoryWriter {
-        let sink = match store.sqlite_path() {
-            Some(path) => Sink::Sqlite(path.to_path_buf()),
-            None => Sink::Postgres {
+        let sink = match store.pool() {
+            db::Pool::Postgres(pool) => Sink::Postgres {
                 store: store.clone(),
+                pool: pool.clone(),
                 runtime: tokio::runtime::Handle::current(),
             },
+            // (A SQLite store always has its file.)
+            db::Pool::Sqlite(_) => Sink::Sqlite(
+                store
+                    .sqlite_path()
+                    .map_or_else(PathBuf::new, Path::to_path_buf),
+            ),
         };
         let (tx, rx) = mpsc::channel::<Job>();
         let started = std::thread::Builder::new()
@@ -135,7 +143,11 @@ fn run(sink: &Sink, rx: &mpsc::Receiver<Job>) {
         let (entries, dones): (Vec<HistoryEntry>, Vec<Done>) = batch.drain(..).unzip();
         let result = match sink {
             Sink::Sqlite(path) => commit(path, &mut conn, &entries),
-            Sink::Postgres { store, runtime } => runtime.block_on(commit_postgres(store, &entries)),
+            Sink::Postgres {
+                store,
+                pool,
+                runtime,
+            } => runtime.block_on(commit_postgres(store, pool, &entries)),
         };
         if let Err(e) = &result {
             tracing::error!(error = %e, rows = entries.len(), "history rows could not be written");
@@ -280,16 +292,22 @@ fn insert(c: &Connection, batch: &[HistoryEntry]) -> rusqlite::Result<()> {
 /// database give up (a deadlock, a serialization failure).
 const POSTGRES_TRIES: u32 = 3;
 
-/// [`write`] on PostgreSQL: the same statements in one transaction,
-/// tried again when the database chose it as a deadlock's victim (another
-/// appliance's batch or round holding rows it needs). Configurations are
-/// updated in name order, as every batch does, so that two batches wait
-/// for each other instead of deadlocking.
-async fn commit_postgres(store: &Store, batch: &[HistoryEntry]) -> std::result::Result<(), String> {
+/// [`write`] on PostgreSQL: one transaction, tried again when the
+/// database chose it as a deadlock's victim (another appliance's batch or
+/// round holding rows it needs). The batch's rows go in as arrays, one
+/// statement per table whatever the batch's size (`UNNEST`, the bulk
+/// insert of one round trip), and its configurations are locked in name
+/// order, as every batch does, so that two batches wait for each other
+/// instead of deadlocking.
+async fn commit_postgres(
+    store: &Store,
+    pool: &PgPool,
+    batch: &[HistoryEntry],
+) -> std::result::Result<(), String> {
     let mut tries = 0;
     loop {
         tries += 1;
-        match write_postgres(store, batch).await {
+        match write_postgres(pool, batch).await {
             Ok(()) => {
                 // This appliance's caches see the rows at once (the change
                 // feed's notification comes back a moment later).
@@ -309,64 +327,134 @@ async fn commit_postgres(store: &Store, batch: &[HistoryEntry]) -> std::result::
     }
 }
 
+/// The batch's history rows, in the batch's order.
+pub(super) const INSERT_HISTORY_ROWS: &str = "INSERT INTO seed_history (at_ms, config_name, \
+     slot, token_serial, trigger, source, bits, duration_us, outcome, error_code, message, \
+     appliance) SELECT at_ms, config_name, slot, token_serial, trigger, source, bits, \
+     duration_us, outcome, error_code, message, appliance FROM UNNEST($1::BIGINT[], \
+     $2::TEXT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[], $8::BIGINT[], \
+     $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[]) WITH ORDINALITY AS u(at_ms, \
+     config_name, slot, token_serial, trigger, source, bits, duration_us, outcome, error_code, \
+     message, appliance, n) ORDER BY n";
+/// The audit rows of the batch's manual reseeds, in the batch's order.
+pub(super) const INSERT_AUDIT_ROWS: &str = "INSERT INTO audit_log (at_ms, actor_kind, actor, \
+     address, action, target, outcome, detail, appliance) SELECT at_ms, actor_kind, actor, \
+     address, action, target, outcome, detail, appliance FROM UNNEST($1::BIGINT[], $2::TEXT[], \
+     $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[]) \
+     WITH ORDINALITY AS u(at_ms, actor_kind, actor, address, action, target, outcome, detail, \
+     appliance, n) ORDER BY n";
+/// Locks the batch's configurations in name order (bytewise, whatever the
+/// database's collation) before [`LAST_OUTCOMES`] updates them.
+pub(super) const LOCK_CONFIGS: &str = "SELECT name FROM hsm_configs WHERE name = ANY($1::TEXT[]) \
+     ORDER BY name COLLATE \"C\" FOR UPDATE";
+/// [`LAST_OUTCOME`] for every configuration of the batch in one statement.
+pub(super) const LAST_OUTCOMES: &str = "UPDATE hsm_configs AS c SET last_outcome = u.outcome, \
+     last_error = u.error_code, last_at = u.at_ms, last_ok_at = coalesce(u.ok_at, c.last_ok_at), \
+     failures_in_row = CASE WHEN u.ok_at IS NOT NULL THEN u.failures \
+     ELSE c.failures_in_row + u.failures END, \
+     seed_refused = coalesce(u.refused, c.seed_refused), \
+     lease_until = CASE WHEN c.lease_by = u.scheduled_by THEN NULL ELSE c.lease_until END, \
+     lease_by = CASE WHEN c.lease_by = u.scheduled_by THEN NULL ELSE c.lease_by END \
+     FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::BIGINT[], \
+     $7::BOOLEAN[], $8::TEXT[]) AS u(name, outcome, error_code, at_ms, ok_at, failures, \
+     refused, scheduled_by) WHERE c.name = u.name";
+
 async fn write_postgres(
-    store: &Store,
+    pool: &PgPool,
     batch: &[HistoryEntry],
 ) -> std::result::Result<(), sqlx::Error> {
-    let mut tx = store.pool().begin_write().await?;
-    for e in batch {
-        db::query(INSERT_HISTORY)
-            .bind(e.at_ms)
-            .bind(&e.config_name)
-            .bind(e.slot)
-            .bind(&e.token_serial)
-            .bind(e.trigger.as_str())
-            .bind(&e.source)
-            .bind(i64::from(e.bits))
-            .bind(e.duration_us)
-            .bind(e.outcome.as_str())
-            .bind(&e.error_code)
-            .bind(&e.message)
-            .bind(&e.appliance)
-            .execute(&mut tx)
+    let mut tx = pool.begin().await?;
+    let column = |f: fn(&HistoryEntry) -> Option<String>| batch.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(INSERT_HISTORY_ROWS)
+        .bind(batch.iter().map(|e| e.at_ms).collect::<Vec<_>>())
+        .bind(
+            batch
+                .iter()
+                .map(|e| e.config_name.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(batch.iter().map(|e| e.slot).collect::<Vec<_>>())
+        .bind(column(|e| e.token_serial.clone()))
+        .bind(batch.iter().map(|e| e.trigger.as_str()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|e| e.source.as_str()).collect::<Vec<_>>())
+        .bind(batch.iter().map(|e| i64::from(e.bits)).collect::<Vec<_>>())
+        .bind(batch.iter().map(|e| e.duration_us).collect::<Vec<_>>())
+        .bind(batch.iter().map(|e| e.outcome.as_str()).collect::<Vec<_>>())
+        .bind(column(|e| e.error_code.clone()))
+        .bind(column(|e| e.message.clone()))
+        .bind(
+            batch
+                .iter()
+                .map(|e| e.appliance.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut *tx)
+        .await?;
+    let audits: Vec<&crate::audit::AuditEntry> =
+        batch.iter().filter_map(|e| e.audit.as_ref()).collect();
+    if !audits.is_empty() {
+        let text = |f: fn(&crate::audit::AuditEntry) -> &str| {
+            audits.iter().map(|a| f(a)).collect::<Vec<_>>()
+        };
+        sqlx::query(INSERT_AUDIT_ROWS)
+            .bind(audits.iter().map(|a| a.at_ms).collect::<Vec<_>>())
+            .bind(text(|a| a.actor.kind.as_str()))
+            .bind(text(|a| &a.actor.name))
+            .bind(
+                audits
+                    .iter()
+                    .map(|a| a.actor.address.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(text(|a| &a.action))
+            .bind(text(|a| &a.target))
+            .bind(text(|a| a.outcome.as_str()))
+            .bind(text(|a| &a.detail))
+            .bind(text(|a| &a.appliance))
+            .execute(&mut *tx)
             .await?;
-        if let Some(a) = &e.audit {
-            crate::audit::insert(&mut tx, a).await?;
-        }
     }
-    let (hours, mut last) = summaries(batch);
+    let (hours, last) = summaries(batch);
     for (hour, ok, failed) in hours {
-        db::query(COUNT_HOUR)
+        sqlx::query(COUNT_HOUR)
             .bind(hour)
             .bind(ok)
             .bind(failed)
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await?;
     }
     for (hour, appliance, n) in per_appliance(batch) {
-        db::query(COUNT_APPLIANCE_HOUR)
+        sqlx::query(COUNT_APPLIANCE_HOUR)
             .bind(hour)
             .bind(appliance)
             .bind(n)
-            .execute(&mut tx)
+            .execute(&mut *tx)
             .await?;
     }
-    last.sort_by(|a, b| a.newest.config_name.cmp(&b.newest.config_name));
-    for l in last {
-        let e = l.newest;
-        db::query(LAST_OUTCOME)
-            .bind(e.outcome.as_str())
-            .bind(&e.error_code)
-            .bind(e.at_ms)
-            .bind(l.ok_at)
-            .bind(l.ok_at.is_some())
-            .bind(l.failures)
-            .bind(l.refused)
-            .bind(l.scheduled_by)
-            .bind(&e.config_name)
-            .execute(&mut tx)
-            .await?;
-    }
+    let names: Vec<&str> = last.iter().map(|l| l.newest.config_name.as_str()).collect();
+    sqlx::query(LOCK_CONFIGS)
+        .bind(&names)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(LAST_OUTCOMES)
+        .bind(&names)
+        .bind(
+            last.iter()
+                .map(|l| l.newest.outcome.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            last.iter()
+                .map(|l| l.newest.error_code.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(last.iter().map(|l| l.newest.at_ms).collect::<Vec<_>>())
+        .bind(last.iter().map(|l| l.ok_at).collect::<Vec<_>>())
+        .bind(last.iter().map(|l| l.failures).collect::<Vec<_>>())
+        .bind(last.iter().map(|l| l.refused).collect::<Vec<_>>())
+        .bind(last.iter().map(|l| l.scheduled_by).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await
 }
 
