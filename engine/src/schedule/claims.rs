@@ -59,6 +59,22 @@ pub(crate) async fn claim_due(
         .await?)
 }
 
+/// Claims the one `held` history row of a configuration's hold for this
+/// appliance (see [`super::Schedule::record_held`]): marks its last
+/// outcome `held` unless it is already. Answers whether this appliance
+/// did: of a fleet's rounds at once, one does; the row it then writes
+/// sets the same outcome.
+pub(crate) async fn claim_held(pool: &Pool, name: &str) -> Result<bool> {
+    let done = db::query(
+        "UPDATE hsm_configs SET last_outcome = 'held' \
+         WHERE name = $1 AND coalesce(last_outcome, '') <> 'held'",
+    )
+    .bind(name)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Takes over every lease that ran out before `now_ms` (its appliance
 /// died, or hung, mid-round): leased to `appliance` until
 /// `lease_until_ms`. Answers their names.

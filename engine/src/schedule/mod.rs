@@ -277,6 +277,19 @@ impl Schedule {
         .await
     }
 
+    /// A round meets a held configuration: the first round of its hold
+    /// writes one `held` row (see [`Partitions::record_held`]), by one
+    /// appliance of a fleet: the one whose claim on that row holds.
+    async fn record_held(&self, c: &crate::partitions::HsmConfig) -> Result<()> {
+        if c.last_outcome.as_deref() == Some(crate::history::Outcome::Held.as_str()) {
+            return Ok(());
+        }
+        if claims::claim_held(self.core.store().pool(), &c.name).await? {
+            self.partitions.record_held(c).await?;
+        }
+        Ok(())
+    }
+
     /// Reseeds a configuration this appliance holds the round's lease on;
     /// answers whether it worked. The history row lets go of the lease
     /// (in the writer's transaction); a reseed that ends without one lets
@@ -340,7 +353,7 @@ impl Schedule {
             } else if c.held.is_some() {
                 // Never logged in to again on a schedule: see partitions/hold.rs.
                 held += 1;
-                if let Err(e) = engine.partitions.record_held(&c).await {
+                if let Err(e) = engine.record_held(&c).await {
                     tracing::error!(hsm = %c.name, error = %e, "held round could not be recorded");
                 }
             } else {
@@ -409,7 +422,16 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hsm::testing::SoftHsmFixture;
     use crate::store::db;
+
+    /// An appliance `id` on the database in `dir`, seeding `f`'s tokens.
+    async fn appliance(dir: &tempfile::TempDir, f: &SoftHsmFixture, id: &str) -> crate::Engine {
+        let mut s = crate::config::Settings::for_data_dir(dir.path());
+        s.pkcs11_module = Some(f.module_to_load().to_path_buf());
+        s.appliance_id = id.into();
+        crate::Engine::open(s).await.unwrap()
+    }
 
     /// Two appliances on one database (two engines with their own
     /// appliance ids): run at once, their rounds reseed each configuration
@@ -417,19 +439,11 @@ mod tests {
     /// unfinished are taken over once their lease has run out, not before.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn appliances_split_a_round_and_take_over_a_dead_ones_claims() {
-        use crate::hsm::testing::SoftHsmFixture;
         use crate::partitions::ConfigEdit;
         let f = SoftHsmFixture::shared();
         let _access = f.shared_access().await;
         let dir = tempfile::tempdir().unwrap();
-        let open = |id: &str| {
-            let mut s = crate::config::Settings::for_data_dir(dir.path());
-            s.pkcs11_module = Some(f.module_to_load().to_path_buf());
-            s.appliance_id = id.into();
-            crate::Engine::open(s)
-        };
-        let a = open("a").await.unwrap();
-        let b = open("b").await.unwrap();
+        let (a, b) = (appliance(&dir, f, "a").await, appliance(&dir, f, "b").await);
         let actor = Actor::cli();
         for i in 0..8 {
             let edit = ConfigEdit::for_token(f.token(2 + i % 2), crate::hsm::UserType::User);
@@ -502,6 +516,64 @@ mod tests {
             "C7's, still running"
         );
         assert_eq!(a.schedule().take_over().await.unwrap(), 0);
+    }
+
+    /// A held configuration in a fleet: the first rounds of two
+    /// appliances at once write one `held` row between them, later rounds
+    /// none; once the hold ends, the next round reseeds it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fleet_records_a_held_configuration_once() {
+        use crate::partitions::ConfigEdit;
+        use secrecy::SecretString;
+        let f = SoftHsmFixture::shared();
+        let _access = f.shared_access().await;
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (appliance(&dir, f, "a").await, appliance(&dir, f, "b").await);
+        let actor = Actor::cli();
+        let good = || ConfigEdit::for_token(f.token(2), crate::hsm::UserType::User);
+        let mut wrong = good();
+        wrong.partition_pwd = Some(SecretString::from("not-the-pin".to_string()));
+        a.partitions()
+            .create_config_with("H1", wrong, &actor)
+            .await
+            .unwrap();
+        let err = a.partitions().reseed("H1", Trigger::Api, &actor).await;
+        assert!(matches!(err, Err(Error::Hsm { .. })), "{err:?}");
+        a.schedule()
+            .set_seed_period(SeedPeriod::new(1).unwrap(), &actor)
+            .await
+            .unwrap();
+        let pool = a.store().pool().clone();
+        let outcomes = || async {
+            db::query_as::<(String, String)>(
+                "SELECT appliance, outcome FROM seed_history WHERE trigger = 'schedule' ORDER BY id",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        };
+        for _ in 0..3 {
+            tokio::join!(a.schedule().round(), b.schedule().round());
+        }
+        let rows = outcomes().await;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].1, "held");
+        let (ra, rb) = (
+            a.schedule().status().await.unwrap().last_round.unwrap(),
+            b.schedule().status().await.unwrap().last_round.unwrap(),
+        );
+        assert_eq!((ra.held, rb.held), (1, 1), "each round saw it held");
+
+        // The password mended: the hold ends, and the next round reseeds
+        // it although its held round was this period's.
+        a.partitions()
+            .edit_config("H1", good(), &actor)
+            .await
+            .unwrap();
+        b.schedule().round().await;
+        let rows = outcomes().await;
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[1], ("b".to_string(), "ok".to_string()));
     }
 
     #[test]

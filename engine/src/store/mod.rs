@@ -1,4 +1,8 @@
-//! The SQLite database: one pool, WAL mode, migrations run at open.
+//! The database: a SQLite file in the data directory (the default: one
+//! pool, WAL mode) or a PostgreSQL database shared by the appliances of a
+//! fleet (`database_url`); the same migrations, in each dialect, run at
+//! open. The capabilities' statements go through [`db`], which runs each
+//! on the pool's own driver.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -116,7 +120,7 @@ impl Store {
             .acquire_timeout(BUSY_TIMEOUT)
             .connect(url)
             .await
-            .map_err(|e| Error::Invalid(format!("cannot connect to database_url: {e}")))?;
+            .map_err(|e| Error::Config(format!("cannot connect to database_url: {e}")))?;
         PG_MIGRATOR.run(&pool).await?;
         let versions = notify::Versions::listen(&pool).await?;
         Ok(Store {

@@ -14,6 +14,7 @@ use crate::history::HistoryFilter;
 use crate::hsm::testing::SoftHsmFixture;
 use crate::hsm::UserType;
 use crate::partitions::{ConfigEdit, Trigger};
+use crate::store::Store;
 use crate::{Engine, Error};
 
 fn settings(dir: &std::path::Path, url: &str, f: &SoftHsmFixture) -> Settings {
@@ -145,4 +146,19 @@ async fn database_url_takes_postgresql_urls_and_never_quotes_one_back() {
     .unwrap_err();
     assert!(err.to_string().contains("PostgreSQL URL"), "{err}");
     assert!(!err.to_string().contains("secret"), "{err}");
+}
+
+#[tokio::test]
+async fn a_database_that_cannot_be_reached_is_a_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let gone = dir.path().join("no-server-here");
+    let url = format!(
+        "postgresql://hsmseed:s3cret-pw@localhost/hsmseed?host={}",
+        gone.display()
+    );
+    let err = Store::open_postgres(&url).await.map(drop).unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("cannot connect to database_url"), "{text}");
+    assert!(!text.contains("s3cret-pw"), "{text}");
 }
