@@ -40,6 +40,15 @@ step "end-to-end tests (headless Chromium)"
 (cd end2end && HSMSEED_BIN="$TARGET_DIR/debug/hsmseed" CARGO_TARGET_DIR="$TARGET_DIR" \
   node --test --test-concurrency=1 tests/)
 
+step "end-to-end tests again, on PostgreSQL (a private cluster; each server its own database)"
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/hsmseed-e2e-pg-XXXXXX")
+trap 'scripts/pg-cluster.sh stop "$pg_dir"' EXIT
+scripts/pg-cluster.sh start "$pg_dir"
+(cd end2end && HSMSEED_BIN="$TARGET_DIR/debug/hsmseed" CARGO_TARGET_DIR="$TARGET_DIR" \
+  HSMSEED_E2E_POSTGRES="$pg_dir" node --test --test-concurrency=1 tests/)
+scripts/pg-cluster.sh stop "$pg_dir"
+trap - EXIT
+
 step "Debian package (release build; lintian, systemd-analyze, installed, signed in to, purged)"
 cargo build --locked --release -p server
 scripts/test-deb.sh

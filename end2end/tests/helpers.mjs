@@ -25,8 +25,21 @@ async function demoToken(dataDir) {
   return { serial: get('serial'), userPin: get('user_pin'), label: get('label') };
 }
 
+// HSMSEED_E2E_POSTGRES: the socket directory of a PostgreSQL cluster
+// (scripts/pg-cluster.sh). Each server then keeps its data in a database of
+// its own there, as an appliance of a fleet does; otherwise in SQLite.
+const POSTGRES = process.env.HSMSEED_E2E_POSTGRES;
+let databases = 0;
+
+function newDatabase() {
+  const name = `e2e_${process.pid}_${databases++}`;
+  execFileSync('createdb', ['-h', POSTGRES, '-U', 'postgres', name], { stdio: 'ignore' });
+  return `postgres://postgres@localhost/${name}?host=${POSTGRES}`;
+}
+
 export async function startServer(extraEnv = {}, { hsm = false } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'hsmseed-e2e-'));
+  const databaseUrl = POSTGRES ? newDatabase() : undefined;
   let token = null;
   if (hsm) {
     token = await demoToken(dataDir);
@@ -45,6 +58,7 @@ export async function startServer(extraEnv = {}, { hsm = false } = {}) {
       HSMSEED_ADMIN_PASSWORD: ADMIN_PASSWORD,
       HSMSEED_SITE_DIR: join(targetDir, 'site'),
       HSMSEED_LOG: 'warn',
+      ...(databaseUrl ? { HSMSEED_DATABASE_URL: databaseUrl } : {}),
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,6 +78,7 @@ export async function startServer(extraEnv = {}, { hsm = false } = {}) {
   return {
     url,
     dataDir,
+    databaseUrl,
     token,
     stderr: () => stderr,
     async stop() {
@@ -122,6 +137,7 @@ export function cli(server, args, input) {
       SOFTHSM2_CONF: join(server.dataDir, 'softhsm2.conf'),
       HSMSEED_PKCS11_MODULE: SOFTHSM.find((p) => existsSync(p)),
       HSMSEED_LOG: 'error',
+      ...(server.databaseUrl ? { HSMSEED_DATABASE_URL: server.databaseUrl } : {}),
     },
     input,
     encoding: 'utf8',
