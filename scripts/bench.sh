@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: builds in release mode, starts what it needs (SoftHSM2 tokens
-# in a private SOFTHSM2_CONF, the server on 127.0.0.1) and measures the
-# performance targets side by side; writes bench/results.json.
+# in a private SOFTHSM2_CONF, the server on 127.0.0.1, a private PostgreSQL
+# cluster on a Unix socket) and measures the performance targets side by
+# side; writes bench/results.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-scripts/deps.sh run
+scripts/deps.sh bench
 scripts/build-site.sh
 cargo build --locked --release -p server -p bench
 CARGO_TARGET_DIR="$TARGET_DIR" "$TARGET_DIR/release/hsmseed-bench" \

@@ -3,7 +3,9 @@
 # skipped when already done).
 #   scripts/deps.sh run    what `make run` / `make build` need
 #   scripts/deps.sh deb    that, plus what `make deb` needs
-#   scripts/deps.sh test   all of it, plus Chromium and the end-to-end test tools
+#   scripts/deps.sh bench  what `make bench` needs: `run`, Chromium (pages'
+#                          time to interactive) and PostgreSQL (the fleet's store)
+#   scripts/deps.sh test   all of it, plus the end-to-end test tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
@@ -29,8 +31,14 @@ if [ "$mode" = test ] || [ "$mode" = deb ]; then
   command -v adduser >/dev/null || pkgs+=(adduser)
   command -v curl >/dev/null || pkgs+=(curl)
 fi
-if [ "$mode" = test ]; then
+if [ "$mode" = test ] || [ "$mode" = bench ]; then
   command -v chromium >/dev/null || pkgs+=(chromium)
+  # PostgreSQL, for the fleet's store: the tests and the benchmark start
+  # private clusters of their own (engine/src/store/testing.rs), never the
+  # system service.
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || pkgs+=(postgresql)
+fi
+if [ "$mode" = test ]; then
   # Independent judges of the served random bytes.
   command -v rngtest >/dev/null || pkgs+=(rng-tools5)
   command -v ent >/dev/null || pkgs+=(ent)
@@ -42,9 +50,6 @@ if [ "$mode" = test ]; then
   dpkg -s libtpm2-pkcs11-1 >/dev/null 2>&1 || pkgs+=(libtpm2-pkcs11-1)
   command -v tpm2_ptool >/dev/null || pkgs+=(libtpm2-pkcs11-tools)
   command -v tpm2_flushcontext >/dev/null || pkgs+=(tpm2-tools)
-  # PostgreSQL, for the fleet's store: the tests start private clusters of
-  # their own (engine/src/store/testing.rs), never the system service.
-  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || pkgs+=(postgresql)
   # A token without an RNG (p11-kit's trust module): one that takes no seeds.
   [ -e /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-trust.so ] || [ -e /usr/lib/aarch64-linux-gnu/pkcs11/p11-kit-trust.so ] || pkgs+=(p11-kit-modules)
 fi

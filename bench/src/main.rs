@@ -8,14 +8,20 @@
 //! * ten thousand configurations on 50 tokens: their bulk import, one
 //!   scheduler round over all of them, and the HSMs page (a page of 50, a
 //!   search) and the dashboard signed in with all of them there;
+//! * the same on PostgreSQL (`postgres.rs`): REST reseeds there against
+//!   SQLite, the round of two appliances sharing it and their split, the
+//!   HSMs page;
 //! * health tests plus conditioning throughput on one core;
 //! * the dashboard page under load, the WASM bundle size, idle server RSS.
 //!
-//! Everything runs on this machine, on 127.0.0.1 only, and stops by itself.
+//! Everything runs on this machine, on 127.0.0.1 (PostgreSQL: a Unix
+//! socket) only, and stops by itself.
 
 mod load;
+mod postgres;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -79,6 +85,9 @@ enum Only {
     /// The partitions' import, their scheduler round and the pages with
     /// all of them (what the full run measures last).
     Fleet,
+    /// PostgreSQL against SQLite: REST reseeds on each, the round of two
+    /// appliances sharing PostgreSQL, the HSMs page there.
+    Postgres,
 }
 
 const ADMIN_PASSWORD: &str = "bench admin password";
@@ -398,6 +407,7 @@ async fn server_benches(
                 load::run_browsers(&target, "/", Some(load::Auth::Cookie(cookie)), 16, d).await?
             }
             Only::Fleet => fleet(&engine, &target, &url, fixture, args).await?,
+            Only::Postgres => on_postgres(&engine, &target, &bearer, fixture, args).await?,
         };
         eprintln!("{r}");
         let _ = stop.send(());
@@ -510,6 +520,10 @@ async fn server_benches(
     results.insert("remote_source".into(), remote);
 
     results.insert(
+        "postgres".into(),
+        on_postgres(&engine, &target, &bearer, fixture, args).await?,
+    );
+    results.insert(
         "scheduler".into(),
         fleet(&engine, &target, &url, fixture, args).await?,
     );
@@ -517,6 +531,19 @@ async fn server_benches(
     let _ = stop.send(());
     let _ = serving.await;
     Ok(())
+}
+
+/// [`postgres::run`] beside `engine`'s appliance (on SQLite, served at
+/// `target`, `bearer` a token that may reseed there).
+async fn on_postgres(
+    engine: &engine::Engine,
+    target: &load::Target,
+    bearer: &str,
+    fixture: &SoftHsmFixture,
+    args: &Args,
+) -> anyhow::Result<Value> {
+    let embedded = postgres::Embedded { target, bearer };
+    postgres::run(embedded, fixture, engine.settings().site_dir.clone(), args).await
 }
 
 /// The static file of 1 MiB served beside the site's assets.
@@ -636,7 +663,7 @@ async fn engine_reseed(engine: &engine::Engine, tasks: usize, d: Duration) -> f6
 
 /// Imports `--partitions` configurations spread over the first
 /// `--tokens` tokens (`hsm-conf-import`'s path: one CSV, one
-/// transaction), times one scheduled round over all of them, then loads
+/// transaction), times one scheduler round over all of them, then loads
 /// the HSMs page (its first page of 50, and a search), and the dashboard,
 /// signed in, 16 clients each.
 async fn fleet(
@@ -646,6 +673,39 @@ async fn fleet(
     fixture: &SoftHsmFixture,
     args: &Args,
 ) -> anyhow::Result<Value> {
+    let n = args.partitions;
+    let (tokens, import) = import_partitions(engine, fixture, args).await?;
+    let t0 = Instant::now();
+    engine.schedule().round().await;
+    let wall = t0.elapsed();
+    let report = engine.schedule().status().await?.last_round;
+
+    let cookie = load::login(url, "admin", ADMIN_PASSWORD).await?;
+    let (hsms, search) = hsms_pages(target, &cookie, n + 1, args).await?;
+    let dashboard = signed_in_page(target, &cookie, "/", n + 1, args).await?;
+    Ok(json!({
+        "partitions": n + 1,
+        "tokens": tokens,
+        "concurrency": engine.settings().scheduler_concurrency,
+        "import_s": import,
+        "round_s": wall.as_secs_f64(),
+        "ok": report.as_ref().map(|r| r.ok),
+        "failed": report.as_ref().map(|r| r.failed),
+        "hsms_page": hsms,
+        "hsms_search": search,
+        "dashboard": dashboard,
+    }))
+}
+
+/// Imports `--partitions` configurations (P00000, P00001, ...) spread
+/// over the first `--tokens` tokens through `engine`, as `hsm-conf-import`
+/// does (one CSV, one transaction); answers how many tokens and the
+/// seconds it took.
+async fn import_partitions(
+    engine: &engine::Engine,
+    fixture: &SoftHsmFixture,
+    args: &Args,
+) -> anyhow::Result<(usize, f64)> {
     let n = args.partitions;
     let tokens = &fixture.tokens[..args.tokens.min(fixture.tokens.len())];
     eprintln!(
@@ -670,43 +730,45 @@ async fn fleet(
             &Actor::cli(),
         )
         .await?;
-    let import = t0.elapsed();
-    let t0 = Instant::now();
-    engine.schedule().round().await;
-    let wall = t0.elapsed();
-    let report = engine.schedule().status().await?.last_round;
+    Ok((tokens.len(), t0.elapsed().as_secs_f64()))
+}
 
-    let d = Duration::from_secs_f64(args.seconds);
-    let cookie = load::login(url, "admin", ADMIN_PASSWORD).await?;
-    let page = |path: &'static str| {
-        eprintln!(
-            "bench: GET {path} signed in with {} configurations, 16 clients, {:.0} s",
-            n + 1,
-            args.seconds
-        );
-        load::run_browsers(
-            target,
-            path,
-            Some(load::Auth::Cookie(cookie.clone())),
-            16,
-            d,
-        )
-    };
-    let hsms = page("/hsms").await?;
-    let search = page("/hsms?q=P0999&state=ok").await?;
-    let dashboard = page("/").await?;
-    Ok(json!({
-        "partitions": n + 1,
-        "tokens": tokens.len(),
-        "concurrency": engine.settings().scheduler_concurrency,
-        "import_s": import.as_secs_f64(),
-        "round_s": wall.as_secs_f64(),
-        "ok": report.as_ref().map(|r| r.ok),
-        "failed": report.as_ref().map(|r| r.failed),
-        "hsms_page": hsms,
-        "hsms_search": search,
-        "dashboard": dashboard,
-    }))
+/// The HSMs page with `configs` configurations: its first page of 50 and
+/// a search, signed in with `cookie`.
+async fn hsms_pages(
+    target: &load::Target,
+    cookie: &Arc<reqwest::cookie::Jar>,
+    configs: usize,
+    args: &Args,
+) -> anyhow::Result<(Value, Value)> {
+    Ok((
+        signed_in_page(target, cookie, "/hsms", configs, args).await?,
+        signed_in_page(target, cookie, "/hsms?q=P0999&state=ok", configs, args).await?,
+    ))
+}
+
+/// The page `path` loaded by 16 browser tabs signed in with `cookie` for
+/// `--seconds`.
+async fn signed_in_page(
+    target: &load::Target,
+    cookie: &Arc<reqwest::cookie::Jar>,
+    path: &str,
+    configs: usize,
+    args: &Args,
+) -> anyhow::Result<Value> {
+    eprintln!(
+        "bench: GET {path} signed in with {configs} configurations, 16 clients, {:.0} s",
+        args.seconds
+    );
+    let auth = Some(load::Auth::Cookie(cookie.clone()));
+    load::run_browsers(
+        target,
+        path,
+        auth,
+        16,
+        Duration::from_secs_f64(args.seconds),
+    )
+    .await
 }
 
 fn num(v: &Value, path: &[&str]) -> f64 {
@@ -781,6 +843,34 @@ fn print_table(r: &Value) {
         verdict(hsms_p99 < 50.0),
         num(r, &["scheduler", "hsms_search", "p99_ms"]),
         num(r, &["scheduler", "dashboard", "p99_ms"]),
+    );
+    let pg = |k: &[&str]| num(r, &[&["postgres"], k].concat());
+    let pg_round = pg(&["round", "round_s"]);
+    println!(
+        "PostgreSQL: REST reseed {:.0}/s (p99 {:.2} ms) against SQLite {:.0}/s (p99 {:.2} ms), ratio {:.2}",
+        pg(&["reseed_postgres", "per_s"]),
+        pg(&["reseed_postgres", "p99_ms"]),
+        pg(&["reseed_sqlite", "per_s"]),
+        pg(&["reseed_sqlite", "p99_ms"]),
+        pg(&["reseed_postgres_to_sqlite"]),
+    );
+    println!(
+        "PostgreSQL: round of {} partitions by 2 appliances: {:.2} s   target < 5 s: {} (split {} / {}; {} reseeded, {} rows)",
+        pg(&["round", "partitions"]),
+        pg_round,
+        verdict(pg_round < 5.0),
+        pg(&["round", "split", "bench-a", "ok"]),
+        pg(&["round", "split", "bench-b", "ok"]),
+        pg(&["round", "configurations_reseeded"]),
+        pg(&["round", "history_rows"]),
+    );
+    let pg_hsms = pg(&["hsms_page", "p99_ms"]);
+    println!(
+        "PostgreSQL: HSMs page p50 {:.2} ms, p99 {:.2} ms   target p99 < 50 ms: {}; a search p99 {:.2} ms",
+        pg(&["hsms_page", "p50_ms"]),
+        pg_hsms,
+        verdict(pg_hsms < 50.0),
+        pg(&["hsms_search", "p99_ms"]),
     );
     println!(
         "health tests + conditioning ({}:1): {:.0} MB/s (health {:.0}, SHA-256 {:.0}; at 2:1 {:.0})   target >= 1000: {}",
@@ -874,6 +964,17 @@ mod tests {
             assert!(num(&r, &["random", load, "requests"]) > 0.0, "{load}");
             assert_eq!(num(&r, &["random", load, "errors"]), 0.0, "{load}");
         }
+        assert!(num(&r, &["postgres", "reseed_postgres", "requests"]) > 0.0);
+        assert_eq!(num(&r, &["postgres", "reseed_postgres", "errors"]), 0.0);
+        assert!(num(&r, &["postgres", "reseed_postgres_to_sqlite"]) > 0.0);
+        let round = |k: &str| num(&r, &["postgres", "round", k]);
+        assert_eq!(
+            (round("history_rows"), round("configurations_reseeded")),
+            (9.0, 9.0)
+        );
+        let split = |a: &str| num(&r, &["postgres", "round", "split", a, "ok"]);
+        assert_eq!(split("bench-a") + split("bench-b"), 9.0);
+        assert_eq!(num(&r, &["postgres", "hsms_page", "errors"]), 0.0);
         assert!(num(&r, &["remote_source", "remote_p99_ms"]) > 0.0);
         assert!(num(&r, &["remote_source", "remote_fetches"]) >= 1.0);
         assert!(wasm_size(&args.site_dir.unwrap())["error"].is_string());

@@ -296,9 +296,7 @@ const POSTGRES_TRIES: u32 = 3;
 /// database chose it as a deadlock's victim (another appliance's batch or
 /// round holding rows it needs). The batch's rows go in as arrays, one
 /// statement per table whatever the batch's size (`UNNEST`, the bulk
-/// insert of one round trip), and its configurations are locked in name
-/// order, as every batch does, so that two batches wait for each other
-/// instead of deadlocking.
+/// insert of one round trip).
 async fn commit_postgres(
     store: &Store,
     pool: &PgPool,
@@ -310,9 +308,14 @@ async fn commit_postgres(
         match write_postgres(pool, batch).await {
             Ok(()) => {
                 // This appliance's caches see the rows at once (the change
-                // feed's notification comes back a moment later).
+                // feed's notification comes back a moment later). Only the
+                // tables the triggers would name: a new change version
+                // would have every cache of configurations read again.
                 if let Some(v) = store.versions() {
-                    v.bump_all();
+                    v.bump("seed_history");
+                    if batch.iter().any(|e| e.audit.is_some()) {
+                        v.bump("audit_log");
+                    }
                 }
                 return Ok(());
             }
@@ -343,21 +346,22 @@ pub(super) const INSERT_AUDIT_ROWS: &str = "INSERT INTO audit_log (at_ms, actor_
      $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[]) \
      WITH ORDINALITY AS u(at_ms, actor_kind, actor, address, action, target, outcome, detail, \
      appliance, n) ORDER BY n";
-/// Locks the batch's configurations in name order (bytewise, whatever the
-/// database's collation) before [`LAST_OUTCOMES`] updates them.
-pub(super) const LOCK_CONFIGS: &str = "SELECT name FROM hsm_configs WHERE name = ANY($1::TEXT[]) \
-     ORDER BY name COLLATE \"C\" FOR UPDATE";
 /// [`LAST_OUTCOME`] for every configuration of the batch in one statement.
-pub(super) const LAST_OUTCOMES: &str = "UPDATE hsm_configs AS c SET last_outcome = u.outcome, \
+/// Their rows are locked first in name order (bytewise, whatever the
+/// database's collation), as every batch does, so that two batches wait
+/// for each other instead of deadlocking; found through the name's index.
+pub(super) const LAST_OUTCOMES: &str = "WITH locked AS (SELECT name FROM hsm_configs \
+     WHERE name = ANY($1::TEXT[]) ORDER BY name COLLATE \"C\" FOR UPDATE) \
+     UPDATE hsm_configs AS c SET last_outcome = u.outcome, \
      last_error = u.error_code, last_at = u.at_ms, last_ok_at = coalesce(u.ok_at, c.last_ok_at), \
      failures_in_row = CASE WHEN u.ok_at IS NOT NULL THEN u.failures \
      ELSE c.failures_in_row + u.failures END, \
      seed_refused = coalesce(u.refused, c.seed_refused), \
      lease_until = CASE WHEN c.lease_by = u.scheduled_by THEN NULL ELSE c.lease_until END, \
      lease_by = CASE WHEN c.lease_by = u.scheduled_by THEN NULL ELSE c.lease_by END \
-     FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::BIGINT[], \
-     $7::BOOLEAN[], $8::TEXT[]) AS u(name, outcome, error_code, at_ms, ok_at, failures, \
-     refused, scheduled_by) WHERE c.name = u.name";
+     FROM locked, UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], \
+     $6::BIGINT[], $7::BOOLEAN[], $8::TEXT[]) AS u(name, outcome, error_code, at_ms, ok_at, \
+     failures, refused, scheduled_by) WHERE c.name = locked.name AND u.name = locked.name";
 
 async fn write_postgres(
     pool: &PgPool,
@@ -415,14 +419,6 @@ async fn write_postgres(
             .await?;
     }
     let (hours, last) = summaries(batch);
-    for (hour, ok, failed) in hours {
-        sqlx::query(COUNT_HOUR)
-            .bind(hour)
-            .bind(ok)
-            .bind(failed)
-            .execute(&mut *tx)
-            .await?;
-    }
     for (hour, appliance, n) in per_appliance(batch) {
         sqlx::query(COUNT_APPLIANCE_HOUR)
             .bind(hour)
@@ -431,13 +427,12 @@ async fn write_postgres(
             .execute(&mut *tx)
             .await?;
     }
-    let names: Vec<&str> = last.iter().map(|l| l.newest.config_name.as_str()).collect();
-    sqlx::query(LOCK_CONFIGS)
-        .bind(&names)
-        .execute(&mut *tx)
-        .await?;
     sqlx::query(LAST_OUTCOMES)
-        .bind(&names)
+        .bind(
+            last.iter()
+                .map(|l| l.newest.config_name.as_str())
+                .collect::<Vec<_>>(),
+        )
         .bind(
             last.iter()
                 .map(|l| l.newest.outcome.as_str())
@@ -455,6 +450,16 @@ async fn write_postgres(
         .bind(last.iter().map(|l| l.scheduled_by).collect::<Vec<_>>())
         .execute(&mut *tx)
         .await?;
+    // Last: every appliance's batches update this hour's one row, and
+    // each waits for the lock on it until the other's commit.
+    for (hour, ok, failed) in hours {
+        sqlx::query(COUNT_HOUR)
+            .bind(hour)
+            .bind(ok)
+            .bind(failed)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await
 }
 

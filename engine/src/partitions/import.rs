@@ -312,6 +312,9 @@ impl Partitions {
                 })
             })
             .await?;
+        if let Err(e) = repo::refresh_statistics(self.core.store().pool()).await {
+            tracing::warn!(error = %e, "the database's statistics were not refreshed after the import");
+        }
         tracing::info!(count = n, "configurations imported");
         Ok(n)
     }

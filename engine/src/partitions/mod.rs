@@ -266,7 +266,7 @@ pub struct Partitions {
     history: History,
     /// Holds credentials that failed to log in (see `hold.rs`).
     logins: LoginLedger,
-    cache: Arc<Mutex<ConfigCache>>,
+    cache: Arc<ConfigCache>,
     /// Each module's slot listing for the pages (see [`Self::slots_seen`]).
     seen: Arc<Mutex<SeenSlots>>,
 }

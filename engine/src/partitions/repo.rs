@@ -78,6 +78,17 @@ pub(crate) async fn names(conn: &mut Conn) -> Result<Vec<String>> {
         .await?)
 }
 
+/// After many configurations were added at once (an import): PostgreSQL's
+/// planner learns the table's new size now, not at autovacuum's next
+/// visit (until then it plans for the table as it was: scans of every
+/// row where the name's index answers). SQLite plans without it.
+pub(crate) async fn refresh_statistics(pool: &db::Pool) -> Result<()> {
+    if pool.backend() == db::Backend::Postgres {
+        db::query("ANALYZE hsm_configs").execute(pool).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn insert(conn: &mut Conn, name: &HsmName, now_ms: i64) -> Result<()> {
     let r = db::query("INSERT INTO hsm_configs (name, created_at, updated_at) VALUES ($1, $2, $3)")
         .bind(name.as_str())

@@ -71,7 +71,8 @@ impl Versions {
         Ok(versions)
     }
 
-    fn bump(&self, table: &str) {
+    /// Counts a commit to `table` (its name as the triggers send it).
+    pub(crate) fn bump(&self, table: &str) {
         let counter = match table {
             "audit_log" => &self.audit,
             "seed_history" => &self.history,

@@ -24,6 +24,8 @@ pub struct PgCluster {
     pub dir: tempfile::TempDir,
     /// The directory holding the server's socket.
     socket_dir: PathBuf,
+    /// PostgreSQL's programs.
+    bin: PathBuf,
 }
 
 static FIXTURE: OnceLock<Result<PgCluster, String>> = OnceLock::new();
@@ -37,7 +39,7 @@ impl PgCluster {
     /// If PostgreSQL is not installed (`scripts/deps.sh test`) or the
     /// cluster cannot be started.
     pub fn shared() -> &'static PgCluster {
-        shared_fixture(&FIXTURE, Self::create, "PostgreSQL")
+        shared_fixture(&FIXTURE, || Self::start(false), "PostgreSQL")
     }
 
     /// The URL of database `name` in this cluster.
@@ -71,7 +73,11 @@ impl PgCluster {
         self.url(&name)
     }
 
-    fn create() -> Result<PgCluster, String> {
+    /// A cluster of its own, stopped when dropped (or, like the shared
+    /// one, once this process is gone). `durable`: it syncs its commits to
+    /// disk, as a production server does (the benchmark's); the tests'
+    /// does not (their data is thrown away).
+    pub fn start(durable: bool) -> Result<PgCluster, String> {
         let bin = pg_bin_dir()?;
         stop_stale_clusters();
         let dir = tempfile::Builder::new()
@@ -81,20 +87,10 @@ impl PgCluster {
         let d = dir.path();
         std::fs::write(d.join(OWNER_FILE), std::process::id().to_string())
             .map_err(|e| format!("owner.pid: {e}"))?;
-        let as_root = is_root();
-        if as_root {
+        if is_root() {
             run(Command::new("chown").arg("postgres:").arg(d), "chown")?;
         }
-        let tool = |name: &str| {
-            let mut c;
-            if as_root {
-                c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).arg(bin.join(name));
-            } else {
-                c = Command::new(bin.join(name));
-            }
-            c
-        };
+        let tool = |name: &str| pg_tool(&bin, name);
         let data = d.join("data");
         run(
             tool("initdb")
@@ -104,12 +100,12 @@ impl PgCluster {
                 .args(["--locale=C.UTF-8", "--no-sync"]),
             "initdb",
         )?;
-        // No TCP at all; no fsync (a test cluster is thrown away).
-        // Room for the connections of many engines at once (each test app
-        // has a pool and a change-feed listener).
+        // No TCP at all. Room for the connections of many engines at once
+        // (each test app has a pool and a change-feed listener).
         let options = format!(
-            "-k {} -c listen_addresses= -c max_connections=400 -F",
-            d.display()
+            "-k {} -c listen_addresses= -c max_connections=400{}",
+            d.display(),
+            if durable { "" } else { " -F" }
         );
         run(
             tool("pg_ctl")
@@ -126,7 +122,30 @@ impl PgCluster {
         Ok(PgCluster {
             socket_dir: d.to_path_buf(),
             dir,
+            bin,
         })
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = pg_tool(&self.bin, "pg_ctl")
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .output();
+    }
+}
+
+/// PostgreSQL's program `name`, run as the `postgres` user when root
+/// (`initdb` refuses root).
+fn pg_tool(bin: &Path, name: &str) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin.join(name));
+        c
+    } else {
+        Command::new(bin.join(name))
     }
 }
 
