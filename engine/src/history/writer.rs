@@ -368,53 +368,34 @@ async fn write_postgres(
     batch: &[HistoryEntry],
 ) -> std::result::Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let column = |f: fn(&HistoryEntry) -> Option<String>| batch.iter().map(f).collect::<Vec<_>>();
     sqlx::query(INSERT_HISTORY_ROWS)
-        .bind(batch.iter().map(|e| e.at_ms).collect::<Vec<_>>())
-        .bind(
-            batch
-                .iter()
-                .map(|e| e.config_name.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(batch.iter().map(|e| e.slot).collect::<Vec<_>>())
-        .bind(column(|e| e.token_serial.clone()))
-        .bind(batch.iter().map(|e| e.trigger.as_str()).collect::<Vec<_>>())
-        .bind(batch.iter().map(|e| e.source.as_str()).collect::<Vec<_>>())
-        .bind(batch.iter().map(|e| i64::from(e.bits)).collect::<Vec<_>>())
-        .bind(batch.iter().map(|e| e.duration_us).collect::<Vec<_>>())
-        .bind(batch.iter().map(|e| e.outcome.as_str()).collect::<Vec<_>>())
-        .bind(column(|e| e.error_code.clone()))
-        .bind(column(|e| e.message.clone()))
-        .bind(
-            batch
-                .iter()
-                .map(|e| e.appliance.as_str())
-                .collect::<Vec<_>>(),
-        )
+        .bind(column(batch, |e| e.at_ms))
+        .bind(column(batch, |e| e.config_name.as_str()))
+        .bind(column(batch, |e| e.slot))
+        .bind(column(batch, |e| e.token_serial.as_deref()))
+        .bind(column(batch, |e| e.trigger.as_str()))
+        .bind(column(batch, |e| e.source.as_str()))
+        .bind(column(batch, |e| i64::from(e.bits)))
+        .bind(column(batch, |e| e.duration_us))
+        .bind(column(batch, |e| e.outcome.as_str()))
+        .bind(column(batch, |e| e.error_code.as_deref()))
+        .bind(column(batch, |e| e.message.as_deref()))
+        .bind(column(batch, |e| e.appliance.as_str()))
         .execute(&mut *tx)
         .await?;
     let audits: Vec<&crate::audit::AuditEntry> =
         batch.iter().filter_map(|e| e.audit.as_ref()).collect();
     if !audits.is_empty() {
-        let text = |f: fn(&crate::audit::AuditEntry) -> &str| {
-            audits.iter().map(|a| f(a)).collect::<Vec<_>>()
-        };
         sqlx::query(INSERT_AUDIT_ROWS)
-            .bind(audits.iter().map(|a| a.at_ms).collect::<Vec<_>>())
-            .bind(text(|a| a.actor.kind.as_str()))
-            .bind(text(|a| &a.actor.name))
-            .bind(
-                audits
-                    .iter()
-                    .map(|a| a.actor.address.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(text(|a| &a.action))
-            .bind(text(|a| &a.target))
-            .bind(text(|a| a.outcome.as_str()))
-            .bind(text(|a| &a.detail))
-            .bind(text(|a| &a.appliance))
+            .bind(column(&audits, |a| a.at_ms))
+            .bind(column(&audits, |a| a.actor.kind.as_str()))
+            .bind(column(&audits, |a| a.actor.name.as_str()))
+            .bind(column(&audits, |a| a.actor.address.as_deref()))
+            .bind(column(&audits, |a| a.action.as_str()))
+            .bind(column(&audits, |a| a.target.as_str()))
+            .bind(column(&audits, |a| a.outcome.as_str()))
+            .bind(column(&audits, |a| a.detail.as_str()))
+            .bind(column(&audits, |a| a.appliance.as_str()))
             .execute(&mut *tx)
             .await?;
     }
@@ -428,26 +409,14 @@ async fn write_postgres(
             .await?;
     }
     sqlx::query(LAST_OUTCOMES)
-        .bind(
-            last.iter()
-                .map(|l| l.newest.config_name.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            last.iter()
-                .map(|l| l.newest.outcome.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            last.iter()
-                .map(|l| l.newest.error_code.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(last.iter().map(|l| l.newest.at_ms).collect::<Vec<_>>())
-        .bind(last.iter().map(|l| l.ok_at).collect::<Vec<_>>())
-        .bind(last.iter().map(|l| l.failures).collect::<Vec<_>>())
-        .bind(last.iter().map(|l| l.refused).collect::<Vec<_>>())
-        .bind(last.iter().map(|l| l.scheduled_by).collect::<Vec<_>>())
+        .bind(column(&last, |l| l.newest.config_name.as_str()))
+        .bind(column(&last, |l| l.newest.outcome.as_str()))
+        .bind(column(&last, |l| l.newest.error_code.as_deref()))
+        .bind(column(&last, |l| l.newest.at_ms))
+        .bind(column(&last, |l| l.ok_at))
+        .bind(column(&last, |l| l.failures))
+        .bind(column(&last, |l| l.refused))
+        .bind(column(&last, |l| l.scheduled_by))
         .execute(&mut *tx)
         .await?;
     // Last: every appliance's batches update this hour's one row, and
@@ -461,6 +430,11 @@ async fn write_postgres(
             .await?;
     }
     tx.commit().await
+}
+
+/// One column of `rows`, bound as an array to a statement of `UNNEST`.
+fn column<'a, R, T>(rows: &'a [R], f: impl Fn(&'a R) -> T) -> Vec<T> {
+    rows.iter().map(f).collect()
 }
 
 /// The batch's attempted reseeds (ok or failed; a held round is none)
