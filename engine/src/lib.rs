@@ -30,6 +30,7 @@ mod engine;
 #[cfg(test)]
 mod fuzz_tests;
 mod handoff;
+mod kept;
 
 pub use engine::{Engine, Health, Readiness};
 

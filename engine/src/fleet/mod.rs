@@ -9,7 +9,10 @@ use time::OffsetDateTime;
 
 use crate::clock::{from_ms, unix_ms};
 use crate::core::Core;
-use crate::error::Result;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::kept::Kept;
 
 /// How often a serving appliance records its heartbeat.
 pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -19,40 +22,33 @@ pub use types::fleet::{Appliance, SILENT_AFTER};
 /// An appliance silent this long leaves the list.
 pub const FORGET_AFTER: time::Duration = time::Duration::days(1);
 
-/// A list and when it was read.
-type Seen = (std::time::Instant, Vec<Appliance>);
-
 /// The fleet capability.
 #[derive(Clone)]
 pub struct Fleet {
     core: Core,
-    /// The last list, for the views (see [`Fleet::seen`]).
-    seen: std::sync::Arc<tokio::sync::Mutex<Option<Seen>>>,
+    /// The last list, or why it could not be read, for the views (see
+    /// [`Fleet::seen`]).
+    seen: Arc<Kept<std::result::Result<Vec<Appliance>, String>>>,
 }
 
 impl Fleet {
     pub(crate) fn new(core: Core) -> Fleet {
         Fleet {
             core,
-            seen: Default::default(),
+            seen: Arc::new(Kept::new(HEARTBEAT_EVERY)),
         }
     }
 
-    /// [`Fleet::list`] as read at most one heartbeat period ago: for the
-    /// dashboard, which every open tab asks for every few seconds. Kept
-    /// apart from the overview, which is read again only after a change
-    /// (with ten thousand configurations that read is what a view waits
-    /// for).
+    /// [`Fleet::list`] as read at most one heartbeat period ago (see
+    /// `kept.rs`): for the dashboard, which every open tab asks for every
+    /// few seconds. Kept apart from the overview, which is read again only
+    /// after a change (with ten thousand configurations that read is what
+    /// a view waits for).
     pub async fn seen(&self) -> Result<Vec<Appliance>> {
-        let mut seen = self.seen.lock().await;
-        if let Some((at, list)) = seen.as_ref() {
-            if at.elapsed() < HEARTBEAT_EVERY {
-                return Ok(list.clone());
-            }
-        }
-        let list = self.list().await?;
-        *seen = Some((std::time::Instant::now(), list.clone()));
-        Ok(list)
+        self.seen
+            .get(|| async { self.list().await.map_err(|e| e.to_string()) })
+            .await
+            .map_err(|e| Error::Internal(format!("the fleet's list: {e}")))
     }
 
     /// Records this appliance's heartbeat (`started_at`: when its server

@@ -9,6 +9,7 @@ mod import;
 pub(crate) mod repo;
 mod seed;
 
+use crate::kept::Kept;
 pub(crate) use cache::ConfigCache;
 pub use find::{ConfigPage, ConfigQuery};
 pub(crate) use hold::LoginLedger;
@@ -245,14 +246,11 @@ impl ConfigEdit {
 /// How long the pages show a module's slot listing before asking again.
 pub const SLOTS_SEEN_FOR: Duration = Duration::from_secs(1);
 
-/// A module's last slot listing (or why it failed), with when it was made.
+/// A module's slot listing, or why it failed.
 type SeenListing = std::result::Result<Vec<SlotInfo>, String>;
 
 /// Slot listings by module.
-type SeenSlots = std::collections::HashMap<
-    Option<String>,
-    Arc<tokio::sync::Mutex<Option<(std::time::Instant, SeenListing)>>>,
->;
+type SeenSlots = std::collections::HashMap<Option<String>, Arc<Kept<SeenListing>>>;
 
 /// The partitions capability: the configurations (their table, their
 /// cache, their login holds), and the reseed that reads the entropy source,
@@ -589,28 +587,22 @@ impl Partitions {
     /// most [`SLOTS_SEEN_FOR`] ago: for the pages, which every open tab
     /// asks for every few seconds, and a listing costs a `C_GetTokenInfo`
     /// per token (50 tokens: most of an HSMs page view). One listing at a
-    /// time; a failed one is not kept. Reseeds, pins and `ntl-verify` ask
-    /// the module itself.
+    /// time (see `kept.rs`); a failure is kept like a listing, so the views
+    /// waiting for a module that hangs do not each wait out its deadline.
+    /// Reseeds, pins and `ntl-verify` ask the module itself.
     pub async fn slots_seen(
         &self,
         name: Option<&str>,
     ) -> std::result::Result<Vec<SlotInfo>, String> {
-        // One lock per module: a module that hangs holds up its own list,
-        // not the others'; its failure is kept as long as a listing, so the
-        // views waiting for it do not each wait out the deadline again.
-        let entry = {
+        // One per module: a module that hangs holds up its own list only.
+        let kept = {
             let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-            seen.entry(name.map(str::to_string)).or_default().clone()
+            seen.entry(name.map(str::to_string))
+                .or_insert_with(|| Arc::new(Kept::new(SLOTS_SEEN_FOR)))
+                .clone()
         };
-        let mut entry = entry.lock().await;
-        if let Some((at, listed)) = entry.as_ref() {
-            if at.elapsed() < SLOTS_SEEN_FOR {
-                return listed.clone();
-            }
-        }
-        let listed = self.slots_of(name).await.map_err(|e| e.to_string());
-        *entry = Some((std::time::Instant::now(), listed.clone()));
-        listed
+        kept.get(|| async { self.slots_of(name).await.map_err(|e| e.to_string()) })
+            .await
     }
 
     /// The names of the settings' further modules (`pkcs11_modules`).
