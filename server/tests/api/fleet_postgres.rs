@@ -3,7 +3,8 @@
 //! master key, each loading SoftHSM2 through its own PKCS#11 spy log:
 //!
 //! - a session made on one appliance is good on another;
-//! - a token revoked on one is refused by another within a second;
+//! - a token revoked on one is refused by another within a second, and an
+//!   edited configuration and a new period reach the others within one;
 //! - a period-1 schedule: the round is split between the appliances; one
 //!   of them is killed (-9) while it holds claims, and what it did not
 //!   finish is taken over by the others; over two rounds every
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use engine::audit::Actor;
+use engine::auth::tokens::Scope;
 use engine::config::Settings;
 use engine::hsm::testing::parse_spy_log;
 use engine::hsm::UserType;
@@ -129,6 +131,44 @@ async fn until_rounds(
     }
 }
 
+/// A new API token of `scope` made through `engine`: its secret.
+async fn new_token(engine: &Engine, name: &str, scope: Scope) -> String {
+    engine
+        .auth()
+        .create_token(name, scope, &Actor::cli())
+        .await
+        .unwrap()
+        .secret
+        .expose_secret()
+        .to_string()
+}
+
+/// `Ok` when `status` is the one wanted; otherwise what it is.
+fn answered(status: StatusCode, want: StatusCode) -> Result<(), String> {
+    (status == want)
+        .then_some(())
+        .ok_or_else(|| status.to_string())
+}
+
+/// Asks `seen` every 20 ms until it answers `Ok`; fails once a second
+/// has passed since `since` (`what` changed then), with what it last saw.
+async fn within_a_second<F, Fut>(since: Instant, what: &str, mut seen: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    loop {
+        match seen().await {
+            Ok(()) => return,
+            Err(last) => assert!(
+                since.elapsed() < Duration::from_secs(1),
+                "{what}: still {last} a second later"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_appliances_on_postgresql_share_sessions_tokens_and_each_round() {
     if on_postgres() {
@@ -166,14 +206,7 @@ async fn three_appliances_on_postgresql_share_sessions_tokens_and_each_round() {
         .add_user("ops", &SecretString::from(PASSWORD), &cli)
         .await
         .unwrap();
-    let token = engine
-        .auth()
-        .create_token("fleet", engine::auth::tokens::Scope::Seed, &cli)
-        .await
-        .unwrap()
-        .secret
-        .expose_secret()
-        .to_string();
+    let token = new_token(&engine, "fleet", Scope::Seed).await;
 
     let mut a = start("a", dir.path(), &database, &key).await;
     let mut b = start("b", dir.path(), &database, &key).await;
@@ -206,26 +239,66 @@ async fn three_appliances_on_postgresql_share_sessions_tokens_and_each_round() {
     assert_eq!(reseed(&b.url).await.unwrap().status(), StatusCode::OK);
     assert_eq!(reseed(&c.url).await.unwrap().status(), StatusCode::OK);
     engine.auth().revoke_token("fleet", &cli).await.unwrap();
-    let revoked = Instant::now();
-    loop {
-        let status = reseed(&b.url).await.unwrap().status();
-        if status == StatusCode::UNAUTHORIZED {
-            break;
-        }
-        assert!(
-            revoked.elapsed() < Duration::from_secs(1),
-            "still {status} a second after the revocation"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    within_a_second(Instant::now(), "the revocation", || async {
+        answered(
+            reseed(&b.url).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED,
+        )
+    })
+    .await;
+
+    // An edited configuration reaches another appliance within a second:
+    // disabled on one, refused by another; enabled again, reseeded there.
+    let seeder = new_token(&engine, "fleet-2", Scope::Seed).await;
+    let reseed_c00 = |url: &str| {
+        reqwest::Client::new()
+            .post(format!("{url}/api/2.0/hsmseed?name=C00"))
+            .bearer_auth(&seeder)
+            .send()
+    };
+    for (enabled, want) in [(false, StatusCode::CONFLICT), (true, StatusCode::OK)] {
+        let edit = ConfigEdit {
+            enabled: Some(enabled),
+            ..ConfigEdit::default()
+        };
+        engine
+            .partitions()
+            .edit_config("C00", edit, &cli)
+            .await
+            .unwrap();
+        within_a_second(Instant::now(), &format!("enabled = {enabled}"), || async {
+            answered(reseed_c00(&b.url).await.unwrap().status(), want)
+        })
+        .await;
     }
 
-    // A period of one minute: every appliance takes it up at once, and
-    // its rounds come due together.
+    // A period of one minute: every appliance takes it up within a second
+    // (its status says so), and its rounds come due together.
+    let reader = new_token(&engine, "fleet-read", Scope::Read).await;
     engine
         .schedule()
         .set_seed_period(SeedPeriod::new(1).unwrap(), &cli)
         .await
         .unwrap();
+    let set = Instant::now();
+    for url in [&a.url, &b.url, &c.url] {
+        within_a_second(set, &format!("{url}: the new period"), || async {
+            let status: serde_json::Value = reqwest::Client::new()
+                .get(format!("{url}/api/2.0/status"))
+                .bearer_auth(&reader)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let period = &status["schedule"]["periodMinutes"];
+            (period == 1)
+                .then_some(())
+                .ok_or_else(|| format!("period {period}"))
+        })
+        .await;
+    }
 
     // Round 1: appliance c is killed while it holds claims.
     let started = Instant::now();
