@@ -277,8 +277,10 @@ impl Engine {
                     tracing::error!(error = %e, "certificates' expiry not read");
                     e.to_string()
                 });
+                let configs = self.partitions().list_configs().await?;
                 Ok(Overview {
-                    configs: self.partitions().list_configs().await?,
+                    counts: ConfigCounts::of(&configs),
+                    configs,
                     stats: self.history().stats().await?,
                     certificates,
                 })
@@ -296,7 +298,8 @@ impl Engine {
         page: u32,
         per_page: u32,
     ) -> Result<crate::partitions::ConfigPage> {
-        query.page_of(&self.overview().await?.configs, page, per_page)
+        let overview = self.overview().await?;
+        query.page_of(&overview.configs, overview.counts, page, per_page)
     }
 
     /// The appliance's state: `degraded` when an enabled configuration is
@@ -308,7 +311,7 @@ impl Engine {
         })?;
         // The overview's version was just read: the database answers.
         let readiness = self.readiness_with(true);
-        let counts = ConfigCounts::of(&overview.configs);
+        let counts = overview.counts;
         Ok(Health {
             state: ApplianceState::of(readiness.ready, &counts),
             readiness,

@@ -19,6 +19,7 @@ use tokio::sync::Mutex;
 use crate::history::HistoryStats;
 use crate::partitions::HsmConfig;
 use types::ntl::CertExpiry;
+use types::status::ConfigCounts;
 
 /// Where the data of an [`Overview`] stands. Every change to what it shows
 /// moves one of these on, at its commit or after it:
@@ -41,6 +42,8 @@ pub(crate) struct DataVersion {
 #[derive(Debug)]
 pub struct Overview {
     pub configs: Vec<HsmConfig>,
+    /// The configurations by state.
+    pub counts: ConfigCounts,
     pub stats: HistoryStats,
     /// `Err` (its message) when the certificates could not be read: only
     /// the dashboard shows them, and the state and counts of
@@ -87,6 +90,7 @@ mod tests {
     fn overview(n: usize) -> Overview {
         Overview {
             configs: Vec::with_capacity(n),
+            counts: ConfigCounts::default(),
             stats: HistoryStats {
                 last: vec![],
                 total_24h: n as i64,

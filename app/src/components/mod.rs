@@ -2,6 +2,7 @@
 
 pub mod flash;
 pub mod history_table;
+pub mod html;
 pub mod live;
 pub mod page;
 pub mod shell;

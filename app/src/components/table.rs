@@ -9,15 +9,24 @@ pub fn DataTable(
     testid: &'static str,
     headers: &'static [&'static str],
     /// The body rows.
-    children: Children,
+    #[prop(optional)]
+    children: Option<Children>,
+    /// Or the body rows as HTML text, its values escaped (see
+    /// [`crate::components::html`]).
+    #[prop(optional)]
+    rows: Option<String>,
 ) -> impl IntoView {
+    let body = match rows {
+        Some(html) => view! { <tbody inner_html=html></tbody> }.into_any(),
+        None => view! { <tbody>{children.map(|c| c())}</tbody> }.into_any(),
+    };
     view! {
         <div class="table-wrap">
             <table class="data" data-testid=testid>
                 <thead>
                     <tr>{headers.iter().map(|h| view! { <th>{*h}</th> }).collect_view()}</tr>
                 </thead>
-                <tbody>{children()}</tbody>
+                {body}
             </table>
         </div>
     }

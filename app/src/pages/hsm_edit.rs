@@ -5,7 +5,7 @@ use crate::components::flash::{text_flash, PageNotice};
 use crate::components::history_table::HistoryTable;
 use crate::components::page::PageHeader;
 use crate::model::{when, HsmView, RETRY_WARNING};
-use crate::pages::hsms::{user_types, ModuleSelect, SeedButtons, SO_CONFIRM};
+use crate::pages::hsms::{seed_buttons, seed_submits, user_types, ModuleSelect, SO_CONFIRM};
 use crate::server_fns::history::history_page;
 use crate::server_fns::hsms::{
     get_hsm, DeleteHsm, EditHsm, ReseedHsm, RetryLoginHsm, TestLoginHsm,
@@ -94,8 +94,8 @@ fn Actions(
     let c = c.config;
     let complete = c.is_complete();
     (c.held.is_none() && complete).then(|| view! {
-        <div class="row-form actions-bar" data-testid="hsm-actions">
-            <SeedButtons name=c.name.clone() reseed=reseed test=test classes=("button primary", "button") />
+        <div class="row-form actions-bar" data-testid="hsm-actions" on:submit=seed_submits(reseed, test)>
+            {seed_buttons(&c.name, ("button primary", "button"))}
         </div>
     })
 }

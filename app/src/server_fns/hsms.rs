@@ -40,7 +40,6 @@ pub async fn list_hsms(
         let (slots, error) = listed(p.slots_seen(Some(&name)).await);
         modules.push(ModuleSlots { name, slots, error });
     }
-    let names: Vec<String> = modules.iter().map(|m| m.name.clone()).collect();
     // The slots whose token the text names: their configurations match.
     let needle = text.to_lowercase();
     let matches = |s: &engine::hsm::SlotInfo| {
@@ -82,7 +81,8 @@ pub async fn list_hsms(
                     .find(|m| &m.name == n)
                     .map_or(&[][..], |m| &m.slots[..]),
             };
-            hsm_view(c, seen, names.clone())
+            // The module choices are the edit form's: not sent per row.
+            hsm_view(c, seen, Vec::new())
         })
         .collect();
     Ok(HsmsData {

@@ -66,8 +66,14 @@ impl ConfigQuery {
 
     /// Page `page` (1-based, clamped to the last) of `per_page` (1 to
     /// 500) of the configurations in `all` (in their order) this search
-    /// finds.
-    pub fn page_of(&self, all: &[HsmConfig], page: u32, per_page: u32) -> Result<ConfigPage> {
+    /// finds; `counts` are those of `all` (the overview keeps them).
+    pub fn page_of(
+        &self,
+        all: &[HsmConfig],
+        counts: ConfigCounts,
+        page: u32,
+        per_page: u32,
+    ) -> Result<ConfigPage> {
         let text = self.text.trim();
         if text.chars().count() > limits::SEARCH {
             return Err(Error::Invalid(format!(
@@ -77,21 +83,23 @@ impl ConfigQuery {
         }
         let text = text.to_ascii_lowercase();
         let per_page = per_page.clamp(1, 500);
-        let found: Vec<&HsmConfig> = all.iter().filter(|c| self.finds(c, &text)).collect();
-        let matching = u32::try_from(found.len()).unwrap_or(u32::MAX);
+        // A search goes through every configuration once; without one,
+        // only the page is taken (no list of ten thousand for fifty).
+        let found: Option<Vec<&HsmConfig>> = (!text.is_empty() || self.state.is_some())
+            .then(|| all.iter().filter(|c| self.finds(c, &text)).collect());
+        let matching = found.as_ref().map_or(all.len(), Vec::len);
+        let matching = u32::try_from(matching).unwrap_or(u32::MAX);
         let page = page.clamp(1, matching.max(1).div_ceil(per_page));
-        let start = (page - 1) as usize * per_page as usize;
+        let (start, n) = ((page - 1) as usize * per_page as usize, per_page as usize);
         Ok(ConfigPage {
-            configs: found
-                .into_iter()
-                .skip(start)
-                .take(per_page as usize)
-                .cloned()
-                .collect(),
+            configs: match found {
+                None => all.iter().skip(start).take(n).cloned().collect(),
+                Some(found) => found.into_iter().skip(start).take(n).cloned().collect(),
+            },
             matching,
             page,
             per_page,
-            counts: ConfigCounts::of(all),
+            counts,
         })
     }
 }
@@ -156,7 +164,7 @@ mod tests {
             slots: slots.iter().map(|s| (None, *s)).collect(),
             state,
         };
-        q.page_of(&all(), 1, 500).unwrap()
+        q.page_of(&all(), ConfigCounts::of(&all()), 1, 500).unwrap()
     }
 
     #[test]
@@ -175,7 +183,12 @@ mod tests {
             slots: vec![(Some("kry".into()), 7)],
             state: None,
         };
-        assert_eq!(q.page_of(&all(), 1, 50).unwrap().matching, 0);
+        assert_eq!(
+            q.page_of(&all(), ConfigCounts::of(&all()), 1, 50)
+                .unwrap()
+                .matching,
+            0
+        );
     }
 
     #[test]
@@ -198,19 +211,29 @@ mod tests {
     #[test]
     fn pages_clamp_and_a_long_search_is_refused() {
         let q = ConfigQuery::default();
-        let last = q.page_of(&all(), 99, 7).unwrap();
+        let last = q.page_of(&all(), ConfigCounts::of(&all()), 99, 7).unwrap();
         assert_eq!((last.page, last.matching, last.configs.len()), (5, 30, 2));
-        assert_eq!(names(q.page_of(&all(), 2, 7).unwrap())[0], "C07");
+        assert_eq!(
+            names(q.page_of(&all(), ConfigCounts::of(&all()), 2, 7).unwrap())[0],
+            "C07"
+        );
         let none = ConfigQuery {
             text: "nothing".into(),
             ..Default::default()
         };
-        assert_eq!(none.page_of(&all(), 3, 7).unwrap().page, 1);
+        assert_eq!(
+            none.page_of(&all(), ConfigCounts::of(&all()), 3, 7)
+                .unwrap()
+                .page,
+            1
+        );
         let long = ConfigQuery {
             text: "x".repeat(limits::SEARCH + 1),
             ..Default::default()
         };
-        assert!(long.page_of(&all(), 1, 10).is_err());
+        assert!(long
+            .page_of(&all(), ConfigCounts::of(&all()), 1, 10)
+            .is_err());
         assert!(contains_folded("Part-One", "t-o") && !contains_folded("ab", "abc"));
     }
 }
