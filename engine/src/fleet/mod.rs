@@ -43,7 +43,9 @@ impl Fleet {
     /// `kept.rs`): for the dashboard, which every open tab asks for every
     /// few seconds. Kept apart from the overview, which is read again only
     /// after a change (with ten thousand configurations that read is what
-    /// a view waits for).
+    /// a view waits for). A failed read is kept as long: the views of that
+    /// period show its error rather than each asking a database that has
+    /// just failed to answer.
     pub async fn seen(&self) -> Result<Vec<Appliance>> {
         self.seen
             .get(|| async { self.list().await.map_err(|e| e.to_string()) })

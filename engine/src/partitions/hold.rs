@@ -21,6 +21,14 @@
 //! A refused configuration is held too, so the scheduler, the pages and the
 //! API see it without asking the HSM. An explicit retry passes every rule.
 //!
+//! Tokens are told apart by serial (slot ids change). Tokens that share a
+//! serial share the ledger's count: every tpm2-pkcs11 token of a TPM has
+//! `0000000000000000`, and the TPM counts their wrong PINs in one
+//! dictionary-attack counter too (3 lock every token of it), so one count
+//! per serial is what such a device does. The same-credential rule then
+//! also holds a configuration whose password is good on its own token of
+//! that TPM: the careful side, undone by a retry.
+//!
 //! Every process on the data directory shares the ledger through the
 //! database (`config_logins`, `token_logins`), and the question, the login
 //! and the record form one step across processes: they run under a lock

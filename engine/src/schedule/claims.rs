@@ -75,6 +75,18 @@ pub(crate) async fn claim_held(pool: &Pool, name: &str) -> Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
+/// Gives back a claim of [`claim_held`] whose `held` row was not written
+/// (the last outcome is `previous` again), so that a later round writes
+/// it: a hold is never left without its row.
+pub(crate) async fn give_back_held(pool: &Pool, name: &str, previous: Option<&str>) -> Result<()> {
+    db::query("UPDATE hsm_configs SET last_outcome = $2 WHERE name = $1 AND last_outcome = 'held'")
+        .bind(name)
+        .bind(previous)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Takes over every lease that ran out before `now_ms` (its appliance
 /// died, or hung, mid-round): leased to `appliance` until
 /// `lease_until_ms`. Answers their names.

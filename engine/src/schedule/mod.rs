@@ -284,8 +284,16 @@ impl Schedule {
         if c.last_outcome.as_deref() == Some(crate::history::Outcome::Held.as_str()) {
             return Ok(());
         }
-        if claims::claim_held(self.core.store().pool(), &c.name).await? {
-            self.partitions.record_held(c).await?;
+        let pool = self.core.store().pool();
+        if claims::claim_held(pool, &c.name).await? {
+            if let Err(e) = self.partitions.record_held(c).await {
+                if let Err(undo) =
+                    claims::give_back_held(pool, &c.name, c.last_outcome.as_deref()).await
+                {
+                    tracing::warn!(hsm = %c.name, error = %undo, "the held row's claim was not given back");
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -574,6 +582,36 @@ mod tests {
         let rows = outcomes().await;
         assert_eq!(rows.len(), 2, "{rows:?}");
         assert_eq!(rows[1], ("b".to_string(), "ok".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_held_rows_claim_given_back_can_be_claimed_again() {
+        let f = SoftHsmFixture::shared();
+        let dir = tempfile::tempdir().unwrap();
+        let a = appliance(&dir, f, "a").await;
+        a.partitions()
+            .create_config_with(
+                "H1",
+                crate::partitions::ConfigEdit::for_token(f.token(2), crate::hsm::UserType::User),
+                &Actor::cli(),
+            )
+            .await
+            .unwrap();
+        let pool = a.store().pool();
+        assert!(claims::claim_held(pool, "H1").await.unwrap());
+        assert!(
+            !claims::claim_held(pool, "H1").await.unwrap(),
+            "claimed once"
+        );
+        // Its row not written: given back, the next round claims it.
+        claims::give_back_held(pool, "H1", None).await.unwrap();
+        let outcome: Option<String> =
+            db::query_scalar("SELECT last_outcome FROM hsm_configs WHERE name = 'H1'")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        assert_eq!(outcome, None);
+        assert!(claims::claim_held(pool, "H1").await.unwrap());
     }
 
     #[test]
