@@ -3,9 +3,10 @@ use leptos_router::hooks::use_params_map;
 
 use crate::components::flash::{text_flash, PageNotice};
 use crate::components::history_table::HistoryTable;
+use crate::components::html::Html;
 use crate::components::page::PageHeader;
 use crate::model::{when, HsmView, RETRY_WARNING};
-use crate::pages::hsms::{seed_buttons, seed_submits, user_types, ModuleSelect, SO_CONFIRM};
+use crate::pages::hsms::{seed_forms, seed_submits, user_types, ModuleSelect, SO_CONFIRM};
 use crate::server_fns::history::history_page;
 use crate::server_fns::hsms::{
     get_hsm, DeleteHsm, EditHsm, ReseedHsm, RetryLoginHsm, TestLoginHsm,
@@ -93,10 +94,12 @@ fn Actions(
 ) -> impl IntoView {
     let c = c.config;
     let complete = c.is_complete();
-    (c.held.is_none() && complete).then(|| view! {
-        <div class="row-form actions-bar" data-testid="hsm-actions" on:submit=seed_submits(reseed, test)>
-            {seed_buttons(&c.name, ("button primary", "button"))}
-        </div>
+    (c.held.is_none() && complete).then(|| {
+        let mut forms = Html::default();
+        seed_forms(&mut forms, &c.name, ("button primary", "button"));
+        view! {
+            <div class="row-form actions-bar" data-testid="hsm-actions" on:submit=seed_submits(reseed, test) inner_html=forms.into_string()></div>
+        }
     })
 }
 

@@ -276,7 +276,6 @@ pub fn ModuleSelect(
 /// its last reseed, and what can be done (the forms [`seed_submits`]
 /// sends).
 fn config_row(v: &HsmView, h: &mut Html) {
-    use leptos::server_fn::ServerFn;
     let c = &v.config;
     let name = &c.name;
     h.raw("<tr data-hsm=\"")
@@ -353,18 +352,7 @@ fn config_row(v: &HsmView, h: &mut Html) {
             .raw("\" data-testid=\"fix\">Fix: Edit</a>");
     } else {
         if c.slot.is_some() && c.password_set {
-            for (url, testid, label) in [
-                (ReseedHsm::url(), "reseed", "Reseed now"),
-                (TestLoginHsm::url(), "test-login", "Test login"),
-            ] {
-                h.raw("<form method=\"post\" class=\"inline\" action=\"")
-                    .text(url);
-                h.raw("\"><input type=\"hidden\" name=\"name\" value=\"")
-                    .text(name);
-                h.raw("\"><button type=\"submit\" class=\"button subtle\" data-testid=\"")
-                    .text(testid);
-                h.raw("\">").text(label).raw("</button></form>");
-            }
+            seed_forms(h, name, ("button subtle", "button subtle"));
         } else {
             h.raw("<span class=\"muted\">set slot and password</span>");
         }
@@ -375,27 +363,29 @@ fn config_row(v: &HsmView, h: &mut Html) {
     h.raw("</td></tr>");
 }
 
-/// "Reseed now" and "Test login" for one configuration (in its row, and
-/// on its own page); `classes` style the two buttons. Plain forms, which
-/// post without JavaScript; with it, [`seed_submits`] on an element
-/// around them sends them through the page's actions. (Two `ActionForm`s
-/// in each of a page's 50 rows were half the cost of drawing the HSMs
-/// page: measured by `make bench`.)
-pub fn seed_buttons(name: &str, classes: (&'static str, &'static str)) -> impl IntoView {
+/// "Reseed now" and "Test login" for configuration `name` (in its row,
+/// and on its own page), as text; `classes` style the two buttons. Plain
+/// forms, which post without JavaScript; with it, [`seed_submits`] on an
+/// element around them sends them through the page's actions. (Two
+/// `ActionForm`s in each of a page's 50 rows were half the cost of
+/// drawing the HSMs page: `perf` of `make bench --only fleet`.)
+pub fn seed_forms(h: &mut Html, name: &str, classes: (&'static str, &'static str)) {
     use leptos::server_fn::ServerFn;
-    view! {
-        <form action=ReseedHsm::url() method="post" class="inline">
-            <input type="hidden" name="name" value=name.to_string() />
-            <button type="submit" class=classes.0 data-testid="reseed">"Reseed now"</button>
-        </form>
-        <form action=TestLoginHsm::url() method="post" class="inline">
-            <input type="hidden" name="name" value=name.to_string() />
-            <button type="submit" class=classes.1 data-testid="test-login">"Test login"</button>
-        </form>
+    for (url, class, testid, label) in [
+        (ReseedHsm::url(), classes.0, "reseed", "Reseed now"),
+        (TestLoginHsm::url(), classes.1, "test-login", "Test login"),
+    ] {
+        h.raw("<form method=\"post\" class=\"inline\" action=\"")
+            .text(url);
+        h.raw("\"><input type=\"hidden\" name=\"name\" value=\"")
+            .text(name);
+        h.raw("\"><button type=\"submit\" class=\"").text(class);
+        h.raw("\" data-testid=\"").text(testid);
+        h.raw("\">").text(label).raw("</button></form>");
     }
 }
 
-/// The submit handler for the [`seed_buttons`] inside the element it is
+/// The submit handler for the [`seed_forms`] inside the element it is
 /// set on: dispatches `reseed` or `test` as an `ActionForm` would (the
 /// form's name field), and leaves any other form alone.
 pub fn seed_submits(
