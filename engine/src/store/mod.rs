@@ -33,6 +33,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// applies both and compares them).
 pub static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// The `application_name` of the appliances' PostgreSQL connections: a
+/// restore into a fleet's database refuses while any is connected.
+pub const APPLICATION_NAME: &str = "hsmseed";
+
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "hsmseed.db";
 
@@ -115,10 +119,17 @@ impl Store {
     /// PostgreSQL's advisory lock: appliances starting together migrate
     /// once); then listens for what the others commit.
     pub async fn open_postgres(url: &str) -> Result<Store> {
+        let opts = sqlx::postgres::PgConnectOptions::from_str(url)
+            .map_err(|e| {
+                Error::Config(format!(
+                    "database_url cannot be read as a PostgreSQL URL: {e}"
+                ))
+            })?
+            .application_name(APPLICATION_NAME);
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(BUSY_TIMEOUT)
-            .connect(url)
+            .connect_with(opts)
             .await
             .map_err(|e| Error::Config(format!("cannot connect to database_url: {e}")))?;
         PG_MIGRATOR.run(&pool).await?;

@@ -3,8 +3,8 @@
 //! row and the configuration's health (the history writer's PostgreSQL
 //! sink), a failed login held and released (the login ledger's), the
 //! dashboard's data seeing both at once (the change feed) and which of its
-//! versions a reseed moves, the master key check, an unreachable database,
-//! and backups refused with what to use instead.
+//! versions a reseed moves, the master key check and an unreachable
+//! database. (Backups on PostgreSQL: `backup/moves_tests.rs`.)
 
 use secrecy::SecretString;
 
@@ -82,11 +82,6 @@ async fn an_engine_on_postgresql_reseeds_holds_and_keeps_its_data_there() {
     // (A refused, held reseed asked for by hand writes no row.)
     let outcomes: Vec<&str> = page.rows.iter().map(|r| r.outcome.as_str()).collect();
     assert_eq!(outcomes, ["ok", "error", "ok"]);
-
-    // Backups are PostgreSQL's own.
-    let out = tempfile::tempfile().unwrap();
-    let err = engine.backup(out, false).await.unwrap_err();
-    assert!(err.to_string().contains("pg_dump"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

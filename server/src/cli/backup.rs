@@ -82,7 +82,11 @@ pub async fn restore(settings: Settings, input: File, in_path: &Path) -> anyhow:
         "Restored the backup made {} by hsmseed {} into {}{}.",
         report.created_at,
         report.hsmseed_version,
-        dir.display(),
+        if report.fleet {
+            "the fleet's database (database_url)".to_string()
+        } else {
+            dir.display().to_string()
+        },
         if report.master_key_restored {
             ", master key included"
         } else {
@@ -92,6 +96,21 @@ pub async fn restore(settings: Settings, input: File, in_path: &Path) -> anyhow:
     if let Some(p) = &report.previous {
         println!("What it replaced is kept in {}.", p.display());
     }
-    println!("Start the server again (systemctl start hsmseed); everyone signs in afresh.");
+    if report.fleet {
+        if report.master_key_restored {
+            println!(
+                "Every appliance of the fleet needs this master key: copy {} to each before \
+                 starting it.",
+                settings
+                    .master_key_file
+                    .clone()
+                    .unwrap_or_else(|| dir.join(engine::secrets::DEFAULT_FILE))
+                    .display()
+            );
+        }
+        println!("Start the fleet's appliances again; everyone signs in afresh.");
+    } else {
+        println!("Start the server again (systemctl start hsmseed); everyone signs in afresh.");
+    }
     Ok(())
 }

@@ -52,8 +52,9 @@ pub enum Command {
     /// Print the OpenAPI document of the REST API (/api/2.0/).
     Openapi,
     /// Write a backup of the data directory into a new file: the database
-    /// (online, its secrets sealed by the master key) and the HTTPS identity;
-    /// the master key only with --with-master-key.
+    /// (online, its secrets sealed by the master key; a fleet's PostgreSQL
+    /// rows too) and the HTTPS identity; the master key only with
+    /// --with-master-key.
     Backup {
         /// The new backup file (created 0600; never over an existing one)
         #[arg(long, value_name = "FILE")]
@@ -63,8 +64,9 @@ pub enum Command {
         #[arg(long = "with-master-key")]
         with_master_key: bool,
     },
-    /// Restore a backup into the data directory (stop the server first); the
-    /// files it replaces are kept in DATA_DIR/backups/.
+    /// Restore a backup into the data directory and its database (stop the
+    /// server first; with database_url, every appliance of the fleet); what
+    /// it replaces is kept in DATA_DIR/backups/.
     Restore {
         /// The backup file (from `hsmseed backup`)
         #[arg(long = "in", value_name = "FILE")]

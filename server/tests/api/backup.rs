@@ -1,5 +1,6 @@
 //! `hsmseed backup` and `hsmseed restore`: an appliance moved to a new data
-//! directory, with a reseed before and after; every refusal changes nothing.
+//! directory (on PostgreSQL: and a new fleet database), with a reseed
+//! before and after; every refusal changes nothing.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -28,16 +29,67 @@ async fn ok_reseeds(engine: &Engine) -> i64 {
     engine.history().page(&filter, 1, 50).await.unwrap().total
 }
 
-/// `hsmseed ARGS` on another data directory, with the app's module.
-async fn cli_on(app: &TestApp, dir: &Path, args: &[&str]) -> CliOutput {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"))
-        .args(args)
+/// Another appliance's place: its data directory and, on PostgreSQL, a
+/// database of its own.
+struct Place {
+    dir: tempfile::TempDir,
+    url: Option<String>,
+}
+
+impl Place {
+    async fn new() -> Place {
+        let url = match on_postgres() {
+            true => Some(engine::store::testing::PgCluster::shared().database().await),
+            false => None,
+        };
+        Place {
+            dir: tempfile::tempdir().unwrap(),
+            url,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Nothing was made there: no database file, no table.
+    async fn untouched(&self) -> bool {
+        match &self.url {
+            None => !self.path().join("hsmseed.db").exists(),
+            Some(url) => {
+                use sqlx::Connection;
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                let tables: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.tables \
+                     WHERE table_schema = current_schema()",
+                )
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+                tables == 0
+            }
+        }
+    }
+
+    fn settings(&self, f: &engine::hsm::testing::SoftHsmFixture) -> Settings {
+        let mut settings = Settings::for_data_dir(self.path());
+        settings.pkcs11_module = Some(f.module_to_load().to_path_buf());
+        settings.database_url = self.url.clone().map(secrecy::SecretString::from);
+        settings
+    }
+}
+
+/// `hsmseed ARGS` on another appliance's place, with the app's module.
+async fn cli_on(app: &TestApp, place: &Place, args: &[&str]) -> CliOutput {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hsmseed"));
+    cmd.args(args)
         .env_remove("HSMSEED_CONFIG")
         .envs(app.cli_env())
-        .env("HSMSEED_DATA_DIR", dir)
-        .output()
-        .await
-        .unwrap();
+        .env("HSMSEED_DATA_DIR", place.path());
+    if let Some(url) = &place.url {
+        cmd.env("HSMSEED_DATABASE_URL", url);
+    }
+    let out = cmd.output().await.unwrap();
     CliOutput {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -64,18 +116,6 @@ async fn a_backup_moves_the_appliance_with_a_reseed_before_and_after() {
     let f = fixture();
     let _g = f.shared_access().await;
     let app = TestApp::spawn_with(Options::with_hsm()).await;
-    if on_postgres() {
-        // PostgreSQL's data is PostgreSQL's to back up: both commands say
-        // so and change nothing.
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("b.tar");
-        let out = app
-            .cli(&["backup", &format!("--out={}", file.display())])
-            .await;
-        assert_ne!(out.code, 0);
-        assert!(out.stderr.contains("pg_dump"), "{}", out.stderr);
-        return;
-    }
     app.configure("HSM1", f.token(3), UserType::User).await;
     reseed(&app.engine).await;
     app.login_as_admin().await;
@@ -132,44 +172,76 @@ async fn a_backup_moves_the_appliance_with_a_reseed_before_and_after() {
         "{}",
         busy.stderr
     );
+    if on_postgres() {
+        // Nor, from another appliance's directory, over the fleet's
+        // database while any appliance uses it.
+        let url = app
+            .cli_env()
+            .into_iter()
+            .find(|(k, _)| k == "HSMSEED_DATABASE_URL")
+            .map(|(_, v)| v);
+        let other = Place {
+            dir: tempfile::tempdir().unwrap(),
+            url,
+        };
+        let busy = cli_on(&app, &other, &["restore", "--in", &p(&keyed)]).await;
+        assert_ne!(busy.code, 0);
+        assert!(
+            busy.stderr
+                .contains("hsmseed is running on the fleet's database")
+                && busy.stderr.contains("nothing was changed"),
+            "{}",
+            busy.stderr
+        );
+        assert!(!other.path().join("master.key").exists());
+    }
+    assert_eq!(ok_reseeds(&app.engine).await, 1);
 
     // A new appliance.
-    let new = tempfile::tempdir().unwrap();
+    let new = Place::new().await;
     // Its secrets need the master key it was made with: refused, nothing made.
-    let refused = cli_on(&app, new.path(), &["restore", "--in", &p(&plain)]).await;
+    let refused = cli_on(&app, &new, &["restore", "--in", &p(&plain)]).await;
     assert_ne!(refused.code, 0);
     assert!(
         refused.stderr.contains("has none") && refused.stderr.contains("--with-master-key"),
         "{}",
         refused.stderr
     );
-    assert!(!new.path().join("hsmseed.db").exists());
+    assert!(new.untouched().await);
     // Not a backup at all.
     let junk = files.path().join("junk.tar");
     std::fs::write(&junk, b"not a tar file at all, just words").unwrap();
-    let refused = cli_on(&app, new.path(), &["restore", "--in", &p(&junk)]).await;
+    let refused = cli_on(&app, &new, &["restore", "--in", &p(&junk)]).await;
     assert_ne!(refused.code, 0);
     assert!(
         refused.stderr.contains("is not an hsmseed backup"),
         "{}",
         refused.stderr
     );
-    assert!(!new.path().join("hsmseed.db").exists());
+    assert!(new.untouched().await);
 
-    let out = cli_on(&app, new.path(), &["restore", "--in", &p(&keyed)]).await;
+    let out = cli_on(&app, &new, &["restore", "--in", &p(&keyed)]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("master key included"), "{}", out.stdout);
+    if on_postgres() {
+        assert!(
+            out.stdout.contains("into the fleet's database")
+                && out
+                    .stdout
+                    .contains("Every appliance of the fleet needs this master key"),
+            "{}",
+            out.stdout
+        );
+    }
 
     // The moved appliance: same configuration, its sealed password opens,
     // the history came along, and no session did.
-    let mut settings = Settings::for_data_dir(new.path());
-    settings.pkcs11_module = Some(f.module_to_load().to_path_buf());
-    let moved = Engine::open(settings).await.unwrap();
+    let moved = Engine::open(new.settings(f)).await.unwrap();
     assert_eq!(ok_reseeds(&moved).await, 1);
     reseed(&moved).await;
     assert_eq!(ok_reseeds(&moved).await, 2);
-    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
-        .fetch_one(moved.store().sqlite())
+    let sessions: i64 = engine::store::db::query_scalar("SELECT COUNT(*) FROM sessions")
+        .fetch_one(moved.store().pool())
         .await
         .unwrap();
     assert_eq!(sessions, 0);
@@ -183,11 +255,12 @@ async fn a_backup_moves_the_appliance_with_a_reseed_before_and_after() {
         )
         .await
         .unwrap();
+    moved.store().pool().close().await;
     drop(moved);
 
     // Now it has that key: the backup without it restores too, and what it
     // replaced is kept.
-    let out = cli_on(&app, new.path(), &["restore", "--in", &p(&plain)]).await;
+    let out = cli_on(&app, &new, &["restore", "--in", &p(&plain)]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout.contains("What it replaced is kept in"),

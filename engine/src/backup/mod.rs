@@ -4,20 +4,26 @@
 //! A backup is a tar file (mode 0600) of:
 //! - `hsmseed-backup.json`: what it holds, the schema version, and the id
 //!   of the master key its sealed secrets need (a keyed hash, not the key);
-//! - `hsmseed.db`: an online copy of the database (`VACUUM INTO`, whole and
-//!   consistent while the server runs), without sign-in sessions; partition
+//! - `hsmseed.db`: an online copy of the database, whole and consistent
+//!   while the servers run, without sign-in sessions: `VACUUM INTO` of the
+//!   SQLite file, or a fleet's PostgreSQL rows in a SQLite file of the same
+//!   schema ([`logical`]), so either store restores into either; partition
 //!   passwords and private keys in it stay sealed by the master key;
 //! - `tls/server.pem`, `tls/server.key`: the generated HTTPS identity;
 //! - `master.key` only when asked: whoever holds such a file can open every
 //!   sealed secret in it.
 //!
-//! A restore refuses while a server runs on the data directory, checks the
-//! whole file first (known names only, a database that passes SQLite's
-//! integrity check and is not from a newer hsmseed, a master key that opens
-//! its secrets) and then swaps the files in; what it replaced is kept in
-//! `data_dir/backups/before-restore-<time>/`.
+//! A restore refuses while a server runs on the data directory (on
+//! PostgreSQL: while any appliance is connected to the fleet's database),
+//! checks the whole file first (known names only, a database that passes
+//! SQLite's integrity check and is not from a newer hsmseed, a master key
+//! that opens its secrets) and then swaps the files in (on PostgreSQL: the
+//! rows, in one transaction); what it replaced is kept in
+//! `data_dir/backups/before-restore-<time>/` (a fleet's rows as a backup
+//! file there, [`REPLACED_ROWS`]).
 
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +35,10 @@ use crate::error::{Error, Result};
 use crate::secrets::{MasterKey, DEFAULT_FILE as MASTER_KEY_FILE};
 use crate::store::lock::FileLock;
 use crate::store::{ensure_private_dir, DB_FILE, MIGRATOR};
+
+mod logical;
+#[cfg(test)]
+mod moves_tests;
 
 const MANIFEST: &str = "hsmseed-backup.json";
 const FORMAT: u32 = 1;
@@ -66,8 +76,11 @@ pub struct RestoreReport {
     pub created_at: String,
     pub hsmseed_version: String,
     pub master_key_restored: bool,
-    /// Where the files it replaced were moved, when there were any.
+    /// Where the files it replaced were moved, when there were any (on
+    /// PostgreSQL with a backup of the rows it replaced).
     pub previous: Option<PathBuf>,
+    /// Restored into a fleet's PostgreSQL database.
+    pub fleet: bool,
 }
 
 /// The id of a master key: a keyed hash under the key itself, the same for
@@ -120,6 +133,31 @@ fn stamp() -> String {
         .unwrap_or_else(|_| "0".into())
 }
 
+/// `dir/name`, or `dir/name-2`, `-3`… when that is taken (two restores in
+/// one second must not put what they replaced in one place).
+fn unused(dir: &Path, name: &str) -> PathBuf {
+    let mut path = dir.join(name);
+    let mut n = 1;
+    while path.exists() {
+        n += 1;
+        path = dir.join(format!("{name}-{n}"));
+    }
+    path
+}
+
+/// A new private directory `data_dir/backups/.<what>-<time>-<random>` for
+/// one backup's or restore's files (two at once never share one).
+fn work_dir(data_dir: &Path, what: &str) -> Result<PathBuf> {
+    let mut suffix = [0u8; 4];
+    crate::random::fill_random(&mut suffix);
+    let dir = ensure_private_dir(&data_dir.join(BACKUP_DIR))?.join(format!(
+        ".{what}-{}-{}",
+        stamp(),
+        hex::encode(suffix)
+    ));
+    ensure_private_dir(&dir)
+}
+
 /// Appends the entry `name` of `size` bytes read from `data`.
 fn append(
     tar: &mut tar::Builder<std::fs::File>,
@@ -160,82 +198,98 @@ impl crate::Engine {
     /// the caller created (mode 0600, perhaps as another user than the one
     /// running this) and removes again when this fails.
     pub async fn backup(&self, out: std::fs::File, with_master_key: bool) -> Result<BackupReport> {
-        let Some(pool) = self.store().sqlite_pool() else {
-            return Err(Error::Invalid(POSTGRES_BACKUP.into()));
-        };
-        let pool = pool.clone();
         let data_dir = self.settings().data_dir.clone();
-        let work =
-            ensure_private_dir(&data_dir.join(BACKUP_DIR))?.join(format!(".backup-{}", stamp()));
-        ensure_private_dir(&work)?;
-        let result = self.backup_via(&pool, &work, out, with_master_key).await;
+        let work = work_dir(&data_dir, "backup")?;
+        let result = async {
+            let copy = work.join(DB_FILE);
+            let schema = self.copy_database(&copy).await?;
+            let key = self.core().master_key();
+            let mut extra = Vec::new();
+            if self.settings().tls_cert.is_none() {
+                for name in TLS_FILES {
+                    let p = data_dir.join(name);
+                    if p.is_file() {
+                        extra.push((name, p));
+                    }
+                }
+            }
+            if with_master_key {
+                extra.push((MASTER_KEY_FILE, key.path.clone()));
+            }
+            write_backup(out, &copy, schema, key_id(key), &extra)
+        }
+        .await;
         let _ = std::fs::remove_dir_all(&work);
+        if let Ok(r) = &result {
+            tracing::info!(bytes = r.bytes, with_master_key, "backup written");
+        }
         result
     }
 
-    async fn backup_via(
-        &self,
-        pool: &SqlitePool,
-        work: &Path,
-        out: std::fs::File,
-        with_master_key: bool,
-    ) -> Result<BackupReport> {
-        let copy = work.join(DB_FILE);
-        vacuum_into(pool, &copy).await?;
+    /// Copies the database into the SQLite file `to` (which must not
+    /// exist) while others use it, without sign-in sessions; answers its
+    /// schema version.
+    async fn copy_database(&self, to: &Path) -> Result<i64> {
+        let pool = match self.store().pool() {
+            crate::store::db::Pool::Postgres(pg) => return logical::export(pg, to).await,
+            crate::store::db::Pool::Sqlite(pool) => pool,
+        };
+        vacuum_into(pool, to).await?;
         // Sessions are bearer secrets of this machine's browsers: not moved.
-        let db = open_file_db(&copy).await?;
+        let db = open_file_db(to).await?;
         sqlx::query("DELETE FROM sessions").execute(&db).await.ok();
         let schema = schema_version(&db).await?;
         sqlx::query("VACUUM").execute(&db).await?;
         db.close().await;
-
-        let key = self.core().master_key();
-        let manifest = Manifest {
-            format: FORMAT,
-            hsmseed_version: env!("CARGO_PKG_VERSION").to_string(),
-            created_at: now_text(),
-            schema_version: schema,
-            master_key_id: key_id(key),
-            master_key_included: with_master_key,
-        };
-        let mut files = vec![MANIFEST.to_string(), DB_FILE.to_string()];
-        let mut tar = tar::Builder::new(out);
-        let manifest_json = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| Error::Internal(format!("backup manifest: {e}")))?;
-        append(
-            &mut tar,
-            MANIFEST,
-            manifest_json.len() as u64,
-            manifest_json.as_slice(),
-        )?;
-        append_file(&mut tar, DB_FILE, &copy)?;
-        let data_dir = &self.settings().data_dir;
-        if self.settings().tls_cert.is_none() {
-            for name in TLS_FILES {
-                let p = data_dir.join(name);
-                if p.is_file() {
-                    append_file(&mut tar, name, &p)?;
-                    files.push(name.to_string());
-                }
-            }
-        }
-        if with_master_key {
-            append_file(&mut tar, MASTER_KEY_FILE, &key.path)?;
-            files.push(MASTER_KEY_FILE.to_string());
-        }
-        let out = tar
-            .into_inner()
-            .map_err(|e| Error::io("writing", "the backup file", e))?;
-        out.sync_all()
-            .map_err(|e| Error::io("syncing", "the backup file", e))?;
-        let bytes = out.metadata().map(|m| m.len()).unwrap_or(0);
-        tracing::info!(bytes, with_master_key, "backup written");
-        Ok(BackupReport {
-            bytes,
-            master_key_included: with_master_key,
-            files,
-        })
+        Ok(schema)
     }
+}
+
+/// Writes a backup file into `out`: its manifest, the database copy `db`
+/// (at schema `schema`, its secrets sealed by the key `master_key_id`
+/// names) and the `extra` files (entry name, path).
+fn write_backup(
+    out: std::fs::File,
+    db: &Path,
+    schema: i64,
+    master_key_id: String,
+    extra: &[(&str, PathBuf)],
+) -> Result<BackupReport> {
+    let master_key_included = extra.iter().any(|(n, _)| *n == MASTER_KEY_FILE);
+    let manifest = Manifest {
+        format: FORMAT,
+        hsmseed_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at: now_text(),
+        schema_version: schema,
+        master_key_id,
+        master_key_included,
+    };
+    let mut files = vec![MANIFEST.to_string(), DB_FILE.to_string()];
+    let mut tar = tar::Builder::new(out);
+    let manifest_json = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| Error::Internal(format!("backup manifest: {e}")))?;
+    append(
+        &mut tar,
+        MANIFEST,
+        manifest_json.len() as u64,
+        manifest_json.as_slice(),
+    )?;
+    append_file(&mut tar, DB_FILE, db)?;
+    for (name, path) in extra {
+        append_file(&mut tar, name, path)?;
+        files.push(name.to_string());
+    }
+    let out = tar
+        .into_inner()
+        .map_err(|e| Error::io("writing", "the backup file", e))?;
+    out.sync_all()
+        .map_err(|e| Error::io("syncing", "the backup file", e))?;
+    let bytes = out.metadata().map(|m| m.len()).unwrap_or(0);
+    Ok(BackupReport {
+        bytes,
+        master_key_included,
+        files,
+    })
 }
 
 /// The contents of a backup file, read and checked.
@@ -299,25 +353,16 @@ fn unpack(input: std::fs::File, shown: &str) -> Result<Unpacked> {
     Ok(Unpacked { manifest, files })
 }
 
-/// What `backup` and `restore` answer on a PostgreSQL store.
-const POSTGRES_BACKUP: &str =
-    "this appliance keeps its data in PostgreSQL (database_url): back it \
-     up and restore it with PostgreSQL's own tools (pg_dump, pg_restore, or the replication you \
-     run), and keep the master key file of the data directory safe with it; `hsmseed backup` \
-     and `restore` copy an appliance's SQLite file";
-
 /// `hsmseed restore --in=FILE` into the data directory of `settings`
-/// (created when missing), from `input` (opened by the caller, perhaps as
-/// another user), named `shown` in messages. Nothing changes unless every
-/// check passes.
+/// (created when missing) and its database (the SQLite file there, or the
+/// fleet's PostgreSQL database of `database_url`), from `input` (opened by
+/// the caller, perhaps as another user), named `shown` in messages.
+/// Nothing changes unless every check passes.
 pub async fn restore(
     settings: &Settings,
     input: std::fs::File,
     shown: &str,
 ) -> Result<RestoreReport> {
-    if settings.database_url.is_some() {
-        return Err(Error::Invalid(POSTGRES_BACKUP.into()));
-    }
     let data_dir = ensure_private_dir(&settings.data_dir)?;
     let unpacked = unpack(input, shown)?;
     let m = &unpacked.manifest;
@@ -331,9 +376,7 @@ pub async fn restore(
     })?;
     let init = FileLock::exclusive(&data_dir, crate::engine::INIT_LOCK)?;
 
-    let stage =
-        ensure_private_dir(&data_dir.join(BACKUP_DIR))?.join(format!(".restore-{}", stamp()));
-    ensure_private_dir(&stage)?;
+    let stage = work_dir(&data_dir, "restore")?;
     ensure_private_dir(&stage.join("tls"))?;
     let result = restore_staged(settings, &data_dir, &stage, &unpacked).await;
     let _ = std::fs::remove_dir_all(&stage);
@@ -346,6 +389,7 @@ pub async fn restore(
         hsmseed_version: m.hsmseed_version.clone(),
         master_key_restored: m.master_key_included,
         previous,
+        fleet: settings.database_url.is_some(),
     })
 }
 
@@ -418,10 +462,22 @@ async fn restore_staged(
     }
 
     // Swap: what is there now goes to backups/before-restore-<time>/.
-    let previous = data_dir
-        .join(BACKUP_DIR)
-        .join(format!("before-restore-{}", stamp()));
+    let previous = unused(
+        &data_dir.join(BACKUP_DIR),
+        &format!("before-restore-{}", stamp()),
+    );
+    // A fleet's rows first, in one transaction: when that fails, no file
+    // has moved yet.
     let mut moved = false;
+    if let Some(url) = &settings.database_url {
+        use secrecy::ExposeSecret;
+        let (pg, existed) = logical::connect(url.expose_secret()).await?;
+        let keep = existed.then_some(previous.as_path());
+        let replaced = into_postgres(&pg, stage, keep, key_here.as_ref()).await;
+        pg.close().await;
+        replaced?;
+        moved = existed;
+    }
     let mut move_aside = |from: &Path, name: &str| -> Result<()> {
         if from.exists() {
             move_file(from, &previous.join(name), "moving aside")?;
@@ -429,8 +485,10 @@ async fn restore_staged(
         }
         Ok(())
     };
-    for name in [DB_FILE, "hsmseed.db-wal", "hsmseed.db-shm"] {
-        move_aside(&data_dir.join(name), name)?;
+    if settings.database_url.is_none() {
+        for name in [DB_FILE, "hsmseed.db-wal", "hsmseed.db-shm"] {
+            move_aside(&data_dir.join(name), name)?;
+        }
     }
     let with_tls = unpacked.files.iter().any(|(n, _)| n.starts_with("tls/"));
     if with_tls {
@@ -450,7 +508,9 @@ async fn restore_staged(
 
     let put = |from: PathBuf, to: &Path| move_file(&from, to, "moving into place");
     let placed = (|| -> Result<()> {
-        put(stage.join(DB_FILE), &data_dir.join(DB_FILE))?;
+        if settings.database_url.is_none() {
+            put(stage.join(DB_FILE), &data_dir.join(DB_FILE))?;
+        }
         if with_tls {
             for name in TLS_FILES {
                 if stage.join(name).is_file() {
@@ -474,6 +534,68 @@ async fn restore_staged(
         )));
     }
     Ok(moved.then_some(previous))
+}
+
+/// The file in `before-restore-<time>/` holding what a restore replaced in
+/// a fleet's database: a backup of its own (without master key).
+pub const REPLACED_ROWS: &str = "database-before-restore.tar";
+
+/// Replaces the rows of the fleet's database `pg` with the staged backup's
+/// (its database at `stage`), after keeping what is there in `previous`
+/// (none: a database hsmseed had not used). Refuses while an appliance (or
+/// a console command) is connected to it.
+async fn into_postgres(
+    pg: &sqlx::PgPool,
+    stage: &Path,
+    previous: Option<&Path>,
+    key_here: Option<&MasterKey>,
+) -> Result<()> {
+    let connected = logical::appliances_connected(pg).await?;
+    if connected > 0 {
+        return Err(Error::Conflict(format!(
+            "hsmseed is running on the fleet's database ({connected} connection{} of appliances \
+             or console commands): stop every appliance of the fleet first (systemctl stop \
+             hsmseed on each); nothing was changed",
+            if connected == 1 { "" } else { "s" }
+        )));
+    }
+    logical::migrate(pg).await?;
+    if let Some(previous) = previous {
+        // What is there now: a backup of its own, beside the files moved
+        // aside.
+        let before = stage.join("before");
+        ensure_private_dir(&before)?;
+        let schema = logical::export(pg, &before.join(DB_FILE)).await?;
+        let sealed_by = match logical::key_check_value(pg).await? {
+            Some(v) => v,
+            None => key_here.map(key_id).unwrap_or_default(),
+        };
+        ensure_private_dir(previous)?;
+        let kept = previous.join(REPLACED_ROWS);
+        let out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&kept)
+            .map_err(|e| Error::io("creating", &kept, e))?;
+        write_backup(out, &before.join(DB_FILE), schema, sealed_by, &[])?;
+    }
+    // The backup's rows, at this hsmseed's schema.
+    let staged = logical::open_staged(&stage.join(DB_FILE)).await?;
+    let copied = logical::import(pg, &staged).await;
+    staged.close().await;
+    let rows = match copied {
+        Ok(rows) => rows,
+        Err(e) => {
+            // Rolled back: nothing was replaced, nothing to keep.
+            if let Some(previous) = previous {
+                let _ = std::fs::remove_dir_all(previous);
+            }
+            return Err(e);
+        }
+    };
+    tracing::info!(rows, "the fleet's database replaced by the backup's rows");
+    Ok(())
 }
 
 /// Before a migration changes an existing database: a copy of it in
@@ -591,6 +713,21 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn what_two_restores_in_one_second_replace_goes_to_two_places() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = unused(dir.path(), "before-restore-x");
+        assert_eq!(first, dir.path().join("before-restore-x"));
+        std::fs::create_dir(&first).unwrap();
+        let second = unused(dir.path(), "before-restore-x");
+        assert_eq!(second, dir.path().join("before-restore-x-2"));
+        std::fs::create_dir(&second).unwrap();
+        assert_eq!(
+            unused(dir.path(), "before-restore-x"),
+            dir.path().join("before-restore-x-3")
+        );
     }
 
     #[tokio::test]
