@@ -92,7 +92,7 @@ impl Engine {
             None => Store::open(&settings.data_dir).await?,
             Some(url) => {
                 use secrecy::ExposeSecret;
-                Store::open_postgres(url.expose_secret()).await?
+                Store::open_postgres(url.expose_secret(), &settings.data_dir).await?
             }
         };
         let (master_key, warnings) =

@@ -14,6 +14,10 @@ pub enum Error {
     NotFound(String),
     #[error("{0} already exists")]
     Conflict(String),
+    /// Something else holds what the action needs (a running server on
+    /// the data directory or the fleet's database); the message says what.
+    #[error("{0}")]
+    InUse(String),
     /// The configuration exists but is disabled.
     #[error("configuration {0} is disabled")]
     Disabled(String),
@@ -90,6 +94,7 @@ impl Error {
             Error::Invalid(_) => "invalid_input",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::InUse(_) => "in_use",
             Error::Disabled(_) => "disabled",
             Error::NotConfigured(_) => "not_configured",
             Error::NeedsConfirmation(_) => "needs_confirmation",

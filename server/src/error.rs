@@ -46,6 +46,7 @@ impl ApiError {
             engine::Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             engine::Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             engine::Error::Conflict(_)
+            | engine::Error::InUse(_)
             | engine::Error::NeedsConfirmation(_)
             | engine::Error::Disabled(_)
             | engine::Error::NotConfigured(_)

@@ -44,6 +44,7 @@ impl From<engine::Error> for AppError {
             | engine::Error::TooLarge(m) => AppError::Invalid(m),
             engine::Error::NotFound(what) => AppError::NotFound(what),
             e @ (engine::Error::Conflict(_)
+            | engine::Error::InUse(_)
             | engine::Error::Disabled(_)
             | engine::Error::NeedsConfirmation(_)
             | engine::Error::NotConfigured(_)

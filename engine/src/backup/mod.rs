@@ -369,7 +369,7 @@ pub async fn restore(
 
     // No server on this directory, and no other set-up meanwhile.
     let serve = FileLock::try_exclusive(&data_dir, SERVE_LOCK)?.ok_or_else(|| {
-        Error::Conflict(format!(
+        Error::InUse(format!(
             "a server is running on {}: stop it first (systemctl stop hsmseed); nothing was changed",
             data_dir.display()
         ))
@@ -552,7 +552,7 @@ async fn into_postgres(
 ) -> Result<()> {
     let connected = logical::appliances_connected(pg).await?;
     if connected > 0 {
-        return Err(Error::Conflict(format!(
+        return Err(Error::InUse(format!(
             "hsmseed is running on the fleet's database ({connected} connection{} of appliances \
              or console commands): stop every appliance of the fleet first (systemctl stop \
              hsmseed on each); nothing was changed",
@@ -571,14 +571,8 @@ async fn into_postgres(
             None => key_here.map(key_id).unwrap_or_default(),
         };
         ensure_private_dir(previous)?;
-        let kept = previous.join(REPLACED_ROWS);
-        let out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&kept)
-            .map_err(|e| Error::io("creating", &kept, e))?;
-        write_backup(out, &before.join(DB_FILE), schema, sealed_by, &[])?;
+        let kept = create_new(&previous.join(REPLACED_ROWS))?;
+        write_backup(kept, &before.join(DB_FILE), schema, sealed_by, &[])?;
     }
     // The backup's rows, at this hsmseed's schema.
     let staged = logical::open_staged(&stage.join(DB_FILE)).await?;
@@ -598,28 +592,34 @@ async fn into_postgres(
     Ok(())
 }
 
+/// The migrations a database has had.
+const APPLIED: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+
+/// The schema version of an existing database (`applied`: its migrations,
+/// an error when it has no migrations table) that `migrator` is about to
+/// migrate; none for a new or current one (nothing to keep).
+fn about_to_migrate(
+    applied: std::result::Result<Vec<i64>, sqlx::Error>,
+    migrator: &sqlx::migrate::Migrator,
+) -> Option<i64> {
+    let applied = applied.ok()?;
+    let current = applied.iter().max().copied()?;
+    migrator
+        .iter()
+        .any(|m| !applied.contains(&m.version))
+        .then_some(current)
+}
+
 /// Before a migration changes an existing database: a copy of it in
 /// `data_dir/backups/`, the newest [`KEPT_MIGRATION_BACKUPS`] kept.
 pub(crate) async fn before_migration(
     pool: &SqlitePool,
     data_dir: &Path,
 ) -> Result<Option<PathBuf>> {
-    let applied: Vec<i64> =
-        match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(pool)
-            .await
-        {
-            Ok(v) => v,
-            // A new database: nothing to keep.
-            Err(_) => return Ok(None),
-        };
-    let Some(current) = applied.iter().max().copied() else {
+    let applied = sqlx::query_scalar(APPLIED).fetch_all(pool).await;
+    let Some(current) = about_to_migrate(applied, &MIGRATOR) else {
         return Ok(None);
     };
-    let pending = MIGRATOR.iter().any(|m| !applied.contains(&m.version));
-    if !pending {
-        return Ok(None);
-    }
     let dir = ensure_private_dir(&data_dir.join(BACKUP_DIR))?;
     let path = dir.join(format!("hsmseed-{}-schema-{current}.db", stamp()));
     if path.exists() {
@@ -629,13 +629,53 @@ pub(crate) async fn before_migration(
     crate::store::restrict_file(&path)?;
     tracing::info!(file = %path.display(), schema = current, "database copied before migrating it");
     // Bounded: the oldest copies go.
-    let mut copies: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| Error::io("listing", &dir, e))?
+    keep_newest_copies(&dir)?;
+    Ok(Some(path))
+}
+
+/// Before a migration changes an existing fleet database: a backup file
+/// of its rows in this appliance's `data_dir/backups/`
+/// (`hsmseed-<time>-schema-<version>.tar`, which `hsmseed restore` reads,
+/// without master key), the newest [`KEPT_MIGRATION_BACKUPS`] copies kept.
+/// Appliances starting together may each keep one.
+pub(crate) async fn before_postgres_migration(
+    pg: &sqlx::PgPool,
+    data_dir: &Path,
+) -> Result<Option<PathBuf>> {
+    let applied = sqlx::query_scalar(APPLIED).fetch_all(pg).await;
+    let Some(current) = about_to_migrate(applied, &crate::store::PG_MIGRATOR) else {
+        return Ok(None);
+    };
+    let dir = ensure_private_dir(&data_dir.join(BACKUP_DIR))?;
+    let path = unused(&dir, &format!("hsmseed-{}-schema-{current}.tar", stamp()));
+    let work = work_dir(data_dir, "migration")?;
+    let written = async {
+        let copy = work.join(DB_FILE);
+        let schema = logical::export(pg, &copy).await?;
+        let sealed_by = logical::key_check_value(pg).await?.unwrap_or_default();
+        write_backup(create_new(&path)?, &copy, schema, sealed_by, &[])
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&work);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    tracing::info!(file = %path.display(), schema = current, "fleet database copied before migrating it");
+    keep_newest_copies(&dir)?;
+    Ok(Some(path))
+}
+
+/// Removes all but the newest [`KEPT_MIGRATION_BACKUPS`] copies taken
+/// before migrations (`hsmseed-<time>-…`, SQLite files and fleet backups).
+fn keep_newest_copies(dir: &Path) -> Result<()> {
+    let mut copies: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("listing", dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("hsmseed-") && n.ends_with(".db"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("hsmseed-") && (n.ends_with(".db") || n.ends_with(".tar"))
+            })
         })
         .collect();
     copies.sort();
@@ -643,7 +683,17 @@ pub(crate) async fn before_migration(
         let old = copies.remove(0);
         std::fs::remove_file(&old).map_err(|e| Error::io("removing", &old, e))?;
     }
-    Ok(Some(path))
+    Ok(())
+}
+
+/// Creates the new file `path` (mode 0600); never over an existing one.
+fn create_new(path: &Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("creating", path, e))
 }
 
 #[cfg(test)]

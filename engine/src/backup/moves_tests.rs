@@ -2,7 +2,8 @@
 //! PostgreSQL cluster, SoftHSM2 tokens): a fleet's database backed up
 //! while an appliance uses it, restored into a single appliance's SQLite
 //! file, that appliance's backup restored into a new fleet's database and
-//! over the first fleet's rows; every refusal changes nothing.
+//! over the first fleet's rows; every refusal changes nothing. And the
+//! backup file a fleet's database gets before a migration.
 
 use std::path::{Path, PathBuf};
 
@@ -114,7 +115,7 @@ async fn a_backup_moves_between_sqlite_and_a_fleet_both_ways() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert!(matches!(err, Error::InUse(_)), "{err:?}");
     assert!(err.to_string().contains("stop every appliance"), "{err}");
     assert_eq!(count(&fleet, "audit_log").await, audit_rows);
     assert!(kept_rows(fleet_dir.path()).is_empty());
@@ -251,4 +252,67 @@ async fn a_fleet_restore_without_the_key_its_secrets_need_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(count(&again, "key_check").await, checks);
+}
+
+#[tokio::test]
+async fn a_fleet_database_about_to_be_migrated_is_backed_up_first() {
+    use crate::store::{Store, PG_MIGRATOR};
+    let url = PgCluster::shared().database().await;
+    // A database as the migrations before the newest left it, with a row.
+    let pg = sqlx::PgPool::connect(&url).await.unwrap();
+    let n = PG_MIGRATOR.migrations.len();
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Borrowed(&PG_MIGRATOR.migrations[..n - 1]),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    before.run(&pg).await.unwrap();
+    let old = PG_MIGRATOR.migrations[n - 2].version;
+    sqlx::query(
+        "INSERT INTO audit_log (at_ms, actor_kind, actor, action, target, outcome, detail) \
+         VALUES (1, 'cli', 'cli', 'test', 'x', 'ok', 'before the upgrade')",
+    )
+    .execute(&pg)
+    .await
+    .unwrap();
+    pg.close().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let copies = || -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir.path().join(super::BACKUP_DIR))
+            .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.retain(|p| p.extension().is_some_and(|x| x == "tar"));
+        v
+    };
+    let store = Store::open_postgres(&url, dir.path()).await.unwrap();
+    let found = copies();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let name = found[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.ends_with(&format!("-schema-{old}.tar")), "{name}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&found[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // It is a backup of the database before the migration, row included.
+    let unpacked = super::unpack(std::fs::File::open(&found[0]).unwrap(), &name).unwrap();
+    assert_eq!(unpacked.manifest.schema_version, old);
+    let (_, db) = unpacked
+        .files
+        .iter()
+        .find(|(n, _)| n == crate::store::DB_FILE)
+        .unwrap();
+    let copy = dir.path().join("copy.db");
+    std::fs::write(&copy, db.as_slice()).unwrap();
+    let copy = super::open_file_db(&copy).await.unwrap();
+    assert_eq!(super::schema_version(&copy).await.unwrap(), old);
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_log")
+        .fetch_one(&copy)
+        .await
+        .unwrap();
+    assert_eq!(detail, "before the upgrade");
+    copy.close().await;
+    store.pool().close().await;
+    drop(store);
+    // Nothing left to migrate: no other copy.
+    drop(Store::open_postgres(&url, dir.path()).await.unwrap());
+    assert_eq!(copies().len(), 1);
 }

@@ -294,7 +294,7 @@ mod tests {
     async fn store_with_configs(dir: &tempfile::TempDir, names: &[&str], pg: bool) -> Store {
         let store = if pg {
             let url = crate::store::testing::PgCluster::shared().database().await;
-            Store::open_postgres(&url).await.unwrap()
+            Store::open_postgres(&url, dir.path()).await.unwrap()
         } else {
             Store::open(dir.path()).await.unwrap()
         };

@@ -341,7 +341,8 @@ async fn the_repositories_run_on_postgresql() {
     use types::Outcome;
 
     let url = PgCluster::shared().database().await;
-    let store = super::Store::open_postgres(&url).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = super::Store::open_postgres(&url, dir.path()).await.unwrap();
     let pool: &Pool = store.pool();
 
     // Configurations: insert, a conflict, update (flags, NULLs, the

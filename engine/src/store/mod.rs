@@ -117,8 +117,9 @@ impl Store {
     /// Connects to the PostgreSQL database at `url` (shared by the
     /// appliances of a fleet) and applies every pending migration (under
     /// PostgreSQL's advisory lock: appliances starting together migrate
-    /// once); then listens for what the others commit.
-    pub async fn open_postgres(url: &str) -> Result<Store> {
+    /// once; an existing database is first copied into a backup file in
+    /// `data_dir/backups/`); then listens for what the others commit.
+    pub async fn open_postgres(url: &str, data_dir: &Path) -> Result<Store> {
         let opts = sqlx::postgres::PgConnectOptions::from_str(url)
             .map_err(|e| {
                 Error::Config(format!(
@@ -132,6 +133,7 @@ impl Store {
             .connect_with(opts)
             .await
             .map_err(|e| Error::Config(format!("cannot connect to database_url: {e}")))?;
+        crate::backup::before_postgres_migration(&pool, data_dir).await?;
         PG_MIGRATOR.run(&pool).await?;
         let versions = notify::Versions::listen(&pool).await?;
         Ok(Store {

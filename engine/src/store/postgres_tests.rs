@@ -152,7 +152,10 @@ async fn a_database_that_cannot_be_reached_is_a_configuration_error() {
         "postgresql://hsmseed:s3cret-pw@localhost/hsmseed?host={}",
         gone.display()
     );
-    let err = Store::open_postgres(&url).await.map(drop).unwrap_err();
+    let err = Store::open_postgres(&url, dir.path())
+        .await
+        .map(drop)
+        .unwrap_err();
     assert!(matches!(err, Error::Config(_)), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("cannot connect to database_url"), "{text}");
