@@ -367,8 +367,13 @@ fn rows_per_insert(columns: usize) -> usize {
 
 /// Replaces every row of the PostgreSQL database `pg` (migrated to the
 /// newest schema) with those of the SQLite database `from` (migrated to
-/// the same), in one transaction: all or nothing. Sessions end.
-pub(super) async fn import(pg: &PgPool, from: &SqlitePool) -> Result<u64> {
+/// the same) and appends `record` to the audit log, in one transaction:
+/// all or nothing. Sessions end.
+pub(super) async fn import(
+    pg: &PgPool,
+    from: &SqlitePool,
+    record: &crate::audit::AuditEntry,
+) -> Result<u64> {
     let mut tx = pg.begin().await?;
     let mut src = from.acquire().await?;
     let tables = pg_tables(&mut tx, &sqlite_tables(&mut src).await?).await?;
@@ -428,6 +433,8 @@ pub(super) async fn import(pg: &PgPool, from: &SqlitePool) -> Result<u64> {
             .await?;
         }
     }
+    let mut tx = crate::store::db::Conn::PgTx(tx);
+    crate::audit::insert(&mut tx, record).await?;
     tx.commit().await?;
     Ok(copied)
 }

@@ -378,7 +378,7 @@ pub async fn restore(
 
     let stage = work_dir(&data_dir, "restore")?;
     ensure_private_dir(&stage.join("tls"))?;
-    let result = restore_staged(settings, &data_dir, &stage, &unpacked).await;
+    let result = restore_staged(settings, &data_dir, &stage, &unpacked, shown).await;
     let _ = std::fs::remove_dir_all(&stage);
     drop(init);
     drop(serve);
@@ -398,6 +398,7 @@ async fn restore_staged(
     data_dir: &Path,
     stage: &Path,
     unpacked: &Unpacked,
+    shown: &str,
 ) -> Result<Option<PathBuf>> {
     let m = &unpacked.manifest;
     for (name, bytes) in &unpacked.files {
@@ -466,6 +467,29 @@ async fn restore_staged(
         &data_dir.join(BACKUP_DIR),
         &format!("before-restore-{}", stamp()),
     );
+    // The restore's own line, in the audit log it brings.
+    let record = |replaced: bool| crate::audit::AuditEntry {
+        at_ms: crate::clock::unix_ms(time::OffsetDateTime::now_utc()),
+        appliance: settings.appliance_id.clone(),
+        actor: crate::audit::Actor::cli(),
+        action: "backup.restore".into(),
+        target: shown.to_string(),
+        outcome: types::Outcome::Ok,
+        detail: format!(
+            "backup made {} by hsmseed {} (schema {}){}",
+            m.created_at,
+            m.hsmseed_version,
+            m.schema_version,
+            if replaced {
+                format!(
+                    "; the database it replaced is kept in {}",
+                    previous.display()
+                )
+            } else {
+                String::new()
+            }
+        ),
+    };
     // A fleet's rows first, in one transaction: when that fails, no file
     // has moved yet.
     let mut moved = false;
@@ -473,10 +497,21 @@ async fn restore_staged(
         use secrecy::ExposeSecret;
         let (pg, existed) = logical::connect(url.expose_secret()).await?;
         let keep = existed.then_some(previous.as_path());
-        let replaced = into_postgres(&pg, stage, keep, key_here.as_ref()).await;
+        let replaced = into_postgres(&pg, stage, keep, key_here.as_ref(), &record(existed)).await;
         pg.close().await;
         replaced?;
         moved = existed;
+    } else {
+        // The file, migrated to this hsmseed's schema, with the record.
+        let staged = logical::open_staged(&stage.join(DB_FILE)).await?;
+        let written = async {
+            let mut tx = crate::store::db::Conn::SqliteTx(staged.begin().await?);
+            crate::audit::insert(&mut tx, &record(data_dir.join(DB_FILE).exists())).await?;
+            tx.commit().await
+        }
+        .await;
+        staged.close().await;
+        written?;
     }
     let mut move_aside = |from: &Path, name: &str| -> Result<()> {
         if from.exists() {
@@ -549,6 +584,7 @@ async fn into_postgres(
     stage: &Path,
     previous: Option<&Path>,
     key_here: Option<&MasterKey>,
+    record: &crate::audit::AuditEntry,
 ) -> Result<()> {
     let connected = logical::appliances_connected(pg).await?;
     if connected > 0 {
@@ -576,7 +612,7 @@ async fn into_postgres(
     }
     // The backup's rows, at this hsmseed's schema.
     let staged = logical::open_staged(&stage.join(DB_FILE)).await?;
-    let copied = logical::import(pg, &staged).await;
+    let copied = logical::import(pg, &staged, record).await;
     staged.close().await;
     let rows = match copied {
         Ok(rows) => rows,

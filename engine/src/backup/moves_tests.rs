@@ -44,6 +44,16 @@ async fn count(engine: &Engine, table: &str) -> i64 {
         .unwrap()
 }
 
+/// The details of the audit log's `backup.restore` lines, oldest first.
+async fn restore_lines(engine: &Engine) -> Vec<String> {
+    db::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'backup.restore' AND actor = 'cli' ORDER BY id",
+    )
+    .fetch_all(engine.store().pool())
+    .await
+    .unwrap()
+}
+
 async fn backup_of(engine: &Engine, dir: &Path, name: &str, with_key: bool) -> PathBuf {
     let path = dir.join(name);
     let out = std::fs::File::create_new(&path).unwrap();
@@ -138,7 +148,9 @@ async fn a_backup_moves_between_sqlite_and_a_fleet_both_ways() {
         .unwrap();
     assert!(single.store().sqlite_pool().is_some());
     assert_eq!(ok_reseeds(&single).await, 1);
-    assert_eq!(count(&single, "audit_log").await, audit_rows);
+    // The fleet's audit log, and the restore's own line in it.
+    assert_eq!(count(&single, "audit_log").await, audit_rows + 1);
+    assert_eq!(restore_lines(&single).await.len(), 1);
     // Its sealed password opens: the reseed logs in.
     reseed(&single).await;
     assert_eq!(ok_reseeds(&single).await, 2);
@@ -157,7 +169,10 @@ async fn a_backup_moves_between_sqlite_and_a_fleet_both_ways() {
         .await
         .unwrap();
     assert_eq!(ok_reseeds(&moved).await, 2);
-    assert_eq!(count(&moved, "audit_log").await, single_audit);
+    assert_eq!(count(&moved, "audit_log").await, single_audit + 1);
+    let lines = restore_lines(&moved).await;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(!lines[1].contains("kept in"), "a new database: {lines:?}");
     assert_eq!(count(&moved, "sessions").await, 0);
     reseed(&moved).await;
     assert_eq!(ok_reseeds(&moved).await, 3);
@@ -217,7 +232,14 @@ async fn a_backup_moves_between_sqlite_and_a_fleet_both_ways() {
         .await
         .unwrap();
     assert_eq!(ok_reseeds(&back).await, 1);
-    assert_eq!(count(&back, "audit_log").await, audit_rows);
+    assert_eq!(count(&back, "audit_log").await, audit_rows + 1);
+    let lines = restore_lines(&back).await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("backup made ")
+            && lines[0].contains("the database it replaced is kept in"),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
