@@ -679,7 +679,11 @@ fn extension_body(oid: &str, value: &[u8], indent: usize) -> Option<String> {
                 }
             }
             if let Some(s) = serial {
-                vals.push(nv(Some("serial"), Some(upper_colon_hex(s.content))));
+                // OpenSSL prints the INTEGER's magnitude: no DER sign
+                // padding (a serial whose top bit is set has a 00 first).
+                let (mag, _) = der::integer_magnitude(s.content);
+                let bytes = if mag.is_empty() { vec![0] } else { mag };
+                vals.push(nv(Some("serial"), Some(upper_colon_hex(&bytes))));
             }
             Some(val_prn(&vals, indent, true))
         }
