@@ -1,9 +1,9 @@
-//! How the resources' data travels from the server-rendered page to the
-//! browser: JSON, as Leptos's default codec, but decoded as the server
-//! functions' answers are (`serde_json::from_slice`). Every page's data
-//! type is also a server function's answer; with Leptos's default codec
-//! (`from_str`) the WASM bundle held each type's JSON decoder twice, once
-//! per reader (about 150 KiB of 1,750 before wasm-opt, twiggy).
+//! The pages' data: loaded on the server while the page is drawn. In
+//! islands mode nothing outside an island is hydrated, so no resource is
+//! written into the page for the browser (see `Hydration` in `lib.rs`);
+//! Leptos still asks every resource for a codec: JSON, decoded with
+//! `serde_json::from_slice` (from the days the pages hydrated, when a
+//! second decoder per type cost bundle size).
 
 use leptos::prelude::{OnceResource, Resource as LeptosResource};
 use leptos::server::codee::{Decoder, Encoder};

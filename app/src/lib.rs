@@ -1,6 +1,8 @@
 //! The hsmseed web pages: the shell, the routes, the pages and the server
 //! functions they call. Built twice: with `ssr` into the server, with
-//! `hydrate` into the WASM bundle (where the engine is absent).
+//! `hydrate` into the WASM bundle (where the engine is absent). Leptos
+//! islands mode: the pages are drawn on the server only; the browser runs
+//! the one island of [`components::enhance`].
 
 pub mod codec;
 pub mod components;
@@ -85,13 +87,22 @@ impl Assets {
     }
 }
 
-/// Loads the WASM module and hydrates the page (what Leptos'
-/// `HydrationScripts` writes, with the names from [`Assets`]).
+/// Loads the WASM module and starts the page's islands (what Leptos'
+/// `HydrationScripts` writes in islands mode, with the names from
+/// [`Assets`]): each `<leptos-island>` names the function it runs.
 #[component]
 fn Hydration(assets: Assets) -> impl IntoView {
+    // Islands mode: nothing outside an island is hydrated, so no page's
+    // data is written into the page for the browser (as Leptos'
+    // `HydrationScripts` does in this mode).
+    if let Some(sc) = Owner::current_shared_context() {
+        sc.set_is_hydrating(false);
+    }
     let nonce = leptos::nonce::use_nonce();
     let start = format!(
-        "import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));",
+        "import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => {{ m.hydrate(); \
+         for (const el of document.querySelectorAll('leptos-island')) {{ const f = m[el.dataset.component]; \
+         if (f) f(el); else console.warn('no island function', el.dataset.component); }} }}));",
         js = assets.js,
         wasm = assets.wasm,
     );
@@ -127,8 +138,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Every page waits for its data on the server, so that the whole page
-    // arrives as HTML and works without JavaScript.
+    // Every page waits for its data on the server: the whole page arrives
+    // as HTML and works without JavaScript.
     let ssr = SsrMode::Async;
     view! {
         <Title formatter=|t: String| format!("{t} · hsmseed") />

@@ -26,6 +26,10 @@ pub struct Flash {
     pub text: String,
     /// A secret shown once (a new API token), apart from the text.
     pub secret: Option<String>,
+    /// The configuration whose edit page fixes this error (a row's
+    /// Reseed or Test login failing).
+    #[serde(default)]
+    pub edit: Option<String>,
 }
 
 /// The alerts part of the Settings page.

@@ -56,6 +56,11 @@ test('hashed asset names, pre-compressed, cached for a year', async () => {
     const gz = await get(`${server.url}${path}`, { 'accept-encoding': 'gzip' });
     assert.equal(gz.headers['content-encoding'], 'gzip', path);
     assert.ok(gunzipSync(gz.body).equals(plain.body), `${path}: the gzip file is the same content`);
+    if (path === wasm) {
+      // Only the page's island is WASM (the pages are drawn on the server):
+      // the bundle stays within 350 KiB gzip (about 62 KiB on 2026-12-02).
+      assert.ok(gz.body.length <= 350 * 1024, `${path}: ${gz.body.length} bytes gzip`);
+    }
   }
   // The page itself is never cached.
   assert.equal((await get(`${server.url}/login`)).headers['cache-control'], 'no-store');

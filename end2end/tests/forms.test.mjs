@@ -2,7 +2,8 @@
 // form, the form is empty again after Create, a row's answer names its
 // configuration, links to Edit and replaces the one before without moving
 // the table; the detail page reseeds and shows its own history; the
-// History page shows a new reseed without a reload.
+// History page shows a new reseed without a reload; a deletion leads to
+// the list with its message.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, newContext, signIn, hydrated, cli, slotOf } from './helpers.mjs';
@@ -81,6 +82,20 @@ test('HSM forms and answers: pick a slot, reset after create, one named answer a
   assert.equal(total, '2 reseeds');
   cli(server, ['hsm-seed', '--name=GOOD']);
   await page.waitForSelector('[data-testid=history-total]:has-text("3 reseeds")', { timeout: 10000 + 3000 });
+
+  // Deleting on the detail page leads to the list, with the message
+  // (shown once: the page the post led to is shown as it came), and the
+  // page still answers clicks.
+  cli(server, ['hsm-conf-new', '--name=GONE']);
+  await page.goto(`${server.url}/hsms/GONE`);
+  await hydrated(page);
+  await page.check('[data-testid=delete-form] [name=confirm]');
+  await page.click('[data-testid=delete-form] button[type=submit]');
+  await page.waitForSelector('[data-testid=notice]:has-text("Configuration GONE deleted successfully.")');
+  assert.equal(new URL(page.url()).pathname, '/hsms');
+  assert.equal(await page.locator('tr[data-hsm=GONE]').count(), 0);
+  await page.click(`[data-testid=slot-table] tr[data-slot="${slot}"]`);
+  assert.equal(await page.inputValue('#new-slot'), slot);
 
   assert.deepEqual(context.problems.filter((p) => !/status of 502/.test(p)), [], 'no page errors');
   await context.close();

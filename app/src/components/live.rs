@@ -1,24 +1,17 @@
-//! Pages that keep themselves current: their data again every few seconds
-//! while the tab is visible (nothing while it is hidden), without a reload.
-
-use std::time::Duration;
+//! Parts of a page that keep themselves current: the page's island fetches
+//! the page again every few seconds while the tab is visible (nothing
+//! while it is hidden) and puts the new content of each live region in
+//! place, without a reload (see [`crate::components::enhance`]).
 
 use leptos::prelude::*;
 
-/// Refetches `data` every `secs` seconds while the page is visible. An
-/// Effect runs in the browser only; the timer stops with the page.
-pub fn refresh_every<T>(data: crate::codec::Resource<T>, secs: u64)
-where
-    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
-{
-    Effect::new(move |_| {
-        let tick = move || {
-            if !document().hidden() {
-                data.refetch();
-            }
-        };
-        if let Ok(handle) = set_interval_with_handle(tick, Duration::from_secs(secs)) {
-            on_cleanup(move || handle.clear());
-        }
-    });
+/// A live region: its content drawn again every `every` seconds (and
+/// after every form's answer). `id` names it on the page.
+#[component]
+pub fn Live(id: &'static str, every: u32, children: Children) -> impl IntoView {
+    view! {
+        <div id=id data-live="" data-live-every=every.to_string()>
+            {children()}
+        </div>
+    }
 }

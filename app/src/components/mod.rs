@@ -1,5 +1,6 @@
 //! Widgets shared by the pages.
 
+pub mod enhance;
 pub mod flash;
 pub mod history_table;
 pub mod html;

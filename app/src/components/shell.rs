@@ -44,6 +44,7 @@ pub fn AppShell() -> impl IntoView {
             <main class="content">
                 <Outlet />
             </main>
+            <crate::components::enhance::Enhance />
         </div>
     }
 }

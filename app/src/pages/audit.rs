@@ -22,7 +22,7 @@ const ACTIONS: [(&str, &str); 9] = [
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let q = use_query_map();
-    let get = move |k: &str| q.with(|m| m.get(k).unwrap_or_default());
+    let get = move |k: &str| q.with_untracked(|m| m.get(k).unwrap_or_default());
     let data = crate::codec::resource(
         move || {
             (

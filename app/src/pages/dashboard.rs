@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
-use crate::components::flash::{text_flash, PageNotice};
 use crate::components::history_table::HistoryTable;
+use crate::components::live::Live;
 use crate::components::page::PageHeader;
 use crate::components::table::DataTable;
 use crate::model::{
@@ -11,33 +11,28 @@ use crate::model::{
 use crate::server_fns::status::{dashboard, RestartEntropy};
 
 /// How often the dashboard refreshes itself while visible.
-pub const REFRESH_SECS: u64 = 5;
+pub const REFRESH_SECS: u32 = 5;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let restart = ServerAction::<RestartEntropy>::new();
-    let data = crate::codec::resource(move || restart.version().get(), |_| dashboard());
-    crate::components::live::refresh_every(data, REFRESH_SECS);
+    let data = crate::codec::once(dashboard());
     view! {
         <PageHeader title="Dashboard" lead="The state of the appliance at a glance." />
-        {PageNotice::default().follow(restart, text_flash).view()}
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <Dashboard d=d data=data restart=restart /> }.into_any(),
-                    Err(e) => crate::components::flash::load_error(e),
-                }
-            })}
-        </Transition>
+        <Live id="dashboard" every=REFRESH_SECS>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(d) => view! { <Dashboard d=d /> }.into_any(),
+                        Err(e) => crate::components::flash::load_error(e),
+                    }
+                })}
+            </Suspense>
+        </Live>
     }
 }
 
 #[component]
-fn Dashboard(
-    d: DashboardData,
-    data: crate::codec::Resource<Result<DashboardData, crate::error::AppError>>,
-    restart: ServerAction<RestartEntropy>,
-) -> impl IntoView {
+fn Dashboard(d: DashboardData) -> impl IntoView {
     let e = d.entropy.clone();
     let failed_class = if d.failures_24h > 0 { "bad-text" } else { "" };
     let entropy_ok = e.state == EntropyState::Ok;
@@ -170,15 +165,7 @@ fn Dashboard(
                     <h2 id="status-title">"Appliance"</h2>
                     // A link without JavaScript (reloads the page); with it, a
                     // refresh of the data alone.
-                    <a
-                        class="button subtle"
-                        href="/"
-                        data-testid="refresh-status"
-                        on:click=move |ev| {
-                            ev.prevent_default();
-                            data.refetch();
-                        }
-                    >
+                    <a class="button subtle" href="/" data-testid="refresh-status" data-refresh="">
                         "Refresh"
                     </a>
                 </div>
@@ -263,7 +250,7 @@ fn Dashboard(
                     .then(|| {
                         view! {
                             <p class="muted">"No seed is delivered while the source is failed."</p>
-                            <ActionForm action=restart>
+                            <ActionForm action={ServerAction::<RestartEntropy>::new()}>
                                 <button type="submit" class="button">"Run the start-up test again"</button>
                             </ActionForm>
                         }

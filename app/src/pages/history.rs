@@ -47,7 +47,7 @@ fn urlencode(s: &str) -> String {
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let q = use_query_map();
-    let get = move |k: &str| q.with(|m| m.get(k).unwrap_or_default());
+    let get = move |k: &str| q.with_untracked(|m| m.get(k).unwrap_or_default());
     let data = crate::codec::resource(
         move || {
             (
@@ -59,9 +59,6 @@ pub fn HistoryPage() -> impl IntoView {
         },
         |(c, t, o, p)| history_page(Some(c), Some(t), Some(o), p),
     );
-    // The table keeps itself current; the filter form is apart from it, so
-    // a choice being made is never redrawn away.
-    crate::components::live::refresh_every(data, 10);
     let configs = crate::codec::once(history_configs());
     view! {
         <PageHeader title="History" lead="Every reseed, from every trigger. Seed bytes are never stored." />
@@ -116,6 +113,9 @@ pub fn HistoryPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        // The table keeps itself current; the filter form is apart from it,
+        // so a choice being made is never redrawn away.
+        <crate::components::live::Live id="history" every=10>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let (config, trigger, outcome) = (get("config"), get("trigger"), get("outcome"));
@@ -143,6 +143,7 @@ pub fn HistoryPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        </crate::components::live::Live>
     }
 }
 

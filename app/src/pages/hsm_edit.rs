@@ -1,121 +1,92 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::flash::{text_flash, PageNotice};
 use crate::components::history_table::HistoryTable;
 use crate::components::html::Html;
+use crate::components::live::Live;
 use crate::components::page::PageHeader;
 use crate::model::{when, HsmView, RETRY_WARNING};
-use crate::pages::hsms::{seed_forms, seed_submits, user_types, ModuleSelect, SO_CONFIRM};
+use crate::pages::hsms::{seed_forms, user_types, ModuleSelect, SO_CONFIRM};
 use crate::server_fns::history::history_page;
-use crate::server_fns::hsms::{
-    get_hsm, DeleteHsm, EditHsm, ReseedHsm, RetryLoginHsm, TestLoginHsm,
-};
+use crate::server_fns::hsms::{get_hsm, DeleteHsm, EditHsm, RetryLoginHsm};
 use types::limits;
 
-/// One configuration: edit (a blank password keeps the current one) and
-/// delete (with confirmation).
+/// One configuration: its state and buttons, edit (a blank password keeps
+/// the current one), its own history and delete (with confirmation).
 #[component]
 pub fn HsmEditPage() -> impl IntoView {
     let params = use_params_map();
-    let name = move || params.with(|p| p.get("name").unwrap_or_default());
-    let edit = ServerAction::<EditHsm>::new();
-    let delete = ServerAction::<DeleteHsm>::new();
-    let retry = ServerAction::<RetryLoginHsm>::new();
-    let reseed = ServerAction::<ReseedHsm>::new();
-    let test = ServerAction::<TestLoginHsm>::new();
-    let data = crate::codec::resource(
-        move || {
-            (
-                name(),
-                edit.version().get(),
-                retry.version().get(),
-                reseed.version().get(),
-                test.version().get(),
-            )
-        },
-        |(n, ..)| get_hsm(n),
-    );
+    let name = params.with_untracked(|p| p.get("name").unwrap_or_default());
+    let data = crate::codec::once(get_hsm(name.clone()));
     // Its own history: the newest reseeds of this configuration, kept
     // current like the History page.
-    let history = crate::codec::resource(
-        move || (name(), reseed.version().get(), retry.version().get()),
-        |(n, ..)| history_page(Some(n), None, None, Some(1)),
-    );
-    crate::components::live::refresh_every(history, 10);
-    let notice = PageNotice::default()
-        .follow(edit, text_flash)
-        .follow(delete, text_flash)
-        .follow(retry, text_flash)
-        .follow(reseed, text_flash)
-        .follow(test, text_flash);
+    let history = crate::codec::once(history_page(Some(name.clone()), None, None, Some(1)));
+    let link = format!("/history?config={name}");
     view! {
-        <PageHeader title=format!("HSM {}", name()) lead="Edit this configuration, like hsm-conf-edit." />
+        <PageHeader title=format!("HSM {name}") lead="Edit this configuration, like hsm-conf-edit." />
         <p><a href="/hsms">"← All configurations"</a></p>
-        {notice.view()}
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(c) => view! { <Actions c=c.clone() reseed=reseed test=test /> <EditForm c=c edit=edit retry=retry /> }.into_any(),
-                    Err(e) => crate::components::flash::load_error(e),
-                }
-            })}
-        </Transition>
-        <section class="card" aria-labelledby="own-history-title">
-            <h2 id="own-history-title">"Recent reseeds"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        // Its buttons and a held login's card follow what happens (a
+        // failed test login holds it); the form below is left alone.
+        <Live id="hsm-state" every=10>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match history.await {
-                        Ok(h) => {
-                            let more = h.total > h.rows.len() as i64;
-                            let link = format!("/history?config={}", name());
-                            view! {
-                                <HistoryTable rows=h.rows />
-                                {more.then(|| view! { <p><a href=link>"All reseeds of this configuration"</a></p> })}
-                            }
-                                .into_any()
-                        }
+                    match data.await {
+                        Ok(c) => view! { <Actions c=c.clone() /> <Held c=c /> }.into_any(),
                         Err(e) => crate::components::flash::load_error(e),
                     }
                 })}
-            </Transition>
+            </Suspense>
+        </Live>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move { data.await.ok().map(|c| view! { <EditForm c=c /> }) })}
+        </Suspense>
+        <section class="card" aria-labelledby="own-history-title">
+            <h2 id="own-history-title">"Recent reseeds"</h2>
+            <Live id="hsm-history" every=10>
+                <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || {
+                        let link = link.clone();
+                        Suspend::new(async move {
+                            match history.await {
+                                Ok(h) => {
+                                    let more = h.total > h.rows.len() as i64;
+                                    view! {
+                                        <HistoryTable rows=h.rows />
+                                        {more.then(|| view! { <p><a href=link>"All reseeds of this configuration"</a></p> })}
+                                    }
+                                        .into_any()
+                                }
+                                Err(e) => crate::components::flash::load_error(e),
+                            }
+                        })
+                    }}
+                </Suspense>
+            </Live>
         </section>
-        <DeleteCard name=name() delete=delete />
+        <DeleteCard name=name />
     }
 }
 
 /// Reseed now and Test login, as on the HSMs page (not while the login is
 /// held: the held card says what to do).
 #[component]
-fn Actions(
-    c: HsmView,
-    reseed: ServerAction<ReseedHsm>,
-    test: ServerAction<TestLoginHsm>,
-) -> impl IntoView {
+fn Actions(c: HsmView) -> impl IntoView {
     let c = c.config;
     let complete = c.is_complete();
     (c.held.is_none() && complete).then(|| {
         let mut forms = Html::default();
-        seed_forms(&mut forms, &c.name, ("button primary", "button"));
+        seed_forms(&mut forms, &c.name, ("button primary", "button"), None);
         view! {
-            <div class="row-form actions-bar" data-testid="hsm-actions" on:submit=seed_submits(reseed, test) inner_html=forms.into_string()></div>
+            <div class="row-form actions-bar" data-testid="hsm-actions" inner_html=forms.into_string()></div>
         }
     })
 }
 
+/// A held login: why, and one more try with the stored password.
 #[component]
-fn EditForm(
-    c: HsmView,
-    edit: ServerAction<EditHsm>,
-    retry: ServerAction<RetryLoginHsm>,
-) -> impl IntoView {
-    let modules = c.modules;
-    let c = c.config;
-    let name = c.name.clone();
-    let edit_name = name.clone();
-    let current_type = c.user_type.as_str();
-    let held = c.held.clone().map(|h| {
-        let retry_name = name.clone();
+fn Held(c: HsmView) -> impl IntoView {
+    let name = c.config.name;
+    c.config.held.map(|h| {
         view! {
             <section class="card danger" data-testid="held-card">
                 <h2>"Login held: " {h.ckr}</h2>
@@ -125,8 +96,8 @@ fn EditForm(
                     "partition password or user type below, or retry the login here."
                 </p>
                 <p class="notice error" role="note">{RETRY_WARNING}</p>
-                <ActionForm action=retry attr:class="stack" attr:data-testid="retry-form">
-                    <input type="hidden" name="name" value=retry_name />
+                <ActionForm action={ServerAction::<RetryLoginHsm>::new()} attr:class="stack" attr:data-testid="retry-form">
+                    <input type="hidden" name="name" value=name />
                     <label class="check">
                         <input type="checkbox" name="confirm" value="yes" required />
                         "I have read the warning: try the stored password once more"
@@ -135,12 +106,19 @@ fn EditForm(
                 </ActionForm>
             </section>
         }
-    });
+    })
+}
+
+#[component]
+fn EditForm(c: HsmView) -> impl IntoView {
+    let modules = c.modules;
+    let c = c.config;
+    let edit_name = c.name.clone();
+    let current_type = c.user_type.as_str();
     view! {
-        {held}
         <section class="card">
             <h2>"Settings"</h2>
-            <ActionForm action=edit attr:class="form-grid" attr:data-testid="edit-form">
+            <ActionForm action={ServerAction::<EditHsm>::new()} attr:class="form-grid" attr:data-testid="edit-form">
                 <input type="hidden" name="name" value=edit_name />
                 <label for="partition">"Partition name"</label>
                 <input id="partition" name="partition_name" type="text" maxlength=limits::PARTITION_NAME.to_string() value=c.partition_name.clone() />
@@ -157,7 +135,7 @@ fn EditForm(
                 <input id="slot" name="slot" type="text" inputmode="numeric" maxlength=limits::SLOT_DIGITS.to_string() value=c.slot.map(|s| s.to_string()).unwrap_or_default() />
                 {(!modules.is_empty() || c.module.is_some()).then(|| view! {
                     <label for="module">"PKCS#11 module"</label>
-                    <ModuleSelect id="module" names=modules current=c.module.clone().unwrap_or_default() picked=None />
+                    <ModuleSelect id="module" names=modules current=c.module.clone().unwrap_or_default() />
                 })}
                 <label for="user">"User type"</label>
                 <select id="user" name="user_type">
@@ -191,11 +169,11 @@ fn EditForm(
 
 /// Deleting, last on the page, under the configuration's history.
 #[component]
-fn DeleteCard(name: String, delete: ServerAction<DeleteHsm>) -> impl IntoView {
+fn DeleteCard(name: String) -> impl IntoView {
     view! {
         <section class="card danger">
             <h2>"Delete"</h2>
-            <ActionForm action=delete attr:class="stack" attr:data-testid="delete-form">
+            <ActionForm action={ServerAction::<DeleteHsm>::new()} attr:class="stack" attr:data-testid="delete-form">
                 <input type="hidden" name="name" value=name.clone() />
                 <label class="check">
                     <input type="checkbox" name="confirm" value="yes" required />

@@ -2,8 +2,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use types::limits;
 
-use crate::components::flash::{empties_after, text_flash, PageNotice};
+use crate::components::flash::NoticeSlot;
 use crate::components::html::Html;
+use crate::components::live::Live;
 use crate::components::page::PageHeader;
 use crate::components::table::DataTable;
 use crate::model::{when, ConfigState, HsmView, HsmsData, SlotInfo};
@@ -20,64 +21,42 @@ pub const SO_CONFIRM: &str = "If the user type is CKU_SO: I understand that on a
 
 #[component]
 pub fn HsmsPage() -> impl IntoView {
-    let create = ServerAction::<CreateHsm>::new();
-    let reseed = ServerAction::<ReseedHsm>::new();
-    let test = ServerAction::<TestLoginHsm>::new();
-    // The search (`?q=...&state=...&page=N`): a plain GET form and links,
-    // so it works without JavaScript too.
+    // The search (`?q=...&state=...&page=N`): a plain GET form and links.
     let query = use_query_map();
-    let get = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
-    let data = crate::codec::resource(
-        move || {
-            (
-                create.version().get(),
-                reseed.version().get(),
-                test.version().get(),
-                get("q"),
-                get("state"),
-                get("page").parse::<u32>().ok(),
-            )
-        },
-        |(_, _, _, q, state, page)| list_hsms(Some(q), Some(state), page),
-    );
-    // The table and the slots stay current (the form below is outside).
-    crate::components::live::refresh_every(data, 10);
-    // The rows' answers float above the page: the table never moves under
-    // the pointer, and each answer replaces the one before.
-    let rows_notice = PageNotice::default()
-        .follow_config(reseed, text_flash, |a| Some(a.name.clone()))
-        .follow_config(test, text_flash, |a| Some(a.name.clone()));
-    let create_notice = PageNotice::default().follow(create, text_flash);
-    let create_form = empties_after(create);
-    // A click on a slot below fills the form's slot (and its module).
-    let picked_slot = RwSignal::new(String::new());
-    let picked_module = RwSignal::new(DEFAULT_MODULE.to_string());
-    // Created: the form starts over, its picks too.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = create.value().get() {
-            picked_slot.set(String::new());
-            picked_module.set(DEFAULT_MODULE.to_string());
-        }
-    });
+    let get = move |k: &str| query.with_untracked(|m| m.get(k).unwrap_or_default());
+    let (q, state) = (get("q"), get("state"));
+    let data = crate::codec::once(list_hsms(
+        Some(q.clone()),
+        Some(state.clone()),
+        get("page").parse::<u32>().ok(),
+    ));
     view! {
         <PageHeader title="HSMs" lead="The HSM partitions this appliance seeds, one configuration each." />
-        <div class="toast" aria-live="polite" data-testid="row-notice">{rows_notice.view()}</div>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! { <Configs d=d q=get("q") state=get("state") reseed=reseed test=test pick=picked_slot pick_module=picked_module /> }.into_any(),
-                    Err(e) => crate::components::flash::load_error(e),
-                }
-            })}
-        </Transition>
+        // The rows' answers float above the page: the table never moves
+        // under the pointer, and each answer replaces the one before.
+        <div class="toast notice-slot" id="notice-rows" aria-live="polite" data-testid="row-notice"></div>
+        // The table and the slots stay current (the form below is outside).
+        <Live id="hsms" every=10>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    let (q, state) = (q.clone(), state.clone());
+                    Suspend::new(async move {
+                        match data.await {
+                            Ok(d) => view! { <Configs d=d q=q state=state /> }.into_any(),
+                            Err(e) => crate::components::flash::load_error(e),
+                        }
+                    })
+                }}
+            </Suspense>
+        </Live>
         <section class="card" aria-labelledby="new-title">
             <h2 id="new-title">"New configuration"</h2>
             <p class="muted">
                 "Like " <code>"hsm-conf-new"</code> " and " <code>"hsm-conf-edit"</code>
                 ". The password is stored encrypted and never shown again."
             </p>
-            {create_notice.view()}
-            <ActionForm action=create node_ref=create_form attr:class="form-grid" attr:data-testid="create-form">
+            <NoticeSlot id="create" />
+            <ActionForm action={ServerAction::<CreateHsm>::new()} attr:class="form-grid" attr:data-testid="create-form" attr:data-notice="create">
                 <label for="new-name">"Name"</label>
                 <input id="new-name" name="name" type="text" required maxlength=limits::NAME.to_string() pattern=format!("[A-Za-z0-9_.\\-]{{1,{}}}", limits::NAME) placeholder="HSM1" />
                 <label for="new-partition">"Partition name"</label>
@@ -85,9 +64,9 @@ pub fn HsmsPage() -> impl IntoView {
                 <label for="new-pwd">"Partition password"</label>
                 <input id="new-pwd" name="partition_pwd" type="password" autocomplete="new-password" maxlength=limits::PARTITION_PASSWORD.to_string() />
                 <label for="new-slot">"Slot"</label>
-                <input id="new-slot" name="slot" type="text" inputmode="numeric" maxlength=limits::SLOT_DIGITS.to_string() placeholder="1 (or pick a slot in the list)" prop:value=move || picked_slot.get() />
+                <input id="new-slot" name="slot" type="text" inputmode="numeric" maxlength=limits::SLOT_DIGITS.to_string() placeholder="1 (or pick a slot in the list)" />
                 // With named modules (settings `pkcs11_modules`), which one.
-                <Transition fallback=|| ()>
+                <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         let names: Vec<String> = data
                             .await
@@ -95,10 +74,10 @@ pub fn HsmsPage() -> impl IntoView {
                             .unwrap_or_default();
                         (!names.is_empty()).then(|| view! {
                             <label for="new-module">"PKCS#11 module"</label>
-                            <ModuleSelect id="new-module" names=names current=String::new() picked=Some(picked_module) />
+                            <ModuleSelect id="new-module" names=names current=String::new() />
                         })
                     })}
-                </Transition>
+                </Suspense>
                 <label for="new-user">"User type"</label>
                 <select id="new-user" name="user_type">
                     {user_types().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
@@ -127,10 +106,6 @@ fn Configs(
     /// The search's text and state, as the address gives them.
     q: String,
     state: String,
-    reseed: ServerAction<ReseedHsm>,
-    test: ServerAction<TestLoginHsm>,
-    pick: RwSignal<String>,
-    pick_module: RwSignal<String>,
 ) -> impl IntoView {
     let HsmsData {
         configs,
@@ -187,7 +162,7 @@ fn Configs(
         }
     });
     view! {
-        <section class="card" aria-labelledby="list-title" on:submit=seed_submits(reseed, test)>
+        <section class="card" aria-labelledby="list-title">
             <h2 id="list-title">"Configurations"</h2>
             {search}
             {if configs.is_empty() && searching {
@@ -214,11 +189,11 @@ fn Configs(
             }}
             {pager}
         </section>
-        <SlotList slots=slots error=slots_error pick=pick pick_module=pick_module />
+        <SlotList slots=slots error=slots_error pickable=true />
         {modules
             .into_iter()
             .map(|m| view! {
-                <SlotList slots=m.slots error=m.error module=m.name pick=pick pick_module=pick_module />
+                <SlotList slots=m.slots error=m.error module=m.name pickable=true />
             })
             .collect_view()}
     }
@@ -230,21 +205,16 @@ fn Configs(
 const DEFAULT_MODULE: &str = "default";
 
 /// The choice of PKCS#11 module: the default one (`pkcs11_module`) or one
-/// of `names` (`current`: empty for the default); `picked` follows a
-/// click on a slot of the list.
+/// of `names` (`current`: empty for the default); on the HSMs page a click
+/// on a slot of a list chooses that list's module.
 #[component]
-pub fn ModuleSelect(
-    id: &'static str,
-    names: Vec<String>,
-    current: String,
-    picked: Option<RwSignal<String>>,
-) -> impl IntoView {
+pub fn ModuleSelect(id: &'static str, names: Vec<String>, current: String) -> impl IntoView {
     // A module the settings no longer name stays chosen, and says so: a
     // save must not move the configuration to another module unasked.
     let gone = (!current.is_empty() && !names.contains(&current)).then(|| current.clone());
-    let options = move || {
-        let default_selected = current.is_empty();
-        view! {
+    let default_selected = current.is_empty();
+    view! {
+        <select id=id name="module">
             <option value=DEFAULT_MODULE selected=default_selected>"default (pkcs11_module)"</option>
             {names
                 .iter()
@@ -253,28 +223,17 @@ pub fn ModuleSelect(
                     view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
                 })
                 .collect_view()}
-            {gone.clone().map(|g| view! {
+            {gone.map(|g| view! {
                 <option value=g.clone() selected=true>{format!("{g} (not in the settings)")}</option>
             })}
-        }
-    };
-    match picked {
-        // The choice lives in `p`: the list refreshes (and this select is
-        // drawn again) while the administrator fills in the form.
-        Some(p) => view! {
-            <select id=id name="module" prop:value=move || p.get() on:change=move |ev| p.set(event_target_value(&ev))>
-                {options()}
-            </select>
-        }
-        .into_any(),
-        None => view! { <select id=id name="module">{options()}</select> }.into_any(),
+        </select>
     }
 }
 
 /// One configuration's row of the table, as text (see
 /// [`crate::components::html`]): its state, the token its slot holds now,
-/// its last reseed, and what can be done (the forms [`seed_submits`]
-/// sends).
+/// its last reseed, and what can be done (the forms of
+/// [`seed_forms`]).
 fn config_row(v: &HsmView, h: &mut Html) {
     let c = &v.config;
     let name = &c.name;
@@ -286,11 +245,12 @@ fn config_row(v: &HsmView, h: &mut Html) {
         .text(name)
         .raw("\">")
         .text(name);
-    h.raw("</a></td><td>").text(if c.partition_name.is_empty() {
-        "—"
-    } else {
-        &c.partition_name
-    });
+    h.raw("</a></td><td class=\"long\">")
+        .text(if c.partition_name.is_empty() {
+            "—"
+        } else {
+            &c.partition_name
+        });
     h.raw("<br><span class=\"muted nowrap\">");
     match c.slot {
         Some(s) => h.text(format_args!("slot {s}")),
@@ -299,7 +259,7 @@ fn config_row(v: &HsmView, h: &mut Html) {
     if let Some(m) = &c.module {
         h.raw(" · module ").text(m);
     }
-    h.raw("</span></td><td>")
+    h.raw("</span></td><td class=\"long\">")
         .text(v.live_token.as_deref().unwrap_or("—"));
     if let Some(s) = &c.token_serial {
         h.raw("<br><span class=\"muted\">pinned ")
@@ -352,7 +312,7 @@ fn config_row(v: &HsmView, h: &mut Html) {
             .raw("\" data-testid=\"fix\">Fix: Edit</a>");
     } else {
         if c.slot.is_some() && c.password_set {
-            seed_forms(h, name, ("button subtle", "button subtle"));
+            seed_forms(h, name, ("button subtle", "button subtle"), Some("rows"));
         } else {
             h.raw("<span class=\"muted\">set slot and password</span>");
         }
@@ -364,56 +324,34 @@ fn config_row(v: &HsmView, h: &mut Html) {
 }
 
 /// "Reseed now" and "Test login" for configuration `name` (in its row,
-/// and on its own page), as text; `classes` style the two buttons. Plain
-/// forms, which post without JavaScript; with it, [`seed_submits`] on an
-/// element around them sends them through the page's actions. (Two
-/// `ActionForm`s in each of a page's 50 rows were half the cost of
-/// drawing the HSMs page: `perf` of `make bench --only fleet`.)
-pub fn seed_forms(h: &mut Html, name: &str, classes: (&'static str, &'static str)) {
+/// and on its own page), as text; `classes` style the two buttons;
+/// `notice`: the notice slot their answers go to (the page's without).
+/// Plain forms, which post without JavaScript; with it, the page's island
+/// sends them and draws only the live regions again (`data-keep-page`: a
+/// form being filled in elsewhere on the page stays). (Two `ActionForm`s
+/// in each of a page's 50 rows were half the cost of drawing the HSMs
+/// page: `perf` of `make bench --only fleet`.)
+pub fn seed_forms(
+    h: &mut Html,
+    name: &str,
+    classes: (&'static str, &'static str),
+    notice: Option<&'static str>,
+) {
     use leptos::server_fn::ServerFn;
     for (url, class, testid, label) in [
         (ReseedHsm::url(), classes.0, "reseed", "Reseed now"),
         (TestLoginHsm::url(), classes.1, "test-login", "Test login"),
     ] {
-        h.raw("<form method=\"post\" class=\"inline\" action=\"")
+        h.raw("<form method=\"post\" class=\"inline\" data-keep-page=\"\" action=\"")
             .text(url);
+        if let Some(n) = notice {
+            h.raw("\" data-notice=\"").text(n);
+        }
         h.raw("\"><input type=\"hidden\" name=\"name\" value=\"")
             .text(name);
         h.raw("\"><button type=\"submit\" class=\"").text(class);
         h.raw("\" data-testid=\"").text(testid);
         h.raw("\">").text(label).raw("</button></form>");
-    }
-}
-
-/// The submit handler for the [`seed_forms`] inside the element it is
-/// set on: dispatches `reseed` or `test` as an `ActionForm` would (the
-/// form's name field), and leaves any other form alone.
-pub fn seed_submits(
-    reseed: ServerAction<ReseedHsm>,
-    test: ServerAction<TestLoginHsm>,
-) -> impl Fn(leptos::ev::SubmitEvent) + Copy + 'static {
-    move |ev| {
-        use leptos::form::FromFormData;
-        use leptos::server_fn::ServerFn;
-        use leptos::wasm_bindgen::JsCast;
-        let action = ev
-            .target()
-            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
-            .and_then(|f| f.get_attribute("action"));
-        let action = action.as_deref();
-        if action == Some(ReseedHsm::url()) {
-            ev.prevent_default();
-            match ReseedHsm::from_event(&ev) {
-                Ok(input) => drop(reseed.dispatch(input)),
-                Err(e) => leptos::logging::error!("the reseed form: {e}"),
-            }
-        } else if action == Some(TestLoginHsm::url()) {
-            ev.prevent_default();
-            match TestLoginHsm::from_event(&ev) {
-                Ok(input) => drop(test.dispatch(input)),
-                Err(e) => leptos::logging::error!("the test login form: {e}"),
-            }
-        }
     }
 }
 
@@ -437,15 +375,14 @@ fn slot_rows(slots: &[SlotInfo], pickable: bool) -> String {
 }
 
 /// What `ntl-verify` shows: the slots with a token, of the default module
-/// or of the named `module`. With `pick`, a click on a slot puts its id
-/// there (the new configuration's slot), and its module in `pick_module`.
+/// or of the named `module`. `pickable`: a click on a slot puts its id and
+/// module in the new configuration's form (the page's island).
 #[component]
 pub fn SlotList(
     slots: Vec<SlotInfo>,
     error: Option<String>,
     #[prop(optional)] module: Option<String>,
-    #[prop(optional)] pick: Option<RwSignal<String>>,
-    #[prop(optional)] pick_module: Option<RwSignal<String>>,
+    #[prop(optional)] pickable: bool,
 ) -> impl IntoView {
     let (title_id, title) = match &module {
         None => (
@@ -456,28 +393,14 @@ pub fn SlotList(
     };
     let module = module.unwrap_or_default();
     let labelled_by = title_id.clone();
-    // A click on a row puts its slot and module in the new
-    // configuration's form.
-    let rows = slot_rows(&slots, pick.is_some());
-    let of = if module.is_empty() {
-        DEFAULT_MODULE.to_string()
-    } else {
-        module.clone()
-    };
-    let choose = move |ev: leptos::ev::MouseEvent| {
-        use leptos::wasm_bindgen::JsCast;
-        let slot = ev
-            .target()
-            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
-            .and_then(|e| e.closest("tr[data-slot]").ok().flatten())
-            .and_then(|row| row.get_attribute("data-slot"));
-        if let (Some(slot), Some(p)) = (slot, pick) {
-            p.set(slot);
-            if let Some(m) = pick_module {
-                m.set(of.clone());
-            }
+    let rows = slot_rows(&slots, pickable);
+    let pick = pickable.then(|| {
+        if module.is_empty() {
+            DEFAULT_MODULE.to_string()
+        } else {
+            module.clone()
         }
-    };
+    });
     view! {
         <section class="card" aria-labelledby=labelled_by data-module=module.clone()>
             <h2 id=title_id>{title}</h2>
@@ -497,7 +420,7 @@ pub fn SlotList(
                                     <th>"Firmware"</th>
                                 </tr>
                             </thead>
-                            <tbody inner_html=rows on:click=choose></tbody>
+                            <tbody inner_html=rows data-pick=pick></tbody>
                         </table>
                     </div>
                 }

@@ -35,7 +35,6 @@ pub fn LoginPage() -> impl IntoView {
         .with_untracked(|q| q.get("user"))
         .filter(|u| types::check_user_name(u).is_ok())
         .unwrap_or_default();
-    let (show_password, set_show_password) = signal(false);
     view! {
         <Title text="Sign in" />
         <main class="standalone">
@@ -73,7 +72,7 @@ pub fn LoginPage() -> impl IntoView {
                     <input
                         id="password"
                         name="password"
-                        type=move || if show_password.get() { "text" } else { "password" }
+                        type="password"
                         autocomplete="current-password"
                         required
                         maxlength=limits::ADMIN_PASSWORD_MAX.to_string()
@@ -82,7 +81,7 @@ pub fn LoginPage() -> impl IntoView {
                         <input
                             type="checkbox"
                             data-testid="show-password"
-                            on:change=move |ev| set_show_password.set(event_target_checked(&ev))
+                            data-shows="password"
                         />
                         "Show password"
                     </label>
@@ -90,5 +89,6 @@ pub fn LoginPage() -> impl IntoView {
                 </form>
             </section>
         </main>
+        <crate::components::enhance::Enhance />
     }
 }

@@ -1,21 +1,18 @@
 use leptos::prelude::*;
 
-use crate::components::flash::{text_flash, PageNotice};
 use crate::components::page::PageHeader;
 use crate::model::when;
 use crate::server_fns::schedule::{get_schedule, SetPeriod};
 
 #[component]
 pub fn SchedulePage() -> impl IntoView {
-    let set = ServerAction::<SetPeriod>::new();
-    let data = crate::codec::resource(move || set.version().get(), |_| get_schedule());
+    let data = crate::codec::once(get_schedule());
     view! {
         <PageHeader
             title="Schedule"
             lead="How often every enabled partition is reseeded, like hsm-conf-seed --period."
         />
-        {PageNotice::default().follow(set, text_flash).view()}
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(s) => {
@@ -39,7 +36,7 @@ pub fn SchedulePage() -> impl IntoView {
                             </section>
                             <section class="card">
                                 <h2>"Change the period"</h2>
-                                <ActionForm action=set attr:class="row-form" attr:data-testid="period-form">
+                                <ActionForm action={ServerAction::<SetPeriod>::new()} attr:class="row-form" attr:data-testid="period-form">
                                     <label for="period">"Reseed"</label>
                                     <select id="period" name="period">
                                         <option value="0" selected=current == 0>"never (on demand only)"</option>
@@ -67,7 +64,7 @@ pub fn SchedulePage() -> impl IntoView {
                     Err(e) => crate::components::flash::load_error(e),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 

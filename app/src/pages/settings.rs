@@ -1,40 +1,23 @@
 use leptos::prelude::*;
 use types::limits;
 
-use crate::components::flash::{empties_after, text_flash, CopyButton, PageNotice};
+use crate::components::flash::{CopyButton, NoticeSlot};
 use crate::components::page::PageHeader;
-use crate::model::{when, Flash};
+use crate::model::when;
 use crate::server_fns::alerts::{alert_settings, SaveAlerts, SendTestAlert};
 use crate::server_fns::tokens::{api_origin, list_tokens, CreateToken, RevokeToken};
 use crate::server_fns::users::{list_users, AddUser, ChangePassword, RemoveUser};
 
-fn token_flash(r: &(String, String)) -> Flash {
-    Flash {
-        kind: "ok".into(),
-        text: r.0.clone(),
-        secret: Some(r.1.clone()),
-    }
-}
-
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let create = ServerAction::<CreateToken>::new();
-    let revoke = ServerAction::<RevokeToken>::new();
-    let tokens = crate::codec::resource(
-        move || (create.version().get(), revoke.version().get()),
-        |_| list_tokens(),
-    );
-    let token_form = empties_after(create);
-    let notice = PageNotice::default()
-        .follow(create, token_flash)
-        .follow(revoke, text_flash);
+    let tokens = crate::codec::once(list_tokens());
     view! {
         <PageHeader title="Settings" lead="API tokens, alerts, users and your own password." />
         <section class="card" aria-labelledby="tokens-title">
             <h2 id="tokens-title">"API tokens"</h2>
             <ApiExample />
-            {notice.view()}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <NoticeSlot id="tokens" />
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match tokens.await {
                         Ok(list) if list.is_empty() => view! { <p class="muted">"No token yet."</p> }.into_any(),
@@ -64,7 +47,7 @@ pub fn SettingsPage() -> impl IntoView {
                                                         <td>{when(t.created_at)} <span class="muted">" by " {t.created_by}</span></td>
                                                         <td>{t.last_used_at.map(when).unwrap_or_else(|| "never".into())}</td>
                                                         <td>
-                                                            <ActionForm action=revoke attr:class="inline">
+                                                            <ActionForm action={ServerAction::<RevokeToken>::new()} attr:class="inline" attr:data-notice="tokens">
                                                                 <input type="hidden" name="name" value=revoke_name />
                                                                 <button type="submit" class="button subtle danger" data-testid="revoke">"Revoke"</button>
                                                             </ActionForm>
@@ -81,9 +64,9 @@ pub fn SettingsPage() -> impl IntoView {
                         Err(e) => crate::components::flash::load_error(e),
                     }
                 })}
-            </Transition>
+            </Suspense>
             <h3>"New token"</h3>
-            <ActionForm action=create node_ref=token_form attr:class="row-form" attr:data-testid="token-form">
+            <ActionForm action={ServerAction::<CreateToken>::new()} attr:class="row-form" attr:data-testid="token-form" attr:data-notice="tokens">
                 <label for="t-name">"Name"</label>
                 <input id="t-name" name="name" type="text" required maxlength=limits::NAME.to_string() placeholder="key-ceremony" />
                 <label for="t-scope">"Scope"</label>
@@ -128,8 +111,8 @@ fn ApiExample() -> impl IntoView {
                             " and let curl trust it."
                         </p>
                     })}
-                    <pre class="example" data-testid="curl-example">{example.clone()}</pre>
-                    <CopyButton text=example />
+                    <pre class="example" data-testid="curl-example">{example}</pre>
+                    <CopyButton />
                 }
             })}
         </Suspense>
@@ -140,15 +123,7 @@ fn ApiExample() -> impl IntoView {
 /// a test alert, and how the last alerts went.
 #[component]
 fn AlertSettings() -> impl IntoView {
-    let save = ServerAction::<SaveAlerts>::new();
-    let test = ServerAction::<SendTestAlert>::new();
-    let data = crate::codec::resource(
-        move || (save.version().get(), test.version().get()),
-        |_| alert_settings(),
-    );
-    let notice = PageNotice::default()
-        .follow(save, text_flash)
-        .follow(test, text_flash);
+    let data = crate::codec::once(alert_settings());
     view! {
         <section class="card" aria-labelledby="alerts-title">
             <h2 id="alerts-title">"Alerts"</h2>
@@ -157,8 +132,8 @@ fn AlertSettings() -> impl IntoView {
                 "and when a certificate comes within 30 days of expiry, the appliance writes one line to its log and "
                 "sends an alert to the webhook (a JSON POST over HTTPS, 4 attempts, 5 s each) and to syslog (RFC 5424)."
             </p>
-            {notice.view()}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <NoticeSlot id="alerts" />
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(v) => {
@@ -169,7 +144,7 @@ fn AlertSettings() -> impl IntoView {
                                 format!("Trusted now: {}.", v.ca_subjects.join(" + "))
                             };
                             view! {
-                                <ActionForm action=save attr:class="form-grid" attr:data-testid="alerts-form">
+                                <ActionForm action={ServerAction::<SaveAlerts>::new()} attr:class="form-grid" attr:data-testid="alerts-form" attr:data-notice="alerts">
                                     <label for="a-url">"Webhook URL"</label>
                                     <input id="a-url" name="webhook_url" type="text" inputmode="url" autocomplete="off"
                                         placeholder="https://alerts.example/hsmseed" value=s.webhook_url.unwrap_or_default() />
@@ -212,8 +187,8 @@ fn AlertSettings() -> impl IntoView {
                         Err(e) => crate::components::flash::load_error(e),
                     }
                 })}
-            </Transition>
-            <ActionForm action=test attr:class="row-form spaced" attr:data-testid="test-alert-form">
+            </Suspense>
+            <ActionForm action={ServerAction::<SendTestAlert>::new()} attr:class="row-form spaced" attr:data-testid="test-alert-form" attr:data-notice="alerts">
                 <button type="submit" class="button">"Send a test alert"</button>
                 <span class="muted small">"Console: "<code>"alert-conf-edit"</code>", "<code>"alert-test"</code></span>
             </ActionForm>
@@ -223,20 +198,12 @@ fn AlertSettings() -> impl IntoView {
 
 #[component]
 fn Users() -> impl IntoView {
-    let add = ServerAction::<AddUser>::new();
-    let remove = ServerAction::<RemoveUser>::new();
-    let users = crate::codec::resource(
-        move || (add.version().get(), remove.version().get()),
-        |_| list_users(),
-    );
-    let notice = PageNotice::default()
-        .follow(add, text_flash)
-        .follow(remove, text_flash);
+    let users = crate::codec::once(list_users());
     view! {
         <section class="card" aria-labelledby="users-title">
             <h2 id="users-title">"Administrators"</h2>
-            {notice.view()}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <NoticeSlot id="users" />
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
                         Ok(list) => view! {
@@ -267,7 +234,7 @@ fn Users() -> impl IntoView {
                                                         <td>{u.name.clone()} {is_me.then_some(" (you)")}</td>
                                                         <td>{when(u.created_at)}</td>
                                                         <td>
-                                                            <ActionForm action=remove attr:class="inline">
+                                                            <ActionForm action={ServerAction::<RemoveUser>::new()} attr:class="inline" attr:data-notice="users">
                                                                 <input type="hidden" name="name" value=name />
                                                                 <label class="check inline-check">
                                                                     <input type="checkbox" name="confirm" value="yes" required />
@@ -289,9 +256,9 @@ fn Users() -> impl IntoView {
                         Err(e) => crate::components::flash::load_error(e),
                     }
                 })}
-            </Transition>
+            </Suspense>
             <h3>"Add an administrator"</h3>
-            <ActionForm action=add attr:class="form-grid" attr:data-testid="add-user-form">
+            <ActionForm action={ServerAction::<AddUser>::new()} attr:class="form-grid" attr:data-testid="add-user-form" attr:data-notice="users">
                 <label for="u-name">"Name"</label>
                 <input id="u-name" name="name" type="text" required maxlength=limits::NAME.to_string() autocomplete="off" />
                 <label for="u-pw">"Password"</label>
@@ -307,12 +274,11 @@ fn Users() -> impl IntoView {
 
 #[component]
 fn OwnPassword() -> impl IntoView {
-    let change = ServerAction::<ChangePassword>::new();
     view! {
         <section class="card" aria-labelledby="pw-title">
             <h2 id="pw-title">"Your password"</h2>
-            {PageNotice::default().follow(change, text_flash).view()}
-            <ActionForm action=change attr:class="form-grid" attr:data-testid="password-form">
+            <NoticeSlot id="password" />
+            <ActionForm action={ServerAction::<ChangePassword>::new()} attr:class="form-grid" attr:data-testid="password-form" attr:data-notice="password">
                 <label for="p-cur">"Current password"</label>
                 <input id="p-cur" name="current" type="password" required maxlength=limits::ADMIN_PASSWORD_MAX.to_string() autocomplete="current-password" />
                 <label for="p-new">"New password"</label>

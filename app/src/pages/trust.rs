@@ -1,7 +1,6 @@
 use leptos::prelude::*;
 use types::limits;
 
-use crate::components::flash::{text_flash, PageNotice};
 use crate::components::page::PageHeader;
 use crate::model::{when, CertInfo, TrustView};
 use crate::pages::hsms::SlotList;
@@ -9,37 +8,20 @@ use crate::server_fns::trust::{trust_data, CreateQaCert, DeleteServer, SetQaSubj
 
 #[component]
 pub fn TrustPage() -> impl IntoView {
-    let create = ServerAction::<CreateQaCert>::new();
-    let subject = ServerAction::<SetQaSubject>::new();
-    let delete = ServerAction::<DeleteServer>::new();
-    let data = crate::codec::resource(
-        move || {
-            (
-                create.version().get(),
-                subject.version().get(),
-                delete.version().get(),
-            )
-        },
-        |_| trust_data(),
-    );
-    let notice = PageNotice::default()
-        .follow(create, text_flash)
-        .follow(subject, text_flash)
-        .follow(delete, text_flash);
+    let data = crate::codec::once(trust_data());
     view! {
         <PageHeader
             title="Trust link"
             lead="The Network Trust Link between the appliance and your HSMs: their server certificates, the appliance's client certificate, and the slots it opens."
         />
-        {notice.view()}
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! { <Trust d=d create=create subject=subject delete=delete /> }.into_any(),
+                    Ok(d) => view! { <Trust d=d /> }.into_any(),
                     Err(e) => crate::components::flash::load_error(e),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
@@ -71,12 +53,7 @@ fn CertFacts(cert: CertInfo, now: time::OffsetDateTime) -> impl IntoView {
 }
 
 #[component]
-fn Trust(
-    d: TrustView,
-    create: ServerAction<CreateQaCert>,
-    subject: ServerAction<SetQaSubject>,
-    delete: ServerAction<DeleteServer>,
-) -> impl IntoView {
+fn Trust(d: TrustView) -> impl IntoView {
     let has_qa = d.qa.is_some();
     let now = d.checked_at;
     let address_hint = d
@@ -110,7 +87,7 @@ fn Trust(
                                 </div>
                                 {s.warnings.into_iter().map(|w| view! { <p class="notice warn">"Warning: " {w}</p> }).collect_view()}
                                 <CertFacts cert=s.info now=now />
-                                <ActionForm action=delete attr:class="inline">
+                                <ActionForm action={ServerAction::<DeleteServer>::new()} attr:class="inline">
                                     <input type="hidden" name="address" value=a1 />
                                     <label class="check inline-check">
                                         <input type="checkbox" name="confirm" value="yes" required />
@@ -169,7 +146,7 @@ fn Trust(
                     .into_any(),
             }}
             <h3>"Subject"</h3>
-            <ActionForm action=subject attr:class="form-grid" attr:data-testid="qa-subject-form">
+            <ActionForm action={ServerAction::<SetQaSubject>::new()} attr:class="form-grid" attr:data-testid="qa-subject-form">
                 <label for="q-c">"Country (C)"</label>
                 <input id="q-c" name="country" type="text" maxlength="2" value=d.country placeholder="CA" />
                 <label for="q-st">"State (ST)"</label>
@@ -184,7 +161,7 @@ fn Trust(
                 <button type="submit" class="button">"Save subject"</button>
             </ActionForm>
             <h3>"Create"</h3>
-            <ActionForm action=create attr:class="row-form" attr:data-testid="qa-create-form">
+            <ActionForm action={ServerAction::<CreateQaCert>::new()} attr:class="row-form" attr:data-testid="qa-create-form">
                 {has_qa
                     .then(|| {
                         view! {

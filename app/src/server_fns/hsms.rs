@@ -282,7 +282,7 @@ pub async fn reseed_hsm(name: String) -> Result<String, AppError> {
     }
     .await
     .map_err(|e: AppError| e.about(&name));
-    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
+    crate::ssr::outcome_of(result, |m| crate::ssr::ok_flash(m.clone()), Some(&name)).await
 }
 
 /// "Test login": logs in with the configuration's credentials, no seed.
@@ -301,7 +301,7 @@ pub async fn test_login_hsm(name: String) -> Result<String, AppError> {
     }
     .await
     .map_err(|e: AppError| e.about(&name));
-    crate::ssr::outcome(result, |m| crate::ssr::ok_flash(m.clone())).await
+    crate::ssr::outcome_of(result, |m| crate::ssr::ok_flash(m.clone()), Some(&name)).await
 }
 
 /// "Retry login" of a held configuration: one more login with the stored

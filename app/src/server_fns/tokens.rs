@@ -59,6 +59,7 @@ pub async fn create_token(name: String, scope: String) -> Result<(String, String
         kind: "ok".into(),
         text: text.clone(),
         secret: Some(secret.clone()),
+        edit: None,
     })
     .await
 }

@@ -65,11 +65,22 @@ fn plain_form_post() -> bool {
         .unwrap_or(false)
 }
 
-/// Passes `result` through; for a plain form post it also leaves the
+/// Passes `result` through; for a form post (the page's HTML asked for:
+/// without JavaScript, or through the page's island) it also leaves the
 /// outcome as a message for the page the browser returns to.
 pub async fn outcome<T>(
     result: Result<T, AppError>,
     ok: impl FnOnce(&T) -> Flash,
+) -> Result<T, AppError> {
+    outcome_of(result, ok, None).await
+}
+
+/// [`outcome`] of an action on configuration `config`: an error links to
+/// its edit page.
+pub async fn outcome_of<T>(
+    result: Result<T, AppError>,
+    ok: impl FnOnce(&T) -> Flash,
+    config: Option<&str>,
 ) -> Result<T, AppError> {
     if plain_form_post() {
         let flash = match &result {
@@ -78,6 +89,7 @@ pub async fn outcome<T>(
                 kind: "error".into(),
                 text: e.to_string(),
                 secret: None,
+                edit: config.map(str::to_string),
             },
         };
         if let (Ok(session), Some(store)) = (
@@ -115,5 +127,6 @@ pub fn ok_flash(text: impl Into<String>) -> Flash {
         kind: "ok".into(),
         text: text.into(),
         secret: None,
+        edit: None,
     }
 }

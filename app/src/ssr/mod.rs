@@ -8,7 +8,7 @@ mod flash;
 pub use auth::{
     admin_actor, require_admin, ErrorBody, RequireAdmin, SessionAuth, Unauthenticated, SESSION_AUTH,
 };
-pub use flash::{leave_flash, ok_flash, outcome, take_flash, FlashStore};
+pub use flash::{leave_flash, ok_flash, outcome, outcome_of, take_flash, FlashStore};
 
 use engine::Engine;
 use http::request::Parts;

@@ -25,6 +25,7 @@ fn flash(kind: &str, text: String) -> Flash {
         kind: kind.into(),
         text,
         secret: None,
+        edit: None,
     }
 }
 

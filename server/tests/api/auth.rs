@@ -48,6 +48,16 @@ async fn every_page_of_the_shell_is_reachable_after_login() {
             body.contains(r#"action="/logout""#),
             "{path} has the sign-out button"
         );
+        // Islands mode: the page is its HTML and the one island; none of
+        // its data is written into it a second time for the browser.
+        assert!(
+            body.contains(r#"<leptos-island data-component="Enhance_"#),
+            "{path} has the island"
+        );
+        assert!(
+            !body.contains("__RESOLVED_RESOURCES["),
+            "{path} carries no data for hydration"
+        );
     }
 }
 
