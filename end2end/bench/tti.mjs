@@ -1,6 +1,6 @@
 // `make bench`, in Chromium: each page's time to interactive, from the
-// start of the navigation to the moment the WASM has hydrated it (the
-// frontend sets body[data-hydrated]), median of 5 loads after one to warm
+// start of the navigation to the moment the page's island runs (it sets
+// body[data-hydrated]), median of 5 loads after one to warm
 // the cache. Adds `time_to_interactive_ms` to bench/results.json and prints
 // a table. Uses the server binary in HSMSEED_BIN (the release build).
 import { readFile, writeFile } from 'node:fs/promises';

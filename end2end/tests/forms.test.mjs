@@ -97,6 +97,14 @@ test('HSM forms and answers: pick a slot, reset after create, one named answer a
   await page.click(`[data-testid=slot-table] tr[data-slot="${slot}"]`);
   assert.equal(await page.inputValue('#new-slot'), slot);
 
+  // A form the server cannot read (its one field gone): refused, and said so.
+  await page.goto(`${server.url}/schedule`);
+  await hydrated(page);
+  await page.evaluate(() => document.querySelector('[data-testid=period-form] [name=period]').removeAttribute('name'));
+  await page.click('[data-testid=period-form] button[type=submit]');
+  await page.waitForSelector('[data-testid=notice]:has-text("The appliance could not read this form: nothing was changed.")');
+  assert.match(await page.textContent('[data-testid=period]'), /^off/);
+
   assert.deepEqual(context.problems.filter((p) => !/status of 502/.test(p)), [], 'no page errors');
   await context.close();
 });

@@ -15,7 +15,7 @@ after(async () => {
   await server?.stop();
 });
 
-test('sign in, see the dashboard, use it after hydration, sign out', async () => {
+test('sign in, see the dashboard, use it once its island runs, sign out', async () => {
   const context = await newContext(browser);
   const page = await context.newPage();
 
@@ -40,7 +40,8 @@ test('sign in, see the dashboard, use it after hydration, sign out', async () =>
   assert.equal(await page.textContent('h1'), 'History');
   assert.equal(await page.textContent('[data-testid=user-name]'), 'admin');
 
-  // The dashboard, through the navigation (client-side routing once hydrated).
+  // The dashboard, through the navigation (a plain link: the pages are
+  // drawn on the server).
   await hydrated(page);
   await page.click('nav >> text=Dashboard');
   await page.waitForSelector('h1:text("Dashboard")');

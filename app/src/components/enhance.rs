@@ -102,10 +102,11 @@ mod client {
             // Searches, sign-in, sign-out, uploads: the plain way.
             return;
         }
-        ev.prevent_default();
         if POSTING.get() {
+            ev.prevent_default();
             return;
         }
+        // Anything in the way of sending it here: it posts the plain way.
         let Ok(data) = FormData::new_with_form(&form) else {
             return;
         };
@@ -123,6 +124,7 @@ mod client {
         let Ok(request) = Request::new_with_str_and_init(&action, &init) else {
             return;
         };
+        ev.prevent_default();
         POSTING.set(true);
         POSTS.set(POSTS.get() + 1);
         clear_notices();
@@ -132,12 +134,12 @@ mod client {
             POSTING.set(false);
             let _ = form.remove_attribute("aria-busy");
             match answer {
-                Ok(Page::Here(doc)) => show_answer(&form, &doc),
+                Ok(Page::Here(doc, url)) => show_answer(&form, &doc, &url),
                 Ok(Page::Elsewhere(url, doc)) => show_page(&url, &doc),
                 Err(e) => show_notice(
                     &notice_slot(&form),
                     &format!(
-                        "<div class=\"notice error\" role=\"alert\" data-testid=\"notice\"><p>The appliance did not answer ({}). Nothing is known to have changed; try again.</p></div>",
+                        "<div class=\"notice error\" role=\"alert\" data-testid=\"notice\"><p>No answer from the appliance ({}): reload the page to see whether this was done.</p></div>",
                         escape(&e)
                     ),
                 ),
@@ -145,11 +147,22 @@ mod client {
         });
     }
 
-    /// What the server answered a post with, into this page.
-    fn show_answer(form: &HtmlFormElement, doc: &Document) {
-        let notice = by_id(doc, "notice-page")
-            .map(|n| n.inner_html())
+    /// What the server answered a post with, into this page (`url`: where
+    /// the server sent the browser back to).
+    fn show_answer(form: &HtmlFormElement, doc: &Document, url: &str) {
+        // The message the server left (its slot also holds Leptos's
+        // markers: the notice itself is what counts).
+        let mut notice = doc
+            .query_selector("#notice-page .notice")
+            .ok()
+            .flatten()
+            .map(|n| n.outer_html())
             .unwrap_or_default();
+        if notice.is_empty() && url.contains("__err=") {
+            // Refused before it ran (a field that does not parse): Leptos
+            // names the error in the address, no message was left.
+            notice = "<div class=\"notice error\" role=\"alert\" data-testid=\"notice\"><p>The appliance could not read this form: nothing was changed.</p></div>".into();
+        }
         let ok = doc
             .query_selector("#notice-page .notice.ok")
             .ok()
@@ -186,7 +199,7 @@ mod client {
         clear_notices();
         let doc = document();
         if let Some(slot) = by_id(&doc, slot_id).or_else(|| by_id(&doc, "notice-page")) {
-            if html.trim().is_empty() {
+            if html.is_empty() {
                 return;
             }
             slot.set_inner_html(&format!(
@@ -277,7 +290,7 @@ mod client {
                 return;
             }
             match page {
-                Ok(Page::Here(doc)) => replace_live(&doc, true),
+                Ok(Page::Here(doc, _)) => replace_live(&doc, true),
                 // Signed out (session ended, user removed): the sign-in page.
                 Ok(Page::Elsewhere(url, _)) => {
                     let _ = window().location().assign(&url);
@@ -289,8 +302,8 @@ mod client {
     }
 
     enum Page {
-        /// This page, drawn again.
-        Here(Document),
+        /// This page, drawn again (at this address).
+        Here(Document, String),
         /// The server sent the browser to another page (at this address).
         Elsewhere(String, Document),
     }
@@ -344,7 +357,7 @@ mod client {
             .and_then(|p| p.parse_from_string(&text, SupportedType::TextHtml))
             .map_err(|_| "not a page".to_string())?;
         Ok(if same_page {
-            Page::Here(doc)
+            Page::Here(doc, url)
         } else {
             Page::Elsewhere(url, doc)
         })
