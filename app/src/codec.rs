@@ -5,7 +5,7 @@
 //! `serde_json::from_slice` (from the days the pages hydrated, when a
 //! second decoder per type cost bundle size).
 
-use leptos::prelude::{OnceResource, Resource as LeptosResource};
+use leptos::prelude::OnceResource;
 use leptos::server::codee::{Decoder, Encoder};
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -30,25 +30,7 @@ impl<T: DeserializeOwned> Decoder<T> for Json {
     }
 }
 
-/// A page's data, loaded again whenever `source` changes.
-pub type Resource<T> = LeptosResource<T, Json>;
-
-/// [`Resource`]: `fetcher` runs on the server for the page and in the
-/// browser when `source` changes.
-#[track_caller]
-pub fn resource<T, S, Fut>(
-    source: impl Fn() -> S + Send + Sync + 'static,
-    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
-) -> Resource<T>
-where
-    T: Serialize + DeserializeOwned + Send + Sync + 'static,
-    S: Send + Sync + Clone + PartialEq + 'static,
-    Fut: std::future::Future<Output = T> + Send + 'static,
-{
-    LeptosResource::new_with_options(source, fetcher, false)
-}
-
-/// Data loaded once with the page.
+/// A page's data, loaded on the server while the page is drawn.
 #[track_caller]
 pub fn once<T>(fut: impl std::future::Future<Output = T> + Send + 'static) -> OnceResource<T, Json>
 where

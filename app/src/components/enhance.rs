@@ -91,6 +91,25 @@ mod client {
         doc.get_element_by_id(id)
     }
 
+    /// The elements of this page that `selector` matches.
+    fn all(selector: &str) -> impl Iterator<Item = Element> {
+        let list = document().query_selector_all(selector).ok();
+        let n = list.as_ref().map_or(0, |l| l.length());
+        (0..n).filter_map(move |i| {
+            list.as_ref()
+                .and_then(|l| l.item(i))
+                .and_then(|n| n.dyn_into::<Element>().ok())
+        })
+    }
+
+    /// A message of the island's own, drawn as the server draws one.
+    fn error_notice(text: &str) -> String {
+        format!(
+            "<div class=\"notice error\" role=\"alert\" data-testid=\"notice\"><p>{}</p></div>",
+            escape(text)
+        )
+    }
+
     /// A form posting to a server function: sent through `fetch`.
     fn submit(ev: Event) {
         let Some(form) = element(ev.target()).and_then(|e| e.dyn_into::<HtmlFormElement>().ok())
@@ -138,10 +157,9 @@ mod client {
                 Ok(Page::Elsewhere(url, doc)) => show_page(&url, &doc),
                 Err(e) => show_notice(
                     &notice_slot(&form),
-                    &format!(
-                        "<div class=\"notice error\" role=\"alert\" data-testid=\"notice\"><p>No answer from the appliance ({}): reload the page to see whether this was done.</p></div>",
-                        escape(&e)
-                    ),
+                    &error_notice(&format!(
+                        "No answer from the appliance ({e}): reload the page to see whether this was done."
+                    )),
                 ),
             }
         });
@@ -152,22 +170,17 @@ mod client {
     fn show_answer(form: &HtmlFormElement, doc: &Document, url: &str) {
         // The message the server left (its slot also holds Leptos's
         // markers: the notice itself is what counts).
-        let mut notice = doc
-            .query_selector("#notice-page .notice")
-            .ok()
-            .flatten()
-            .map(|n| n.outer_html())
-            .unwrap_or_default();
-        if notice.is_empty() && url.contains("__err=") {
+        let left = doc.query_selector("#notice-page .notice").ok().flatten();
+        let ok = left.as_ref().is_some_and(|n| n.class_list().contains("ok"));
+        let notice = match left {
+            Some(n) => n.outer_html(),
             // Refused before it ran (a field that does not parse): Leptos
             // names the error in the address, no message was left.
-            notice = "<div class=\"notice error\" role=\"alert\" data-testid=\"notice\"><p>The appliance could not read this form: nothing was changed.</p></div>".into();
-        }
-        let ok = doc
-            .query_selector("#notice-page .notice.ok")
-            .ok()
-            .flatten()
-            .is_some();
+            None if url.contains("__err=") => {
+                error_notice("The appliance could not read this form: nothing was changed.")
+            }
+            None => String::new(),
+        };
         let slot_id = notice_slot(form);
         if ok && !form.has_attribute("data-keep-page") {
             replace_main(doc);
@@ -186,12 +199,8 @@ mod client {
     }
 
     fn clear_notices() {
-        if let Ok(slots) = document().query_selector_all(".notice-slot") {
-            for i in 0..slots.length() {
-                if let Some(s) = slots.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
-                    s.set_inner_html("");
-                }
-            }
+        for slot in all(".notice-slot") {
+            slot.set_inner_html("");
         }
     }
 
@@ -237,13 +246,7 @@ mod client {
                 "INPUT" | "SELECT" | "TEXTAREA" | "BUTTON"
             )
         });
-        let Ok(regions) = here.query_selector_all("[data-live]") else {
-            return;
-        };
-        for i in 0..regions.length() {
-            let Some(old) = regions.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
-                continue;
-            };
+        for old in all("[data-live]") {
             if polled {
                 if let Some(a) = &typing {
                     if old.contains(Some(a)) {
@@ -261,11 +264,7 @@ mod client {
         if POLLING.get() || POSTING.get() || document().hidden() {
             return;
         }
-        let Ok(lives) = document().query_selector_all("[data-live-every]") else {
-            return;
-        };
-        let every = (0..lives.length())
-            .filter_map(|i| lives.item(i).and_then(|n| n.dyn_into::<Element>().ok()))
+        let every = all("[data-live-every]")
             .filter_map(|e| e.get_attribute("data-live-every")?.parse::<f64>().ok())
             .fold(f64::INFINITY, f64::min);
         if every.is_finite() && js_sys::Date::now() - LAST_POLL.get() >= every * 1000.0 {

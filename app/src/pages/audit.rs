@@ -23,20 +23,15 @@ const ACTIONS: [(&str, &str); 9] = [
 pub fn AuditPage() -> impl IntoView {
     let q = use_query_map();
     let get = move |k: &str| q.with_untracked(|m| m.get(k).unwrap_or_default());
-    let data = crate::codec::resource(
-        move || {
-            (
-                get("actor"),
-                get("action"),
-                get("outcome"),
-                get("page").parse::<u32>().ok(),
-            )
-        },
-        |(a, c, o, p)| audit_page(Some(a), Some(c), Some(o), p),
-    );
+    let data = crate::codec::once(audit_page(
+        Some(get("actor")),
+        Some(get("action")),
+        Some(get("outcome")),
+        get("page").parse::<u32>().ok(),
+    ));
     view! {
         <PageHeader title="Audit" lead="Every administrative action, from every door. Append-only: nothing here can be edited or deleted." />
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let (actor, action, outcome) = (get("actor"), get("action"), get("outcome"));
                 match data.await {
@@ -123,7 +118,7 @@ pub fn AuditPage() -> impl IntoView {
                     Err(e) => crate::components::flash::load_error(e),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 

@@ -48,17 +48,12 @@ fn urlencode(s: &str) -> String {
 pub fn HistoryPage() -> impl IntoView {
     let q = use_query_map();
     let get = move |k: &str| q.with_untracked(|m| m.get(k).unwrap_or_default());
-    let data = crate::codec::resource(
-        move || {
-            (
-                get("config"),
-                get("trigger"),
-                get("outcome"),
-                get("page").parse::<u32>().ok(),
-            )
-        },
-        |(c, t, o, p)| history_page(Some(c), Some(t), Some(o), p),
-    );
+    let data = crate::codec::once(history_page(
+        Some(get("config")),
+        Some(get("trigger")),
+        Some(get("outcome")),
+        get("page").parse::<u32>().ok(),
+    ));
     let configs = crate::codec::once(history_configs());
     view! {
         <PageHeader title="History" lead="Every reseed, from every trigger. Seed bytes are never stored." />
@@ -116,7 +111,7 @@ pub fn HistoryPage() -> impl IntoView {
         // The table keeps itself current; the filter form is apart from it,
         // so a choice being made is never redrawn away.
         <crate::components::live::Live id="history" every=10>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let (config, trigger, outcome) = (get("config"), get("trigger"), get("outcome"));
                 match data.await {
@@ -142,7 +137,7 @@ pub fn HistoryPage() -> impl IntoView {
                     Err(e) => crate::components::flash::load_error(e),
                 }
             })}
-        </Transition>
+        </Suspense>
         </crate::components::live::Live>
     }
 }
